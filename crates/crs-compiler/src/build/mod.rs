@@ -1,0 +1,5 @@
+//! Building automata under size limits. Only [`regex`] decides PCRE
+//! compatibility.
+
+pub mod phrases;
+pub mod regex;

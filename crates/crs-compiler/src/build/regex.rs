@@ -1,0 +1,154 @@
+//! Compiling `@rx` patterns with ModSecurity's PCRE semantics.
+//!
+//! ModSecurity v2 (the CRS reference engine) compiles `@rx` with
+//! `PCRE_DOTALL | PCRE_DOLLAR_ENDONLY` and no UTF mode. The equivalent
+//! regex-automata configuration, measured against PCRE2 on every input of
+//! the CRS regression suite with zero disagreements
+//! (`shared/notes/waf-peers-facts.md`, part 2), is:
+//!
+//! - byte mode, Unicode off: `\xHH` is a byte, `\s\d\w\b` are ASCII, `(?i)`
+//!   folds ASCII only (no `ſ`/`K` folding);
+//! - dot matches newline (DOTALL; without it 920450/920451 disagree);
+//! - `$` matches only at the very end (regex-automata's `$` without
+//!   multi-line is exactly `DOLLAR_ENDONLY`);
+//! - braced `\x{HH}` rewritten to `\xHH`: regex-syntax reads `\x{..}` as a
+//!   code point even with Unicode off, which is an error inside a class
+//!   (933180, 934120, 941310) and silently UTF-8 outside one.
+
+use std::sync::Arc;
+
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
+use regex_automata::MatchKind;
+
+/// Size limit for one compiled pattern (and for a multi-pattern set).
+/// The largest CRS pattern (932220, 12 KB of alternations) needs well under
+/// this; the limit exists so a hostile rule file cannot exhaust memory.
+pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
+
+/// Lazy-DFA cache capacity per searcher. The CRS sets fall off a cliff
+/// (95 µs → 40 ms per pass) at the 2 MiB default; 16 MiB keeps them warm.
+pub const HYBRID_CACHE_CAPACITY: usize = 16 << 20;
+
+/// Rewrites `\x{H}`/`\x{HH}` (≤ 0xFF) to `\xHH` so the escape means a byte.
+pub fn rewrite_braced_hex(pattern: &str) -> String {
+    let b = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            if b[i + 1] == b'x' && i + 2 < b.len() && b[i + 2] == b'{' {
+                if let Some(close) = pattern[i + 3..].find('}') {
+                    let hex = &pattern[i + 3..i + 3 + close];
+                    if !hex.is_empty() && hex.len() <= 2 && hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                        out.push_str("\\x");
+                        if hex.len() == 1 {
+                            out.push('0');
+                        }
+                        out.push_str(hex);
+                        i += 3 + close + 1;
+                        continue;
+                    }
+                }
+            }
+            // Copy the escape and the escaped character as a unit so that
+            // `\\x{41}` is left alone.
+            let ch_len = pattern[i + 1..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&pattern[i..i + 1 + ch_len]);
+            i += 1 + ch_len;
+            continue;
+        }
+        let ch_len = pattern[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&pattern[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
+}
+
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false).dot_matches_new_line(true)
+}
+
+/// Compiles one `@rx` pattern (with capture groups, leftmost-first).
+pub fn compile(pattern: &str) -> Result<Arc<Regex>, String> {
+    let rewritten = rewrite_braced_hex(pattern);
+    Regex::builder()
+        .syntax(syntax_config())
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY),
+        )
+        .build(&rewritten)
+        .map(Arc::new)
+        .map_err(|e| describe(&e))
+}
+
+/// Compiles a case-insensitive name pattern (selectors like `ARGS:/^id/`,
+/// `ctl:ruleRemoveByTag`).
+pub fn compile_name_pattern(pattern: &str) -> Result<Arc<Regex>, String> {
+    let rewritten = rewrite_braced_hex(pattern);
+    Regex::builder()
+        .syntax(syntax_config().case_insensitive(true))
+        .configure(meta::Config::new().utf8_empty(false).nfa_size_limit(Some(REGEX_SIZE_LIMIT)))
+        .build(&rewritten)
+        .map(Arc::new)
+        .map_err(|e| describe(&e))
+}
+
+/// Compiles a multi-pattern gate: every pattern reports independently
+/// (`MatchKind::All`), no capture slots (they would multiply the PikeVM
+/// cache by the number of patterns).
+pub fn compile_set(patterns: &[String]) -> Result<Arc<Regex>, String> {
+    let rewritten: Vec<String> = patterns.iter().map(|p| rewrite_braced_hex(p)).collect();
+    Regex::builder()
+        .syntax(syntax_config())
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::All)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY),
+        )
+        .build_many(&rewritten)
+        .map(Arc::new)
+        .map_err(|e| describe(&e))
+}
+
+fn describe(e: &meta::BuildError) -> String {
+    if let Some(limit) = e.size_limit() {
+        return format!("compiled regex exceeds size limit of {limit} bytes");
+    }
+    match e.syntax_error() {
+        Some(se) => se.to_string(),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn braced_hex_becomes_byte_escape() {
+        assert_eq!(rewrite_braced_hex(r"[\x{0b}\x{c2}]"), r"[\x0b\xc2]");
+        assert_eq!(rewrite_braced_hex(r"\\x{41}"), r"\\x{41}");
+        assert_eq!(rewrite_braced_hex(r"\x{1F600}"), r"\x{1F600}");
+        let re = compile(r"[\x{c2}]").unwrap();
+        assert!(re.is_match(b"\xc2".as_slice()));
+        assert!(!re.is_match("\u{c2}".as_bytes()) || "\u{c2}".as_bytes().contains(&0xc2));
+    }
+
+    #[test]
+    fn pcre_semantics() {
+        // DOTALL
+        assert!(compile("a.b").unwrap().is_match(b"a\nb".as_slice()));
+        // DOLLAR_ENDONLY
+        assert!(!compile("a$").unwrap().is_match(b"a\n".as_slice()));
+        // ASCII \s and bytes
+        assert!(compile(r"\xac\xed").unwrap().is_match(b"\xac\xed".as_slice()));
+        assert!(!compile(r"(?i)k").unwrap().is_match("\u{212a}".as_bytes()));
+    }
+}

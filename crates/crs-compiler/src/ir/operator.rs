@@ -1,0 +1,138 @@
+//! Operators (`@rx`, `@pm`, `@lt`, …) with their compiled arguments.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+use regex_automata::meta::Regex;
+
+use super::macros::MacroString;
+
+/// An operator with its argument, compiled at load time.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    /// What the operator does, with its compiled argument.
+    pub kind: OperatorKind,
+    /// `!@op`: the rule matches when the operator does not.
+    pub negated: bool,
+    /// The operator name as written (`rx`, `pmFromFile`), without `@`.
+    pub name: String,
+    /// The argument exactly as written, for logs and reports.
+    pub argument: String,
+}
+
+/// A compiled `@rx` pattern.
+#[derive(Clone, Debug)]
+pub struct CompiledRegex {
+    /// The pattern as written in the rule.
+    pub source: String,
+    /// The pattern compiled with ModSecurity's semantics (bytes, dot-all,
+    /// ASCII classes, `$` = end of input). Capture groups are kept so
+    /// `capture` can fill `TX.0`–`TX.9`.
+    pub regex: Arc<Regex>,
+}
+
+/// A compiled phrase list for `@pm`, `@pmFromFile`.
+#[derive(Clone, Debug)]
+pub struct PhraseSet {
+    /// The phrases (lower-cased source text), in file order.
+    pub phrases: Arc<Vec<String>>,
+    /// ASCII case-insensitive Aho-Corasick automaton over `phrases`.
+    pub automaton: Arc<AhoCorasick>,
+}
+
+/// A network for `@ipMatch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    /// The network address.
+    pub addr: IpAddr,
+    /// Prefix length in bits (32 or 128 for a single address).
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// True when `ip` lies inside this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let bits = u32::from(self.prefix.min(32));
+                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                (u32::from(net) & mask) == (u32::from(ip) & mask)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let bits = u32::from(self.prefix.min(128));
+                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                (u128::from(net) & mask) == (u128::from(ip) & mask)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The operator and its compiled argument.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum OperatorKind {
+    /// `@rx` with a constant pattern.
+    Rx(CompiledRegex),
+    /// `@rx` whose pattern contains macros: compiled per transaction.
+    RxMacro(MacroString),
+    /// `@pm`, `@pmf`, `@pmFromFile`.
+    Pm(PhraseSet),
+    /// `@strmatch`: a single literal, case-sensitive.
+    StrMatch(String),
+    /// `@streq`.
+    StrEq(MacroString),
+    /// `@contains`.
+    Contains(MacroString),
+    /// `@containsWord`.
+    ContainsWord(MacroString),
+    /// `@beginsWith`.
+    BeginsWith(MacroString),
+    /// `@endsWith`.
+    EndsWith(MacroString),
+    /// `@within`: the value is a substring of the argument.
+    Within(MacroString),
+    /// `@eq` (numeric).
+    Eq(MacroString),
+    /// `@ge`.
+    Ge(MacroString),
+    /// `@gt`.
+    Gt(MacroString),
+    /// `@le`.
+    Le(MacroString),
+    /// `@lt`.
+    Lt(MacroString),
+    /// `@ipMatch`, `@ipMatchF`, `@ipMatchFromFile`.
+    IpMatch(Arc<Vec<IpNet>>),
+    /// `@detectSQLi` (libinjection).
+    DetectSqli,
+    /// `@detectXSS` (libinjection).
+    DetectXss,
+    /// `@validateByteRange`: a 256-entry table of allowed bytes.
+    ValidateByteRange(Arc<[bool; 256]>),
+    /// `@validateUrlEncoding`.
+    ValidateUrlEncoding,
+    /// `@validateUtf8Encoding`.
+    ValidateUtf8Encoding,
+    /// `@unconditionalMatch`.
+    UnconditionalMatch,
+    /// `@noMatch`.
+    NoMatch,
+}
+
+impl OperatorKind {
+    /// True for operators that never look at the value (SecAction,
+    /// `@unconditionalMatch`, `@noMatch`).
+    pub fn ignores_value(&self) -> bool {
+        matches!(self, OperatorKind::UnconditionalMatch | OperatorKind::NoMatch)
+    }
+}
+
+impl fmt::Display for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let neg = if self.negated { "!" } else { "" };
+        write!(f, "{neg}@{} {}", self.name, self.argument)
+    }
+}

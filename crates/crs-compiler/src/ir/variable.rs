@@ -1,0 +1,241 @@
+//! Variables (ModSecurity "targets"): what a rule inspects.
+
+use std::fmt;
+use std::sync::Arc;
+
+use regex_automata::meta::Regex;
+
+macro_rules! variables {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, $collection:literal; )*) => {
+        /// A ModSecurity variable or collection, as named in SecLang.
+        ///
+        /// Collections (`ARGS`, `REQUEST_HEADERS`, `TX`, …) hold many
+        /// name/value pairs and accept selectors (`ARGS:foo`); scalars
+        /// (`REQUEST_URI`, `REQBODY_ERROR`, …) hold at most one value.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Variable {
+            $( $(#[$doc])* #[doc = concat!("`", $name, "`")] $variant, )*
+        }
+
+        impl Variable {
+            /// Every variable, in declaration order.
+            pub const ALL: &'static [Variable] = &[ $( Variable::$variant, )* ];
+
+            /// Looks a variable up by its SecLang name (case-insensitive).
+            pub fn from_name(name: &str) -> Option<Variable> {
+                $( if name.eq_ignore_ascii_case($name) { return Some(Variable::$variant); } )*
+                None
+            }
+
+            /// The canonical (upper-case) SecLang name.
+            pub fn name(self) -> &'static str {
+                match self { $( Variable::$variant => $name, )* }
+            }
+
+            /// True for collections (many name/value pairs, selectors allowed).
+            pub fn is_collection(self) -> bool {
+                match self { $( Variable::$variant => $collection, )* }
+            }
+        }
+    };
+}
+
+variables! {
+    Args = "ARGS", true;
+    ArgsGet = "ARGS_GET", true;
+    ArgsPost = "ARGS_POST", true;
+    ArgsNames = "ARGS_NAMES", true;
+    ArgsGetNames = "ARGS_GET_NAMES", true;
+    ArgsPostNames = "ARGS_POST_NAMES", true;
+    ArgsCombinedSize = "ARGS_COMBINED_SIZE", false;
+    AuthType = "AUTH_TYPE", false;
+    Duration = "DURATION", false;
+    Env = "ENV", true;
+    Files = "FILES", true;
+    FilesCombinedSize = "FILES_COMBINED_SIZE", false;
+    FilesNames = "FILES_NAMES", true;
+    FilesSizes = "FILES_SIZES", true;
+    FilesTmpNames = "FILES_TMPNAMES", true;
+    FilesTmpContent = "FILES_TMP_CONTENT", true;
+    FullRequest = "FULL_REQUEST", false;
+    FullRequestLength = "FULL_REQUEST_LENGTH", false;
+    Geo = "GEO", true;
+    Global = "GLOBAL", true;
+    HighestSeverity = "HIGHEST_SEVERITY", false;
+    InboundDataError = "INBOUND_DATA_ERROR", false;
+    Ip = "IP", true;
+    MatchedVar = "MATCHED_VAR", false;
+    MatchedVarName = "MATCHED_VAR_NAME", false;
+    MatchedVars = "MATCHED_VARS", true;
+    MatchedVarsNames = "MATCHED_VARS_NAMES", true;
+    ModsecBuild = "MODSEC_BUILD", false;
+    MultipartBoundaryQuoted = "MULTIPART_BOUNDARY_QUOTED", false;
+    MultipartBoundaryWhitespace = "MULTIPART_BOUNDARY_WHITESPACE", false;
+    MultipartCrlfLfLines = "MULTIPART_CRLF_LF_LINES", false;
+    MultipartDataAfter = "MULTIPART_DATA_AFTER", false;
+    MultipartDataBefore = "MULTIPART_DATA_BEFORE", false;
+    MultipartFileLimitExceeded = "MULTIPART_FILE_LIMIT_EXCEEDED", false;
+    MultipartFilename = "MULTIPART_FILENAME", true;
+    MultipartHeaderFolding = "MULTIPART_HEADER_FOLDING", false;
+    MultipartInvalidHeaderFolding = "MULTIPART_INVALID_HEADER_FOLDING", false;
+    MultipartInvalidPart = "MULTIPART_INVALID_PART", false;
+    MultipartInvalidQuoting = "MULTIPART_INVALID_QUOTING", false;
+    MultipartLfLine = "MULTIPART_LF_LINE", false;
+    MultipartMissingSemicolon = "MULTIPART_MISSING_SEMICOLON", false;
+    MultipartName = "MULTIPART_NAME", true;
+    MultipartPartHeaders = "MULTIPART_PART_HEADERS", true;
+    MultipartStrictError = "MULTIPART_STRICT_ERROR", false;
+    MultipartUnmatchedBoundary = "MULTIPART_UNMATCHED_BOUNDARY", false;
+    OutboundDataError = "OUTBOUND_DATA_ERROR", false;
+    PathInfo = "PATH_INFO", false;
+    QueryString = "QUERY_STRING", false;
+    RemoteAddr = "REMOTE_ADDR", false;
+    RemoteHost = "REMOTE_HOST", false;
+    RemotePort = "REMOTE_PORT", false;
+    RemoteUser = "REMOTE_USER", false;
+    ReqbodyError = "REQBODY_ERROR", false;
+    ReqbodyErrorMsg = "REQBODY_ERROR_MSG", false;
+    ReqbodyProcessor = "REQBODY_PROCESSOR", false;
+    ReqbodyProcessorError = "REQBODY_PROCESSOR_ERROR", false;
+    ReqbodyProcessorErrorMsg = "REQBODY_PROCESSOR_ERROR_MSG", false;
+    RequestBasename = "REQUEST_BASENAME", false;
+    RequestBody = "REQUEST_BODY", false;
+    RequestBodyLength = "REQUEST_BODY_LENGTH", false;
+    RequestCookies = "REQUEST_COOKIES", true;
+    RequestCookiesNames = "REQUEST_COOKIES_NAMES", true;
+    RequestFilename = "REQUEST_FILENAME", false;
+    RequestHeaders = "REQUEST_HEADERS", true;
+    RequestHeadersNames = "REQUEST_HEADERS_NAMES", true;
+    RequestLine = "REQUEST_LINE", false;
+    RequestMethod = "REQUEST_METHOD", false;
+    RequestProtocol = "REQUEST_PROTOCOL", false;
+    RequestUri = "REQUEST_URI", false;
+    RequestUriRaw = "REQUEST_URI_RAW", false;
+    Resource = "RESOURCE", true;
+    ResponseBody = "RESPONSE_BODY", false;
+    ResponseContentLength = "RESPONSE_CONTENT_LENGTH", false;
+    ResponseContentType = "RESPONSE_CONTENT_TYPE", false;
+    ResponseHeaders = "RESPONSE_HEADERS", true;
+    ResponseHeadersNames = "RESPONSE_HEADERS_NAMES", true;
+    ResponseProtocol = "RESPONSE_PROTOCOL", false;
+    ResponseStatus = "RESPONSE_STATUS", false;
+    Rule = "RULE", true;
+    ScriptFilename = "SCRIPT_FILENAME", false;
+    ServerAddr = "SERVER_ADDR", false;
+    ServerName = "SERVER_NAME", false;
+    ServerPort = "SERVER_PORT", false;
+    Session = "SESSION", true;
+    SessionId = "SESSIONID", false;
+    StatusLine = "STATUS_LINE", false;
+    Time = "TIME", false;
+    TimeDay = "TIME_DAY", false;
+    TimeEpoch = "TIME_EPOCH", false;
+    TimeHour = "TIME_HOUR", false;
+    TimeMin = "TIME_MIN", false;
+    TimeMon = "TIME_MON", false;
+    TimeSec = "TIME_SEC", false;
+    TimeWday = "TIME_WDAY", false;
+    TimeYear = "TIME_YEAR", false;
+    Tx = "TX", true;
+    UniqueId = "UNIQUE_ID", false;
+    UrlencodedError = "URLENCODED_ERROR", false;
+    User = "USER", true;
+    UserId = "USERID", false;
+    WebserverErrorLog = "WEBSERVER_ERROR_LOG", true;
+    Xml = "XML", true;
+}
+
+impl fmt::Display for Variable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which members of a collection a target selects.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Selector {
+    /// The whole collection (or the scalar's single value).
+    All,
+    /// Members whose name equals this key, compared ASCII case-insensitively.
+    /// Stored lower-cased.
+    Key(String),
+    /// Members whose name matches this regex (`ARGS:/^id_/`), compiled with
+    /// the same PCRE-compatible settings as `@rx`.
+    Regex(SelectorRegex),
+    /// An XPath expression, for `XML:/*` and friends.
+    XPath(String),
+}
+
+/// A compiled selector regex together with its source text.
+#[derive(Clone, Debug)]
+pub struct SelectorRegex {
+    /// The pattern as written between the slashes.
+    pub source: String,
+    /// The compiled pattern (byte mode, case-insensitive like ModSecurity's
+    /// name matching).
+    pub regex: Arc<Regex>,
+}
+
+impl Selector {
+    /// True when `name` is selected (`name` is the member's original name).
+    pub fn matches(&self, name: &[u8]) -> bool {
+        match self {
+            Selector::All | Selector::XPath(_) => true,
+            Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(name),
+            Selector::Regex(r) => r.regex.is_match(name),
+        }
+    }
+
+    /// A stable textual form, used as a grouping key and in reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Selector::All => String::new(),
+            Selector::Key(k) => k.clone(),
+            Selector::Regex(r) => format!("/{}/", r.source),
+            Selector::XPath(x) => x.clone(),
+        }
+    }
+}
+
+/// One target of a rule: `ARGS`, `ARGS:foo`, `&ARGS`, `XML:/*`.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The variable or collection.
+    pub variable: Variable,
+    /// Which members.
+    pub selector: Selector,
+    /// `&VAR`: the rule sees the number of selected members instead.
+    pub count: bool,
+}
+
+/// A target exclusion: `!ARGS:foo` in a rule, or added by
+/// `SecRuleUpdateTargetById` / `ctl:ruleRemoveTargetById`.
+#[derive(Clone, Debug)]
+pub struct Exclusion {
+    /// The collection the exclusion applies to.
+    pub variable: Variable,
+    /// Which members are excluded.
+    pub selector: Selector,
+}
+
+impl Target {
+    /// A stable textual form (`&ARGS:foo`), used as a grouping key.
+    pub fn describe(&self) -> String {
+        let sel = self.selector.describe();
+        let count = if self.count { "&" } else { "" };
+        if sel.is_empty() {
+            format!("{count}{}", self.variable)
+        } else {
+            format!("{count}{}:{sel}", self.variable)
+        }
+    }
+}
+
+impl Exclusion {
+    /// A stable textual form (`!ARGS:foo`).
+    pub fn describe(&self) -> String {
+        format!("!{}:{}", self.variable, self.selector.describe())
+    }
+}

@@ -1,0 +1,1 @@
+//! SecLang lexing and parsing.

@@ -1,0 +1,1 @@
+//! Grouping rules into multi-pattern gates.

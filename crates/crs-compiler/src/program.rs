@@ -1,0 +1,111 @@
+//! The compiled, immutable rule program.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use regex_automata::meta::Regex;
+
+use crate::ir::rule::{Entry, Phase, PhaseProgram, Rule};
+use crate::ir::settings::Settings;
+use crate::ir::transform::Transform;
+use crate::ir::variable::{Exclusion, Target};
+
+/// A multi-pattern gate: the positive `@rx` rules of one phase that share
+/// targets, exclusions and transformations, compiled into one automaton.
+///
+/// Scanning each transformed value once tells which member rules can match
+/// at all; the engine then evaluates only those rules fully (with their own
+/// regex, for captures and `MATCHED_VAR`). A rule whose pattern did not hit
+/// any value cannot match, because its values are a subset of the group's.
+#[derive(Clone, Debug)]
+pub struct MatchGroup {
+    /// The phase of every member.
+    pub phase: Phase,
+    /// The shared targets.
+    pub targets: Vec<Target>,
+    /// The shared exclusions.
+    pub exclusions: Vec<Exclusion>,
+    /// The shared transformation chain.
+    pub transforms: Vec<Transform>,
+    /// One pattern per member (pattern id `i` belongs to `members[i]`),
+    /// `MatchKind::All`, no captures.
+    pub set: Arc<Regex>,
+    /// `link_index` of each member rule.
+    pub members: Vec<usize>,
+    /// Rule id of each member (for reports).
+    pub member_ids: Vec<u32>,
+}
+
+/// Where a rule link's gate is: group index and pattern index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateRef {
+    /// Index into [`CompiledRuleset::groups`].
+    pub group: usize,
+    /// Pattern id inside that group's set.
+    pub pattern: usize,
+}
+
+/// What the compiler did: counts, groups, and rules that were left out.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct CompileReport {
+    /// Files read, in order.
+    pub files: Vec<String>,
+    /// Number of `SecRule` directives (chain heads and links).
+    pub sec_rules: usize,
+    /// Number of `SecAction` directives.
+    pub sec_actions: usize,
+    /// Number of `SecMarker` directives.
+    pub markers: usize,
+    /// Chains (rules with at least one chained link).
+    pub chains: usize,
+    /// Rules (chain heads and actions) per phase, index 0 = phase 1.
+    pub rules_per_phase: [usize; 5],
+    /// Operator name → number of rule links using it.
+    pub operators: BTreeMap<String, usize>,
+    /// Rules removed by `SecRuleRemoveById/ByTag/ByMsg`.
+    pub removed: usize,
+    /// Number of links gated by a multi-pattern group.
+    pub gated_links: usize,
+    /// Heap bytes held by compiled automata (regexes, sets, phrase lists).
+    pub automata_bytes: usize,
+}
+
+/// A compiled ruleset: immutable, `Send + Sync`, cheap to share via `Arc`.
+#[derive(Clone, Debug)]
+pub struct CompiledRuleset {
+    /// Engine settings from the configuration directives.
+    pub settings: Settings,
+    /// Per-phase programs, index 0 = phase 1.
+    pub phases: [PhaseProgram; 5],
+    /// Multi-pattern gates.
+    pub groups: Vec<MatchGroup>,
+    /// Gate of each rule link, indexed by `Rule::link_index`.
+    pub gates: Vec<Option<GateRef>>,
+    /// Total number of rule links (size for per-link tables).
+    pub link_count: usize,
+    /// What the compiler did.
+    pub report: CompileReport,
+}
+
+impl CompiledRuleset {
+    /// The program of one phase.
+    pub fn phase(&self, phase: Phase) -> &PhaseProgram {
+        &self.phases[phase.index()]
+    }
+
+    /// Every rule (chain heads and SecActions), in phase and load order.
+    pub fn rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
+        self.phases.iter().flat_map(|p| {
+            p.entries.iter().filter_map(|e| match e {
+                Entry::Rule(r) => Some(r),
+                _ => None,
+            })
+        })
+    }
+
+    /// Looks a rule up by id.
+    pub fn rule(&self, id: u32) -> Option<&Arc<Rule>> {
+        self.rules().find(|r| r.id == id)
+    }
+}

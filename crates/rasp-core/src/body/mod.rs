@@ -1,0 +1,1 @@
+//! Request body processors: URL-encoded, multipart, JSON, XML.

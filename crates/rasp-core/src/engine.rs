@@ -1,0 +1,89 @@
+//! The engine: compiled rules plus runtime configuration, cheap to clone.
+
+use std::sync::Arc;
+
+use crs_compiler::CompiledRuleset;
+
+use crate::transaction::Transaction;
+
+/// What the engine does when it cannot evaluate a request (a body it could
+/// not parse within limits, an internal error).
+///
+/// # Defaults
+/// `Closed`: an engine error blocks with 500 (or the limit's status). Use
+/// `Open` only when availability matters more than protection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FailMode {
+    /// Block the request when evaluation fails.
+    #[default]
+    Closed,
+    /// Let the request through when evaluation fails (logged).
+    Open,
+}
+
+/// Runtime configuration of an [`Engine`].
+///
+/// # Defaults
+/// - `fail_mode`: [`FailMode::Closed`]
+/// - `verify_gates`: `false` (the multi-pattern gates are used)
+#[derive(Clone, Debug, Default)]
+pub struct EngineConfig {
+    pub(crate) fail_mode: FailMode,
+    pub(crate) per_rule: bool,
+}
+
+impl EngineConfig {
+    /// The default configuration.
+    pub fn new() -> EngineConfig {
+        EngineConfig::default()
+    }
+
+    /// Sets the fail mode. Default is [`FailMode::Closed`].
+    pub fn fail_mode(mut self, mode: FailMode) -> EngineConfig {
+        self.fail_mode = mode;
+        self
+    }
+
+    /// Evaluates every rule one by one, ignoring the multi-pattern gates.
+    /// Slower; used by tests that prove both paths agree. Default is `false`.
+    pub fn per_rule(mut self, yes: bool) -> EngineConfig {
+        self.per_rule = yes;
+        self
+    }
+}
+
+/// Compiled rules and configuration, shared by all transactions.
+/// `Send + Sync`; clones share the rules.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub(crate) rules: Arc<CompiledRuleset>,
+    pub(crate) config: EngineConfig,
+}
+
+impl Engine {
+    /// An engine with the default configuration.
+    pub fn new(rules: Arc<CompiledRuleset>) -> Engine {
+        Engine::with_config(rules, EngineConfig::default())
+    }
+
+    /// An engine with an explicit configuration.
+    pub fn with_config(rules: Arc<CompiledRuleset>, config: EngineConfig) -> Engine {
+        Engine { rules, config }
+    }
+
+    /// The compiled rules.
+    pub fn rules(&self) -> &Arc<CompiledRuleset> {
+        &self.rules
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Starts a transaction (one HTTP exchange).
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.clone())
+    }
+}

@@ -1,0 +1,1 @@
+//! Operators that need more than a line of code.

@@ -1,0 +1,1 @@
+//! Transformation functions (`t:`), one file per function.

@@ -1,0 +1,2 @@
+//! In-process sandboxing for rasp (work in progress).
+#![deny(missing_docs)]

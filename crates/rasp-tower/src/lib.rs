@@ -1,0 +1,2 @@
+//! tower layers for rasp (work in progress).
+#![deny(missing_docs)]
