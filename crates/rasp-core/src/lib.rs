@@ -32,6 +32,7 @@ pub mod transform;
 mod transaction;
 mod variables;
 mod action;
+mod eval;
 
 pub use engine::{Engine, EngineConfig, FailMode};
 pub use record::{Intervention, InterventionKind, MatchRecord, Verdict};

@@ -1,0 +1,36 @@
+//! Macro expansion (`%{TX.score}`, `%{MATCHED_VAR}`).
+
+use std::borrow::Cow;
+
+use crs_compiler::ir::macros::{MacroPart, MacroString};
+
+use crate::variables::{first_value, Scope};
+
+/// Expands `m` against the transaction. Literal-only strings are borrowed.
+pub(crate) fn expand<'m>(m: &'m MacroString, scope: &Scope<'_>) -> Cow<'m, [u8]> {
+    match m.parts.as_slice() {
+        [] => Cow::Borrowed(b""),
+        [MacroPart::Literal(s)] => Cow::Borrowed(s.as_bytes()),
+        parts => {
+            let mut out = Vec::new();
+            for p in parts {
+                match p {
+                    MacroPart::Literal(s) => out.extend_from_slice(s.as_bytes()),
+                    MacroPart::Var { variable, key } => {
+                        if let Some(v) = first_value(scope, *variable, key.as_deref()) {
+                            out.extend_from_slice(&v);
+                        }
+                    }
+                    #[allow(unreachable_patterns)]
+                    _ => {}
+                }
+            }
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Expands to a (lossy) string, for messages.
+pub(crate) fn expand_string(m: &MacroString, scope: &Scope<'_>) -> String {
+    String::from_utf8_lossy(&expand(m, scope)).into_owned()
+}

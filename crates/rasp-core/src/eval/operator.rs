@@ -1,0 +1,282 @@
+//! Running an operator against one (transformed) value.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crs_compiler::ir::operator::{Operator, OperatorKind};
+use regex_automata::meta::Regex;
+
+use crate::eval::macros::expand;
+use crate::variables::Scope;
+
+/// What an operator produced for one value.
+#[derive(Debug, Default)]
+pub(crate) struct OpOutcome {
+    /// The operator matched (before negation).
+    pub(crate) matched: bool,
+    /// `TX.0`–`TX.9` when the rule captures.
+    pub(crate) captures: Vec<Vec<u8>>,
+    /// ModSecurity-style description of the match (without the variable).
+    pub(crate) message: String,
+}
+
+/// C `atoi` semantics, as ModSecurity's numeric operators use: optional
+/// leading whitespace and sign, digits up to the first non-digit, else 0.
+pub(crate) fn atoi(s: &[u8]) -> i64 {
+    let mut i = 0;
+    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) {
+        i += 1;
+    }
+    let mut neg = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        neg = s[i] == b'-';
+        i += 1;
+    }
+    let mut n: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        n = n.saturating_mul(10).saturating_add(i64::from(s[i] - b'0'));
+        i += 1;
+    }
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
+}
+
+fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut caps = re.create_captures();
+    re.captures(value, &mut caps);
+    if !caps.is_match() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for i in 0..caps.group_len().min(10) {
+        match caps.get_group(i) {
+            Some(span) => out.push(value.get(span.start..span.end).unwrap_or_default().to_vec()),
+            None => out.push(Vec::new()),
+        }
+    }
+    Some(out)
+}
+
+fn regex_outcome(re: &Regex, source: &str, value: &[u8], capture: bool) -> OpOutcome {
+    let mut o = OpOutcome::default();
+    if capture {
+        if let Some(c) = captures_of(re, value) {
+            o.matched = true;
+            o.captures = c;
+        }
+    } else {
+        o.matched = re.is_match(value);
+    }
+    if o.matched {
+        let mut shown: String = source.chars().take(252).collect();
+        if shown.len() < source.len() {
+            shown.push_str(" ...");
+        }
+        o.message = format!("Pattern match \"{shown}\"");
+    }
+    o
+}
+
+/// Runs `op` on `value`. `capture` asks for TX.0–TX.9.
+pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool) -> OpOutcome {
+    use OperatorKind as K;
+    let mut o = OpOutcome::default();
+    match &op.kind {
+        K::Rx(rx) => return regex_outcome(&rx.regex, &rx.source, value, capture),
+        K::RxMacro(m) => {
+            let pattern = expand(m, scope);
+            let pattern = String::from_utf8_lossy(&pattern).into_owned();
+            // A pattern built from transaction data is compiled per use; a
+            // pattern that does not compile never matches (as PCRE
+            // compile errors are operator errors in ModSecurity).
+            if let Ok(re) = crs_compiler::build::regex::compile(&pattern) {
+                return regex_outcome(&re, &pattern, value, capture);
+            }
+        }
+        K::Pm(set) => {
+            if let Some(m) = set.automaton.find(value) {
+                o.matched = true;
+                let phrase = value.get(m.start()..m.end()).unwrap_or_default().to_vec();
+                o.message = format!("Matched phrase \"{}\"", lossy(&phrase));
+                if capture {
+                    o.captures = vec![phrase];
+                }
+            }
+        }
+        K::StrMatch(s) => {
+            if contains(value, s.as_bytes()) {
+                o.matched = true;
+                o.message = format!("String match \"{s}\"");
+            }
+        }
+        K::StrEq(m) => {
+            let p = expand(m, scope);
+            if value == p.as_ref() {
+                o.matched = true;
+                o.message = format!("String match \"{}\"", lossy(&p));
+            }
+        }
+        K::Contains(m) => {
+            let p = expand(m, scope);
+            if let Some(pos) = find(value, &p) {
+                o.matched = true;
+                o.message = format!("String match \"{}\"", lossy(&p));
+                if capture {
+                    o.captures = vec![value.get(pos..pos + p.len()).unwrap_or_default().to_vec()];
+                }
+            }
+        }
+        K::ContainsWord(m) => {
+            let p = expand(m, scope);
+            if contains_word(value, &p) {
+                o.matched = true;
+                o.message = format!("String match \"{}\"", lossy(&p));
+            }
+        }
+        K::BeginsWith(m) => {
+            let p = expand(m, scope);
+            if value.starts_with(&p) {
+                o.matched = true;
+                o.message = format!("String match \"{}\"", lossy(&p));
+            }
+        }
+        K::EndsWith(m) => {
+            let p = expand(m, scope);
+            if value.ends_with(&p) {
+                o.matched = true;
+                o.message = format!("String match \"{}\"", lossy(&p));
+            }
+        }
+        K::Within(m) => {
+            let p = expand(m, scope);
+            // ModSecurity: the empty value is within everything.
+            if value.is_empty() || contains(&p, value) {
+                o.matched = true;
+                o.message = format!("String match within \"{}\"", lossy(&p));
+            }
+        }
+        K::Eq(m) | K::Ge(m) | K::Gt(m) | K::Le(m) | K::Lt(m) => {
+            let left = atoi(value);
+            let right = atoi(&expand(m, scope));
+            let (hit, name) = match &op.kind {
+                K::Eq(_) => (left == right, "EQ"),
+                K::Ge(_) => (left >= right, "GE"),
+                K::Gt(_) => (left > right, "GT"),
+                K::Le(_) => (left <= right, "LE"),
+                _ => (left < right, "LT"),
+            };
+            if hit {
+                o.matched = true;
+                o.message = format!("Operator {name} matched {right}");
+            }
+        }
+        K::IpMatch(nets) => {
+            if let Some(ip) = std::str::from_utf8(value).ok().and_then(|s| s.trim().parse::<IpAddr>().ok()) {
+                if nets.iter().any(|n| n.contains(ip)) {
+                    o.matched = true;
+                    o.message = format!("IPmatch: \"{ip}\" matched");
+                }
+            }
+        }
+        K::DetectSqli => {
+            if let Some(fp) = crate::transaction::processors::detect_sqli(value) {
+                o.matched = true;
+                o.message = format!("detected SQLi using libinjection with fingerprint '{fp}'");
+                if capture {
+                    o.captures = vec![fp.into_bytes()];
+                }
+            }
+        }
+        K::DetectXss => {
+            if crate::transaction::processors::detect_xss(value) {
+                o.matched = true;
+                o.message = "detected XSS using libinjection.".to_string();
+            }
+        }
+        K::ValidateByteRange(table) => {
+            let bad = value.iter().filter(|b| !table[usize::from(**b)]).count();
+            if bad > 0 {
+                o.matched = true;
+                o.message = format!("Found {bad} byte(s) outside range: {}", op.argument);
+            }
+        }
+        K::ValidateUrlEncoding => {
+            if let Some(msg) = crate::transaction::processors::validate_url_encoding(value) {
+                o.matched = true;
+                o.message = msg;
+            }
+        }
+        K::ValidateUtf8Encoding => {
+            if let Some(msg) = crate::transaction::processors::validate_utf8_encoding(value) {
+                o.matched = true;
+                o.message = msg;
+            }
+        }
+        K::UnconditionalMatch => {
+            o.matched = true;
+            o.message = "Unconditional match in SecAction".to_string();
+        }
+        K::NoMatch => {}
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    o
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `@containsWord`: the needle occurs with non-word characters (or the ends)
+/// on both sides.
+fn contains_word(hay: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut start = 0;
+    while let Some(pos) = find(hay.get(start..).unwrap_or_default(), needle) {
+        let at = start + pos;
+        let before_ok = at == 0 || hay.get(at - 1).is_none_or(|b| !is_word(*b));
+        let after_ok = hay.get(at + needle.len()).is_none_or(|b| !is_word(*b));
+        if before_ok && after_ok {
+            return true;
+        }
+        start = at + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atoi_is_c_like() {
+        assert_eq!(atoi(b" 42abc"), 42);
+        assert_eq!(atoi(b"-7"), -7);
+        assert_eq!(atoi(b""), 0);
+        assert_eq!(atoi(b"x1"), 0);
+    }
+
+    #[test]
+    fn contains_word_needs_boundaries() {
+        assert!(contains_word(b"select from", b"select"));
+        assert!(!contains_word(b"selection", b"select"));
+        assert!(contains_word(b"a,select;", b"select"));
+    }
+}

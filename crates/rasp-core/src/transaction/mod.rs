@@ -1,0 +1,261 @@
+//! One HTTP exchange through the engine.
+
+mod body;
+mod gate;
+mod phase;
+pub(crate) mod processors;
+mod request;
+mod rule;
+mod state;
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crs_compiler::ir::action::EngineMode;
+use crs_compiler::ir::rule::Phase;
+
+use crate::engine::Engine;
+use crate::record::{Intervention, InterventionKind, MatchRecord, Verdict};
+use crate::variables::{now_us, Collections, ExchangeData, MatchedState, Pair};
+
+use gate::GateCache;
+use state::TxState;
+
+/// One HTTP exchange. Feed it the connection, the request line, headers and
+/// body, then the response, calling the `process_*` method of each phase in
+/// order. A phase that was skipped is run by the next one called, so a
+/// caller without a body may go straight to `process_response_headers`.
+#[derive(Debug)]
+pub struct Transaction {
+    engine: Engine,
+    ex: ExchangeData,
+    cols: Collections,
+    matched: MatchedState,
+    state: TxState,
+    matches: Vec<MatchRecord>,
+    intervention: Option<Intervention>,
+    /// Highest phase run so far (0 = none).
+    phase_done: u8,
+    started_us: u128,
+    highest_severity: u8,
+    gates: GateCache,
+    /// Request body bytes beyond the limit were dropped (ProcessPartial).
+    request_body_truncated: bool,
+    /// Request body exceeded its limit with `Reject`.
+    request_body_over_limit: bool,
+    response_body_over_limit: bool,
+}
+
+static TX_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_id(started_us: u128) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@-";
+    let n = TX_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut v = (started_us as u64).rotate_left(17) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut out = Vec::with_capacity(24);
+    for _ in 0..11 {
+        out.push(ALPHABET[(v & 63) as usize]);
+        v >>= 6;
+    }
+    out.extend_from_slice(format!("{n:013}").as_bytes());
+    out
+}
+
+impl Transaction {
+    pub(crate) fn new(engine: Engine) -> Transaction {
+        let started_us = now_us();
+        let state = TxState::new(&engine.rules.settings);
+        let link_count = engine.rules.link_count;
+        let groups = engine.rules.groups.len();
+        let ex = ExchangeData {
+            unique_id: unique_id(started_us),
+            remote_addr: b"0.0.0.0".to_vec(),
+            server_addr: b"0.0.0.0".to_vec(),
+            ..ExchangeData::default()
+        };
+        let _ = link_count;
+        Transaction {
+            engine,
+            ex,
+            cols: Collections::default(),
+            matched: MatchedState::default(),
+            state,
+            matches: Vec::new(),
+            intervention: None,
+            phase_done: 0,
+            started_us,
+            highest_severity: 255,
+            gates: GateCache::new(groups),
+            request_body_truncated: false,
+            request_body_over_limit: false,
+            response_body_over_limit: false,
+        }
+    }
+
+    /// The transaction's unique id (`UNIQUE_ID`), also used in audit logs
+    /// and in the blocked response.
+    pub fn id(&self) -> &str {
+        std::str::from_utf8(&self.ex.unique_id).unwrap_or("-")
+    }
+
+    /// Client and server addresses.
+    pub fn process_connection(&mut self, client: IpAddr, client_port: u16, server: IpAddr, server_port: u16) {
+        self.ex.remote_addr = client.to_string().into_bytes();
+        self.ex.remote_port = client_port;
+        self.ex.server_addr = server.to_string().into_bytes();
+        self.ex.server_port = server_port;
+    }
+
+    /// Sets `SERVER_NAME` (otherwise taken from the Host header).
+    pub fn set_server_name(&mut self, name: &str) {
+        self.ex.server_name = name.as_bytes().to_vec();
+    }
+
+    /// The raw request line: method, target (as sent) and protocol.
+    pub fn process_uri(&mut self, method: &[u8], uri: &[u8], protocol: &[u8]) {
+        request::set_request_line(&mut self.ex, method, uri, protocol);
+    }
+
+    /// One request header, in arrival order.
+    pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
+        self.ex.request_headers.push(Pair::new(name, value));
+    }
+
+    /// Phase 1: request line and headers.
+    pub fn process_request_headers(&mut self) -> Verdict {
+        self.run_up_to(Phase::RequestHeaders)
+    }
+
+    /// Appends request body bytes (may be called many times). Enforces
+    /// `SecRequestBodyLimit`: with `Reject` the verdict interrupts with 413
+    /// (in `On` mode); with `ProcessPartial` the excess is not inspected.
+    pub fn append_request_body(&mut self, chunk: &[u8]) -> Verdict {
+        if self.phase_done < 1 {
+            if let v @ Verdict::Interrupt(_) = self.run_up_to(Phase::RequestHeaders) {
+                return v;
+            }
+        }
+        body::append_request(self, chunk)
+    }
+
+    /// Phase 2: the request body.
+    pub fn process_request_body(&mut self) -> Verdict {
+        self.run_up_to(Phase::RequestBody)
+    }
+
+    /// One response header.
+    pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
+        self.ex.response_headers.push(Pair::new(name, value));
+    }
+
+    /// Phase 3: response status and headers.
+    pub fn process_response_headers(&mut self, status: u16, protocol: &[u8]) -> Verdict {
+        self.ex.response_status = Some(status);
+        self.ex.response_protocol = protocol.to_vec();
+        self.run_up_to(Phase::ResponseHeaders)
+    }
+
+    /// True when phase 4 will look at the response body: response body
+    /// access is on and the response content type is listed in
+    /// `SecResponseBodyMimeType`. Callers may skip buffering otherwise.
+    pub fn wants_response_body(&self) -> bool {
+        body::response_body_inspectable(self)
+    }
+
+    /// Appends response body bytes (up to `SecResponseBodyLimit`).
+    pub fn append_response_body(&mut self, chunk: &[u8]) -> Verdict {
+        body::append_response(self, chunk)
+    }
+
+    /// Phase 4: the response body.
+    pub fn process_response_body(&mut self) -> Verdict {
+        self.run_up_to(Phase::ResponseBody)
+    }
+
+    /// Phase 5 (always runs; never interrupts).
+    pub fn process_logging(&mut self) {
+        let _ = self.run_up_to(Phase::Logging);
+    }
+
+    /// Every matched rule so far, in order.
+    pub fn matches(&self) -> &[MatchRecord] {
+        &self.matches
+    }
+
+    /// The interruption, if one was decided.
+    pub fn intervention(&self) -> Option<&Intervention> {
+        self.intervention.as_ref()
+    }
+
+    /// The engine mode in force for this transaction (after `ctl:ruleEngine`).
+    pub fn engine_mode(&self) -> EngineMode {
+        self.state.mode
+    }
+
+    /// Removes rules by id for this transaction only (as
+    /// `ctl:ruleRemoveById` does), e.g. for per-route exclusions.
+    pub fn remove_rule_by_id(&mut self, start: u32, end: u32) {
+        self.state.removed_ids.push(crs_compiler::ir::action::IdRange { start, end });
+    }
+
+    /// The value of `TX:name`, if set (e.g. `blocking_inbound_anomaly_score`).
+    pub fn tx_var(&self, name: &str) -> Option<String> {
+        self.cols.tx.get(name.as_bytes()).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// Whether the transaction is relevant for `SecAuditEngine RelevantOnly`
+    /// (a rule with `auditlog` matched).
+    pub fn is_relevant(&self) -> bool {
+        self.state.relevant
+    }
+
+    /// Runs every phase up to and including `target` that has not run yet.
+    fn run_up_to(&mut self, target: Phase) -> Verdict {
+        for p in Phase::ALL {
+            if p.number() <= self.phase_done {
+                continue;
+            }
+            if p.number() > target.number() {
+                break;
+            }
+            self.phase_done = p.number();
+            if p == Phase::RequestHeaders {
+                request::prepare_request(self);
+            }
+            if p == Phase::RequestBody {
+                if let Some(v) = body::finish_request(self) {
+                    return v;
+                }
+            }
+            if p == Phase::ResponseBody {
+                body::finish_response(self);
+            }
+            // After an interruption only the logging phase runs.
+            if self.intervention.is_some() && p != Phase::Logging {
+                continue;
+            }
+            self.run_phase(p);
+        }
+        match &self.intervention {
+            Some(i) if target != Phase::Logging => Verdict::Interrupt(i.clone()),
+            _ => Verdict::Continue,
+        }
+    }
+
+    /// Records an interruption that no rule decided (limits, engine errors).
+    fn interrupt(&mut self, status: u16, kind: InterventionKind, phase: u8, message: String) {
+        if self.intervention.is_none() && self.state.mode == EngineMode::On {
+            self.intervention = Some(Intervention { status, rule_id: None, kind, phase, message });
+        }
+    }
+}
+
+impl Transaction {
+    pub(crate) fn collections_mut(&mut self) -> &mut Collections {
+        &mut self.cols
+    }
+
+    pub(crate) fn apply_ctl(&mut self, ctl: &crs_compiler::ir::action::Ctl) {
+        self.state.apply_ctl(ctl);
+    }
+}

@@ -1,0 +1,68 @@
+//! The rule loop of one phase: order, skip, skipAfter, removal, allow.
+
+use std::sync::Arc;
+
+use crs_compiler::ir::action::{AllowScope, EngineMode};
+use crs_compiler::ir::rule::{Entry, Phase};
+
+use super::rule::RuleOutcome;
+use super::Transaction;
+use crate::variables::MatchedState;
+
+impl Transaction {
+    /// Runs the rules of `phase`, following ModSecurity v2's
+    /// `msre_ruleset_process_phase`: markers are never evaluated, `skip`
+    /// counts rules (a chain counts once), `skipAfter` resumes after the
+    /// marker, and an interruption (or `allow`) ends the phase.
+    pub(super) fn run_phase(&mut self, phase: Phase) {
+        if self.state.mode == EngineMode::Off {
+            return;
+        }
+        match (self.state.allow, phase) {
+            (Some(AllowScope::Transaction), Phase::RequestBody | Phase::ResponseHeaders | Phase::ResponseBody) => {
+                return
+            }
+            (Some(AllowScope::Request), Phase::RequestBody) => return,
+            _ => {}
+        }
+        if self.state.allow == Some(AllowScope::Phase) {
+            // `allow:phase` only ends the phase it was used in.
+            self.state.allow = None;
+        }
+        let rules = Arc::clone(&self.engine.rules);
+        let entries = &rules.phase(phase).entries;
+        self.gates.reset();
+        let mut skip = 0u32;
+        let mut i = 0;
+        while i < entries.len() {
+            let Some(Entry::Rule(rule)) = entries.get(i) else {
+                i += 1;
+                continue;
+            };
+            i += 1;
+            if self.state.mode == EngineMode::Off {
+                // ctl:ruleEngine=Off mid-phase stops evaluation.
+                return;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if self.state.rule_removed(rule) {
+                continue;
+            }
+            self.matched = MatchedState::default();
+            match self.eval_rule(rule, phase) {
+                RuleOutcome::NoMatch => {}
+                RuleOutcome::Stop => return,
+                RuleOutcome::Matched => {
+                    if let Some(target) = &rule.actions.skip_after {
+                        i = target.index.map_or(entries.len(), |m| m + 1);
+                        continue;
+                    }
+                    skip = rule.actions.skip;
+                }
+            }
+        }
+    }
+}

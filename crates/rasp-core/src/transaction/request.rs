@@ -1,0 +1,102 @@
+//! Request line and header processing (before phase 1).
+
+use crs_compiler::ir::action::BodyProcessor;
+
+use super::Transaction;
+use crate::variables::{ExchangeData, Pair};
+
+/// Splits the request target the way Apache's `apr_uri_parse` does for
+/// ModSecurity: `REQUEST_FILENAME` is the raw path, `QUERY_STRING` the raw
+/// query, `REQUEST_URI` path + `?query` without scheme and authority.
+pub(super) fn set_request_line(ex: &mut ExchangeData, method: &[u8], uri: &[u8], protocol: &[u8]) {
+    ex.method = method.to_vec();
+    ex.uri_raw = uri.to_vec();
+    ex.protocol = protocol.to_vec();
+    let mut line = Vec::with_capacity(method.len() + uri.len() + protocol.len() + 2);
+    line.extend_from_slice(method);
+    line.push(b' ');
+    line.extend_from_slice(uri);
+    if !protocol.is_empty() {
+        line.push(b' ');
+        line.extend_from_slice(protocol);
+    }
+    ex.request_line = line;
+
+    // Drop a fragment, then an absolute-form scheme and authority.
+    let target = match uri.iter().position(|&b| b == b'#') {
+        Some(i) => &uri[..i],
+        None => uri,
+    };
+    let mut rest = target;
+    if let Some(pos) = find(rest, b"://") {
+        let scheme = &rest[..pos];
+        if !scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
+            let after = &rest[pos + 3..];
+            let end = after.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(after.len());
+            rest = &after[end..];
+        }
+    }
+    let (path, query) = match rest.iter().position(|&b| b == b'?') {
+        Some(q) => (&rest[..q], Some(rest[q + 1..].to_vec())),
+        None => (rest, None),
+    };
+    ex.path = path.to_vec();
+    ex.query = query;
+    let mut request_uri = path.to_vec();
+    if let Some(q) = &ex.query {
+        request_uri.push(b'?');
+        request_uri.extend_from_slice(q);
+    }
+    ex.request_uri = request_uri;
+    // ModSecurity's file_basename: the part after the last '/' (or '\').
+    let base_start = path.iter().rposition(|&b| b == b'/' || b == b'\\').map_or(0, |i| i + 1);
+    ex.basename = path[base_start..].to_vec();
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Derives everything phase 1 needs from the headers: GET arguments,
+/// cookies, `SERVER_NAME`, and the default body processor.
+pub(super) fn prepare_request(tx: &mut Transaction) {
+    let sep = tx.engine.rules.settings.argument_separator;
+    if let Some(q) = tx.ex.query.clone() {
+        let parsed = super::processors::parse_urlencoded(&q, sep);
+        if parsed.invalid_encoding {
+            tx.ex.urlencoded_error = true;
+        }
+        tx.ex.args_get = parsed.args.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
+    }
+    let mut cookies = Vec::new();
+    for h in &tx.ex.request_headers {
+        if h.name.eq_ignore_ascii_case(b"cookie") {
+            for (n, v) in super::processors::parse_cookies(&h.value) {
+                cookies.push(Pair::new(n, v));
+            }
+        }
+    }
+    tx.ex.cookies = cookies;
+    if tx.ex.server_name.is_empty() {
+        if let Some(host) = tx.ex.request_header("host") {
+            // SERVER_NAME is the Host header without a port.
+            let end = if host.first() == Some(&b'[') {
+                host.iter().position(|&b| b == b']').map_or(host.len(), |i| i + 1)
+            } else {
+                host.iter().position(|&b| b == b':').unwrap_or(host.len())
+            };
+            tx.ex.server_name = host[..end].to_vec();
+        }
+    }
+    // ModSecurity picks URLENCODED for application/x-www-form-urlencoded
+    // and MULTIPART for multipart/form-data (prefix, case-insensitive);
+    // rules may change it with ctl:requestBodyProcessor in phase 1.
+    if let Some(ct) = tx.ex.request_header("content-type") {
+        let ct = ct.to_ascii_lowercase();
+        if ct.starts_with(b"application/x-www-form-urlencoded") {
+            tx.state.body_processor = Some(BodyProcessor::UrlEncoded);
+        } else if ct.starts_with(b"multipart/form-data") {
+            tx.state.body_processor = Some(BodyProcessor::Multipart);
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Evaluating one rule (a chain of links) the way ModSecurity v2 does.
+//!
+//! For each link: resolve the targets (minus exclusions), transform each
+//! value, run the operator. Every matching value updates `MATCHED_VAR(S)`,
+//! runs the link's own non-disruptive actions (so a chain head's `setvar`
+//! runs even if a later link fails — CRS relies on putting score updates
+//! on the last link), and, on the last link, logs and applies the chain
+//! head's disruptive action.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crs_compiler::ir::action::{Disruptive, EngineMode};
+use crs_compiler::ir::rule::{Phase, Rule};
+use crs_compiler::ir::variable::Variable;
+
+use super::Transaction;
+use crate::eval::macros::{expand, expand_string};
+use crate::eval::operator;
+use crate::record::{Intervention, InterventionKind, MatchRecord};
+use crate::variables::{collect_target, Scope, Value};
+
+/// How a rule ended.
+pub(super) enum RuleOutcome {
+    NoMatch,
+    Matched,
+    /// The phase must stop (interruption or `allow`).
+    Stop,
+}
+
+/// One matching value of a link.
+struct Hit {
+    name: String,
+    value: Vec<u8>,
+    captures: Vec<Vec<u8>>,
+    message: String,
+}
+
+/// Longest value excerpt kept in a match record.
+const EXCERPT: usize = 512;
+
+impl Transaction {
+    pub(crate) fn scope_for<'a>(&'a self, head: &'a Rule) -> Scope<'a> {
+        Scope {
+            ex: &self.ex,
+            cols: &self.cols,
+            matched: &self.matched,
+            rule: Some(head),
+            highest_severity: self.highest_severity,
+            started_us: self.started_us,
+        }
+    }
+
+    pub(super) fn eval_rule(&mut self, head: &Arc<Rule>, phase: Phase) -> RuleOutcome {
+        if !self.engine.config.per_rule {
+            let rules = Arc::clone(&self.engine.rules);
+            if let Some(Some(gate)) = rules.gates.get(head.link_index) {
+                if !self.gate_allows(&rules, *gate) {
+                    return RuleOutcome::NoMatch;
+                }
+            }
+        }
+        let mut link: &Rule = head;
+        loop {
+            let hits = self.find_hits(link, head);
+            if hits.is_empty() {
+                return RuleOutcome::NoMatch;
+            }
+            let last = link.chain.is_none();
+            for hit in hits {
+                self.matched.var_name.clone_from(&hit.name);
+                self.matched.var.clone_from(&hit.value);
+                self.matched.vars.push((hit.name.clone(), hit.value.clone()));
+                if link.actions.capture && !hit.captures.is_empty() {
+                    for (i, c) in hit.captures.iter().enumerate() {
+                        self.cols.tx.set(i.to_string().as_bytes(), c.clone());
+                    }
+                }
+                self.run_effects(link, head);
+                if last && self.conclude(head, link, &hit, phase) {
+                    return RuleOutcome::Stop;
+                }
+            }
+            match &link.chain {
+                Some(next) => link = next,
+                None => return RuleOutcome::Matched,
+            }
+        }
+    }
+
+    /// All values of `link` on which its operator (with negation) matches.
+    fn find_hits(&self, link: &Rule, head: &Rule) -> Vec<Hit> {
+        let scope = self.scope_for(head);
+        if link.is_action {
+            let o = operator::run(&link.operator, b"", &scope, false);
+            return vec![Hit { name: String::new(), value: Vec::new(), captures: Vec::new(), message: o.message }];
+        }
+        let excluded = |var: Variable, name: &[u8]| {
+            link.exclusions.iter().any(|e| e.variable == var && e.selector.matches(name))
+                || self.state.target_removed(head, var, name)
+        };
+        let mut values: Vec<Value<'_>> = Vec::new();
+        for t in &link.targets {
+            collect_target(&scope, t, &excluded, &mut values);
+        }
+        let mut hits = Vec::new();
+        let capture = link.actions.capture;
+        for v in values {
+            if link.actions.multi_match && !link.transforms.is_empty() {
+                let mut current: Cow<'_, [u8]> = v.value;
+                self.check(link, &scope, &v.name, &current, capture, &mut hits);
+                for t in &link.transforms {
+                    let next = super::processors::transform(*t, &current);
+                    if let Cow::Owned(changed) = next {
+                        current = Cow::Owned(changed);
+                        self.check(link, &scope, &v.name, &current, capture, &mut hits);
+                    }
+                }
+            } else {
+                let mut current: Cow<'_, [u8]> = v.value;
+                for t in &link.transforms {
+                    if let Cow::Owned(changed) = super::processors::transform(*t, &current) {
+                        current = Cow::Owned(changed);
+                    }
+                }
+                self.check(link, &scope, &v.name, &current, capture, &mut hits);
+            }
+        }
+        hits
+    }
+
+    fn check(
+        &self,
+        link: &Rule,
+        scope: &Scope<'_>,
+        name: &crate::variables::ValueName<'_>,
+        value: &[u8],
+        capture: bool,
+        hits: &mut Vec<Hit>,
+    ) {
+        let o = operator::run(&link.operator, value, scope, capture);
+        if o.matched == link.operator.negated {
+            return;
+        }
+        let name = name.render();
+        let message = if link.operator.negated {
+            format!("Match of \"{} {}\" against \"{}\" required.", link.operator.name, link.operator.argument, name)
+        } else if name.is_empty() {
+            format!("{}.", o.message)
+        } else {
+            format!("{} at {}.", o.message, name)
+        };
+        hits.push(Hit { name, value: value.to_vec(), captures: o.captures, message });
+    }
+
+    /// Runs the non-disruptive side effects of `link`, in the order written.
+    fn run_effects(&mut self, link: &Rule, head: &Rule) {
+        for effect in &link.actions.effects {
+            crate::action::apply(self, effect, head);
+        }
+    }
+
+    /// Logs the match of the whole chain and applies the head's disruptive
+    /// action. Returns true when the phase must stop.
+    fn conclude(&mut self, head: &Rule, _last: &Rule, hit: &Hit, phase: Phase) -> bool {
+        let a = &head.actions;
+        if let Some(sev) = a.severity {
+            self.highest_severity = self.highest_severity.min(sev.level());
+        }
+        if a.auditlog {
+            self.state.relevant = true;
+        }
+        let (msg, data) = {
+            let scope = self.scope_for(head);
+            (a.msg.as_ref().map(|m| expand_string(m, &scope)), a.logdata.as_ref().map(|m| expand_string(m, &scope)))
+        };
+        let enforce = self.state.mode == EngineMode::On && phase != Phase::Logging;
+        let disruptive = match &a.disruptive {
+            Some(Disruptive::Pass) | None => None,
+            Some(d) => Some(d.clone()),
+        };
+        let takes_effect = enforce && disruptive.is_some();
+        let excerpt: String = String::from_utf8_lossy(&hit.value).chars().take(EXCERPT).collect();
+        self.matches.push(MatchRecord {
+            id: head.id,
+            phase: phase.number(),
+            msg,
+            data,
+            severity: a.severity.map(|s| s.level()),
+            tags: a.tags.clone(),
+            ver: a.ver.clone(),
+            matched_var_name: hit.name.clone(),
+            matched_value: excerpt,
+            match_text: hit.message.clone(),
+            file: head.location.file.display().to_string(),
+            line: head.location.line,
+            log: a.log,
+            auditlog: a.auditlog,
+            disruptive: takes_effect,
+        });
+        if !takes_effect {
+            return false;
+        }
+        let status = a.status;
+        let (kind, status) = match disruptive {
+            Some(Disruptive::Allow(scope)) => {
+                self.state.allow = Some(scope);
+                return true;
+            }
+            Some(Disruptive::Deny) => (InterventionKind::Deny, status.unwrap_or(403)),
+            Some(Disruptive::Drop) => (InterventionKind::Drop, status.unwrap_or(403)),
+            Some(Disruptive::Redirect(url)) => {
+                let url = {
+                    let scope = self.scope_for(head);
+                    String::from_utf8_lossy(&expand(&url, &scope)).into_owned()
+                };
+                (InterventionKind::Redirect { url }, status.filter(|s| (300..400).contains(s)).unwrap_or(302))
+            }
+            _ => return false,
+        };
+        self.intervention = Some(Intervention {
+            status,
+            rule_id: Some(head.id),
+            kind,
+            phase: phase.number(),
+            message: format!("Access denied with code {status} (phase {}). {}", phase.number(), hit.message),
+        });
+        true
+    }
+}

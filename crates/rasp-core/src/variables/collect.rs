@@ -1,0 +1,454 @@
+//! Resolving a rule target into the values the operator sees.
+
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crs_compiler::ir::rule::Rule;
+use crs_compiler::ir::variable::{Selector, Target, Variable};
+
+use crate::variables::collections::Collection;
+use crate::variables::{Collections, ExchangeData, Pair};
+
+/// The name of a value, rendered only when a rule matches
+/// (`MATCHED_VAR_NAME`, logs), so the hot path never formats strings.
+#[derive(Clone, Debug)]
+pub(crate) enum ValueName<'a> {
+    /// A scalar: `REQUEST_URI`.
+    Scalar(Variable),
+    /// A collection member: `ARGS:q`.
+    Member(Variable, Cow<'a, [u8]>),
+    /// A count: `&ARGS`, `&ARGS:q`.
+    Count(Variable, Option<String>),
+}
+
+impl ValueName<'_> {
+    /// `ARGS:q`, as ModSecurity writes it in `MATCHED_VAR_NAME`.
+    pub(crate) fn render(&self) -> String {
+        match self {
+            ValueName::Scalar(v) => v.name().to_string(),
+            ValueName::Member(v, k) => format!("{}:{}", v.name(), String::from_utf8_lossy(k)),
+            ValueName::Count(v, None) => format!("&{}", v.name()),
+            ValueName::Count(v, Some(k)) => format!("&{}:{k}", v.name()),
+        }
+    }
+
+}
+
+/// One value a target resolved to.
+#[derive(Clone, Debug)]
+pub(crate) struct Value<'a> {
+    pub(crate) name: ValueName<'a>,
+    pub(crate) value: Cow<'a, [u8]>,
+}
+
+/// What `MATCHED_VAR`, `MATCHED_VARS` and friends hold right now.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MatchedState {
+    pub(crate) var_name: String,
+    pub(crate) var: Vec<u8>,
+    /// `MATCHED_VARS` (name, value) within the current rule/chain.
+    pub(crate) vars: Vec<(String, Vec<u8>)>,
+}
+
+/// Everything a target or macro can read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scope<'a> {
+    pub(crate) ex: &'a ExchangeData,
+    pub(crate) cols: &'a Collections,
+    pub(crate) matched: &'a MatchedState,
+    /// The rule being evaluated (chain head), for `RULE.*`.
+    pub(crate) rule: Option<&'a Rule>,
+    pub(crate) highest_severity: u8,
+    /// Transaction start, microseconds since the epoch.
+    pub(crate) started_us: u128,
+}
+
+fn num(n: impl ToString) -> Cow<'static, [u8]> {
+    Cow::Owned(n.to_string().into_bytes())
+}
+
+fn flag(b: bool) -> Cow<'static, [u8]> {
+    Cow::Borrowed(if b { b"1" } else { b"0" })
+}
+
+/// Resolves `target` into `out`. `excluded(var, member_name)` says whether a
+/// member is excluded for this rule.
+pub(crate) fn collect_target<'a>(
+    scope: &Scope<'a>,
+    target: &Target,
+    excluded: &dyn Fn(Variable, &[u8]) -> bool,
+    out: &mut Vec<Value<'a>>,
+) {
+    if target.count {
+        let mut tmp = Vec::new();
+        resolve(scope, target.variable, &target.selector, &mut tmp);
+        let key = match &target.selector {
+            Selector::All => None,
+            s => Some(s.describe()),
+        };
+        out.push(Value { name: ValueName::Count(target.variable, key), value: num(tmp.len()) });
+        return;
+    }
+    let start = out.len();
+    resolve(scope, target.variable, &target.selector, out);
+    if target.variable.is_collection() {
+        let mut i = start;
+        while i < out.len() {
+            let drop = match &out[i].name {
+                ValueName::Member(v, k) => excluded(*v, k),
+                ValueName::Scalar(v) => excluded(*v, b""),
+                ValueName::Count(..) => false,
+            };
+            if drop {
+                out.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    } else if excluded(target.variable, b"") {
+        out.truncate(start);
+    }
+}
+
+/// The first value of `variable[:key]`, for macro expansion.
+pub(crate) fn first_value<'a>(scope: &Scope<'a>, variable: Variable, key: Option<&str>) -> Option<Cow<'a, [u8]>> {
+    let mut out = Vec::new();
+    let selector = match key {
+        Some(k) => Selector::Key(k.to_ascii_lowercase()),
+        None => Selector::All,
+    };
+    resolve(scope, variable, &selector, &mut out);
+    out.into_iter().next().map(|v| v.value)
+}
+
+fn members<'a>(
+    var: Variable,
+    pairs: impl Iterator<Item = &'a Pair>,
+    selector: &Selector,
+    names: bool,
+    out: &mut Vec<Value<'a>>,
+) {
+    for p in pairs {
+        if selector.matches(&p.name) {
+            let value = if names { &p.name } else { &p.value };
+            out.push(Value { name: ValueName::Member(var, Cow::Borrowed(&p.name)), value: Cow::Borrowed(value) });
+        }
+    }
+}
+
+fn collection<'a>(var: Variable, c: &'a Collection, selector: &Selector, out: &mut Vec<Value<'a>>) {
+    members(var, c.entries.iter(), selector, false, out)
+}
+
+fn scalar<'a>(var: Variable, value: Cow<'a, [u8]>, out: &mut Vec<Value<'a>>) {
+    out.push(Value { name: ValueName::Scalar(var), value });
+}
+
+fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut Vec<Value<'a>>) {
+    let ex = scope.ex;
+    use Variable as V;
+    match var {
+        V::Args => members(var, ex.args(), selector, false, out),
+        V::ArgsGet => members(var, ex.args_get.iter(), selector, false, out),
+        V::ArgsPost => members(var, ex.args_post.iter(), selector, false, out),
+        V::ArgsNames => members(var, ex.args(), selector, true, out),
+        V::ArgsGetNames => members(var, ex.args_get.iter(), selector, true, out),
+        V::ArgsPostNames => members(var, ex.args_post.iter(), selector, true, out),
+        V::ArgsCombinedSize => scalar(var, num(ex.args_combined_size()), out),
+        V::RequestHeaders => members(var, ex.request_headers.iter(), selector, false, out),
+        V::RequestHeadersNames => members(var, ex.request_headers.iter(), selector, true, out),
+        V::RequestCookies => members(var, ex.cookies.iter(), selector, false, out),
+        V::RequestCookiesNames => members(var, ex.cookies.iter(), selector, true, out),
+        V::ResponseHeaders => members(var, ex.response_headers.iter(), selector, false, out),
+        V::ResponseHeadersNames => members(var, ex.response_headers.iter(), selector, true, out),
+        V::MultipartPartHeaders => members(var, ex.multipart_part_headers.iter(), selector, false, out),
+        V::Files => {
+            for f in &ex.files {
+                if selector.matches(&f.field) {
+                    out.push(Value {
+                        name: ValueName::Member(var, Cow::Borrowed(&f.field)),
+                        value: Cow::Borrowed(&f.filename),
+                    });
+                }
+            }
+        }
+        V::FilesNames => {
+            for f in &ex.files {
+                if selector.matches(&f.field) {
+                    out.push(Value {
+                        name: ValueName::Member(var, Cow::Borrowed(&f.field)),
+                        value: Cow::Borrowed(&f.field),
+                    });
+                }
+            }
+        }
+        V::FilesSizes => {
+            for f in &ex.files {
+                if selector.matches(&f.field) {
+                    out.push(Value { name: ValueName::Member(var, Cow::Borrowed(&f.field)), value: num(f.size) });
+                }
+            }
+        }
+        V::FilesCombinedSize => scalar(var, num(ex.files_combined_size), out),
+        V::MultipartFilename => {
+            for f in &ex.multipart_filenames {
+                scalar(var, Cow::Borrowed(f), out);
+            }
+        }
+        V::MultipartName => {
+            for f in &ex.multipart_names {
+                scalar(var, Cow::Borrowed(f), out);
+            }
+        }
+        V::Tx => collection(var, &scope.cols.tx, selector, out),
+        V::Env => collection(var, &scope.cols.env, selector, out),
+        V::Ip => collection(var, &scope.cols.ip, selector, out),
+        V::Global => collection(var, &scope.cols.global, selector, out),
+        V::Session => collection(var, &scope.cols.session, selector, out),
+        V::User => collection(var, &scope.cols.user, selector, out),
+        V::Resource => collection(var, &scope.cols.resource, selector, out),
+        V::MatchedVar => {
+            if !scope.matched.var_name.is_empty() {
+                scalar(var, Cow::Borrowed(&scope.matched.var), out)
+            }
+        }
+        V::MatchedVarName => {
+            if !scope.matched.var_name.is_empty() {
+                scalar(var, Cow::Borrowed(scope.matched.var_name.as_bytes()), out)
+            }
+        }
+        V::MatchedVars | V::MatchedVarsNames => {
+            for (name, value) in &scope.matched.vars {
+                if selector.matches(name.as_bytes()) {
+                    let v: &[u8] = if var == V::MatchedVars { value } else { name.as_bytes() };
+                    out.push(Value {
+                        name: ValueName::Member(var, Cow::Borrowed(name.as_bytes())),
+                        value: Cow::Borrowed(v),
+                    });
+                }
+            }
+        }
+        V::Rule => {
+            if let Some(rule) = scope.rule {
+                let a = &rule.actions;
+                let mut add = |key: &'static str, value: Option<Cow<'a, [u8]>>| {
+                    if let Some(value) = value {
+                        if selector.matches(key.as_bytes()) {
+                            out.push(Value { name: ValueName::Member(var, Cow::Borrowed(key.as_bytes())), value });
+                        }
+                    }
+                };
+                add("id", Some(num(rule.id)));
+                add("phase", Some(num(rule.phase.number())));
+                add("rev", a.rev.as_deref().map(|s| Cow::Borrowed(s.as_bytes())));
+                add("ver", a.ver.as_deref().map(|s| Cow::Borrowed(s.as_bytes())));
+                add("severity", a.severity.map(|s| num(s.level())));
+                add("maturity", a.maturity.map(num));
+                add("accuracy", a.accuracy.map(num));
+                add("msg", a.msg.as_ref().and_then(|m| m.as_literal()).map(|s| Cow::Borrowed(s.as_bytes())));
+                add("logdata", a.logdata.as_ref().and_then(|m| m.as_literal()).map(|s| Cow::Borrowed(s.as_bytes())));
+            }
+        }
+        V::HighestSeverity => scalar(var, num(scope.highest_severity), out),
+        V::InboundDataError => scalar(var, flag(ex.inbound_data_error), out),
+        V::OutboundDataError => scalar(var, flag(ex.outbound_data_error), out),
+        V::UrlencodedError => scalar(var, flag(ex.urlencoded_error), out),
+        V::ModsecBuild => scalar(var, Cow::Borrowed(b"020914100"), out),
+        V::MultipartBoundaryQuoted
+        | V::MultipartBoundaryWhitespace
+        | V::MultipartCrlfLfLines
+        | V::MultipartDataAfter
+        | V::MultipartDataBefore
+        | V::MultipartFileLimitExceeded
+        | V::MultipartHeaderFolding
+        | V::MultipartInvalidHeaderFolding
+        | V::MultipartInvalidPart
+        | V::MultipartInvalidQuoting
+        | V::MultipartLfLine
+        | V::MultipartMissingSemicolon
+        | V::MultipartStrictError
+        | V::MultipartUnmatchedBoundary => {
+            if ex.reqbody_processor == Some(crs_compiler::ir::action::BodyProcessor::Multipart) {
+                let m = &ex.multipart;
+                let b = match var {
+                    V::MultipartBoundaryQuoted => m.boundary_quoted,
+                    V::MultipartBoundaryWhitespace => m.boundary_whitespace,
+                    V::MultipartCrlfLfLines => m.crlf_lf_lines,
+                    V::MultipartDataAfter => m.data_after,
+                    V::MultipartDataBefore => m.data_before,
+                    V::MultipartFileLimitExceeded => m.file_limit_exceeded,
+                    V::MultipartHeaderFolding => m.header_folding,
+                    V::MultipartInvalidHeaderFolding => m.invalid_header_folding,
+                    V::MultipartInvalidPart => m.invalid_part,
+                    V::MultipartInvalidQuoting => m.invalid_quoting,
+                    V::MultipartLfLine => m.lf_line,
+                    V::MultipartMissingSemicolon => m.missing_semicolon,
+                    V::MultipartStrictError => m.strict_error,
+                    _ => m.unmatched_boundary,
+                };
+                scalar(var, flag(b), out)
+            }
+        }
+        V::PathInfo | V::ScriptFilename | V::AuthType | V::RemoteUser | V::SessionId | V::UserId => {}
+        V::QueryString => {
+            if let Some(q) = &ex.query {
+                scalar(var, Cow::Borrowed(q), out)
+            }
+        }
+        V::RemoteAddr => scalar(var, Cow::Borrowed(&ex.remote_addr), out),
+        V::RemoteHost => scalar(var, Cow::Borrowed(&ex.remote_addr), out),
+        V::RemotePort => scalar(var, num(ex.remote_port), out),
+        V::ServerAddr => scalar(var, Cow::Borrowed(&ex.server_addr), out),
+        V::ServerName => scalar(var, Cow::Borrowed(&ex.server_name), out),
+        V::ServerPort => scalar(var, num(ex.server_port), out),
+        V::UniqueId => scalar(var, Cow::Borrowed(&ex.unique_id), out),
+        V::ReqbodyError | V::ReqbodyProcessorError => {
+            let b = if var == V::ReqbodyError { ex.reqbody_error } else { ex.reqbody_processor_error };
+            scalar(var, flag(b), out)
+        }
+        V::ReqbodyErrorMsg => {
+            if ex.reqbody_error {
+                scalar(var, Cow::Borrowed(&ex.reqbody_error_msg), out)
+            }
+        }
+        V::ReqbodyProcessorErrorMsg => {
+            if ex.reqbody_processor_error {
+                scalar(var, Cow::Borrowed(&ex.reqbody_processor_error_msg), out)
+            }
+        }
+        V::ReqbodyProcessor => {
+            if let Some(p) = ex.reqbody_processor {
+                scalar(var, Cow::Borrowed(p.name().as_bytes()), out)
+            }
+        }
+        V::RequestBasename => scalar(var, Cow::Borrowed(&ex.basename), out),
+        V::RequestBody => {
+            if ex.request_body_visible {
+                scalar(var, Cow::Borrowed(&ex.request_body), out)
+            }
+        }
+        V::RequestBodyLength => scalar(var, num(ex.request_body_length), out),
+        V::RequestFilename => scalar(var, Cow::Borrowed(&ex.path), out),
+        V::RequestLine => scalar(var, Cow::Borrowed(&ex.request_line), out),
+        V::RequestMethod => scalar(var, Cow::Borrowed(&ex.method), out),
+        V::RequestProtocol => scalar(var, Cow::Borrowed(&ex.protocol), out),
+        V::RequestUri => scalar(var, Cow::Borrowed(&ex.request_uri), out),
+        V::RequestUriRaw => scalar(var, Cow::Borrowed(&ex.uri_raw), out),
+        V::FullRequest => {
+            let mut full = ex.request_line.clone();
+            full.push(b'\n');
+            for h in &ex.request_headers {
+                full.extend_from_slice(&h.name);
+                full.extend_from_slice(b": ");
+                full.extend_from_slice(&h.value);
+                full.push(b'\n');
+            }
+            full.push(b'\n');
+            full.extend_from_slice(&ex.request_body);
+            scalar(var, Cow::Owned(full), out)
+        }
+        V::FullRequestLength => {
+            let len = ex.request_line.len()
+                + 2
+                + ex.request_headers.iter().map(|h| h.name.len() + h.value.len() + 3).sum::<usize>()
+                + ex.request_body.len();
+            scalar(var, num(len), out)
+        }
+        V::ResponseBody => {
+            if ex.response_body_visible {
+                scalar(var, Cow::Borrowed(&ex.response_body), out)
+            }
+        }
+        V::ResponseContentLength => {
+            if let Some(v) = ex.response_header("content-length") {
+                scalar(var, Cow::Borrowed(v), out)
+            }
+        }
+        V::ResponseContentType => {
+            if let Some(v) = ex.response_header("content-type") {
+                scalar(var, Cow::Borrowed(v), out)
+            }
+        }
+        V::ResponseProtocol => {
+            if ex.response_status.is_some() {
+                scalar(var, Cow::Borrowed(&ex.response_protocol), out)
+            }
+        }
+        V::ResponseStatus => {
+            if let Some(s) = ex.response_status {
+                scalar(var, num(s), out)
+            }
+        }
+        V::StatusLine => {
+            if let Some(s) = ex.response_status {
+                let mut line = ex.response_protocol.clone();
+                line.extend_from_slice(format!(" {s}").as_bytes());
+                scalar(var, Cow::Owned(line), out)
+            }
+        }
+        V::Xml => match selector {
+            Selector::XPath(x) if x.trim() == "//@*" => {
+                for a in &ex.xml_attributes {
+                    scalar(var, Cow::Borrowed(a), out);
+                }
+            }
+            _ => {
+                if let Some(t) = &ex.xml_text {
+                    scalar(var, Cow::Borrowed(t), out)
+                }
+            }
+        },
+        V::Duration => {
+            let now = now_us();
+            scalar(var, num(now.saturating_sub(scope.started_us) / 1000), out)
+        }
+        V::Time | V::TimeDay | V::TimeEpoch | V::TimeHour | V::TimeMin | V::TimeMon | V::TimeSec | V::TimeWday
+        | V::TimeYear => {
+            let secs = (now_us() / 1_000_000) as i64;
+            scalar(var, Cow::Owned(time_value(var, secs).into_bytes()), out)
+        }
+        // Not provided by an in-process engine: no value, so rules on them
+        // never match (the compiler documents these).
+        V::Geo | V::WebserverErrorLog | V::FilesTmpNames | V::FilesTmpContent => {}
+        _ => {}
+    }
+}
+
+pub(crate) fn now_us() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn time_value(var: Variable, secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    let (y, mo, d) = civil(days);
+    // 1970-01-01 was a Thursday (4).
+    let wday = (days + 4).rem_euclid(7);
+    match var {
+        Variable::TimeDay => format!("{d:02}"),
+        Variable::TimeEpoch => secs.to_string(),
+        Variable::TimeHour => format!("{h:02}"),
+        Variable::TimeMin => format!("{mi:02}"),
+        // ModSecurity counts months from 0 (struct tm).
+        Variable::TimeMon => format!("{:02}", mo - 1),
+        Variable::TimeSec => format!("{s:02}"),
+        Variable::TimeWday => wday.to_string(),
+        Variable::TimeYear => format!("{y:04}"),
+        _ => format!("{h:02}:{mi:02}:{s:02}"),
+    }
+}

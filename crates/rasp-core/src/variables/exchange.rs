@@ -1,0 +1,136 @@
+//! The request and response data of one exchange, as ModSecurity v2 shapes
+//! them.
+
+use crs_compiler::ir::action::BodyProcessor;
+
+/// A name/value pair of a collection, in arrival order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pair {
+    pub(crate) name: Vec<u8>,
+    pub(crate) value: Vec<u8>,
+}
+
+impl Pair {
+    pub(crate) fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Pair {
+        Pair { name: name.into(), value: value.into() }
+    }
+}
+
+/// One uploaded file of a multipart body.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FileEntry {
+    /// The form field name.
+    pub(crate) field: Vec<u8>,
+    /// The client-supplied file name.
+    pub(crate) filename: Vec<u8>,
+    /// Size in bytes.
+    pub(crate) size: usize,
+}
+
+/// Multipart strictness flags (the `MULTIPART_*` variables).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MultipartFlags {
+    pub(crate) boundary_quoted: bool,
+    pub(crate) boundary_whitespace: bool,
+    pub(crate) data_before: bool,
+    pub(crate) data_after: bool,
+    pub(crate) header_folding: bool,
+    pub(crate) lf_line: bool,
+    pub(crate) crlf_lf_lines: bool,
+    pub(crate) missing_semicolon: bool,
+    pub(crate) invalid_quoting: bool,
+    pub(crate) invalid_part: bool,
+    pub(crate) invalid_header_folding: bool,
+    pub(crate) file_limit_exceeded: bool,
+    pub(crate) unmatched_boundary: bool,
+    pub(crate) strict_error: bool,
+}
+
+/// Everything the rules can read about the exchange.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ExchangeData {
+    pub(crate) remote_addr: Vec<u8>,
+    pub(crate) remote_port: u16,
+    pub(crate) server_addr: Vec<u8>,
+    pub(crate) server_port: u16,
+    pub(crate) server_name: Vec<u8>,
+    pub(crate) unique_id: Vec<u8>,
+
+    pub(crate) method: Vec<u8>,
+    /// The request target exactly as sent (`REQUEST_URI_RAW`).
+    pub(crate) uri_raw: Vec<u8>,
+    pub(crate) protocol: Vec<u8>,
+    pub(crate) request_line: Vec<u8>,
+    /// Path of the parsed target (`REQUEST_FILENAME`), not decoded.
+    pub(crate) path: Vec<u8>,
+    /// Query of the parsed target (`QUERY_STRING`), not decoded.
+    pub(crate) query: Option<Vec<u8>>,
+    /// `REQUEST_URI`: path plus `?query`, without scheme and host.
+    pub(crate) request_uri: Vec<u8>,
+    pub(crate) basename: Vec<u8>,
+
+    pub(crate) request_headers: Vec<Pair>,
+    pub(crate) cookies: Vec<Pair>,
+    pub(crate) args_get: Vec<Pair>,
+    pub(crate) args_post: Vec<Pair>,
+    pub(crate) urlencoded_error: bool,
+
+    pub(crate) request_body: Vec<u8>,
+    /// `REQUEST_BODY` is only populated by the URLENCODED processor or when
+    /// forced (`ctl:forceRequestBodyVariable`), as in ModSecurity v2.
+    pub(crate) request_body_visible: bool,
+    pub(crate) request_body_length: usize,
+    pub(crate) reqbody_processor: Option<BodyProcessor>,
+    pub(crate) reqbody_error: bool,
+    pub(crate) reqbody_error_msg: Vec<u8>,
+    pub(crate) reqbody_processor_error: bool,
+    pub(crate) reqbody_processor_error_msg: Vec<u8>,
+    pub(crate) inbound_data_error: bool,
+
+    pub(crate) files: Vec<FileEntry>,
+    pub(crate) files_combined_size: usize,
+    pub(crate) multipart_part_headers: Vec<Pair>,
+    pub(crate) multipart_names: Vec<Vec<u8>>,
+    pub(crate) multipart_filenames: Vec<Vec<u8>>,
+    pub(crate) multipart: MultipartFlags,
+
+    /// `XML:/*`: the string value of the document's root element.
+    pub(crate) xml_text: Option<Vec<u8>>,
+    /// `XML://@*`: every attribute value.
+    pub(crate) xml_attributes: Vec<Vec<u8>>,
+
+    pub(crate) response_status: Option<u16>,
+    pub(crate) response_protocol: Vec<u8>,
+    pub(crate) response_headers: Vec<Pair>,
+    pub(crate) response_body: Vec<u8>,
+    pub(crate) response_body_visible: bool,
+    pub(crate) outbound_data_error: bool,
+}
+
+impl ExchangeData {
+    /// First request header with this name (case-insensitive).
+    pub(crate) fn request_header(&self, name: &str) -> Option<&[u8]> {
+        self.request_headers
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|p| p.value.as_slice())
+    }
+
+    /// First response header with this name (case-insensitive).
+    pub(crate) fn response_header(&self, name: &str) -> Option<&[u8]> {
+        self.response_headers
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|p| p.value.as_slice())
+    }
+
+    /// `ARGS`: GET arguments, then POST arguments.
+    pub(crate) fn args(&self) -> impl Iterator<Item = &Pair> {
+        self.args_get.iter().chain(self.args_post.iter())
+    }
+
+    /// `ARGS_COMBINED_SIZE`: total length of argument names and values.
+    pub(crate) fn args_combined_size(&self) -> usize {
+        self.args().map(|p| p.name.len() + p.value.len()).sum()
+    }
+}
