@@ -26,11 +26,13 @@ pub enum FailMode {
 ///
 /// # Defaults
 /// - `fail_mode`: [`FailMode::Closed`]
-/// - `verify_gates`: `false` (the multi-pattern gates are used)
+/// - `per_rule`: `false` (the multi-pattern gates are used)
+/// - `log_raw_values`: `false` (credentials are redacted in audit records)
 #[derive(Clone, Debug, Default)]
 pub struct EngineConfig {
     pub(crate) fail_mode: FailMode,
     pub(crate) per_rule: bool,
+    pub(crate) log_raw_values: bool,
 }
 
 impl EngineConfig {
@@ -45,11 +47,32 @@ impl EngineConfig {
         self
     }
 
+    /// The door to settings that weaken protection or privacy.
+    pub fn dangerous(self) -> DangerousEngineConfig {
+        DangerousEngineConfig { config: self }
+    }
+
     /// Evaluates every rule one by one, ignoring the multi-pattern gates.
     /// Slower; used by tests that prove both paths agree. Default is `false`.
     pub fn per_rule(mut self, yes: bool) -> EngineConfig {
         self.per_rule = yes;
         self
+    }
+}
+
+/// Settings that weaken protection or privacy, reached only through
+/// [`EngineConfig::dangerous`].
+#[derive(Debug)]
+pub struct DangerousEngineConfig {
+    config: EngineConfig,
+}
+
+impl DangerousEngineConfig {
+    /// Writes credentials (`Authorization`, `Cookie` values) to audit
+    /// records unredacted. Default is `false`.
+    pub fn log_raw_values(mut self, yes: bool) -> EngineConfig {
+        self.config.log_raw_values = yes;
+        self.config
     }
 }
 

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod body;
 mod engine;
 pub mod operator;
@@ -34,6 +35,7 @@ mod variables;
 mod action;
 mod eval;
 
-pub use engine::{Engine, EngineConfig, FailMode};
+pub use audit::AuditRecord;
+pub use engine::{DangerousEngineConfig, Engine, EngineConfig, FailMode};
 pub use record::{Intervention, InterventionKind, MatchRecord, Verdict};
 pub use transaction::Transaction;

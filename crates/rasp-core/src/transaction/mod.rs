@@ -27,23 +27,23 @@ use state::TxState;
 /// caller without a body may go straight to `process_response_headers`.
 #[derive(Debug)]
 pub struct Transaction {
-    engine: Engine,
-    ex: ExchangeData,
-    cols: Collections,
-    matched: MatchedState,
-    state: TxState,
-    matches: Vec<MatchRecord>,
-    intervention: Option<Intervention>,
+    pub(crate) engine: Engine,
+    pub(crate) ex: ExchangeData,
+    pub(crate) cols: Collections,
+    pub(crate) matched: MatchedState,
+    pub(crate) state: TxState,
+    pub(crate) matches: Vec<MatchRecord>,
+    pub(crate) intervention: Option<Intervention>,
     /// Highest phase run so far (0 = none).
-    phase_done: u8,
-    started_us: u128,
-    highest_severity: u8,
+    pub(crate) phase_done: u8,
+    pub(crate) started_us: u128,
+    pub(crate) highest_severity: u8,
     gates: GateCache,
     /// Request body bytes beyond the limit were dropped (ProcessPartial).
-    request_body_truncated: bool,
+    pub(crate) request_body_truncated: bool,
     /// Request body exceeded its limit with `Reject`.
-    request_body_over_limit: bool,
-    response_body_over_limit: bool,
+    pub(crate) request_body_over_limit: bool,
+    pub(crate) response_body_over_limit: bool,
 }
 
 static TX_COUNTER: AtomicU64 = AtomicU64::new(0);
