@@ -1,8 +1,6 @@
 //! Multi-pattern gates: one scan of each value decides which rules of a
 //! group can match at all.
 
-use std::borrow::Cow;
-
 use crs_compiler::program::{CompiledRuleset, GateRef};
 use regex_automata::{Input, PatternSet};
 
@@ -47,13 +45,9 @@ impl Transaction {
                 }
                 let mut set = PatternSet::new(group.set.pattern_len());
                 for v in values {
-                    let mut current: Cow<'_, [u8]> = v.value;
-                    for t in &group.transforms {
-                        if let Cow::Owned(changed) = super::processors::transform(*t, &current) {
-                            current = Cow::Owned(changed);
-                        }
-                    }
-                    group.set.which_overlapping_matches(&Input::new(current.as_ref()), &mut set);
+                    let stable = super::rule::value_is_stable(&v.name);
+                    let current = self.tcache.apply(v.value, &group.transforms, stable);
+                    group.set.which_overlapping_matches(&Input::new(&*current), &mut set);
                     if set.is_full() {
                         break;
                     }

@@ -7,6 +7,7 @@ pub(crate) mod processors;
 mod request;
 mod rule;
 mod state;
+mod transform_cache;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,7 @@ use crate::variables::{now_us, Collections, ExchangeData, MatchedState, Pair};
 
 use gate::GateCache;
 use state::TxState;
+use transform_cache::TransformCache;
 
 /// One HTTP exchange. Feed it the connection, the request line, headers and
 /// body, then the response, calling the `process_*` method of each phase in
@@ -39,6 +41,7 @@ pub struct Transaction {
     pub(crate) started_us: u128,
     pub(crate) highest_severity: u8,
     gates: GateCache,
+    tcache: TransformCache,
     /// Request body bytes beyond the limit were dropped (ProcessPartial).
     pub(crate) request_body_truncated: bool,
     /// Request body exceeded its limit with `Reject`.
@@ -86,6 +89,7 @@ impl Transaction {
             started_us,
             highest_severity: 255,
             gates: GateCache::new(groups),
+            tcache: TransformCache::default(),
             request_body_truncated: false,
             request_body_over_limit: false,
             response_body_over_limit: false,

@@ -32,6 +32,7 @@ impl Transaction {
         let rules = Arc::clone(&self.engine.rules);
         let entries = &rules.phase(phase).entries;
         self.gates.reset();
+        self.tcache.clear();
         let mut skip = 0u32;
         let mut i = 0;
         while i < entries.len() {

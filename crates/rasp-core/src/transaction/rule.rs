@@ -36,6 +36,33 @@ struct Hit {
     message: String,
 }
 
+/// True for values borrowed from the exchange data, which stays put for the
+/// whole phase (so their transformations can be cached by address).
+pub(super) fn value_is_stable(name: &crate::variables::ValueName<'_>) -> bool {
+    use crate::variables::ValueName;
+    let var = match name {
+        ValueName::Scalar(v) | ValueName::Member(v, _) => *v,
+        ValueName::Count(..) => return false,
+    };
+    !matches!(
+        var,
+        Variable::Tx
+            | Variable::Env
+            | Variable::Ip
+            | Variable::Global
+            | Variable::Session
+            | Variable::User
+            | Variable::Resource
+            | Variable::MatchedVar
+            | Variable::MatchedVarName
+            | Variable::MatchedVars
+            | Variable::MatchedVarsNames
+            | Variable::Rule
+            | Variable::HighestSeverity
+            | Variable::Duration
+    )
+}
+
 /// Longest value excerpt kept in a match record.
 const EXCERPT: usize = 512;
 
@@ -117,12 +144,8 @@ impl Transaction {
                     }
                 }
             } else {
-                let mut current: Cow<'_, [u8]> = v.value;
-                for t in &link.transforms {
-                    if let Cow::Owned(changed) = super::processors::transform(*t, &current) {
-                        current = Cow::Owned(changed);
-                    }
-                }
+                let cacheable = value_is_stable(&v.name);
+                let current = self.tcache.apply(v.value, &link.transforms, cacheable);
                 self.check(link, &scope, &v.name, &current, capture, &mut hits);
             }
         }
