@@ -82,6 +82,7 @@ impl DangerousEngineConfig {
 pub struct Engine {
     pub(crate) rules: Arc<CompiledRuleset>,
     pub(crate) config: EngineConfig,
+    pub(crate) store: Arc<crate::store::CollectionStore>,
 }
 
 impl Engine {
@@ -92,7 +93,7 @@ impl Engine {
 
     /// An engine with an explicit configuration.
     pub fn with_config(rules: Arc<CompiledRuleset>, config: EngineConfig) -> Engine {
-        Engine { rules, config }
+        Engine { rules, config, store: Arc::default() }
     }
 
     /// The compiled rules.

@@ -29,6 +29,7 @@ pub mod body;
 mod engine;
 pub mod operator;
 mod record;
+mod store;
 pub mod transform;
 mod transaction;
 mod variables;

@@ -24,10 +24,25 @@ pub(crate) fn apply(tx: &mut Transaction, effect: &Effect, head: &Rule) {
             }
         }
         Effect::Ctl(ctl) => tx.apply_ctl(ctl),
-        // Persistent collections are kept in memory for the transaction;
-        // `initcol` only names the collection and `expirevar` has nothing to
-        // expire within one exchange.
-        Effect::InitCol { .. } | Effect::ExpireVar { .. } | Effect::SetUid(_) | Effect::SetSid(_) => {}
+        Effect::InitCol { collection, key } => {
+            let key = expand(key, &tx.scope_for(head)).into_owned();
+            tx.init_collection(collection, key);
+        }
+        Effect::SetSid(key) => {
+            let key = expand(key, &tx.scope_for(head)).into_owned();
+            tx.init_collection("session", key);
+        }
+        Effect::SetUid(key) => {
+            let key = expand(key, &tx.scope_for(head)).into_owned();
+            tx.init_collection("user", key);
+        }
+        Effect::ExpireVar { collection, key, seconds } => {
+            let (key, secs) = {
+                let scope = tx.scope_for(head);
+                (expand(key, &scope).to_ascii_lowercase(), crate::eval::operator::atoi(&expand(seconds, &scope)))
+            };
+            tx.expire_var(collection, key, secs);
+        }
         #[allow(unreachable_patterns)]
         _ => {}
     }

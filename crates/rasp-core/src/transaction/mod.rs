@@ -42,6 +42,10 @@ pub struct Transaction {
     pub(crate) highest_severity: u8,
     gates: GateCache,
     tcache: TransformCache,
+    /// Collections loaded with `initcol` (name, key), saved at the end.
+    persistent: Vec<(String, Vec<u8>)>,
+    /// `expirevar` requests: (collection, variable, seconds).
+    expirations: Vec<(String, Vec<u8>, u64)>,
     /// Request body bytes beyond the limit were dropped (ProcessPartial).
     pub(crate) request_body_truncated: bool,
     /// Request body exceeded its limit with `Reject`.
@@ -90,6 +94,8 @@ impl Transaction {
             highest_severity: 255,
             gates: GateCache::new(groups),
             tcache: TransformCache::default(),
+            persistent: Vec::new(),
+            expirations: Vec::new(),
             request_body_truncated: false,
             request_body_over_limit: false,
             response_body_over_limit: false,
@@ -179,6 +185,7 @@ impl Transaction {
     /// Phase 5 (always runs; never interrupts).
     pub fn process_logging(&mut self) {
         let _ = self.run_up_to(Phase::Logging);
+        self.save_collections();
     }
 
     /// Every matched rule so far, in order.
@@ -261,5 +268,37 @@ impl Transaction {
 
     pub(crate) fn apply_ctl(&mut self, ctl: &crs_compiler::ir::action::Ctl) {
         self.state.apply_ctl(ctl);
+    }
+}
+
+impl Transaction {
+    /// `initcol`: loads `collection:key` from the engine's store.
+    pub(crate) fn init_collection(&mut self, collection: &str, key: Vec<u8>) {
+        let timeout = std::time::Duration::from_secs(self.engine.rules.settings.collection_timeout);
+        let vars = self.engine.store.load(collection, &key, timeout);
+        if let Some(c) = self.cols.by_name_mut(collection) {
+            c.entries = vars;
+        }
+        self.persistent.retain(|(c, _)| c != collection);
+        self.persistent.push((collection.to_string(), key));
+    }
+
+    /// `expirevar`: the variable disappears `seconds` after the save.
+    pub(crate) fn expire_var(&mut self, collection: &str, var: Vec<u8>, seconds: i64) {
+        self.expirations.push((collection.to_string(), var, u64::try_from(seconds).unwrap_or(0)));
+    }
+
+    fn save_collections(&mut self) {
+        for (collection, key) in std::mem::take(&mut self.persistent) {
+            let Some(c) = self.cols.by_name_mut(&collection) else { continue };
+            let vars = c.entries.clone();
+            let expire: Vec<(Vec<u8>, std::time::Duration)> = self
+                .expirations
+                .iter()
+                .filter(|(c, _, _)| *c == collection)
+                .map(|(_, v, s)| (v.clone(), std::time::Duration::from_secs(*s)))
+                .collect();
+            self.engine.store.save(&collection, &key, vars, &expire);
+        }
     }
 }

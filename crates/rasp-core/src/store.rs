@@ -1,0 +1,92 @@
+//! In-memory persistent collections (`initcol:ip=…`, `GLOBAL`, `SESSION`,
+//! `USER`, `RESOURCE`), shared by all transactions of an engine.
+//!
+//! ModSecurity v2 keeps these in SDBM files; rasp keeps them in memory,
+//! bounded in size (least recently used records are evicted) and in time
+//! (`SecCollectionTimeout`, `expirevar`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::variables::Pair;
+
+/// Most records kept before the least recently used are evicted.
+const MAX_RECORDS: usize = 100_000;
+
+#[derive(Debug)]
+struct Record {
+    vars: Vec<Pair>,
+    /// Per-variable expiry (`expirevar`), by lower-case name.
+    expiries: Vec<(Vec<u8>, Instant)>,
+    last_used: Instant,
+}
+
+/// The shared store. Cheap to lock: one short critical section when a
+/// transaction loads a collection and one when it saves it.
+#[derive(Debug, Default)]
+pub(crate) struct CollectionStore {
+    records: Mutex<HashMap<(String, Vec<u8>), Record>>,
+}
+
+impl CollectionStore {
+    /// The variables of `collection:key`, without expired ones.
+    pub(crate) fn load(&self, collection: &str, key: &[u8], timeout: Duration) -> Vec<Pair> {
+        let Ok(mut records) = self.records.lock() else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let id = (collection.to_string(), key.to_vec());
+        let expired = records.get(&id).is_some_and(|r| now.duration_since(r.last_used) > timeout);
+        if expired {
+            records.remove(&id);
+            return Vec::new();
+        }
+        match records.get_mut(&id) {
+            Some(r) => {
+                let expired: Vec<Vec<u8>> =
+                    r.expiries.iter().filter(|(_, at)| *at <= now).map(|(n, _)| n.clone()).collect();
+                r.vars.retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
+                r.expiries.retain(|(_, at)| *at > now);
+                r.last_used = now;
+                r.vars.clone()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Saves `collection:key`, applying `expirevar` requests.
+    pub(crate) fn save(&self, collection: &str, key: &[u8], vars: Vec<Pair>, expire: &[(Vec<u8>, Duration)]) {
+        let Ok(mut records) = self.records.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if records.len() >= MAX_RECORDS {
+            if let Some(oldest) = records.iter().min_by_key(|(_, r)| r.last_used).map(|(k, _)| k.clone()) {
+                records.remove(&oldest);
+            }
+        }
+        let id = (collection.to_string(), key.to_vec());
+        let record = records.entry(id).or_insert_with(|| Record {
+            vars: Vec::new(),
+            expiries: Vec::new(),
+            last_used: now,
+        });
+        record.vars = vars;
+        record.last_used = now;
+        for (name, after) in expire {
+            record.expiries.retain(|(n, _)| n != name);
+            record.expiries.push((name.clone(), now + *after));
+        }
+        // Drop variables whose expiry passed.
+        let expired: Vec<Vec<u8>> =
+            record.expiries.iter().filter(|(_, at)| *at <= now).map(|(n, _)| n.clone()).collect();
+        record.vars.retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
+    }
+
+    /// Number of records held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.records.lock().map(|r| r.len()).unwrap_or(0)
+    }
+}
