@@ -1,0 +1,265 @@
+//! Engine semantics on small inline rule sets: chains, flow control, ctl,
+//! captures, macros, modes, limits and persistent collections. Each case
+//! states the ModSecurity v2 behaviour it pins.
+
+use std::sync::Arc;
+
+use rasp_core::{Engine, EngineConfig, Transaction, Verdict};
+
+fn engine(rules: &str) -> Engine {
+    let compiled = crs_compiler::Compiler::new()
+        .add_str("inline.conf", rules)
+        .compile()
+        .unwrap_or_else(|e| panic!("rules do not compile: {e}"));
+    Engine::new(Arc::new(compiled))
+}
+
+/// Runs a GET (and optional form body) through phases 1–2 and 5.
+fn run(engine: &Engine, uri: &str, body: Option<&str>) -> Transaction {
+    let mut tx = engine.transaction();
+    tx.process_connection("10.0.0.1".parse().unwrap(), 4000, "10.0.0.2".parse().unwrap(), 80);
+    tx.process_uri(if body.is_some() { b"POST" } else { b"GET" }, uri.as_bytes(), b"HTTP/1.1");
+    tx.add_request_header(b"Host", b"example.com");
+    if body.is_some() {
+        tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+    }
+    let _ = tx.process_request_headers();
+    if let Some(b) = body {
+        let _ = tx.append_request_body(b.as_bytes());
+    }
+    let _ = tx.process_request_body();
+    tx.process_logging();
+    tx
+}
+
+/// Ids of the matches that write a log line (rules without `nolog`).
+fn ids(tx: &Transaction) -> Vec<u32> {
+    tx.matches().iter().filter(|m| m.log).map(|m| m.id).collect()
+}
+
+#[test]
+fn deny_interrupts_with_status_and_rule_id() {
+    let e = engine(r#"SecRule ARGS "@rx attack" "id:1,phase:1,deny,status:406,log""#);
+    let tx = run(&e, "/?q=an+attack", None);
+    let i = tx.intervention().expect("interrupted");
+    assert_eq!((i.status, i.rule_id), (406, Some(1)));
+    let ok = run(&e, "/?q=benign", None);
+    assert!(ok.intervention().is_none());
+    assert!(ok.matches().is_empty());
+}
+
+#[test]
+fn detection_only_logs_but_never_blocks() {
+    let e = engine("SecRuleEngine DetectionOnly\nSecRule ARGS \"@rx attack\" \"id:1,phase:1,deny,log\"");
+    let tx = run(&e, "/?q=attack", None);
+    assert!(tx.intervention().is_none());
+    assert_eq!(ids(&tx), vec![1]);
+    assert!(!tx.matches()[0].disruptive);
+}
+
+#[test]
+fn chain_head_setvar_runs_even_when_chain_fails() {
+    // v2 runs each link's non-disruptive actions when that link matches.
+    let e = engine(
+        r#"
+SecRule ARGS:a "@streq x" "id:1,phase:1,pass,nolog,setvar:tx.head=1,chain"
+    SecRule ARGS:b "@streq y" "setvar:tx.tail=1"
+SecRule TX:head "@eq 1" "id:2,phase:1,pass,log"
+SecRule TX:tail "@eq 1" "id:3,phase:1,pass,log"
+"#,
+    );
+    let tx = run(&e, "/?a=x&b=z", None);
+    assert_eq!(ids(&tx), vec![2], "head setvar ran, tail did not");
+    let tx = run(&e, "/?a=x&b=y", None);
+    assert_eq!(ids(&tx), vec![2, 3]);
+    assert_eq!(tx.matches().iter().filter(|m| m.id == 1).count(), 1, "the nolog chain still matched");
+}
+
+#[test]
+fn chain_logs_once_with_head_metadata_and_last_matched_var() {
+    let e = engine(
+        r#"
+SecRule ARGS:a "@rx ^x" "id:10,phase:1,pass,log,msg:'head msg',logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}',chain"
+    SecRule ARGS:b "@rx ^y" ""
+"#,
+    );
+    let tx = run(&e, "/?a=x1&b=y2", None);
+    assert_eq!(tx.matches().len(), 1);
+    let m = &tx.matches()[0];
+    assert_eq!(m.id, 10);
+    assert_eq!(m.msg.as_deref(), Some("head msg"));
+    assert_eq!(m.data.as_deref(), Some("ARGS:b=y2"));
+}
+
+#[test]
+fn skip_after_resumes_after_marker_and_skip_counts_chains_once() {
+    let e = engine(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,skipAfter:END"
+SecAction "id:2,phase:1,pass,log"
+SecMarker END
+SecAction "id:3,phase:1,pass,log,skip:1"
+SecRule REQUEST_METHOD "@rx ." "id:4,phase:1,pass,log,chain"
+    SecRule REQUEST_METHOD "@rx ." ""
+SecAction "id:5,phase:1,pass,log"
+"#,
+    );
+    let tx = run(&e, "/", None);
+    assert_eq!(ids(&tx), vec![3, 5]);
+}
+
+#[test]
+fn ctl_rule_remove_by_id_range_and_target() {
+    let e = engine(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,ctl:ruleRemoveById=100-199,ctl:ruleRemoveTargetById=200;ARGS:skipme"
+SecAction "id:150,phase:1,pass,log"
+SecRule ARGS "@rx bad" "id:200,phase:1,pass,log"
+SecAction "id:300,phase:1,pass,log"
+"#,
+    );
+    let tx = run(&e, "/?skipme=bad", None);
+    assert_eq!(ids(&tx), vec![300]);
+    let tx = run(&e, "/?other=bad", None);
+    assert_eq!(ids(&tx), vec![200, 300]);
+}
+
+#[test]
+fn capture_fills_tx_and_macros_expand() {
+    let e = engine(
+        r#"
+SecRule ARGS:q "@rx (ab)(c+)" "id:1,phase:1,pass,nolog,capture,setvar:tx.got=%{TX.2}-%{tx.1}"
+SecRule TX:got "@streq ccc-ab" "id:2,phase:1,pass,log,msg:'got %{tx.got}'"
+"#,
+    );
+    let tx = run(&e, "/?q=xxabccc", None);
+    assert_eq!(ids(&tx), vec![2]);
+    assert_eq!(tx.matches()[0].msg.as_deref(), Some("got ccc-ab"));
+}
+
+#[test]
+fn setvar_arithmetic_and_unset() {
+    let e = engine(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.s=5,setvar:tx.s=+3,setvar:tx.s=-1,setvar:tx.gone=1,setvar:!tx.gone"
+SecRule TX:s "@eq 7" "id:2,phase:1,pass,log"
+SecRule &TX:gone "@eq 0" "id:3,phase:1,pass,log"
+"#,
+    );
+    assert_eq!(ids(&run(&e, "/", None)), vec![2, 3]);
+}
+
+#[test]
+fn negated_operator_and_counts() {
+    let e = engine(
+        r#"
+SecRule &REQUEST_HEADERS:User-Agent "@eq 0" "id:1,phase:1,pass,log"
+SecRule REQUEST_METHOD "!@within GET HEAD" "id:2,phase:1,pass,log"
+"#,
+    );
+    assert_eq!(ids(&run(&e, "/", None)), vec![1]);
+}
+
+#[test]
+fn form_body_populates_args_post_and_request_body() {
+    let e = engine(
+        r#"
+SecRule ARGS_POST:name "@streq a b" "id:1,phase:2,pass,log"
+SecRule REQUEST_BODY "@rx name=" "id:2,phase:2,pass,log"
+SecRule REQBODY_PROCESSOR "@streq URLENCODED" "id:3,phase:2,pass,log"
+"#,
+    );
+    assert_eq!(ids(&run(&e, "/", Some("name=a+b&x=1"))), vec![1, 2, 3]);
+}
+
+#[test]
+fn transformations_apply_in_order_with_t_none_reset() {
+    let e = engine(
+        r#"
+SecDefaultAction "phase:1,log,pass,t:lowercase"
+SecRule ARGS:q "@streq abc" "id:1,phase:1"
+SecRule ARGS:q "@streq ABC" "id:2,phase:1,t:none"
+"#,
+    );
+    assert_eq!(ids(&run(&e, "/?q=ABC", None)), vec![1, 2]);
+}
+
+#[test]
+fn request_body_limit_rejects_with_413_when_on() {
+    let e = engine("SecRequestBodyLimit 10\nSecRequestBodyLimitAction Reject\nSecAction \"id:1,phase:2,pass,log\"");
+    let mut tx = e.transaction();
+    tx.process_uri(b"POST", b"/", b"HTTP/1.1");
+    tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+    let _ = tx.process_request_headers();
+    match tx.append_request_body(b"a=0123456789abcdef") {
+        Verdict::Interrupt(i) => assert_eq!(i.status, 413),
+        v => panic!("expected 413, got {v:?}"),
+    }
+}
+
+#[test]
+fn request_body_limit_partial_inspects_prefix() {
+    let e = engine(
+        "SecRequestBodyLimit 8\nSecRequestBodyLimitAction ProcessPartial\n\
+         SecRule ARGS_POST:a \"@streq 123456\" \"id:1,phase:2,pass,log\"",
+    );
+    let tx = run(&e, "/", Some("a=123456789"));
+    assert!(tx.intervention().is_none());
+    assert_eq!(ids(&tx), vec![1]);
+}
+
+#[test]
+fn persistent_ip_collection_survives_transactions() {
+    let e = engine(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,initcol:ip=%{REMOTE_ADDR},setvar:ip.hits=+1"
+SecRule IP:hits "@ge 3" "id:2,phase:1,deny,status:429,log"
+"#,
+    );
+    assert!(run(&e, "/", None).intervention().is_none());
+    assert!(run(&e, "/", None).intervention().is_none());
+    let third = run(&e, "/", None);
+    assert_eq!(third.intervention().map(|i| i.status), Some(429));
+}
+
+#[test]
+fn allow_stops_the_phase_and_later_request_phases() {
+    let e = engine(
+        r#"
+SecRule REQUEST_URI "@beginsWith /health" "id:1,phase:1,allow,nolog"
+SecAction "id:2,phase:1,pass,log"
+SecAction "id:3,phase:2,deny,log"
+"#,
+    );
+    let tx = run(&e, "/health", None);
+    assert!(tx.intervention().is_none());
+    assert_eq!(tx.matches().iter().map(|m| m.id).collect::<Vec<_>>(), vec![1]);
+    let tx = run(&e, "/other", None);
+    assert_eq!(tx.intervention().map(|i| i.rule_id), Some(Some(3)));
+}
+
+#[test]
+fn gated_and_per_rule_evaluation_agree() {
+    let rules = r#"
+SecRule ARGS "@rx union\s+select" "id:1,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@rx <script" "id:2,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@rx \.\./" "id:3,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@rx etc/passwd" "id:4,phase:2,pass,log,t:lowercase"
+"#;
+    let compiled = Arc::new(crs_compiler::Compiler::new().add_str("g.conf", rules).compile().expect("compiles"));
+    assert!(!compiled.groups.is_empty(), "these rules share targets and transforms: they must be grouped");
+    let gated = Engine::new(compiled.clone());
+    let plain = Engine::with_config(compiled, EngineConfig::new().per_rule(true));
+    for uri in ["/?a=UNION%20SELECT", "/?b=<SCRIPT>", "/?c=../../etc/passwd", "/?d=fine", "/?e=union"] {
+        assert_eq!(ids(&run(&gated, uri, None)), ids(&run(&plain, uri, None)), "{uri}");
+    }
+    assert_eq!(ids(&run(&gated, "/?c=../../etc/passwd", None)), vec![3, 4]);
+}
+
+#[test]
+fn engine_is_send_and_sync_and_transaction_is_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Engine>();
+    send::<Transaction>();
+}
