@@ -1,0 +1,20 @@
+//! The connection's peer address as a request extension.
+
+use std::net::SocketAddr;
+
+use http::Extensions;
+
+/// The address of the peer that opened the connection, stored in the
+/// request extensions by the server (one value per connection, copied into
+/// every request of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The peer address from the request extensions: a [`PeerAddr`], else a
+/// bare [`SocketAddr`].
+pub fn peer_addr(extensions: &Extensions) -> Option<SocketAddr> {
+    extensions
+        .get::<PeerAddr>()
+        .map(|p| p.0)
+        .or_else(|| extensions.get::<SocketAddr>().copied())
+}
