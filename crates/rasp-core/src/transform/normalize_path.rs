@@ -1,0 +1,263 @@
+//! `t:normalizePath` and `t:normalizePathWin`: ModSecurity v2's path
+//! normalisation.
+//!
+//! Removes `.` segments, resolves `..` against the previous segment and
+//! collapses repeated slashes. `normalizePathWin` first turns every `\`
+//! into `/`. The v2 details this keeps:
+//!
+//! - a relative path cannot climb above its start: the `..` that would do
+//!   so is kept (`dir/../../foo` → `../foo`), an absolute path stops at `/`;
+//! - a trailing slash is kept only if the input had one;
+//! - a lone `.` normalises to the empty string, and a value whose last
+//!   segment is `..` can lose its only segment (`ab..` → empty: v2 treats
+//!   the two dots at the end as a back-reference).
+//!
+//! The walk below mirrors v2's in-place algorithm step by step (source and
+//! destination cursors over one buffer); its edge cases are what CRS was
+//! tested with, so it is ported rather than reinvented.
+
+use std::borrow::Cow;
+
+/// `t:normalizePath` (`win == false`) and `t:normalizePathWin`.
+pub(super) fn normalize_path(input: &[u8], win: bool) -> Cow<'_, [u8]> {
+    let is_sep = |b: u8| b == b'/' || (win && b == b'\\');
+    // Without a separator only a trailing "." or ".." can change anything.
+    if !input.iter().any(|&b| is_sep(b)) && input.last() != Some(&b'.') {
+        return Cow::Borrowed(input);
+    }
+    let mut buf = input.to_vec();
+    let len = normalize_in_place(&mut buf, win);
+    buf.truncate(len);
+    if buf == input {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(buf)
+    }
+}
+
+/// Byte at a possibly negative cursor (0 when out of range, which v2 never
+/// reads: the callers check the cursor first).
+fn at(buf: &[u8], k: isize) -> u8 {
+    usize::try_from(k)
+        .ok()
+        .and_then(|k| buf.get(k))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn set(buf: &mut [u8], k: isize, b: u8) {
+    if let Some(slot) = usize::try_from(k).ok().and_then(|k| buf.get_mut(k)) {
+        *slot = b;
+    }
+}
+
+/// Normalises `buf` in place and returns the new length.
+fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
+    let Some(last) = buf.len().checked_sub(1) else {
+        return 0;
+    };
+    let end = last as isize;
+    let is_sep = |b: u8| b == b'/' || (win && b == b'\\');
+    let relative = !is_sep(at(buf, 0));
+    let trailing = is_sep(at(buf, end));
+
+    let mut src: isize = 0;
+    let mut dst: isize = 0;
+    let mut hit_root = false;
+    let mut done = false;
+
+    while !done && src <= end && dst <= end {
+        if win {
+            if at(buf, src) == b'\\' {
+                set(buf, src, b'/');
+            }
+            if src < end && at(buf, src + 1) == b'\\' {
+                set(buf, src + 1, b'/');
+            }
+        }
+
+        // Normalisation happens only at the end of a segment.
+        let mut normalize = true;
+        if src == end {
+            done = true;
+        } else if at(buf, src + 1) != b'/' {
+            normalize = false;
+        }
+
+        let mut skip_copy = false;
+        if normalize {
+            let c = at(buf, src);
+            if src != end && c == b'/' {
+                // Empty segment: the copy below collapses the slashes.
+            } else if c == b'.' {
+                if dst > 0 && at(buf, dst - 1) == b'.' {
+                    // Back-reference.
+                    if relative && (hit_root || dst <= 2) {
+                        // Nothing left to climb: keep the "..".
+                        hit_root = true;
+                    } else {
+                        // Drop ".." and the previous segment.
+                        dst -= 3;
+                        while dst > 0 && at(buf, dst) != b'/' {
+                            dst -= 1;
+                        }
+                        if dst <= 0 {
+                            hit_root = true;
+                            dst = 0;
+                            // An absolute path keeps its root slash.
+                            if !relative && src == end {
+                                dst += 1;
+                            }
+                        }
+                        if done {
+                            skip_copy = true;
+                        } else {
+                            src += 1;
+                        }
+                    }
+                } else if dst == 0 {
+                    // Leading self-reference: dropped.
+                    if done {
+                        skip_copy = true;
+                    } else {
+                        src += 1;
+                    }
+                } else if at(buf, dst - 1) == b'/' {
+                    // Self-reference: dropped with its slash.
+                    if done {
+                        skip_copy = true;
+                    } else {
+                        dst -= 1;
+                        src += 1;
+                    }
+                }
+            } else if dst > 0 {
+                hit_root = false;
+            }
+        }
+
+        if skip_copy {
+            continue;
+        }
+
+        if at(buf, src) == b'/' {
+            // Collapse a run of separators to its last one.
+            while src < end && is_sep(at(buf, src + 1)) {
+                src += 1;
+            }
+            // A relative path does not start with a slash.
+            if relative && dst == 0 {
+                src += 1;
+                continue;
+            }
+        }
+        let b = at(buf, src);
+        set(buf, dst, b);
+        dst += 1;
+        src += 1;
+    }
+
+    if !trailing && dst > 0 && at(buf, dst - 1) == b'/' {
+        dst -= 1;
+    }
+    usize::try_from(dst).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unix(input: &[u8]) -> Vec<u8> {
+        normalize_path(input, false).into_owned()
+    }
+
+    fn win(input: &[u8]) -> Vec<u8> {
+        normalize_path(input, true).into_owned()
+    }
+
+    /// v2 tests/tfn/normalisePath.t, input → output.
+    const CASES: &[(&str, &str)] = &[
+        ("", ""),
+        ("/foo/bar/baz", "/foo/bar/baz"),
+        ("/foo/bar\0/baz", "/foo/bar\0/baz"),
+        ("x", "x"),
+        (".", ""),
+        ("./", ""),
+        ("./..", ".."),
+        ("./../", "../"),
+        ("..", ".."),
+        ("../", "../"),
+        ("../.", ".."),
+        (".././", "../"),
+        ("../..", "../.."),
+        ("../../", "../../"),
+        ("/dir/foo//bar", "/dir/foo/bar"),
+        ("dir/foo//bar/", "dir/foo/bar/"),
+        ("dir/../foo", "foo"),
+        ("dir/../../foo", "../foo"),
+        ("dir/./.././../../foo/bar", "../../foo/bar"),
+        ("dir/./.././../../foo/bar/.", "../../foo/bar"),
+        ("dir/./.././../../foo/bar/./", "../../foo/bar/"),
+        ("dir/./.././../../foo/bar/..", "../../foo"),
+        ("dir/./.././../../foo/bar/../", "../../foo/"),
+        ("dir/./.././../../foo/bar/", "../../foo/bar/"),
+        ("dir//.//..//.//..//..//foo//bar", "../../foo/bar"),
+        ("dir//.//..//.//..//..//foo//bar//", "../../foo/bar/"),
+        ("dir/subdir/subsubdir/subsubsubdir/../../..", "dir"),
+        ("dir/./subdir/./subsubdir/./subsubsubdir/../../..", "dir"),
+        ("dir/./subdir/../subsubdir/../subsubsubdir/..", "dir"),
+        ("/dir/./subdir/../subsubdir/../subsubsubdir/../", "/dir/"),
+    ];
+
+    #[test]
+    fn v2_unix_cases() {
+        for (input, want) in CASES {
+            assert_eq!(unix(input.as_bytes()), want.as_bytes(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn v2_windows_cases() {
+        // v2 tests/tfn/normalisePathWin.t: the same table with backslashes.
+        for (input, want) in CASES {
+            let input = input.replace('/', "\\");
+            assert_eq!(win(input.as_bytes()), want.as_bytes(), "{input:?}");
+        }
+        assert_eq!(win(b"\\dir\\foo\\\\bar"), b"/dir/foo/bar");
+        assert_eq!(win(b"dir/..\\foo"), b"foo");
+    }
+
+    #[test]
+    fn unix_keeps_backslashes() {
+        assert_eq!(unix(b"a\\..\\b"), b"a\\..\\b");
+    }
+
+    #[test]
+    fn absolute_paths_stop_at_root() {
+        // v2 keeps the root slash here, then its trailing-slash rule (the
+        // input had none) removes it.
+        assert_eq!(unix(b"/.."), b"");
+        assert_eq!(unix(b"/../"), b"/");
+        assert_eq!(unix(b"/../etc/passwd"), b"/etc/passwd");
+        assert_eq!(unix(b"/a/../../etc/./passwd"), b"/etc/passwd");
+    }
+
+    #[test]
+    fn dots_without_separator() {
+        assert_eq!(unix(b"ab.."), b"");
+        assert_eq!(unix(b"a.."), b"a..");
+        assert_eq!(unix(b"x."), b"x.");
+        assert!(matches!(
+            normalize_path(b"index.php", false),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn unchanged_borrows() {
+        assert!(matches!(
+            normalize_path(b"/foo/bar", false),
+            Cow::Borrowed(_)
+        ));
+    }
+}

@@ -1,0 +1,233 @@
+//! `t:urlDecode` and `t:urlDecodeUni`: ModSecurity v2's non-strict URL
+//! decoding.
+//!
+//! Both decode `%HH` and turn `+` into a space. Anything that is not a valid
+//! escape is copied as is: a `%` without two hex digits after it stays a `%`
+//! and decoding goes on with the next byte (`%%20` → `% `).
+//!
+//! `urlDecodeUni` also decodes the IIS `%uHHHH` form (`u` in either case)
+//! to a single byte: the code point's best-fit byte from the code page 20127
+//! table ([`super::unicode_map`]) when it has one, else its low byte, plus
+//! 0x20 for full-width ASCII (`%uFF01`..`%uFF5E` → `!`..`~`). A `%u` without
+//! four hex digits is copied as the two bytes `%u` and decoding goes on after
+//! them.
+
+use std::borrow::Cow;
+
+use super::hex::{is_hex, pair};
+use super::unicode_map::best_fit_20127;
+use super::writer::CowWriter;
+
+/// `t:urlDecode`.
+pub(super) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    decode(input, false)
+}
+
+/// `t:urlDecodeUni`, with the code page 20127 map.
+pub(super) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
+    decode(input, true)
+}
+
+fn decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
+    // Nothing to decode is the common case: skip the writer entirely.
+    if !input.iter().any(|&b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(input);
+    }
+    let mut out = CowWriter::new(input);
+    let mut i = 0;
+    while let Some(&c) = input.get(i) {
+        match c {
+            b'%' => {
+                let next = input.get(i + 1).copied();
+                if uni && matches!(next, Some(b'u' | b'U')) {
+                    match input.get(i + 2..i + 6) {
+                        Some(&[h1, h2, h3, h4])
+                            if is_hex(h1) && is_hex(h2) && is_hex(h3) && is_hex(h4) =>
+                        {
+                            out.push(unicode_byte(h1, h2, h3, h4));
+                            i += 6;
+                        }
+                        _ => {
+                            // Invalid or short: keep "%u" and go on after it.
+                            out.push(c);
+                            out.push(next.unwrap_or(b'u'));
+                            i += 2;
+                        }
+                    }
+                } else {
+                    match input.get(i + 1..i + 3) {
+                        Some(&[h1, h2]) if is_hex(h1) && is_hex(h2) => {
+                            out.push(pair(h1, h2));
+                            i += 3;
+                        }
+                        _ => {
+                            out.push(b'%');
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out.finish()
+}
+
+/// The byte `%uH1H2H3H4` decodes to (all four are valid hex digits).
+fn unicode_byte(h1: u8, h2: u8, h3: u8, h4: u8) -> u8 {
+    let code = u16::from_be_bytes([pair(h1, h2), pair(h3, h4)]);
+    if let Some(b) = best_fit_20127(code) {
+        return b;
+    }
+    // Unmapped: v2 keeps the low byte and shifts full-width ASCII
+    // (0xFF01..0xFF5E) down to ASCII by adding 0x20 to it.
+    let low = pair(h3, h4);
+    let full_width = matches!(h1, b'f' | b'F') && matches!(h2, b'f' | b'F');
+    if full_width && (0x01..0x5f).contains(&low) {
+        low + 0x20
+    } else {
+        low
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_bytes_percent(prefix: &str) -> String {
+        (0u16..=255).map(|b| format!("{prefix}{b:02x}")).collect()
+    }
+
+    fn all_bytes() -> Vec<u8> {
+        (0u8..=255).collect()
+    }
+
+    #[test]
+    fn unchanged_borrows() {
+        for input in [&b""[..], b"TestCase", b"Test\0Case"] {
+            assert!(matches!(url_decode(input), Cow::Borrowed(b) if b == input));
+            assert!(matches!(url_decode_uni(input), Cow::Borrowed(b) if b == input));
+        }
+    }
+
+    #[test]
+    fn decodes_every_byte() {
+        let input = format!("+{}", all_bytes_percent("%"));
+        let mut want = vec![b' '];
+        want.extend(all_bytes());
+        assert_eq!(url_decode(input.as_bytes()).as_ref(), want.as_slice());
+        assert_eq!(url_decode_uni(input.as_bytes()).as_ref(), want.as_slice());
+        assert_eq!(url_decode(b"Test+Case").as_ref(), b"Test Case");
+        assert_eq!(url_decode(b"%41%4a%4A").as_ref(), b"AJJ");
+    }
+
+    #[test]
+    fn partial_invalid_keeps_percent() {
+        // v2 tests/tfn/urlDecode.t and urlDecodeUni.t "Partial Invalid".
+        for (input, want) in [
+            (&b"%+"[..], &b"% "[..]),
+            (b"%%20", b"% "),
+            (b"%0g%20", b"%0g "),
+            (b"%0%20", b"%0 "),
+            (b"%g0%20", b"%g0 "),
+            (b"%g%20", b"%g "),
+        ] {
+            assert_eq!(url_decode(input).as_ref(), want);
+            assert_eq!(url_decode_uni(input).as_ref(), want);
+        }
+    }
+
+    #[test]
+    fn invalid_left_alone() {
+        for input in [
+            &b"%0%1%2%3%4%5%6%7%8%9%0%a%b%c%d%e%f"[..],
+            b"%g0%g1%g2%g3%g4%g5%g6%g7%g8%g9%g0%ga%gb%gc%gd%ge%gf",
+            b"%",
+            b"%0",
+            b"%%",
+            b"%0g",
+            b"%gg",
+        ] {
+            assert!(matches!(url_decode(input), Cow::Borrowed(b) if b == input));
+            assert!(matches!(url_decode_uni(input), Cow::Borrowed(b) if b == input));
+        }
+    }
+
+    #[test]
+    fn url_decode_ignores_percent_u() {
+        assert_eq!(url_decode(b"%u0041").as_ref(), b"%u0041");
+    }
+
+    #[test]
+    fn uni_low_byte_of_unmapped_code_points() {
+        // %u0000..%u007f and %u1100..%u11ff are unmapped in 20127: low byte.
+        let mut want = vec![b' '];
+        want.extend(0u8..0x80);
+        let input = format!(
+            "+{}",
+            (0u16..0x80)
+                .map(|b| format!("%u{b:04x}"))
+                .collect::<String>()
+        );
+        assert_eq!(url_decode_uni(input.as_bytes()).as_ref(), want.as_slice());
+        let input: String = (0x1100u16..=0x11ff).map(|b| format!("%u{b:04x}")).collect();
+        assert_eq!(
+            url_decode_uni(input.as_bytes()).as_ref(),
+            all_bytes().as_slice()
+        );
+    }
+
+    #[test]
+    fn uni_full_width_ascii() {
+        let input: String = (0xff01u16..=0xff5e).map(|b| format!("%u{b:04x}")).collect();
+        let want: Vec<u8> = (0x21u8..=0x7e).collect();
+        assert_eq!(url_decode_uni(input.as_bytes()).as_ref(), want.as_slice());
+        // Upper-case digits and marker work too.
+        assert_eq!(url_decode_uni(b"%UFF1C%uFf1e").as_ref(), b"<>");
+        // Outside the block: plain low byte.
+        assert_eq!(
+            url_decode_uni(b"%uff00%uff7f%uffff").as_ref(),
+            b"\x00\x7f\xff"
+        );
+    }
+
+    #[test]
+    fn uni_code_page_20127_best_fit() {
+        // These differ from the low-byte rule: the 20127 map decides.
+        assert_eq!(url_decode_uni(b"%u00e9").as_ref(), b"e");
+        assert_eq!(url_decode_uni(b"%u00a0").as_ref(), b" ");
+        assert_eq!(url_decode_uni(b"%u2018%u2019%u201c").as_ref(), b"''\"");
+        assert_eq!(url_decode_uni(b"%u3002%uff61").as_ref(), b"..");
+        assert_eq!(url_decode_uni(b"%u02bc").as_ref(), b"'");
+        // Unmapped above 0xff: low byte.
+        assert_eq!(url_decode_uni(b"%u0427").as_ref(), b"'");
+    }
+
+    #[test]
+    fn uni_partial_invalid() {
+        // v2 tests/tfn/urlDecodeUni.t.
+        for (input, want) in [
+            (&b"%%u0020"[..], &b"% "[..]),
+            (b"%0g%u0020", b"%0g "),
+            (b"%0%u0020", b"%0 "),
+            (b"%g0%u0020", b"%g0 "),
+            (b"%u%u0020", b"%u "),
+            (b"%u0%u0020", b"%u0 "),
+            (b"%u00%u0020", b"%u00 "),
+            (b"%u000%u0020", b"%u000 "),
+            (b"%u000g%u0020", b"%u000g "),
+            (b"%U%41", b"%UA"),
+            (b"%u", b"%u"),
+            (b"%u004", b"%u004"),
+        ] {
+            assert_eq!(url_decode_uni(input).as_ref(), want, "{input:?}");
+        }
+    }
+}

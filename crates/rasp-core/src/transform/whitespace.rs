@@ -1,0 +1,84 @@
+//! `t:compressWhitespace` and `t:removeWhitespace`.
+//!
+//! Both use v2's definition of whitespace: C `isspace` (space, `\t`, `\n`,
+//! `\v`, `\f`, `\r`) plus NBSP (0xA0), so a Latin-1 non-breaking space
+//! cannot split a keyword.
+
+use std::borrow::Cow;
+
+use super::trim::is_c_space;
+use super::writer::CowWriter;
+
+/// Whitespace for these two transformations.
+#[inline]
+fn is_space(b: u8) -> bool {
+    is_c_space(b) || b == 0xa0
+}
+
+/// `t:compressWhitespace`: every run of whitespace becomes one space.
+pub(super) fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
+    let mut out = CowWriter::new(input);
+    let mut in_space = false;
+    for &b in input {
+        if is_space(b) {
+            if !in_space {
+                out.push(b' ');
+            }
+            in_space = true;
+        } else {
+            out.push(b);
+            in_space = false;
+        }
+    }
+    out.finish()
+}
+
+/// `t:removeWhitespace`: drops every whitespace byte.
+pub(super) fn remove_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.iter().any(|&b| is_space(b)) {
+        return Cow::Borrowed(input);
+    }
+    Cow::Owned(input.iter().copied().filter(|&b| !is_space(b)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SENTENCE: &[u8] = b"This is a   test case with a tab \t, vtab \x0b, newline \x0a, return \x0d, formfeed \x0c, and a NUL\0 in it with a CRLF at the end.\x0d\x0a";
+
+    #[test]
+    fn compress() {
+        // From v2 tests/tfn/compressWhitespace.t.
+        assert!(matches!(
+            compress_whitespace(b"Test Case"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(compress_whitespace(b"").as_ref(), b"");
+        assert_eq!(compress_whitespace(b"Test\0Case").as_ref(), b"Test\0Case");
+        assert_eq!(
+            compress_whitespace(b"  Test  \t   Case  ").as_ref(),
+            b" Test Case "
+        );
+        assert_eq!(
+            compress_whitespace(SENTENCE).as_ref(),
+            &b"This is a test case with a tab , vtab , newline , return , formfeed , and a NUL\0 in it with a CRLF at the end. "[..]
+        );
+        assert_eq!(compress_whitespace(b"a\xa0\xa0b\tc").as_ref(), b"a b c");
+    }
+
+    #[test]
+    fn remove() {
+        // From v2 tests/tfn/removeWhitespace.t.
+        assert!(matches!(remove_whitespace(b"TestCase"), Cow::Borrowed(_)));
+        assert_eq!(
+            remove_whitespace(b"  Test  \t   Case  ").as_ref(),
+            b"TestCase"
+        );
+        assert_eq!(
+            remove_whitespace(SENTENCE).as_ref(),
+            &b"Thisisatestcasewithatab,vtab,newline,return,formfeed,andaNUL\0initwithaCRLFattheend."[..]
+        );
+        assert_eq!(remove_whitespace(b"un\xa0ion").as_ref(), b"union");
+    }
+}
