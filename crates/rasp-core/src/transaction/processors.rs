@@ -5,10 +5,6 @@
 
 #![allow(dead_code)]
 
-use std::borrow::Cow;
-
-use crs_compiler::ir::transform::Transform;
-
 /// Parsed `a=b&c=d`.
 pub(crate) struct UrlEncoded {
     pub(crate) args: Vec<(Vec<u8>, Vec<u8>)>,
@@ -71,14 +67,6 @@ pub(crate) fn parse_cookies(h: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
             None => (c.to_vec(), Vec::new()),
         })
         .collect()
-}
-
-/// Stand-in: replaced by `crate::transform::apply`.
-pub(crate) fn transform<'a>(t: Transform, input: &'a [u8]) -> Cow<'a, [u8]> {
-    match t {
-        Transform::Lowercase if input.iter().any(u8::is_ascii_uppercase) => Cow::Owned(input.to_ascii_lowercase()),
-        _ => Cow::Borrowed(input),
-    }
 }
 
 /// Multipart strictness flags as the processor reports them.

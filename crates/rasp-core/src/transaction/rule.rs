@@ -137,9 +137,17 @@ impl Transaction {
                 let mut current: Cow<'_, [u8]> = v.value;
                 self.check(link, &scope, &v.name, &current, capture, &mut hits);
                 for t in &link.transforms {
-                    let next = super::processors::transform(*t, &current);
-                    if let Cow::Owned(changed) = next {
-                        current = Cow::Owned(changed);
+                    // v2 re-runs the operator when a function reports a
+                    // change, which is not always a change of bytes.
+                    let (next, changed) = crate::transform::apply_tracked(*t, &current);
+                    let next = match next {
+                        Cow::Owned(v) => Some(v),
+                        Cow::Borrowed(_) => None,
+                    };
+                    if let Some(v) = next {
+                        current = Cow::Owned(v);
+                    }
+                    if changed {
                         self.check(link, &scope, &v.name, &current, capture, &mut hits);
                     }
                 }

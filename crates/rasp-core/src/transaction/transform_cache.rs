@@ -78,7 +78,7 @@ impl TransformCache {
                 continue;
             }
             let input: &[u8] = current.as_deref().unwrap_or(original);
-            if let Cow::Owned(v) = crate::transaction::processors::transform(*t, input) {
+            if let Cow::Owned(v) = crate::transform::apply(*t, input) {
                 current = Some(Arc::from(v));
             }
             map.insert(key, current.clone());
@@ -94,7 +94,7 @@ fn apply_chain(original: &[u8], chain: &[Transform]) -> Option<Arc<[u8]>> {
     let mut current: Option<Vec<u8>> = None;
     for t in chain {
         let input: &[u8] = current.as_deref().unwrap_or(original);
-        if let Cow::Owned(v) = crate::transaction::processors::transform(*t, input) {
+        if let Cow::Owned(v) = crate::transform::apply(*t, input) {
             current = Some(v);
         }
     }
