@@ -1,8 +1,10 @@
 //! The public builder: collect rule sources, then compile.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{CompileError, CompileErrorKind, CompileErrors};
+use crate::parse::directive::Reader;
 use crate::program::CompiledRuleset;
 
 /// Collects rule sources and compiles them into a [`CompiledRuleset`].
@@ -42,8 +44,9 @@ impl Compiler {
 
     /// Adds every file matching a glob, in sorted order.
     pub fn add_glob(mut self, pattern: &str) -> Result<Compiler, CompileError> {
-        let paths = glob::glob(pattern)
-            .map_err(|e| CompileError::new(CompileErrorKind::Io, format!("bad glob {pattern}: {e}")))?;
+        let paths = glob::glob(pattern).map_err(|e| {
+            CompileError::new(CompileErrorKind::Io, format!("bad glob {pattern}: {e}"))
+        })?;
         let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
         files.sort();
         for f in files {
@@ -54,13 +57,29 @@ impl Compiler {
 
     /// Adds rules given as text; `name` is used in error locations.
     pub fn add_str(mut self, name: &str, text: &str) -> Compiler {
-        self.sources.push(Source::Text { name: name.to_string(), text: text.to_string() });
+        self.sources.push(Source::Text {
+            name: name.to_string(),
+            text: text.to_string(),
+        });
         self
     }
 
     /// Compiles everything added so far.
+    ///
+    /// Every problem is reported, not only the first: the returned
+    /// [`CompileErrors`] lists each error with its file, line, directive
+    /// and rule id.
     pub fn compile(self) -> Result<CompiledRuleset, CompileErrors> {
-        let _ = &self.sources;
-        Err(CompileError::new(CompileErrorKind::Syntax, "compiler not implemented yet").into())
+        let mut reader = Reader::default();
+        for source in &self.sources {
+            match source {
+                Source::File(path) => reader.read_file(path, None),
+                Source::Text { name, text } => {
+                    reader.files.push(name.clone());
+                    reader.read_text(Arc::new(PathBuf::from(name)), text);
+                }
+            }
+        }
+        crate::compile::compile(reader)
     }
 }

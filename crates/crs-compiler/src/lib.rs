@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod build;
+mod compile;
 mod compiler;
 pub mod error;
 pub mod ir;

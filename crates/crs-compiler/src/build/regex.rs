@@ -85,6 +85,49 @@ pub fn compile(pattern: &str) -> Result<Arc<Regex>, String> {
         .map_err(|e| describe(&e))
 }
 
+/// A pattern that did not compile, with the position of the problem.
+#[derive(Clone, Debug)]
+pub struct PatternError {
+    /// The regex compiler's message (for syntax errors, regex-syntax's
+    /// own multi-line description with carets).
+    pub message: String,
+    /// Byte offset in the pattern as written where the problem starts,
+    /// when the regex parser reported one.
+    pub offset: Option<usize>,
+    /// True when the pattern exceeds [`REGEX_SIZE_LIMIT`].
+    pub size_limit: bool,
+}
+
+/// Like [`compile`], but keeps the error position so a rule file can show
+/// the line and column of a bad `@rx` pattern.
+pub fn compile_detailed(pattern: &str) -> Result<Arc<Regex>, PatternError> {
+    let rewritten = rewrite_braced_hex(pattern);
+    Regex::builder()
+        .syntax(syntax_config())
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY),
+        )
+        .build(&rewritten)
+        .map(Arc::new)
+        .map_err(|e| {
+            // Offsets refer to the rewritten text; they are only exact when
+            // the rewrite changed nothing.
+            let offset = e.syntax_error().and_then(|se| match se {
+                regex_syntax::Error::Parse(pe) => Some(pe.span().start.offset),
+                regex_syntax::Error::Translate(te) => Some(te.span().start.offset),
+                _ => None,
+            });
+            PatternError {
+                message: describe(&e),
+                offset: if rewritten == pattern { offset } else { None },
+                size_limit: e.size_limit().is_some(),
+            }
+        })
+}
+
 /// Compiles a case-insensitive name pattern (selectors like `ARGS:/^id/`,
 /// `ctl:ruleRemoveByTag`).
 pub fn compile_name_pattern(pattern: &str) -> Result<Arc<Regex>, String> {

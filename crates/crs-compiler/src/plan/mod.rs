@@ -1,1 +1,212 @@
 //! Grouping rules into multi-pattern gates.
+//!
+//! A gate is a necessary condition: a member rule can only match if its
+//! own pattern matches one of the values it inspects. When several rules
+//! of a phase inspect exactly the same values (same targets, same
+//! exclusions, same transformation chain), one multi-pattern scan per
+//! value answers that question for all of them at once, and the engine
+//! runs the full rule (captures, `MATCHED_VAR`, actions) only for members
+//! whose pattern hit.
+//!
+//! A rule is gated only when the scan is sure to see a superset of what
+//! the rule would see at its turn:
+//! - it is a chain head (links run on values the head's match selected);
+//! - its operator is a positive, constant `@rx` (a negated rule matches
+//!   when the pattern does *not*; `RxMacro` changes per transaction);
+//! - it does not use `multiMatch` (which inspects every intermediate
+//!   transformation result, not only the last);
+//! - every target is request or response data that does not change while
+//!   a phase runs. `TX`, `MATCHED_VAR*`, `ENV`, persistent collections,
+//!   `RULE`, time and duration variables, `HIGHEST_SEVERITY` and counts
+//!   (`&ARGS`) change from rule to rule, so a scan made once per phase
+//!   could miss what a later rule sees.
+//!
+//! Runtime target exclusions (`ctl:ruleRemoveTargetById`) only shrink a
+//! rule's values, so the gate stays a necessary condition.
+//!
+//! Patterns that match the empty string are left out: they hit on every
+//! value, so gating them saves nothing and makes the set bigger. Groups of
+//! one rule get no set either: a set of one pattern is just the rule.
+
+mod strategy;
+
+use std::collections::HashMap;
+
+use tracing::debug;
+
+use crate::ir::operator::OperatorKind;
+use crate::ir::rule::{Entry, Rule};
+use crate::ir::variable::Variable;
+use crate::program::{CompiledRuleset, GateRef, MatchGroup};
+
+/// Variables whose values stay the same for the whole phase.
+fn stable(v: Variable) -> bool {
+    use Variable::*;
+    matches!(
+        v,
+        Args | ArgsGet
+            | ArgsPost
+            | ArgsNames
+            | ArgsGetNames
+            | ArgsPostNames
+            | ArgsCombinedSize
+            | AuthType
+            | Files
+            | FilesCombinedSize
+            | FilesNames
+            | FilesSizes
+            | FullRequest
+            | FullRequestLength
+            | MultipartFilename
+            | MultipartName
+            | MultipartPartHeaders
+            | PathInfo
+            | QueryString
+            | RemoteAddr
+            | RemoteHost
+            | RemotePort
+            | RemoteUser
+            | RequestBasename
+            | RequestBody
+            | RequestBodyLength
+            | RequestCookies
+            | RequestCookiesNames
+            | RequestFilename
+            | RequestHeaders
+            | RequestHeadersNames
+            | RequestLine
+            | RequestMethod
+            | RequestProtocol
+            | RequestUri
+            | RequestUriRaw
+            | ResponseBody
+            | ResponseContentLength
+            | ResponseContentType
+            | ResponseHeaders
+            | ResponseHeadersNames
+            | ResponseProtocol
+            | ResponseStatus
+            | ServerAddr
+            | ServerName
+            | ServerPort
+            | StatusLine
+            | Xml
+    )
+}
+
+/// Why a rule is not gated, or `None` when it can be.
+fn ineligible(rule: &Rule) -> Option<&'static str> {
+    let OperatorKind::Rx(rx) = &rule.operator.kind else {
+        return Some("operator is not a constant @rx");
+    };
+    if rule.operator.negated {
+        return Some("negated operator");
+    }
+    if rule.actions.multi_match {
+        return Some("multiMatch");
+    }
+    if rule.targets.is_empty() {
+        return Some("no targets");
+    }
+    if let Some(t) = rule.targets.iter().find(|t| t.count || !stable(t.variable)) {
+        return Some(if t.count {
+            "counts a collection (&)"
+        } else {
+            "target changes during the phase"
+        });
+    }
+    if rx.regex.is_match(b"".as_slice()) {
+        return Some("pattern matches the empty string");
+    }
+    None
+}
+
+/// Finds gate groups and fills `groups`, `gates` and the report.
+pub(crate) fn plan(rs: &mut CompiledRuleset) {
+    // Group key → (first link index for ordering, members).
+    let mut groups: HashMap<String, Vec<&Rule>> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for (p, program) in rs.phases.iter().enumerate() {
+        for entry in &program.entries {
+            let Entry::Rule(rule) = entry else { continue };
+            if let Some(why) = ineligible(rule) {
+                debug!(rule = rule.id, reason = why, "rule not gated");
+                continue;
+            }
+            let key = group_key(p, rule);
+            let members = groups.entry(key.clone()).or_default();
+            if members.is_empty() {
+                order.push(key);
+            }
+            members.push(rule);
+        }
+    }
+    let mut jobs = Vec::new();
+    for key in &order {
+        let Some(members) = groups.get(key) else {
+            continue;
+        };
+        if members.len() < 2 {
+            if let Some(r) = members.first() {
+                debug!(
+                    rule = r.id,
+                    "rule not gated: no other rule shares its targets and transformations"
+                );
+            }
+            continue;
+        }
+        jobs.push(members.clone());
+    }
+    let sets = strategy::compile_sets(&jobs);
+    for (members, set) in jobs.iter().zip(sets) {
+        let ids: Vec<u32> = members.iter().map(|r| r.id).collect();
+        let set = match set {
+            Ok(s) => s,
+            Err(e) => {
+                debug!(rules = ?ids, error = %e, "group left ungated: set does not compile");
+                continue;
+            }
+        };
+        let Some(first) = members.first() else {
+            continue;
+        };
+        let group_index = rs.groups.len();
+        debug!(group = group_index, phase = %first.phase, size = members.len(), rules = ?ids, "multi-pattern gate");
+        for (pattern, r) in members.iter().enumerate() {
+            if let Some(slot) = rs.gates.get_mut(r.link_index) {
+                *slot = Some(GateRef {
+                    group: group_index,
+                    pattern,
+                });
+            }
+        }
+        rs.groups.push(MatchGroup {
+            phase: first.phase,
+            targets: first.targets.clone(),
+            exclusions: first.exclusions.clone(),
+            transforms: first.transforms.clone(),
+            set,
+            members: members.iter().map(|r| r.link_index).collect(),
+            member_ids: ids,
+        });
+    }
+    rs.report.gated_links = rs.gates.iter().filter(|g| g.is_some()).count();
+}
+
+fn group_key(phase: usize, rule: &Rule) -> String {
+    // Sorted: the set of values a rule inspects does not depend on the
+    // order its targets are written in.
+    let mut targets: Vec<String> = rule.targets.iter().map(|t| t.describe()).collect();
+    targets.sort();
+    targets.dedup();
+    let mut exclusions: Vec<String> = rule.exclusions.iter().map(|x| x.describe()).collect();
+    exclusions.sort();
+    exclusions.dedup();
+    let transforms: Vec<&str> = rule.transforms.iter().map(|t| t.name()).collect();
+    format!(
+        "{phase}\u{1}{}\u{1}{}\u{1}{}",
+        targets.join("|"),
+        exclusions.join("|"),
+        transforms.join(",")
+    )
+}
