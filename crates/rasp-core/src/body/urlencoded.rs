@@ -1,0 +1,178 @@
+//! `name=value&name=value` parsing (`QUERY_STRING` → `ARGS_GET`,
+//! URL-encoded bodies → `ARGS_POST`) with ModSecurity v2's semantics
+//! (`parse_arguments` + `urldecode_nonstrict_inplace_ex`).
+//!
+//! What v2 does, and so what this does:
+//! - pairs are split on the separator byte, name from value on the first `=`;
+//! - empty pairs are kept: `a=1&&b=2` yields `("", "")` between `a` and `b`,
+//!   and `a` alone or `a=` yields `("a", "")`; a trailing separator adds nothing;
+//! - names and values are decoded: `+` is a space, `%hh` a byte, and a `%`
+//!   not followed by two hex digits stays as it is and flags the input
+//!   (`URLENCODED_ERROR`).
+//!
+//! v2 reads the query string as a C string, so a caller parsing
+//! `QUERY_STRING` should cut it at the first NUL byte first
+//! ([`crate::body::log_escape::until_nul`]); bodies are parsed whole.
+
+use super::Arg;
+
+/// The arguments found and whether any `%` escape was invalid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UrlEncoded {
+    /// `(name, value)` pairs, decoded, in input order.
+    pub args: Vec<Arg>,
+    /// A `%` not followed by two hex digits was seen (v2's `invalid_count`).
+    pub invalid_encoding: bool,
+}
+
+/// Splits and decodes `input`; `separator` is `SecArgumentSeparator`.
+pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
+    let mut out = UrlEncoded::default();
+    if input.is_empty() {
+        return out;
+    }
+    let mut rest = input;
+    loop {
+        let (pair, next) = match rest.iter().position(|&b| b == separator) {
+            Some(at) => (
+                rest.get(..at).unwrap_or_default(),
+                rest.get(at + 1..).unwrap_or_default(),
+            ),
+            None => (rest, &[][..]),
+        };
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (
+                pair.get(..eq).unwrap_or_default(),
+                pair.get(eq + 1..).unwrap_or_default(),
+            ),
+            None => (pair, &[][..]),
+        };
+        let name = decode(name, &mut out.invalid_encoding);
+        let value = decode(value, &mut out.invalid_encoding);
+        out.args.push((name, value));
+        // A separator right at the end leaves nothing after it; v2 stops
+        // there without adding an empty pair. Empty pieces elsewhere count.
+        if next.is_empty() {
+            break;
+        }
+        rest = next;
+    }
+    out
+}
+
+/// v2's non-strict URL decoding: `+` → space, valid `%hh` → byte, anything
+/// else copied. Sets `*invalid` when a `%` is not followed by two hex digits.
+pub fn decode(input: &[u8], invalid: &mut bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        match b {
+            b'%' => match (
+                input.get(i + 1).copied().and_then(hex_value),
+                input.get(i + 2).copied().and_then(hex_value),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                }
+                _ => {
+                    *invalid = true;
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(input: &[u8]) -> Vec<(String, String)> {
+        parse(input, b'&')
+            .args
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(&n).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn p(n: &str, v: &str) -> (String, String) {
+        (n.to_owned(), v.to_owned())
+    }
+
+    #[test]
+    fn basic_pairs_and_decoding() {
+        assert_eq!(pairs(b"a=1&b=x+y%21"), vec![p("a", "1"), p("b", "x y!")]);
+        assert_eq!(pairs(b"a%3Db=c%26d"), vec![p("a=b", "c&d")]);
+    }
+
+    #[test]
+    fn empty_pieces_follow_v2() {
+        assert_eq!(pairs(b""), vec![]);
+        assert_eq!(pairs(b"a"), vec![p("a", "")]);
+        assert_eq!(pairs(b"a="), vec![p("a", "")]);
+        assert_eq!(pairs(b"="), vec![p("", "")]);
+        assert_eq!(pairs(b"a=1&"), vec![p("a", "1")]);
+        assert_eq!(
+            pairs(b"a=1&&b=2"),
+            vec![p("a", "1"), p("", ""), p("b", "2")]
+        );
+        assert_eq!(pairs(b"&"), vec![p("", "")]);
+        assert_eq!(pairs(b"a=b=c"), vec![p("a", "b=c")]);
+    }
+
+    #[test]
+    fn invalid_escapes_are_kept_and_flagged() {
+        let r = parse(b"a=%zz&b=%4", b'&');
+        assert!(r.invalid_encoding);
+        assert_eq!(r.args[0].1, b"%zz");
+        assert_eq!(r.args[1].1, b"%4");
+        assert!(!parse(b"a=%41%4a", b'&').invalid_encoding);
+        assert_eq!(parse(b"a=%41%4a", b'&').args[0].1, b"AJ");
+    }
+
+    #[test]
+    fn custom_separator() {
+        assert_eq!(
+            parse(b"a=1;b=2&c", b';').args,
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"2&c".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn crs_payload_decodes_like_v2() {
+        // 941xxx-style payload: %uXXXX is not a valid %hh escape here.
+        let r = parse(b"testarg=%5Cu0061lert", b'&');
+        assert_eq!(r.args[0].1, b"\\u0061lert");
+        let r = parse(b"x=%u0061", b'&');
+        assert!(r.invalid_encoding);
+        assert_eq!(r.args[0].1, b"%u0061");
+    }
+}
