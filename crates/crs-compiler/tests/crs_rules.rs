@@ -61,9 +61,16 @@ fn every_crs_directive_is_accounted_for() {
     assert_eq!(r.markers, SEC_MARKERS);
     assert_eq!(rs.link_count, SEC_RULES + SEC_ACTIONS);
     assert_eq!(r.rules_per_phase, RULES_PER_PHASE);
-    assert_eq!(r.rules_per_phase.iter().sum::<usize>(), SEC_RULES + SEC_ACTIONS - CHAIN_ACTIONS);
+    assert_eq!(
+        r.rules_per_phase.iter().sum::<usize>(),
+        SEC_RULES + SEC_ACTIONS - CHAIN_ACTIONS
+    );
     assert_eq!(r.removed, 0);
-    assert_eq!(r.files.len(), 2 + 27, "test-setup, crs-setup and the 27 rules/*.conf files");
+    assert_eq!(
+        r.files.len(),
+        2 + 27,
+        "test-setup, crs-setup and the 27 rules/*.conf files"
+    );
     // 301 `"@rx` + 21 `"!@rx` written (4 of them in test-setup.conf);
     // CRS never relies on the implicit @rx.
     assert_eq!(r.operators.get("rx"), Some(&322));
@@ -71,7 +78,11 @@ fn every_crs_directive_is_accounted_for() {
     assert_eq!(r.operators.get("detectSQLi"), Some(&2));
     // Markers are in every phase.
     for p in &rs.phases {
-        let markers = p.entries.iter().filter(|e| matches!(e, Entry::Marker(_))).count();
+        let markers = p
+            .entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Marker(_)))
+            .count();
         assert_eq!(markers, SEC_MARKERS);
     }
 }
@@ -85,7 +96,11 @@ fn links_are_numbered_densely_and_skip_targets_point_at_markers() {
             let Entry::Rule(rule) = e else { continue };
             assert_eq!(rule.phase.index(), p);
             for link in rule.links() {
-                assert!(!seen[link.link_index], "link index {} used twice", link.link_index);
+                assert!(
+                    !seen[link.link_index],
+                    "link index {} used twice",
+                    link.link_index
+                );
                 seen[link.link_index] = true;
                 assert_eq!(link.id, rule.id);
             }
@@ -107,17 +122,32 @@ fn known_rules_compile_as_written() {
     let rule = rs.rule(920170).expect("920170 loaded");
     assert_eq!(rule.links().count(), 2);
     assert!(rule.actions.block, "920170 uses block");
-    assert_eq!(rule.chain.as_ref().map(|l| l.operator.to_string()), Some("!@rx ^0?$".to_string()));
-    assert_eq!(rule.actions.disruptive, Some(crs_compiler::ir::action::Disruptive::Pass));
+    assert_eq!(
+        rule.chain.as_ref().map(|l| l.operator.to_string()),
+        Some("!@rx ^0?$".to_string())
+    );
+    assert_eq!(
+        rule.actions.disruptive,
+        Some(crs_compiler::ir::action::Disruptive::Pass)
+    );
     for link in rule.links().skip(1) {
         assert_eq!(link.actions.disruptive, None);
         assert_eq!(link.phase, rule.phase);
     }
     // 999 exclusions add cookie exclusions to 942200.
     let r = rs.rule(942200).expect("942200 loaded");
-    assert!(r.exclusions.iter().any(|x| x.describe() == "!REQUEST_COOKIES:fccdcf"), "{:?}", r.exclusions);
+    assert!(
+        r.exclusions
+            .iter()
+            .any(|x| x.describe() == "!REQUEST_COOKIES:fccdcf"),
+        "{:?}",
+        r.exclusions
+    );
     // test-setup.conf settings were applied.
-    assert_eq!(rs.settings.rule_engine, crs_compiler::ir::action::EngineMode::DetectionOnly);
+    assert_eq!(
+        rs.settings.rule_engine,
+        crs_compiler::ir::action::EngineMode::DetectionOnly
+    );
     assert!(rs.settings.response_body_access);
     // Every gate member is a chain head with the group's phase.
     for (g, group) in rs.groups.iter().enumerate() {

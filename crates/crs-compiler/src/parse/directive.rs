@@ -106,8 +106,17 @@ impl Reader {
             let mut ws = match words(&line, &file) {
                 Ok(ws) => ws,
                 Err(e) => {
+                    // The words could not be read, but the directive name
+                    // (first word, never quoted in practice) still helps.
+                    let name = line
+                        .text()
+                        .split_ascii_whitespace()
+                        .next()
+                        .unwrap_or_default();
                     self.errors.push(
-                        CompileError::new(CompileErrorKind::Syntax, e.message).at(e.location),
+                        CompileError::new(CompileErrorKind::Syntax, e.message)
+                            .at(e.location)
+                            .in_directive(name),
                     );
                     continue;
                 }
