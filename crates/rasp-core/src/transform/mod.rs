@@ -10,14 +10,14 @@
 //! Two entry points:
 //!
 //! - [`apply`] runs one transformation. It never panics, works in one pass
-//!   and does not allocate when nothing changes: the result borrows the
-//!   input (or, for trims and truncations, a prefix or sub-slice of it).
+//!   and does not allocate when nothing changes: the result is
+//!   `Cow::Borrowed(input)` exactly when the value is unchanged.
 //! - [`apply_tracked`] also returns v2's "changed" report. v2 uses that
 //!   report, not a comparison of the values, to decide when `multiMatch`
 //!   runs the operator again and what its transformation cache records; some
 //!   functions report a change even when the value is the same (`cmdLine`,
-//!   `length`, `hexDecode`, …) and `utf8toUnicode` can alter a value
-//!   without reporting it.
+//!   `length`, `hexDecode`, …) and `utf8toUnicode` or `normalizePath` can
+//!   alter a value without reporting it.
 //!
 //! ```
 //! use std::borrow::Cow;
@@ -63,11 +63,28 @@ use parity::Parity;
 
 /// Applies one transformation to `input`.
 ///
-/// Returns `Cow::Borrowed(input)` when the value is unchanged. A borrowed
-/// result can also be a shorter slice of `input` (`trim`, or a value cut at
-/// a NUL byte), so test `value.len()` too — or use [`apply_tracked`] — to
-/// know whether anything changed.
+/// Returns `Cow::Borrowed(input)` exactly when the value is unchanged, and
+/// an owned value otherwise, so `matches!(out, Cow::Borrowed(_))` tells
+/// whether the transformation changed anything. (That is a comparison of
+/// values; v2's own notion of "changed" is [`apply_tracked`]'s.)
 pub fn apply(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
+    borrow_if_unchanged(input, apply_raw(t, input))
+}
+
+/// The per-function code may borrow a sub-slice (trims, values cut at a
+/// NUL) or build an owned value equal to its input (`hexEncode` of nothing);
+/// this makes "borrowed" mean "unchanged" in both cases.
+fn borrow_if_unchanged<'a>(input: &'a [u8], out: Cow<'a, [u8]>) -> Cow<'a, [u8]> {
+    match out {
+        Cow::Borrowed(b) if b.len() == input.len() => Cow::Borrowed(input),
+        Cow::Borrowed(b) => Cow::Owned(b.to_vec()),
+        Cow::Owned(v) if v.as_slice() == input => Cow::Borrowed(input),
+        owned => owned,
+    }
+}
+
+/// The per-function dispatch behind [`apply`].
+fn apply_raw(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
     match t {
         Transform::Base64Decode => base64::base64_decode(input),
         Transform::Base64DecodeExt => base64::base64_decode_ext(input),
@@ -83,8 +100,8 @@ pub fn apply(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
         Transform::Length => length::length(input),
         Transform::Lowercase => case::lowercase(input),
         Transform::Md5 => hash::md5(input),
-        Transform::NormalizePath => normalize_path::normalize_path(input, false),
-        Transform::NormalizePathWin => normalize_path::normalize_path(input, true),
+        Transform::NormalizePath => normalize_path::normalize_path(input, false).0,
+        Transform::NormalizePathWin => normalize_path::normalize_path(input, true).0,
         Transform::ParityEven7bit => parity::parity(input, Parity::Even),
         Transform::ParityOdd7bit => parity::parity(input, Parity::Odd),
         Transform::ParityZero7bit => parity::parity(input, Parity::Zero),
@@ -159,8 +176,16 @@ fn change_report(t: Transform) -> ChangeReport {
 /// report for it (see the module docs for why it can differ from comparing
 /// the values).
 pub fn apply_tracked(t: Transform, input: &[u8]) -> (Cow<'_, [u8]>, bool) {
-    if t == Transform::Utf8ToUnicode {
-        return utf8_to_unicode::utf8_to_unicode(input);
+    // For these the report is not derivable from the values; the functions
+    // track it the way v2 does.
+    let tracked = match t {
+        Transform::Utf8ToUnicode => Some(utf8_to_unicode::utf8_to_unicode(input)),
+        Transform::NormalizePath => Some(normalize_path::normalize_path(input, false)),
+        Transform::NormalizePathWin => Some(normalize_path::normalize_path(input, true)),
+        _ => None,
+    };
+    if let Some((out, changed)) = tracked {
+        return (borrow_if_unchanged(input, out), changed);
     }
     let out = apply(t, input);
     let changed = match change_report(t) {
@@ -231,16 +256,23 @@ mod tests {
         fn never_panics_on_arbitrary_bytes(input in proptest::collection::vec(any::<u8>(), 0..64)) {
             for &t in Transform::ALL {
                 let (out, changed) = apply_tracked(t, &input);
-                // Borrowed output is always (a part of) the input.
-                if let Cow::Borrowed(b) = &out {
-                    prop_assert!(b.len() <= input.len());
+                // Borrowed means unchanged, owned means changed.
+                match &out {
+                    Cow::Borrowed(b) => prop_assert_eq!(*b, input.as_slice(), "{}", t),
+                    Cow::Owned(v) => prop_assert_ne!(v, &input, "{}", t),
                 }
                 // Where v2's report is about the value, it must agree with
                 // a comparison.
                 let value_based = matches!(
                     change_report(t),
                     ChangeReport::Length | ChangeReport::Content
-                ) && !matches!(t, Transform::Utf8ToUnicode | Transform::CompressWhitespace);
+                ) && !matches!(
+                    t,
+                    Transform::Utf8ToUnicode
+                        | Transform::CompressWhitespace
+                        | Transform::NormalizePath
+                        | Transform::NormalizePathWin
+                );
                 if value_based {
                     prop_assert_eq!(changed, out.as_ref() != input.as_slice(), "{}", t);
                 }

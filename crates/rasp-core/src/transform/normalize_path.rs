@@ -18,20 +18,22 @@
 
 use std::borrow::Cow;
 
-/// `t:normalizePath` (`win == false`) and `t:normalizePathWin`.
-pub(super) fn normalize_path(input: &[u8], win: bool) -> Cow<'_, [u8]> {
+/// `t:normalizePath` (`win == false`) and `t:normalizePathWin`. The flag
+/// is v2's "changed" report, which misses one case: a `..` removed at the
+/// very end of the value (`a/b/..` → `a`) is not reported.
+pub(super) fn normalize_path(input: &[u8], win: bool) -> (Cow<'_, [u8]>, bool) {
     let is_sep = |b: u8| b == b'/' || (win && b == b'\\');
     // Without a separator only a trailing "." or ".." can change anything.
     if !input.iter().any(|&b| is_sep(b)) && input.last() != Some(&b'.') {
-        return Cow::Borrowed(input);
+        return (Cow::Borrowed(input), false);
     }
     let mut buf = input.to_vec();
-    let len = normalize_in_place(&mut buf, win);
+    let (len, changed) = normalize_in_place(&mut buf, win);
     buf.truncate(len);
     if buf == input {
-        Cow::Borrowed(input)
+        (Cow::Borrowed(input), changed)
     } else {
-        Cow::Owned(buf)
+        (Cow::Owned(buf), changed)
     }
 }
 
@@ -51,10 +53,11 @@ fn set(buf: &mut [u8], k: isize, b: u8) {
     }
 }
 
-/// Normalises `buf` in place and returns the new length.
-fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
+/// Normalises `buf` in place; returns the new length and v2's "changed"
+/// flag, which is set at the same steps as in v2.
+fn normalize_in_place(buf: &mut [u8], win: bool) -> (usize, bool) {
     let Some(last) = buf.len().checked_sub(1) else {
-        return 0;
+        return (0, false);
     };
     let end = last as isize;
     let is_sep = |b: u8| b == b'/' || (win && b == b'\\');
@@ -65,14 +68,17 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
     let mut dst: isize = 0;
     let mut hit_root = false;
     let mut done = false;
+    let mut changed = false;
 
     while !done && src <= end && dst <= end {
         if win {
             if at(buf, src) == b'\\' {
                 set(buf, src, b'/');
+                changed = true;
             }
             if src < end && at(buf, src + 1) == b'\\' {
                 set(buf, src + 1, b'/');
+                changed = true;
             }
         }
 
@@ -89,6 +95,7 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
             let c = at(buf, src);
             if src != end && c == b'/' {
                 // Empty segment: the copy below collapses the slashes.
+                changed = true;
             } else if c == b'.' {
                 if dst > 0 && at(buf, dst - 1) == b'.' {
                     // Back-reference.
@@ -109,14 +116,17 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
                                 dst += 1;
                             }
                         }
+                        // v2 reports this removal only before the end.
                         if done {
                             skip_copy = true;
                         } else {
                             src += 1;
+                            changed = true;
                         }
                     }
                 } else if dst == 0 {
                     // Leading self-reference: dropped.
+                    changed = true;
                     if done {
                         skip_copy = true;
                     } else {
@@ -124,6 +134,7 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
                     }
                 } else if at(buf, dst - 1) == b'/' {
                     // Self-reference: dropped with its slash.
+                    changed = true;
                     if done {
                         skip_copy = true;
                     } else {
@@ -144,6 +155,7 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
             // Collapse a run of separators to its last one.
             while src < end && is_sep(at(buf, src + 1)) {
                 src += 1;
+                changed = true;
             }
             // A relative path does not start with a slash.
             if relative && dst == 0 {
@@ -160,7 +172,7 @@ fn normalize_in_place(buf: &mut [u8], win: bool) -> usize {
     if !trailing && dst > 0 && at(buf, dst - 1) == b'/' {
         dst -= 1;
     }
-    usize::try_from(dst).unwrap_or(0)
+    (usize::try_from(dst).unwrap_or(0), changed)
 }
 
 #[cfg(test)]
@@ -168,11 +180,11 @@ mod tests {
     use super::*;
 
     fn unix(input: &[u8]) -> Vec<u8> {
-        normalize_path(input, false).into_owned()
+        normalize_path(input, false).0.into_owned()
     }
 
     fn win(input: &[u8]) -> Vec<u8> {
-        normalize_path(input, true).into_owned()
+        normalize_path(input, true).0.into_owned()
     }
 
     /// v2 tests/tfn/normalisePath.t, input → output.
@@ -248,7 +260,7 @@ mod tests {
         assert_eq!(unix(b"a.."), b"a..");
         assert_eq!(unix(b"x."), b"x.");
         assert!(matches!(
-            normalize_path(b"index.php", false),
+            normalize_path(b"index.php", false).0,
             Cow::Borrowed(_)
         ));
     }
@@ -256,8 +268,25 @@ mod tests {
     #[test]
     fn unchanged_borrows() {
         assert!(matches!(
-            normalize_path(b"/foo/bar", false),
+            normalize_path(b"/foo/bar", false).0,
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn change_report_misses_final_back_reference() {
+        assert_eq!(
+            normalize_path(b"a/b/..", false),
+            (Cow::Owned(b"a".to_vec()), false)
+        );
+        assert_eq!(
+            normalize_path(b"a/b/../", false),
+            (Cow::Owned(b"a/".to_vec()), true)
+        );
+        assert_eq!(
+            normalize_path(b"a//b", false),
+            (Cow::Owned(b"a/b".to_vec()), true)
+        );
+        assert!(normalize_path(b"a\\b", true).1);
     }
 }
