@@ -41,8 +41,9 @@ pub(super) fn single(d: u8) -> u8 {
 /// Appends the two lowercase hex digits of `b`.
 #[inline]
 pub(super) fn push_byte(out: &mut Vec<u8>, b: u8) {
-    out.push(LOWER_HEX[usize::from(b >> 4)]);
-    out.push(LOWER_HEX[usize::from(b & 0x0f)]);
+    let digit = |n: u8| LOWER_HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+    out.push(digit(b >> 4));
+    out.push(digit(b & 0x0f));
 }
 
 /// `t:hexEncode`: every byte as two lowercase hex digits.

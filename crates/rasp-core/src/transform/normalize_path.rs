@@ -56,10 +56,14 @@ fn set(buf: &mut [u8], k: isize, b: u8) {
 /// Normalises `buf` in place; returns the new length and v2's "changed"
 /// flag, which is set at the same steps as in v2.
 fn normalize_in_place(buf: &mut [u8], win: bool) -> (usize, bool) {
-    let Some(last) = buf.len().checked_sub(1) else {
+    // A slice is never longer than isize::MAX, so this conversion holds.
+    let Some(end) = buf
+        .len()
+        .checked_sub(1)
+        .and_then(|last| isize::try_from(last).ok())
+    else {
         return (0, false);
     };
-    let end = last as isize;
     let is_sep = |b: u8| b == b'/' || (win && b == b'\\');
     let relative = !is_sep(at(buf, 0));
     let trailing = is_sep(at(buf, end));
