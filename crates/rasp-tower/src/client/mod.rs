@@ -16,5 +16,5 @@ mod forwarded;
 mod peer;
 mod trusted;
 
-pub use peer::{peer_addr, PeerAddr};
+pub use peer::{peer_addr, LocalAddr, PeerAddr};
 pub use trusted::{ClientAddr, TrustedProxies};

@@ -10,6 +10,12 @@ use http::Extensions;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// The local address the connection was accepted on, stored in the
+/// request extensions by the server (optional; `SERVER_ADDR`/`SERVER_PORT`
+/// are `0.0.0.0:0` without it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LocalAddr(pub SocketAddr);
+
 /// The peer address from the request extensions: a [`PeerAddr`], else a
 /// bare [`SocketAddr`].
 pub fn peer_addr(extensions: &Extensions) -> Option<SocketAddr> {

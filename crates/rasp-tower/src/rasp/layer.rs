@@ -1,0 +1,142 @@
+//! [`RaspLayer`]: configuration and the swappable rules.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use rasp_core::{EngineConfig, FailMode};
+use tower_layer::Layer;
+
+use super::exclusion::RouteExclusion;
+use super::reload::{Loaded, ReloadHandle};
+use super::rules::Rules;
+use super::service::Rasp;
+use crate::audit::AuditLog;
+use crate::client::TrustedProxies;
+
+/// Runs a ruleset on every request and response of the wrapped service.
+/// See the [module docs](super).
+///
+/// # Defaults
+/// - fail mode: [`FailMode::Closed`] (an engine failure answers 500)
+/// - no trusted proxy: the connection's peer is the client
+/// - no route exclusions, no audit log
+/// - `body_timeout`: 30 s for the request body to arrive (408 after)
+#[derive(Clone, Debug)]
+pub struct RaspLayer {
+    config: Arc<RaspConfig>,
+    rules: Rules,
+    current: Arc<ArcSwap<Loaded>>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct RaspConfig {
+    pub(crate) engine: EngineConfig,
+    pub(crate) fail_mode: FailMode,
+    pub(crate) trusted: TrustedProxies,
+    pub(crate) exclusions: Vec<RouteExclusion>,
+    pub(crate) audit: Option<AuditLog>,
+    pub(crate) body_timeout: Duration,
+}
+
+impl RaspLayer {
+    /// A layer running `rules` (anything that converts into [`Rules`],
+    /// such as a `CompiledRuleset` or an `Arc` of one).
+    pub fn new(rules: impl Into<Rules>) -> RaspLayer {
+        let config = RaspConfig {
+            engine: EngineConfig::new(),
+            fail_mode: FailMode::Closed,
+            trusted: TrustedProxies::none(),
+            exclusions: Vec::new(),
+            audit: None,
+            body_timeout: Duration::from_secs(30),
+        };
+        let rules = rules.into();
+        let current = Arc::new(ArcSwap::from_pointee(Loaded::new(&rules, config.engine.clone(), 0)));
+        RaspLayer {
+            config: Arc::new(config),
+            rules,
+            current,
+        }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut RaspConfig)) -> RaspLayer {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// What happens when the engine fails on a request (a panic caught at
+    /// the layer, or an evaluation error inside the engine). Default is
+    /// [`FailMode::Closed`]: answer 500. `FailMode::Open` passes the
+    /// request on uninspected. Set this before taking a
+    /// [`reload_handle`](Self::reload_handle).
+    pub fn fail_mode(mut self, mode: FailMode) -> RaspLayer {
+        let engine = self.config.engine.clone().fail_mode(mode);
+        self = self.with(|c| {
+            c.fail_mode = mode;
+            c.engine = engine;
+        });
+        self.rebuild()
+    }
+
+    /// The engine configuration. Default is `EngineConfig::new()`. Set this
+    /// before taking a [`reload_handle`](Self::reload_handle).
+    pub fn engine_config(self, config: EngineConfig) -> RaspLayer {
+        self.with(|c| c.engine = config).rebuild()
+    }
+
+    /// Peers allowed to name the client through `Forwarded` /
+    /// `X-Forwarded-For`. Default is none.
+    pub fn trusted_proxies(self, trusted: TrustedProxies) -> RaspLayer {
+        self.with(|c| c.trusted = trusted)
+    }
+
+    /// Adds a per-route rule exclusion. Default is none.
+    pub fn exclude(self, exclusion: RouteExclusion) -> RaspLayer {
+        self.with(|c| c.exclusions.push(exclusion))
+    }
+
+    /// Writes audit records (as the ruleset's `SecAuditEngine` says) to
+    /// `log`. Default is no audit log.
+    pub fn audit_log(self, log: AuditLog) -> RaspLayer {
+        self.with(|c| c.audit = Some(log))
+    }
+
+    /// How long the request body may take to arrive while it is buffered
+    /// for inspection; a slower client gets 408. Default is 30 s.
+    pub fn body_timeout(self, timeout: Duration) -> RaspLayer {
+        self.with(|c| c.body_timeout = timeout)
+    }
+
+    /// A handle that swaps the rules of this layer (and of every service
+    /// it made) at run time.
+    pub fn reload_handle(&self) -> ReloadHandle {
+        ReloadHandle {
+            current: Arc::clone(&self.current),
+            config: self.config.engine.clone(),
+        }
+    }
+
+    /// The rules this layer was built with.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    fn rebuild(mut self) -> RaspLayer {
+        let generation = self.current.load().generation;
+        self.current = Arc::new(ArcSwap::from_pointee(Loaded::new(
+            &self.rules,
+            self.config.engine.clone(),
+            generation,
+        )));
+        self
+    }
+}
+
+impl<S> Layer<S> for RaspLayer {
+    type Service = Rasp<S>;
+
+    fn layer(&self, inner: S) -> Rasp<S> {
+        Rasp::new(inner, Arc::clone(&self.config), Arc::clone(&self.current))
+    }
+}
