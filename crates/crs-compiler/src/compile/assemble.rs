@@ -135,7 +135,9 @@ pub(crate) fn assemble(state: &mut State, files: Vec<String>) -> CompiledRuleset
         link_count,
         report,
     };
+    let started = std::time::Instant::now();
     crate::plan::plan(&mut ruleset);
+    tracing::debug!(elapsed = ?started.elapsed(), groups = ruleset.groups.len(), "planned multi-pattern gates");
     ruleset.report.automata_bytes = automata_bytes(&ruleset);
     ruleset
 }

@@ -132,13 +132,18 @@ impl State {
 pub(crate) fn compile(reader: Reader) -> Result<CompiledRuleset, CompileErrors> {
     let mut state = State::new();
     state.errors.extend(reader.errors);
+    let t0 = std::time::Instant::now();
     rules::precompile_patterns(&mut state.ctx, &reader.directives);
+    let t1 = std::time::Instant::now();
     for d in &reader.directives {
         apply(&mut state, d);
     }
     rules::finish_chain(&mut state);
+    let t2 = std::time::Instant::now();
     let files = reader.files;
     let ruleset = assemble::assemble(&mut state, files);
+    let t3 = std::time::Instant::now();
+    tracing::debug!(precompile = ?(t1 - t0), directives = ?(t2 - t1), assemble = ?(t3 - t2), "compile timings");
     if state.errors.is_empty() {
         Ok(ruleset)
     } else {

@@ -131,7 +131,7 @@ pub(crate) fn build_operator(
         "pm" => {
             needs_arg("a list of phrases")?;
             let phrases = build::phrases::split_pm_argument(arg);
-            let set = build::phrases::build(phrases).map_err(|e| {
+            let set = build::phrases::build_sized(phrases).map_err(|e| {
                 err_arg(
                     CompileErrorKind::SizeLimit { limit: 0 },
                     format!("cannot build phrase list: {e}"),
@@ -152,7 +152,7 @@ pub(crate) fn build_operator(
                     phrases.extend(build::phrases::parse_data_file(&text));
                     ctx.data_files.push(f.clone());
                 }
-                let set = build::phrases::build(phrases).map_err(|e| {
+                let set = build::phrases::build_sized(phrases).map_err(|e| {
                     err_arg(
                         CompileErrorKind::SizeLimit { limit: 0 },
                         format!("cannot build phrase list: {e}"),

@@ -40,7 +40,7 @@ pub(super) fn compile_sets(jobs: &[Vec<&Rule>]) -> Vec<SetResult> {
     if threads <= 1 {
         return patterns
             .iter()
-            .map(|p| build::regex::compile_set(p))
+            .map(|p| build::regex::compile_gate_set(p))
             .collect();
     }
     // Biggest groups first so no thread is left with all the large ones.
@@ -63,7 +63,7 @@ pub(super) fn compile_sets(jobs: &[Vec<&Rule>]) -> Vec<SetResult> {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = order.get(k) else { break };
                         if let Some(p) = patterns.get(i) {
-                            out.push((i, build::regex::compile_set(p)));
+                            out.push((i, build::regex::compile_gate_set(p)));
                         }
                     }
                     out
