@@ -10,6 +10,7 @@ pub mod judge;
 pub mod log_line;
 pub mod overrides;
 pub mod request;
+pub mod suite;
 pub mod yaml;
 
 use std::path::PathBuf;
