@@ -290,6 +290,9 @@ impl ArgSink {
 }
 
 #[cfg(test)]
+mod robustness;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

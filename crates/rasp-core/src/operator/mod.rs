@@ -13,3 +13,6 @@ pub mod numeric;
 pub mod validate_byte_range;
 pub mod validate_url_encoding;
 pub mod validate_utf8_encoding;
+
+#[cfg(test)]
+mod robustness;
