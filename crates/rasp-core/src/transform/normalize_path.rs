@@ -22,9 +22,7 @@ use std::borrow::Cow;
 /// is v2's "changed" report, which misses one case: a `..` removed at the
 /// very end of the value (`a/b/..` → `a`) is not reported.
 pub(super) fn normalize_path(input: &[u8], win: bool) -> (Cow<'_, [u8]>, bool) {
-    let is_sep = |b: u8| b == b'/' || (win && b == b'\\');
-    // Without a separator only a trailing "." or ".." can change anything.
-    if !input.iter().any(|&b| is_sep(b)) && input.last() != Some(&b'.') {
+    if is_normal(input, win) {
         return (Cow::Borrowed(input), false);
     }
     let mut buf = input.to_vec();
@@ -35,6 +33,24 @@ pub(super) fn normalize_path(input: &[u8], win: bool) -> (Cow<'_, [u8]>, bool) {
     } else {
         (Cow::Owned(buf), changed)
     }
+}
+
+/// Cheap test for a path the walk below leaves alone (most request paths):
+/// no backslash (Windows mode), no empty segment (`//`) and no segment
+/// ending in `.` — v2 only acts at the end of a segment, and only on a
+/// slash or a dot there.
+fn is_normal(input: &[u8], win: bool) -> bool {
+    if win && input.contains(&b'\\') {
+        return false;
+    }
+    let mut prev = None;
+    for &b in input {
+        match (prev, b) {
+            (Some(b'/'), b'/') | (Some(b'.'), b'/') => return false,
+            _ => prev = Some(b),
+        }
+    }
+    prev != Some(b'.')
 }
 
 /// Byte at a possibly negative cursor (0 when out of range, which v2 never
@@ -267,6 +283,19 @@ mod tests {
             normalize_path(b"index.php", false).0,
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn fast_path_only_for_normal_paths() {
+        assert!(is_normal(b"/index.php", false));
+        assert!(is_normal(b"a\\.\\b", false));
+        assert!(!is_normal(b"a\\b", true));
+        assert!(!is_normal(b"a//b", false));
+        assert!(!is_normal(b"a/./b", false));
+        assert!(!is_normal(b"a.", false));
+        // v2 treats any segment ending in ".." as a back-reference.
+        assert!(!is_normal(b"/foo../bar", false));
+        assert_eq!(unix(b"/a/foo../bar"), b"/a/bar");
     }
 
     #[test]
