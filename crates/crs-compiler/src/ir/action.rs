@@ -96,7 +96,8 @@ impl Severity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SetVarOp {
-    /// `setvar:tx.a=value` (also `setvar:tx.a`, which sets an empty value).
+    /// `setvar:tx.a=value` (also `setvar:tx.a`, which sets `1`, as v2's
+    /// `msre_action_setvar_parse` does).
     Set(MacroString),
     /// `setvar:tx.a=+value` (numeric).
     Add(MacroString),
