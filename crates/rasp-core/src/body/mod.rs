@@ -214,7 +214,10 @@ pub fn process(
             out.args = sink.into_args();
         }
         Processor::Multipart => {
-            let mp = multipart::parse(content_type.unwrap_or_default(), body, limits);
+            let mp = match content_type {
+                Some(ct) => multipart::parse(ct, body, limits),
+                None => multipart::Multipart::missing_content_type(),
+            };
             out.error = mp.error.clone();
             if out.error.is_none() {
                 // v2 copies form fields into ARGS only when parsing succeeded
@@ -362,5 +365,11 @@ mod tests {
             parsed.error.map(|e| e.msg),
             Some("Multipart parsing error: Multipart: Final boundary missing.".to_owned())
         );
+        let parsed = process(Processor::Multipart, None, ok, &BodyLimits::default(), 0);
+        assert_eq!(
+            parsed.error.map(|e| e.msg),
+            Some("Multipart: Content-Type header not available.".to_owned())
+        );
+        assert!(parsed.multipart.is_some_and(|m| m.flags.strict_error()));
     }
 }

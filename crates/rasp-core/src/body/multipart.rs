@@ -142,6 +142,24 @@ pub struct Multipart {
 }
 
 impl Multipart {
+    /// The outcome v2 records when the multipart processor runs on a
+    /// request without a `Content-Type` header (possible through
+    /// `ctl:requestBodyProcessor=MULTIPART`).
+    pub fn missing_content_type() -> Self {
+        let msg = "Multipart: Content-Type header not available.".to_owned();
+        Self {
+            flags: Flags {
+                error: true,
+                ..Flags::default()
+            },
+            error: Some(BodyError {
+                log: format!("Multipart parsing error (init): {msg}"),
+                msg,
+            }),
+            ..Self::default()
+        }
+    }
+
     /// Form fields as `(name, value)` in body order (`ARGS_POST`).
     pub fn form_args(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         self.parts
