@@ -71,7 +71,7 @@ impl Transaction {
     pub fn audit_record(&self) -> AuditRecord {
         let raw = self.engine.config.log_raw_values;
         let ex = &self.ex;
-        let score = |name: &str| self.tx_var(name).map(|v| crate::eval::operator::atoi(v.as_bytes()));
+        let score = |name: &str| self.tx_var(name).map(|v| i64::from(crate::operator::numeric::atoi(v.as_bytes())));
         AuditRecord {
             transaction_id: self.id().to_string(),
             time_us: self.started_us,

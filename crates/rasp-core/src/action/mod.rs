@@ -39,7 +39,7 @@ pub(crate) fn apply(tx: &mut Transaction, effect: &Effect, head: &Rule) {
         Effect::ExpireVar { collection, key, seconds } => {
             let (key, secs) = {
                 let scope = tx.scope_for(head);
-                (expand(key, &scope).to_ascii_lowercase(), crate::eval::operator::atoi(&expand(seconds, &scope)))
+                (expand(key, &scope).to_ascii_lowercase(), i64::from(crate::operator::numeric::atoi(&expand(seconds, &scope))))
             };
             tx.expire_var(collection, key, secs);
         }

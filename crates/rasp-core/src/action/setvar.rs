@@ -5,7 +5,7 @@ use crs_compiler::ir::macros::MacroString;
 use crs_compiler::ir::rule::Rule;
 
 use crate::eval::macros::expand;
-use crate::eval::operator::atoi;
+use crate::operator::numeric::atoi;
 use crate::transaction::Transaction;
 
 pub(super) fn apply(tx: &mut Transaction, collection: &str, key: &MacroString, op: &SetVarOp, head: &Rule) {
@@ -28,8 +28,8 @@ pub(super) fn apply(tx: &mut Transaction, collection: &str, key: &MacroString, o
         (SetVarOp::Add(_), Some(v)) | (SetVarOp::Sub(_), Some(v)) => {
             // ModSecurity: a missing variable counts as 0; operands are
             // read with atoi.
-            let current = col.get(&key).map(atoi).unwrap_or(0);
-            let delta = atoi(&v);
+            let current = col.get(&key).map(|v| i64::from(atoi(v))).unwrap_or(0);
+            let delta = i64::from(atoi(&v));
             let next = if matches!(op, SetVarOp::Add(_)) {
                 current.saturating_add(delta)
             } else {

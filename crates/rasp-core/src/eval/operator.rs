@@ -20,30 +20,6 @@ pub(crate) struct OpOutcome {
     pub(crate) message: String,
 }
 
-/// C `atoi` semantics, as ModSecurity's numeric operators use: optional
-/// leading whitespace and sign, digits up to the first non-digit, else 0.
-pub(crate) fn atoi(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && (s[i] == b' ' || (b'\t'..=b'\r').contains(&s[i])) {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    let mut n: i64 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        n = n.saturating_mul(10).saturating_add(i64::from(s[i] - b'0'));
-        i += 1;
-    }
-    if neg {
-        -n
-    } else {
-        n
-    }
-}
-
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -139,7 +115,7 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
         }
         K::ContainsWord(m) => {
             let p = expand(m, scope);
-            if contains_word(value, &p) {
+            if crate::operator::contains_word::contains_word(value, &p) {
                 o.matched = true;
                 o.message = format!("String match \"{}\"", lossy(&p));
             }
@@ -167,8 +143,8 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
             }
         }
         K::Eq(m) | K::Ge(m) | K::Gt(m) | K::Le(m) | K::Lt(m) => {
-            let left = atoi(value);
-            let right = atoi(&expand(m, scope));
+            let left = crate::operator::numeric::atoi(value);
+            let right = crate::operator::numeric::atoi(&expand(m, scope));
             let (hit, name) = match &op.kind {
                 K::Eq(_) => (left == right, "EQ"),
                 K::Ge(_) => (left >= right, "GE"),
@@ -190,7 +166,7 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
             }
         }
         K::DetectSqli => {
-            if let Some(fp) = crate::transaction::processors::detect_sqli(value) {
+            if let Some(fp) = crate::operator::detect_sqli::detect_sqli(value) {
                 o.matched = true;
                 o.message = format!("detected SQLi using libinjection with fingerprint '{fp}'");
                 if capture {
@@ -199,7 +175,7 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
             }
         }
         K::DetectXss => {
-            if crate::transaction::processors::detect_xss(value) {
+            if crate::operator::detect_xss::detect_xss(value) {
                 o.matched = true;
                 o.message = "detected XSS using libinjection.".to_string();
             }
@@ -212,15 +188,15 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
             }
         }
         K::ValidateUrlEncoding => {
-            if let Some(msg) = crate::transaction::processors::validate_url_encoding(value) {
+            if let Err(e) = crate::operator::validate_url_encoding::validate(value) {
                 o.matched = true;
-                o.message = msg;
+                o.message = e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string();
             }
         }
         K::ValidateUtf8Encoding => {
-            if let Some(msg) = crate::transaction::processors::validate_utf8_encoding(value) {
+            if let Err(e) = crate::operator::validate_utf8_encoding::validate(value) {
                 o.matched = true;
-                o.message = msg;
+                o.message = e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string();
             }
         }
         K::UnconditionalMatch => {
@@ -239,44 +215,4 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
         return Some(0);
     }
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// `@containsWord`: the needle occurs with non-word characters (or the ends)
-/// on both sides.
-fn contains_word(hay: &[u8], needle: &[u8]) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut start = 0;
-    while let Some(pos) = find(hay.get(start..).unwrap_or_default(), needle) {
-        let at = start + pos;
-        let before_ok = at == 0 || hay.get(at - 1).is_none_or(|b| !is_word(*b));
-        let after_ok = hay.get(at + needle.len()).is_none_or(|b| !is_word(*b));
-        if before_ok && after_ok {
-            return true;
-        }
-        start = at + 1;
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atoi_is_c_like() {
-        assert_eq!(atoi(b" 42abc"), 42);
-        assert_eq!(atoi(b"-7"), -7);
-        assert_eq!(atoi(b""), 0);
-        assert_eq!(atoi(b"x1"), 0);
-    }
-
-    #[test]
-    fn contains_word_needs_boundaries() {
-        assert!(contains_word(b"select from", b"select"));
-        assert!(!contains_word(b"selection", b"select"));
-        assert!(contains_word(b"a,select;", b"select"));
-    }
 }

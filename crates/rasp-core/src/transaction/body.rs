@@ -42,12 +42,6 @@ fn over_limit(tx: &mut Transaction, why: &str) -> Verdict {
     Verdict::Continue
 }
 
-fn set_error(tx: &mut Transaction, msg: String) {
-    tx.ex.reqbody_error = true;
-    tx.ex.reqbody_processor_error = true;
-    tx.ex.reqbody_error_msg = msg.clone().into_bytes();
-    tx.ex.reqbody_processor_error_msg = msg.into_bytes();
-}
 
 /// Runs the body processor before phase 2. Returns a verdict when a limit
 /// interrupts the transaction.
@@ -69,82 +63,84 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
         }
     }
     let body = std::mem::take(&mut tx.ex.request_body);
-    match processor {
-        Some(BodyProcessor::UrlEncoded) => {
-            let parsed = super::processors::parse_urlencoded(&body, tx.engine.rules.settings.argument_separator);
-            if parsed.invalid_encoding {
-                tx.ex.urlencoded_error = true;
-            }
-            tx.ex.args_post = parsed.args.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
-            tx.ex.request_body_visible = true;
-        }
-        Some(BodyProcessor::Multipart) => {
-            let ct = tx.ex.request_header("content-type").unwrap_or_default().to_vec();
-            let m = super::processors::parse_multipart(&ct, &body);
-            apply_multipart(tx, m);
-        }
-        Some(BodyProcessor::Json) => {
-            let depth = tx.engine.rules.settings.request_body_json_depth_limit;
-            match super::processors::parse_json(&body, depth) {
-                Ok(args) => tx.ex.args_post = args.into_iter().map(|(n, v)| Pair::new(n, v)).collect(),
-                Err(e) => {
-                    if !body.is_empty() {
-                        set_error(tx, format!("JSON parser error: {e}"))
-                    }
-                }
-            }
-        }
-        Some(BodyProcessor::Xml) => match super::processors::parse_xml(&body) {
-            Ok(doc) => {
-                tx.ex.xml_text = Some(doc.text);
-                tx.ex.xml_attributes = doc.attributes;
-            }
-            Err(e) => set_error(tx, format!("XML parser error: {e}")),
-        },
-        _ => {}
+    if let Some(p) = processor {
+        let settings = &tx.engine.rules.settings;
+        let limits = crate::body::BodyLimits {
+            argument_separator: settings.argument_separator,
+            arguments_limit: settings.arguments_limit as usize,
+            json_depth_limit: settings.request_body_json_depth_limit as usize,
+            ..crate::body::BodyLimits::default()
+        };
+        let kind = match p {
+            BodyProcessor::UrlEncoded => crate::body::Processor::UrlEncoded,
+            BodyProcessor::Multipart => crate::body::Processor::Multipart,
+            BodyProcessor::Json => crate::body::Processor::Json,
+            _ => crate::body::Processor::Xml,
+        };
+        let ct = tx.ex.request_header("content-type").map(<[u8]>::to_vec);
+        let parsed = crate::body::process(kind, ct.as_deref(), &body, &limits, tx.ex.args_get.len());
+        apply_parsed(tx, parsed);
     }
     if tx.state.force_request_body_variable {
         tx.ex.request_body_visible = true;
     }
     tx.ex.request_body = body;
-    let args = tx.ex.args_get.len() + tx.ex.args_post.len();
-    if args > tx.engine.rules.settings.arguments_limit as usize {
-        // SecArgumentsLimit: ModSecurity stops adding arguments; rule
-        // 200007 (test-setup.conf) reports it via &ARGS.
-        let keep = (tx.engine.rules.settings.arguments_limit as usize).saturating_sub(tx.ex.args_get.len());
-        tx.ex.args_post.truncate(keep);
-    }
     None
 }
 
-fn apply_multipart(tx: &mut Transaction, m: super::processors::MultipartResult) {
-    let f = &mut tx.ex.multipart;
-    f.boundary_quoted = m.flags.boundary_quoted;
-    f.boundary_whitespace = m.flags.boundary_whitespace;
-    f.data_before = m.flags.data_before;
-    f.data_after = m.flags.data_after;
-    f.header_folding = m.flags.header_folding;
-    f.lf_line = m.flags.lf_line;
-    f.crlf_lf_lines = m.flags.crlf_lf_lines;
-    f.missing_semicolon = m.flags.missing_semicolon;
-    f.invalid_quoting = m.flags.invalid_quoting;
-    f.invalid_part = m.flags.invalid_part;
-    f.invalid_header_folding = m.flags.invalid_header_folding;
-    f.file_limit_exceeded = m.flags.file_limit_exceeded;
-    f.unmatched_boundary = m.flags.unmatched_boundary;
-    f.strict_error = m.flags.strict_error;
-    tx.ex.args_post = m.args.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
-    let mut combined = 0;
-    for file in m.files {
-        combined += file.size;
-        tx.ex.files.push(FileEntry { field: file.name, filename: file.filename, size: file.size });
+/// Moves what the body processor produced into the transaction variables.
+fn apply_parsed(tx: &mut Transaction, parsed: crate::body::ParsedBody) {
+    let ex = &mut tx.ex;
+    if parsed.urlencoded_error {
+        ex.urlencoded_error = true;
     }
-    tx.ex.files_combined_size = combined;
-    tx.ex.multipart_part_headers = m.part_headers.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
-    tx.ex.multipart_names = m.names;
-    tx.ex.multipart_filenames = m.filenames;
-    if let Some(e) = m.error {
-        set_error(tx, format!("Multipart parsing error: {e}"));
+    // REQUEST_BODY is only filled by the URLENCODED processor in v2.
+    if parsed.processor == crate::body::Processor::UrlEncoded {
+        ex.request_body_visible = true;
+    }
+    ex.args_post = parsed.args.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
+    if let Some(m) = parsed.multipart {
+        let f = &mut ex.multipart;
+        f.boundary_quoted = m.flags.boundary_quoted;
+        f.boundary_whitespace = m.flags.boundary_whitespace;
+        f.data_before = m.flags.data_before;
+        f.data_after = m.flags.data_after;
+        f.header_folding = m.flags.header_folding;
+        f.lf_line = m.flags.lf_line;
+        f.crlf_lf_lines = m.flags.crlf_lf_lines();
+        f.missing_semicolon = m.flags.missing_semicolon;
+        f.invalid_quoting = m.flags.invalid_quoting;
+        f.invalid_part = m.flags.invalid_part;
+        f.invalid_header_folding = m.flags.invalid_header_folding;
+        f.file_limit_exceeded = m.flags.file_limit_exceeded;
+        f.unmatched_boundary = m.flags.unmatched_boundary;
+        f.strict_error = m.flags.strict_error();
+        ex.files_combined_size = usize::try_from(m.files_combined_size()).unwrap_or(usize::MAX);
+        for part in &m.parts {
+            for line in &part.header_lines {
+                ex.multipart_part_headers.push(Pair::new(part.name.clone(), line.clone()));
+            }
+            if let Some(filename) = &part.filename {
+                ex.files.push(FileEntry {
+                    field: part.name.clone(),
+                    filename: filename.clone(),
+                    size: usize::try_from(part.size).unwrap_or(usize::MAX),
+                });
+            }
+        }
+        ex.multipart_names = m.last_name.into_iter().collect();
+        ex.multipart_filenames = m.last_filename.into_iter().collect();
+    }
+    if let Some(doc) = parsed.xml {
+        ex.xml_text = Some(doc.root_text);
+        ex.xml_attributes = doc.attribute_values;
+    }
+    if let Some(e) = parsed.error {
+        ex.reqbody_error = true;
+        ex.reqbody_processor_error = true;
+        ex.reqbody_error_msg = e.msg.clone().into_bytes();
+        ex.reqbody_processor_error_msg = e.msg.into_bytes();
+        tx.body_error_log = Some(e.log);
     }
 }
 

@@ -3,7 +3,6 @@
 mod body;
 mod gate;
 mod phase;
-pub(crate) mod processors;
 mod request;
 mod rule;
 mod state;
@@ -51,6 +50,8 @@ pub struct Transaction {
     /// Request body exceeded its limit with `Reject`.
     pub(crate) request_body_over_limit: bool,
     pub(crate) response_body_over_limit: bool,
+    /// The error-log line of a body processor failure (v2 writes one).
+    pub(crate) body_error_log: Option<String>,
 }
 
 static TX_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -99,6 +100,7 @@ impl Transaction {
             request_body_truncated: false,
             request_body_over_limit: false,
             response_body_over_limit: false,
+            body_error_log: None,
         }
     }
 
@@ -212,6 +214,12 @@ impl Transaction {
     /// The value of `TX:name`, if set (e.g. `blocking_inbound_anomaly_score`).
     pub fn tx_var(&self, name: &str) -> Option<String> {
         self.cols.tx.get(name.as_bytes()).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// The error-log line ModSecurity v2 writes when the request body
+    /// processor fails (e.g. `Multipart parsing error: …`), if it failed.
+    pub fn body_error_log_line(&self) -> Option<&str> {
+        self.body_error_log.as_deref()
     }
 
     /// Whether the transaction is relevant for `SecAuditEngine RelevantOnly`

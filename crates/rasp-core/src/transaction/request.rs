@@ -62,18 +62,19 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub(super) fn prepare_request(tx: &mut Transaction) {
     let sep = tx.engine.rules.settings.argument_separator;
     if let Some(q) = tx.ex.query.clone() {
-        let parsed = super::processors::parse_urlencoded(&q, sep);
+        let parsed = crate::body::urlencoded::parse(&q, sep);
         if parsed.invalid_encoding {
             tx.ex.urlencoded_error = true;
         }
         tx.ex.args_get = parsed.args.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
     }
+    let v1 = tx.engine.rules.settings.cookie_format == 1;
     let mut cookies = Vec::new();
     for h in &tx.ex.request_headers {
         if h.name.eq_ignore_ascii_case(b"cookie") {
-            for (n, v) in super::processors::parse_cookies(&h.value) {
-                cookies.push(Pair::new(n, v));
-            }
+            let parsed =
+                if v1 { crate::body::cookies::parse_v1(&h.value) } else { crate::body::cookies::parse_v0(&h.value, None) };
+            cookies.extend(parsed.into_iter().map(|(n, v)| Pair::new(n, v)));
         }
     }
     tx.ex.cookies = cookies;
@@ -92,11 +93,10 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
     // and MULTIPART for multipart/form-data (prefix, case-insensitive);
     // rules may change it with ctl:requestBodyProcessor in phase 1.
     if let Some(ct) = tx.ex.request_header("content-type") {
-        let ct = ct.to_ascii_lowercase();
-        if ct.starts_with(b"application/x-www-form-urlencoded") {
-            tx.state.body_processor = Some(BodyProcessor::UrlEncoded);
-        } else if ct.starts_with(b"multipart/form-data") {
-            tx.state.body_processor = Some(BodyProcessor::Multipart);
-        }
+        tx.state.body_processor = match crate::body::Processor::from_content_type(ct) {
+            Some(crate::body::Processor::UrlEncoded) => Some(BodyProcessor::UrlEncoded),
+            Some(crate::body::Processor::Multipart) => Some(BodyProcessor::Multipart),
+            _ => None,
+        };
     }
 }
