@@ -177,6 +177,11 @@ fn rlimits() -> Vec<RlimitStatus> {
     .collect()
 }
 
+/// Every thread's status (empty if `/proc` cannot be read).
+pub(crate) fn read_threads() -> Vec<ThreadStatus> {
+    proc::threads()
+}
+
 fn all(threads: &[ThreadStatus], f: impl Fn(&ThreadStatus) -> bool) -> (bool, Vec<i32>) {
     let bad: Vec<i32> = threads.iter().filter(|t| !f(t)).map(|t| t.tid).collect();
     (bad.is_empty() && !threads.is_empty(), bad)
