@@ -84,6 +84,14 @@ pub fn parse(body: &[u8]) -> XmlResult {
     match roxmltree::Document::parse_with_options(&text, options) {
         Ok(doc) => {
             let root = doc.root_element();
+            if let Some(too_deep) = first_too_deep(root) {
+                // libxml2 refuses documents nested deeper than its default
+                // limit (without XML_PARSE_HUGE, which v2 does not set).
+                return XmlResult {
+                    document: partial(text.get(..too_deep).unwrap_or(&text)),
+                    error: Some(BodyError::same(PARSE_ERROR.to_owned())),
+                };
+            }
             let mut root_text = String::new();
             let mut attribute_values = Vec::new();
             for node in root.descendants() {
@@ -113,6 +121,32 @@ pub fn parse(body: &[u8]) -> XmlResult {
             }
         }
     }
+}
+
+/// libxml2's default nesting limit for elements.
+pub const MAX_DEPTH: usize = 256;
+
+/// Byte offset of the first element nested deeper than [`MAX_DEPTH`].
+fn first_too_deep(root: roxmltree::Node<'_, '_>) -> Option<usize> {
+    // Depth by walking the tree in document order without recursion:
+    // descendants() is iterative; each element's depth is its ancestors'.
+    let mut depths: Vec<(roxmltree::NodeId, usize)> = Vec::new();
+    for node in root.descendants().filter(roxmltree::Node::is_element) {
+        let depth = match node.parent_element() {
+            Some(parent) => {
+                while depths.last().is_some_and(|(id, _)| *id != parent.id()) {
+                    depths.pop();
+                }
+                depths.last().map_or(1, |(_, d)| d + 1)
+            }
+            None => 1,
+        };
+        if depth > MAX_DEPTH {
+            return Some(node.range().start);
+        }
+        depths.push((node.id(), depth));
+    }
+    None
 }
 
 /// The body as text: UTF-8 (BOM dropped), UTF-16 with a BOM, or Latin-1
@@ -396,6 +430,17 @@ mod tests {
         let r = parse(b"not xml at all");
         assert!(r.error.is_some());
         assert_eq!(r.document, None);
+    }
+
+    #[test]
+    fn nesting_limit_is_libxml2s() {
+        let nested = |n: usize| format!("{}x{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert!(parse(nested(MAX_DEPTH).as_bytes()).error.is_none());
+        let r = parse(nested(MAX_DEPTH + 1).as_bytes());
+        assert_eq!(r.error.map(|e| e.msg), Some(PARSE_ERROR.to_owned()));
+        assert!(r.document.is_some_and(|d| !d.well_formed));
+        // Very deep input is refused without exhausting the stack.
+        assert!(parse(nested(200_000).as_bytes()).error.is_some());
     }
 
     #[test]
