@@ -56,6 +56,8 @@ mod unicode_map;
 mod url_decode;
 mod url_encode;
 mod utf8_to_unicode;
+#[cfg(test)]
+mod v2_vectors;
 mod whitespace;
 mod writer;
 
