@@ -81,7 +81,10 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
         let parsed = crate::body::process(kind, ct.as_deref(), &body, &limits, tx.ex.args_get.len());
         apply_parsed(tx, parsed);
     }
-    if tx.state.force_request_body_variable {
+    // ModSecurity v2 exposes the raw body as REQUEST_BODY for URLENCODED,
+    // and, when forced (ctl:forceRequestBodyVariable, CRS 901340), for
+    // bodies no processor parsed or whose processor failed.
+    if tx.state.force_request_body_variable && (processor.is_none() || tx.ex.reqbody_error) {
         tx.ex.request_body_visible = true;
     }
     tx.ex.request_body = body;

@@ -276,6 +276,8 @@ impl Transaction {
 
     pub(crate) fn apply_ctl(&mut self, ctl: &crs_compiler::ir::action::Ctl) {
         self.state.apply_ctl(ctl);
+        // REQBODY_PROCESSOR shows the processor chosen so far.
+        self.ex.reqbody_processor = self.state.body_processor;
     }
 }
 

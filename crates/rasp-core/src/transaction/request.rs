@@ -99,4 +99,5 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
             _ => None,
         };
     }
+    tx.ex.reqbody_processor = tx.state.body_processor;
 }

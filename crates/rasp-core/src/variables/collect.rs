@@ -316,10 +316,11 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 scalar(var, Cow::Borrowed(&ex.reqbody_processor_error_msg), out)
             }
         }
+        // v2 always has a value, empty when no processor is selected (CRS
+        // 901340 relies on that to force REQUEST_BODY).
         V::ReqbodyProcessor => {
-            if let Some(p) = ex.reqbody_processor {
-                scalar(var, Cow::Borrowed(p.name().as_bytes()), out)
-            }
+            let name = ex.reqbody_processor.map_or("", |p| p.name());
+            scalar(var, Cow::Borrowed(name.as_bytes()), out)
         }
         V::RequestBasename => scalar(var, Cow::Borrowed(&ex.basename), out),
         V::RequestBody => {
