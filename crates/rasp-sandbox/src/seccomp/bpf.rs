@@ -220,6 +220,19 @@ fn ret_value(action: Action, mode: ViolationMode, nr: Option<u32>) -> Result<u32
         (ViolationMode::Enforce, Action::Trap) => RET_TRAP | libc::EPERM as u32,
         (ViolationMode::Enforce | ViolationMode::Trap, Action::KillThread) => RET_KILL_THREAD,
         (ViolationMode::Enforce | ViolationMode::Trap, Action::KillProcess) => RET_KILL_PROCESS,
+        // ENOSYS is the expected answer for syscalls with fallbacks, not a
+        // violation; and glibc's pthread_create/posix_spawn block every
+        // signal around clone/clone3, so a trap there is turned by the kernel
+        // into a SIGSYS kill (measured: `std::thread::spawn` killed the
+        // process in trap mode). Both stay plain errno.
+        (ViolationMode::Trap, Action::Errno(e))
+            if i32::from(e) == libc::ENOSYS || nr.is_some_and(|n| TASK_CREATING.contains(&n)) =>
+        {
+            RET_ERRNO | errno_of(action)?
+        }
+        (ViolationMode::Trap, _) if nr.is_some_and(|n| TASK_CREATING.contains(&n)) => {
+            RET_ERRNO | errno_of(action)?
+        }
         (ViolationMode::Trap, _) => RET_TRAP | errno_of(action)?,
         (ViolationMode::AuditOnly, _) => {
             if nr.is_some_and(|n| TASK_CREATING.contains(&n)) {
@@ -488,7 +501,9 @@ mod tests {
         p.set_action("clone3", Action::ENOSYS).expect("known");
         let trap = compile(&p, ViolationMode::Trap, 0).expect("compiles");
         assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 59, 0, &[0; 6]), RET_TRAP | 1);
-        assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 435, 0, &[0; 6]), RET_TRAP | 38);
+        // clone3 is called with every signal blocked: never trapped.
+        assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 435, 0, &[0; 6]), RET_ERRNO | 38);
+        assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 56, 0, &[0; 6]), RET_ERRNO | 1);
         let gadget = 0x5555_1234_5678;
         let audit = compile(&p, ViolationMode::AuditOnly, gadget).expect("compiles");
         assert_eq!(

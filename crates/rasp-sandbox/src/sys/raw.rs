@@ -119,8 +119,15 @@ pub(crate) fn landlock_restrict_self(fd: i32) -> Result<(), i32> {
     int_syscall(nr::LANDLOCK_RESTRICT_SELF, [fd as u64, 0, 0, 0, 0, 0]).map(drop)
 }
 
+static LANDLOCK_ABI: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
 /// The Landlock ABI version of the running kernel, 0 if Landlock is absent.
+/// Cached: after lockdown the query itself is filtered.
 pub(crate) fn landlock_abi() -> u32 {
+    *LANDLOCK_ABI.get_or_init(query_landlock_abi)
+}
+
+fn query_landlock_abi() -> u32 {
     const LANDLOCK_CREATE_RULESET_VERSION: u64 = 1;
     // NULL attr, size 0 and the VERSION flag: the kernel reads no memory.
     match int_syscall(

@@ -118,6 +118,26 @@ fn tcp(port: u16, bind: bool) -> Attempt {
     out
 }
 
+static PASSWD: std::sync::OnceLock<Option<(libc::mode_t, libc::uid_t, libc::gid_t)>> =
+    std::sync::OnceLock::new();
+static START_CAPS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+fn own_caps() -> u64 {
+    let s = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("CapPrm:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
+/// Records the current mode and owner of /etc/passwd (call before lockdown:
+/// some policies cannot stat afterwards), so chmod/chown can "change" them
+/// to the same values.
+pub fn prepare() -> Option<(libc::mode_t, libc::uid_t, libc::gid_t)> {
+    START_CAPS.get_or_init(own_caps);
+    *PASSWD.get_or_init(|| stat_of("/etc/passwd").map(|st| (st.st_mode & 0o7777, st.st_uid, st.st_gid)))
+}
+
 /// Runs every attempt in the calling thread. `blocked_port` is a port with
 /// a listener that the policy does not allow connecting to.
 pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attempt)> {
@@ -137,13 +157,13 @@ pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attem
     v.push(("create file under /etc", open_path("/etc/rasp-sandbox-escape", libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY)));
     v.push(("open /etc/passwd for writing", open_path("/etc/passwd", libc::O_WRONLY | libc::O_APPEND)));
     let passwd = cstr("/etc/passwd");
-    match stat_of("/etc/passwd") {
-        Some(st) => {
+    match prepare() {
+        Some((mode, uid, gid)) => {
             // SAFETY: valid path; mode and owner are set to their current values.
-            let r = unsafe { libc::chmod(passwd.as_ptr(), st.st_mode & 0o7777) };
+            let r = unsafe { libc::chmod(passwd.as_ptr(), mode) };
             v.push(("chmod /etc/passwd", judge(i64::from(r), "chmod")));
             // SAFETY: as above.
-            let r = unsafe { libc::chown(passwd.as_ptr(), st.st_uid, st.st_gid) };
+            let r = unsafe { libc::chown(passwd.as_ptr(), uid, gid) };
             v.push(("chown /etc/passwd", judge(i64::from(r), "chown")));
         }
         None => v.push(("stat /etc/passwd", Attempt::Escaped("cannot stat".into()))),
@@ -184,6 +204,8 @@ pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attem
     v
 }
 
+/// capset back to the capabilities the process started with (recorded by
+/// [`prepare`]): a no-op unconfined, a raise after lockdown.
 fn capset_all() -> Attempt {
     #[repr(C)]
     struct Header {
@@ -196,19 +218,20 @@ fn capset_all() -> Attempt {
         permitted: u32,
         inheritable: u32,
     }
+    let caps = START_CAPS.get().copied().unwrap_or(u64::MAX);
     let h = Header {
         version: 0x2008_0522,
         pid: 0,
     };
     let d = [
         Data {
-            effective: u32::MAX,
-            permitted: u32::MAX,
+            effective: caps as u32,
+            permitted: caps as u32,
             inheritable: 0,
         },
         Data {
-            effective: 0x1ff,
-            permitted: 0x1ff,
+            effective: (caps >> 32) as u32,
+            permitted: (caps >> 32) as u32,
             inheritable: 0,
         },
     ];
