@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes};
-use crs_compiler::ir::action::EngineMode;
+use crs_compiler::ir::action::{Disruptive, EngineMode};
 use http::{header, HeaderValue, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame};
 use rasp_core::{FailMode, Intervention, InterventionKind, Transaction, Verdict};
@@ -333,15 +333,29 @@ impl Inspection {
         res
     }
 
+    /// In DetectionOnly: did a rule match whose disruptive action would
+    /// have stopped the request? Looked up in the rules because the match
+    /// record's `disruptive` flag is only set when the action took effect.
+    fn would_have_blocked(&self) -> bool {
+        let rules = self.loaded.engine.rules();
+        self.tx.matches().iter().any(|m| {
+            m.disruptive
+                || rules.rule(m.id).is_some_and(|r| {
+                    matches!(
+                        r.actions.disruptive,
+                        Some(Disruptive::Deny | Disruptive::Drop | Disruptive::Redirect(_))
+                    )
+                })
+        })
+    }
+
     /// Phase 5, metrics and the audit record.
     fn finish(&mut self, status: StatusCode, decided: Option<&'static str>) {
         self.engine("5", |tx| tx.process_logging());
         let outcome = match decided {
             Some(o) => o,
             None if self.poisoned => outcome::ERROR,
-            None if self.tx.engine_mode() == EngineMode::DetectionOnly
-                && self.tx.matches().iter().any(|m| m.disruptive) =>
-            {
+            None if self.tx.engine_mode() == EngineMode::DetectionOnly && self.would_have_blocked() => {
                 outcome::DETECTED
             }
             None => outcome::PASSED,
