@@ -46,6 +46,12 @@ pub enum Rejection {
     Http09,
 }
 
+/// Apache's defaults for `LimitRequestLine`, `LimitRequestFieldSize` and
+/// `LimitRequestFields` (the image does not change them).
+const LIMIT_REQUEST_LINE: usize = 8190;
+const LIMIT_REQUEST_FIELD_SIZE: usize = 8190;
+const LIMIT_REQUEST_FIELDS: usize = 100;
+
 fn bad(reason: &'static str) -> Rejection {
     Rejection::Status(400, reason)
 }
@@ -77,13 +83,27 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Rejection> {
             None => return Err(bad("incomplete request line")),
         }
     };
+    if line.len() > LIMIT_REQUEST_LINE {
+        return Err(Rejection::Status(
+            414,
+            "request line longer than LimitRequestLine",
+        ));
+    }
     let (method, target, protocol) = parse_request_line(line)?;
 
     let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut fields = 0;
     loop {
         let line = next_line(&mut rest).ok_or(bad("incomplete header block"))?;
         if line.is_empty() {
             break;
+        }
+        if line.len() > LIMIT_REQUEST_FIELD_SIZE {
+            return Err(bad("header line longer than LimitRequestFieldSize"));
+        }
+        fields += 1;
+        if fields > LIMIT_REQUEST_FIELDS {
+            return Err(bad("more header lines than LimitRequestFields"));
         }
         if line.contains(&b'\r') {
             // 921140-1: a bare CR inside a header line.
@@ -483,6 +503,31 @@ mod tests {
                 "GET / HTTP/1.1\r\nHost: localhost\r\nSomeHeader: Headerdata\rInjectedHeader: x\r\n\r\n"
             )),
             400
+        );
+    }
+
+    #[test]
+    fn apache_default_limits() {
+        let long_uri = format!("GET /{} HTTP/1.1\r\n{H}", "a".repeat(8190));
+        assert_eq!(status(req(&long_uri)), 414);
+        let long_header = format!(
+            "GET / HTTP/1.1\r\nHost: localhost\r\nX: {}\r\n\r\n",
+            "a".repeat(8190)
+        );
+        assert_eq!(status(req(&long_header)), 400);
+        let many: String = (0..100).map(|i| format!("X-{i}: v\r\n")).collect();
+        assert_eq!(
+            status(req(&format!(
+                "GET / HTTP/1.1\r\nHost: localhost\r\n{many}\r\n"
+            ))),
+            400
+        );
+        let fits: String = (0..99).map(|i| format!("X-{i}: v\r\n")).collect();
+        assert_eq!(
+            status(req(&format!(
+                "GET / HTTP/1.1\r\nHost: localhost\r\n{fits}\r\n"
+            ))),
+            200
         );
     }
 

@@ -31,6 +31,8 @@ pub struct StageRun {
     pub matches: Vec<MatchKey>,
     /// Why the front end answered without the WAF, or how the engine failed.
     pub note: Option<String>,
+    /// The bytes go-ftw would have sent.
+    pub raw_request: Vec<u8>,
 }
 
 fn response_text(status: u16, headers: &[(String, String)], body: &[u8]) -> String {
@@ -55,6 +57,7 @@ pub fn run_stage(engine: &Engine, input: &Input) -> StageRun {
                 },
                 matches: vec![],
                 note: None,
+                raw_request: Vec::new(),
             }
         }
     };
@@ -68,6 +71,7 @@ pub fn run_stage(engine: &Engine, input: &Input) -> StageRun {
                 },
                 matches: vec![],
                 note: Some("Apache: request line without version".into()),
+                raw_request: raw,
             }
         }
         Err(Rejection::Status(status, reason)) => {
@@ -81,11 +85,15 @@ pub fn run_stage(engine: &Engine, input: &Input) -> StageRun {
                 },
                 matches: vec![],
                 note: Some(format!("Apache: {status} ({reason})")),
+                raw_request: raw,
             }
         }
     };
     match catch_unwind(AssertUnwindSafe(|| drive(engine, &parsed))) {
-        Ok(run) => run,
+        Ok(run) => StageRun {
+            raw_request: raw,
+            ..run
+        },
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<String>()
@@ -99,6 +107,7 @@ pub fn run_stage(engine: &Engine, input: &Input) -> StageRun {
                 },
                 matches: vec![],
                 note: Some(format!("engine panicked: {msg}")),
+                raw_request: raw,
             }
         }
     }
@@ -200,5 +209,6 @@ fn drive(engine: &Engine, p: &Parsed) -> StageRun {
         },
         matches,
         note: interrupted.map(|s| format!("engine interrupted with {s}")),
+        raw_request: Vec::new(),
     }
 }

@@ -28,7 +28,8 @@ pub fn crs_dir() -> PathBuf {
             dir.display()
         );
     }
-    dir
+    // A canonical path keeps the log lines' [file "…"] readable.
+    dir.canonicalize().unwrap_or(dir)
 }
 
 fn first_existing(candidates: &[PathBuf], what: &str) -> PathBuf {

@@ -142,6 +142,16 @@ fn target_dir() -> PathBuf {
     workspace.join("target")
 }
 
+/// The raw request as text (control bytes escaped), cut at 4 KiB.
+fn request_excerpt(raw: &[u8]) -> String {
+    let cut = &raw[..raw.len().min(4096)];
+    let mut text = super::log_line::log_escape(cut, false);
+    if raw.len() > cut.len() {
+        text.push_str(&format!("... ({} bytes)", raw.len()));
+    }
+    text
+}
+
 fn read_overrides(source: &str, path: &std::path::Path) -> Overrides {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Overrides::parse(source, &text)
@@ -267,6 +277,8 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
                 "match_regex": stage.output.log.match_regex,
                 "no_match_regex": stage.output.log.no_match_regex,
                 "logged_ids": triggered_ids(&run.observed.lines),
+                // Only for failures, to keep the report small.
+                "request": (!stage_reasons.is_empty()).then(|| request_excerpt(&run.raw_request)),
             }));
             lines.extend(run.observed.lines);
         }
