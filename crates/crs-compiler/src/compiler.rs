@@ -55,6 +55,34 @@ impl Compiler {
         Ok(self)
     }
 
+    /// Adds an OWASP CRS directory in the order CRS documents:
+    /// `crs-setup.conf` (or, when absent, `crs-setup.conf.example`), then
+    /// `rules/*.conf` in name order. Renamed exclusion files
+    /// (`REQUEST-900-….conf`, `RESPONSE-999-….conf`) are picked up by the
+    /// glob like any other rule file.
+    pub fn add_crs_dir(self, dir: impl AsRef<Path>) -> Result<Compiler, CompileError> {
+        let dir = dir.as_ref();
+        let rules = dir.join("rules");
+        if !rules.is_dir() {
+            return Err(CompileError::new(
+                CompileErrorKind::Io,
+                format!(
+                    "{} is not a CRS directory (no rules/ inside)",
+                    dir.display()
+                ),
+            ));
+        }
+        let setup = ["crs-setup.conf", "crs-setup.conf.example"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file());
+        let mut c = self;
+        if let Some(setup) = setup {
+            c = c.add_file(setup)?;
+        }
+        c.add_glob(&rules.join("*.conf").to_string_lossy())
+    }
+
     /// Adds rules given as text; `name` is used in error locations.
     pub fn add_str(mut self, name: &str, text: &str) -> Compiler {
         self.sources.push(Source::Text {

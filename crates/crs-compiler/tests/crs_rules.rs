@@ -42,8 +42,7 @@ fn load() -> CompiledRuleset {
     let dir = crs_dir();
     let compiled = Compiler::new()
         .add_file(dir.join("test-setup.conf"))
-        .and_then(|c| c.add_file(dir.join("crs-setup.conf.example")))
-        .and_then(|c| c.add_glob(&dir.join("rules/*.conf").to_string_lossy()))
+        .and_then(|c| c.add_crs_dir(&dir))
         .expect("CRS files present")
         .compile();
     match compiled {

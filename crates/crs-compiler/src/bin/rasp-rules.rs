@@ -36,25 +36,18 @@ fn add_path(compiler: Compiler, path: &Path) -> Result<Compiler, String> {
         return compiler.add_file(path).map_err(|e| e.to_string());
     }
     let mut c = compiler;
+    // The CRS test harness settings come first when present, as the CRS
+    // regression suite loads them (tests/regression/README, TESTING.md).
     let test_setup = path.join("test-setup.conf");
     if test_setup.is_file() {
         c = c.add_file(&test_setup).map_err(|e| e.to_string())?;
     }
-    let setup = ["crs-setup.conf", "crs-setup.conf.example"]
-        .iter()
-        .map(|n| path.join(n))
-        .find(|p| p.is_file());
-    if let Some(setup) = setup {
-        c = c.add_file(&setup).map_err(|e| e.to_string())?;
-    }
-    let rules = path.join("rules");
-    let pattern = if rules.is_dir() {
-        rules.join("*.conf")
+    if path.join("rules").is_dir() {
+        c.add_crs_dir(path).map_err(|e| e.to_string())
     } else {
-        path.join("*.conf")
-    };
-    c.add_glob(&pattern.to_string_lossy())
-        .map_err(|e| e.to_string())
+        c.add_glob(&path.join("*.conf").to_string_lossy())
+            .map_err(|e| e.to_string())
+    }
 }
 
 fn check(paths: &[String]) -> ExitCode {
