@@ -66,7 +66,7 @@ impl Lockdown {
         let mut mechanisms: Vec<MechanismReport> = Vec::new();
 
         // 1. Checks and preparation; nothing irreversible.
-        let tids = broadcast::list_tids().map_err(|e| ThreadError::Io(e))?;
+        let tids = broadcast::list_tids().map_err(ThreadError::Io)?;
         if self.threads == ThreadMode::RequireSingleThread && tids.len() > 1 {
             return Err(ThreadError::MultiThreaded(tids.len()).into());
         }
@@ -157,7 +157,11 @@ impl Lockdown {
             .iter()
             .filter_map(|t| {
                 let mut why = Vec::new();
-                if t.cap_eff & !keep_caps != 0 || t.cap_prm & !keep_caps != 0 || t.cap_inh != 0 || t.cap_amb != 0 {
+                if t.cap_eff & !keep_caps != 0
+                    || t.cap_prm & !keep_caps != 0
+                    || t.cap_inh != 0
+                    || t.cap_amb != 0
+                {
                     why.push("capabilities");
                 }
                 if t.cap_bnd & !keep_caps != 0 {
@@ -167,11 +171,13 @@ impl Lockdown {
                     why.push("no_new_privs");
                 }
                 if let Some((uid, gid)) = self.identity {
-                    if t.uid[..3].iter().any(|u| *u != uid) || t.gid[..3].iter().any(|g| *g != gid) {
+                    if t.uid[..3].iter().any(|u| *u != uid) || t.gid[..3].iter().any(|g| *g != gid)
+                    {
                         why.push("uid/gid");
                     }
                 }
-                (!why.is_empty()).then(|| format!("thread {} ({}): {}", t.tid, t.name, why.join(", ")))
+                (!why.is_empty())
+                    .then(|| format!("thread {} ({}): {}", t.tid, t.name, why.join(", ")))
             })
             .collect();
         if !wrong.is_empty() {
@@ -186,7 +192,11 @@ impl Lockdown {
             ));
         }
         done.push("threads");
-        mechanisms.push(MechanismReport::new("threads", Enforcement::Full, thread_detail));
+        mechanisms.push(MechanismReport::new(
+            "threads",
+            Enforcement::Full,
+            thread_detail,
+        ));
         mechanisms.push(MechanismReport::new(
             "identity",
             Enforcement::Full,
@@ -212,12 +222,12 @@ impl Lockdown {
         // 4. Trap/audit machinery.
         if let Some(s) = &self.seccomp {
             if self.mode != ViolationMode::Enforce {
-                let fd = sigsys::new_eventfd().map_err(|e| partial(&done, SandboxError::TrapHandler(e)))?;
+                let fd = sigsys::new_eventfd()
+                    .map_err(|e| partial(&done, SandboxError::TrapHandler(e)))?;
                 sigsys::install(fd).map_err(|e| partial(&done, SandboxError::TrapHandler(e)))?;
-                let handler = self
-                    .on_violation
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(|v: &violation::Violation| eprintln!("rasp-sandbox: {v}")));
+                let handler = self.on_violation.clone().unwrap_or_else(|| {
+                    Arc::new(|v: &violation::Violation| eprintln!("rasp-sandbox: {v}"))
+                });
                 violation::start_reporter(fd, handler)
                     .map_err(|e| partial(&done, SandboxError::TrapHandler(e)))?;
             }
@@ -282,14 +292,21 @@ impl Lockdown {
         // pretending.
         let p = crate::report::posture();
         if self.seccomp.is_some() {
-            let unfiltered: Vec<i32> = p.threads.iter().filter(|t| t.seccomp != 2).map(|t| t.tid).collect();
+            let unfiltered: Vec<i32> = p
+                .threads
+                .iter()
+                .filter(|t| t.seccomp != 2)
+                .map(|t| t.tid)
+                .collect();
             if !unfiltered.is_empty() {
                 return Err(partial(
                     &done,
                     ThreadError::StepFailed {
                         tid: unfiltered[0],
                         step: "verification",
-                        source: std::io::Error::other(format!("threads without seccomp filter: {unfiltered:?}")),
+                        source: std::io::Error::other(format!(
+                            "threads without seccomp filter: {unfiltered:?}"
+                        )),
                     }
                     .into(),
                 ));

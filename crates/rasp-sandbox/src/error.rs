@@ -100,7 +100,9 @@ pub enum ThreadError {
     #[error("process has {0} threads; lockdown was configured to require a single thread (call it before starting the runtime)")]
     MultiThreaded(usize),
     /// Threads did not answer the broadcast signal; nothing was applied.
-    #[error("threads {0:?} do not answer the lockdown signal (blocked or stopped); nothing was applied")]
+    #[error(
+        "threads {0:?} do not answer the lockdown signal (blocked or stopped); nothing was applied"
+    )]
     Unreachable(Vec<i32>),
     /// A thread could not apply a step.
     #[error("thread {tid}: {step} failed")]

@@ -229,7 +229,11 @@ fn rw_rights() -> BitFlags<AccessFs> {
     AccessFs::from_write(FS_ABI) | read_rights()
 }
 
-fn open(path: &Path, req: Requirement, notes: &mut Vec<String>) -> Result<Option<PathFd>, LandlockError> {
+fn open(
+    path: &Path,
+    req: Requirement,
+    notes: &mut Vec<String>,
+) -> Result<Option<PathFd>, LandlockError> {
     match PathFd::new(path) {
         Ok(fd) => Ok(Some(fd)),
         Err(e) if req != Requirement::Hard => {
@@ -245,7 +249,10 @@ fn open(path: &Path, req: Requirement, notes: &mut Vec<String>) -> Result<Option
 
 /// Creates the ruleset (opening every path now, before privileges go,
 /// sandbox-facts P10) and computes the level the kernel will enforce.
-pub(crate) fn prepare(fs: Option<&FsPolicy>, net: Option<&NetPolicy>) -> Result<Prepared, LandlockError> {
+pub(crate) fn prepare(
+    fs: Option<&FsPolicy>,
+    net: Option<&NetPolicy>,
+) -> Result<Prepared, LandlockError> {
     let abi = crate::sys::raw::landlock_abi();
     let mut reports = Vec::new();
     if fs.is_none() && net.is_none() {

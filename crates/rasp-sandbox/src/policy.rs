@@ -364,7 +364,10 @@ impl std::fmt::Debug for Lockdown {
             .field("keep_caps", &self.keep_caps)
             .field("fs", &self.fs)
             .field("net", &self.net)
-            .field("seccomp", &self.seccomp.as_ref().map(|s| (&s.name, s.program.len())))
+            .field(
+                "seccomp",
+                &self.seccomp.as_ref().map(|s| (&s.name, s.program.len())),
+            )
             .field("mode", &self.mode)
             .field("threads", &self.threads)
             .finish_non_exhaustive()

@@ -20,7 +20,11 @@ use support::{is_child, Worker, OK_MARKER};
 
 fn require_root() {
     // SAFETY: no arguments.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "these tests must run as root");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "these tests must run as root"
+    );
 }
 
 fn runtime(workers: usize) -> tokio::runtime::Runtime {
@@ -78,23 +82,36 @@ fn child_multi_thread_tokio() {
     let rt = runtime(4);
     rt.block_on(async move {
         support::start_server(server).expect("server");
-        assert_eq!(support::http_get(server_port, "/before").await.as_deref(), Ok("hello /before"));
+        assert_eq!(
+            support::http_get(server_port, "/before").await.as_deref(),
+            Ok("hello /before")
+        );
 
         let posture = Lockdown::builder()
             .network(NetPolicy::seed_egress().connect(server_port))
             .apply()
             .unwrap_or_else(|e| panic!("lockdown: {e:?}"));
         println!("{}", posture.summary());
-        assert!(posture.threads.len() >= 7, "{} threads", posture.threads.len());
+        assert!(
+            posture.threads.len() >= 7,
+            "{} threads",
+            posture.threads.len()
+        );
         assert_posture(&posture, true);
 
         let mut failures = Vec::new();
         // The thread that called lockdown.
-        failures.extend(escape::failures("block_on thread", &escape::matrix(blocked_port, true)));
+        failures.extend(escape::failures(
+            "block_on thread",
+            &escape::matrix(blocked_port, true),
+        ));
         // Threads created before lockdown.
         for (i, w) in pre.iter().enumerate() {
             let r = w.run(move || escape::matrix(blocked_port, true));
-            failures.extend(escape::failures(&format!("pre-existing std thread {i}"), &r));
+            failures.extend(escape::failures(
+                &format!("pre-existing std thread {i}"),
+                &r,
+            ));
         }
         // Every tokio worker.
         let per_worker =
@@ -102,7 +119,11 @@ fn child_multi_thread_tokio() {
         let mut tids: Vec<i32> = per_worker.iter().map(|(t, _)| *t).collect();
         tids.sort_unstable();
         tids.dedup();
-        assert_eq!(tids.len(), 4, "the matrix must run on 4 distinct workers: {tids:?}");
+        assert_eq!(
+            tids.len(),
+            4,
+            "the matrix must run on 4 distinct workers: {tids:?}"
+        );
         for (tid, r) in &per_worker {
             failures.extend(escape::failures(&format!("tokio worker {tid}"), r));
         }
@@ -130,7 +151,11 @@ fn child_multi_thread_tokio() {
 fn multi_thread_tokio() {
     require_root();
     let run = support::expect_child_ok("multi_thread_tokio");
-    assert!(run.stdout.contains("threads confined by signal"), "{}", run.explain());
+    assert!(
+        run.stdout.contains("threads confined by signal"),
+        "{}",
+        run.explain()
+    );
 }
 
 /// The same matrix unconfined: proves the attempts can get through, so the
@@ -168,7 +193,10 @@ fn child_baseline() {
         // guest) is built without them and answers ENOSYS even to root; the
         // confined runs still require EPERM from the filter.
     ] {
-        assert!(escaped.contains(&must), "{must} should get through unconfined: {r:?}");
+        assert!(
+            escaped.contains(&must),
+            "{must} should get through unconfined: {r:?}"
+        );
     }
     println!("{OK_MARKER}");
 }
@@ -203,7 +231,10 @@ fn child_pre_runtime() {
                 .apply()
                 .unwrap_or_else(|e| panic!("lockdown: {e:?}"));
             assert_eq!(posture.threads.len(), 1);
-            assert!(posture.mechanisms.iter().any(|m| m.detail == "single thread"));
+            assert!(posture
+                .mechanisms
+                .iter()
+                .any(|m| m.detail == "single thread"));
             let rt = runtime(3);
             rt.block_on(async move {
                 support::start_server(server).expect("server");
@@ -226,7 +257,10 @@ fn child_pre_runtime() {
     let mut status = 0;
     // SAFETY: waiting for our own child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "forked child failed: {status:#x}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "forked child failed: {status:#x}"
+    );
     println!("{OK_MARKER}");
 }
 
@@ -239,7 +273,10 @@ fn pre_runtime() {
 fn status_field(field: &str) -> String {
     let s = std::fs::read_to_string("/proc/thread-self/status").expect("status");
     s.lines()
-        .find_map(|l| l.strip_prefix(field).map(|v| v.trim_start_matches(':').trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .map(|v| v.trim_start_matches(':').trim().to_string())
+        })
         .unwrap_or_default()
 }
 
@@ -256,7 +293,10 @@ fn child_refusals() {
         .threads(ThreadMode::RequireSingleThread)
         .apply()
         .expect_err("must refuse with several threads");
-    assert!(matches!(e, SandboxError::Threads(ThreadError::MultiThreaded(n)) if n >= 2), "{e:?}");
+    assert!(
+        matches!(e, SandboxError::Threads(ThreadError::MultiThreaded(n)) if n >= 2),
+        "{e:?}"
+    );
     assert!(!e.is_partial());
 
     // A thread that blocks every signal cannot be confined: refuse before
@@ -278,7 +318,10 @@ fn child_refusals() {
         .thread_timeout(Duration::from_millis(300))
         .apply()
         .expect_err("must refuse with an unreachable thread");
-    assert!(matches!(e, SandboxError::Threads(ThreadError::Unreachable(_))), "{e:?}");
+    assert!(
+        matches!(e, SandboxError::Threads(ThreadError::Unreachable(_))),
+        "{e:?}"
+    );
     assert!(!e.is_partial());
     assert_eq!(status_field("Uid"), "0\t0\t0\t0", "identity untouched");
     assert_eq!(status_field("Seccomp"), "0", "no filter");
@@ -327,13 +370,19 @@ fn child_trap() {
         })
         .await
         .expect("task");
-        let exec = tid.1.iter().find(|(n, _)| *n == "exec /bin/sh").map(|(_, a)| a.clone());
+        let exec = tid
+            .1
+            .iter()
+            .find(|(n, _)| *n == "exec /bin/sh")
+            .map(|(_, a)| a.clone());
         assert_eq!(exec, Some(Attempt::Denied(libc::EPERM)));
         // The event reaches the callback through the reporter thread.
         let mut found = None;
         for _ in 0..200 {
             if let Some(v) = events.lock().ok().and_then(|e| {
-                e.iter().find(|v| v.name.as_deref() == Some("execve")).cloned()
+                e.iter()
+                    .find(|v| v.name.as_deref() == Some("execve"))
+                    .cloned()
             }) {
                 found = Some(v);
                 break;
@@ -360,7 +409,11 @@ fn child_trap() {
 fn trap_mode_reports_violations() {
     require_root();
     let run = support::expect_child_ok("trap");
-    assert!(run.stdout.contains("syscall=execve(59)"), "{}", run.explain());
+    assert!(
+        run.stdout.contains("syscall=execve(59)"),
+        "{}",
+        run.explain()
+    );
 }
 
 /// Audit-only: what the policy would deny runs, and is recorded.
@@ -437,9 +490,19 @@ fn child_oci_docker() {
         assert_eq!(p.passed("pss.seccompProfile"), Some(true));
         // SAFETY: raw clone3 with a NULL struct: ENOSYS from the profile.
         let r = unsafe { libc::syscall(libc::SYS_clone3, 0, 0) };
-        assert_eq!((r, std::io::Error::last_os_error().raw_os_error()), (-1, Some(libc::ENOSYS)));
+        assert_eq!(
+            (r, std::io::Error::last_os_error().raw_os_error()),
+            (-1, Some(libc::ENOSYS))
+        );
         let m = escape::matrix(1, false);
-        for n in ["unshare(CLONE_NEWUSER)", "io_uring_setup", "bpf", "keyctl", "mount", "reboot"] {
+        for n in [
+            "unshare(CLONE_NEWUSER)",
+            "io_uring_setup",
+            "bpf",
+            "keyctl",
+            "mount",
+            "reboot",
+        ] {
             let a = m.iter().find(|(x, _)| *x == n).map(|(_, a)| a.clone());
             assert!(matches!(a, Some(Attempt::Denied(_))), "{n}: {a:?}");
         }

@@ -202,10 +202,11 @@ pub fn posture() -> Posture {
             )
         })
     });
-    let (mechanisms, ll_fs, ll_net, writable, kept) = recorded
-        .ok()
-        .flatten()
-        .unwrap_or((Vec::new(), false, false, Vec::new(), 0));
+    let (mechanisms, ll_fs, ll_net, writable, kept) =
+        recorded
+            .ok()
+            .flatten()
+            .unwrap_or((Vec::new(), false, false, Vec::new(), 0));
     let allowed_caps = kept & (1u64 << crate::caps::NET_BIND_SERVICE);
     let mut checks = Vec::new();
     let mut check = |id: &str, description: &str, weight: u32, passed: bool, detail: String| {
@@ -233,7 +234,9 @@ pub fn posture() -> Posture {
         ok,
         format!("uid 0 in {}", if ok { "none".into() } else { tids(&bad) }),
     );
-    let (ok, bad) = all(&threads, |t| t.gid[..3].iter().all(|g| *g != 0) && !t.groups.contains(&0));
+    let (ok, bad) = all(&threads, |t| {
+        t.gid[..3].iter().all(|g| *g != 0) && !t.groups.contains(&0)
+    });
     check(
         "seed.nonRootGroup",
         "no thread has gid 0 or the root group",
@@ -329,7 +332,11 @@ pub fn posture() -> Posture {
         "TCP bind/connect limited to configured ports (Landlock)",
         4,
         ll_net,
-        if ll_net { "ok".into() } else { "not applied".into() },
+        if ll_net {
+            "ok".into()
+        } else {
+            "not applied".into()
+        },
     );
     let lim = |name: &str| rlimits.iter().find(|r| r.resource == name);
     let core_off = lim("RLIMIT_CORE").is_some_and(|r| r.soft == Some(0));
@@ -357,7 +364,7 @@ pub fn posture() -> Posture {
 
     let total: u32 = checks.iter().map(|c| c.weight).sum();
     let got: u32 = checks.iter().filter(|c| c.passed).map(|c| c.weight).sum();
-    let score = if total == 0 { 0 } else { got * 100 / total };
+    let score = (got * 100).checked_div(total).unwrap_or(0);
     let p = Posture {
         threads,
         rlimits,

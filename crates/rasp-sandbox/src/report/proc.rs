@@ -59,7 +59,12 @@ pub(crate) fn parse_status(tid: i32, text: &str) -> ThreadStatus {
             "Name" => s.name = v.to_string(),
             "Uid" => s.uid = ids(v),
             "Gid" => s.gid = ids(v),
-            "Groups" => s.groups = v.split_whitespace().filter_map(|g| g.parse().ok()).collect(),
+            "Groups" => {
+                s.groups = v
+                    .split_whitespace()
+                    .filter_map(|g| g.parse().ok())
+                    .collect()
+            }
             "CapInh" => s.cap_inh = hex(),
             "CapPrm" => s.cap_prm = hex(),
             "CapEff" => s.cap_eff = hex(),
@@ -105,12 +110,10 @@ pub(crate) fn writable_mounts() -> Vec<Mount> {
             let path = f.get(4)?;
             let opts = f.get(5)?;
             let fstype = right.split_whitespace().next()?;
-            opts.split(',')
-                .any(|o| o == "rw")
-                .then(|| Mount {
-                    path: (*path).to_string(),
-                    fstype: fstype.to_string(),
-                })
+            opts.split(',').any(|o| o == "rw").then(|| Mount {
+                path: (*path).to_string(),
+                fstype: fstype.to_string(),
+            })
         })
         .collect()
 }
@@ -156,7 +159,11 @@ mod tests {
                  NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\nbogus line\nUid:\tx\n";
         let s = parse_status(9, t);
         assert_eq!(s.name, "tokio-runtime-w");
-        assert_eq!(s.uid, [u32::MAX, 0, 0, 0], "a malformed later line must not panic");
+        assert_eq!(
+            s.uid,
+            [u32::MAX, 0, 0, 0],
+            "a malformed later line must not panic"
+        );
         assert_eq!(s.gid, [0, 1, 2, 3]);
         assert!(s.groups.is_empty());
         assert_eq!(s.cap_eff, 1 << 10);

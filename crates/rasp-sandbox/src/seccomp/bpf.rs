@@ -174,24 +174,14 @@ fn condition_code(c: &Condition) -> Vec<CI> {
                 j(JGT_K, vh, Next, Rel(0)),
                 j(JEQ_K, vh, Rel(0), Fail),
                 ld(lo),
-                j(
-                    if c.op == Cmp::Gt { JGT_K } else { JGE_K },
-                    vl,
-                    Next,
-                    Fail,
-                ),
+                j(if c.op == Cmp::Gt { JGT_K } else { JGE_K }, vl, Next, Fail),
             ],
             Cmp::Lt | Cmp::Le => vec![
                 ld(hi),
                 j(JGT_K, vh, Fail, Rel(0)),
                 j(JEQ_K, vh, Rel(0), Next),
                 ld(lo),
-                j(
-                    if c.op == Cmp::Lt { JGE_K } else { JGT_K },
-                    vl,
-                    Fail,
-                    Next,
-                ),
+                j(if c.op == Cmp::Lt { JGE_K } else { JGT_K }, vl, Fail, Next),
             ],
             Cmp::MaskedEq(m) => vec![
                 ld(hi),
@@ -306,6 +296,15 @@ pub(crate) fn compile(
             entries.push((nr, vec![Rule::always(Action::Allow)]));
         }
     }
+    if mode != ViolationMode::Enforce {
+        // Task-creating syscalls need their own return value (never a
+        // trap) even when they just get the default action.
+        for nr in TASK_CREATING {
+            if !entries.iter().any(|(n, _)| n == nr) {
+                entries.push((*nr, vec![Rule::always(policy.default_action)]));
+            }
+        }
+    }
     entries.sort_by_key(|(n, _)| *n);
 
     let default_ret = ret_value(policy.default_action, mode, None)?;
@@ -332,7 +331,12 @@ pub(crate) fn compile(
                 break; // later rules are unreachable
             }
         }
-        block.push((RET_K, 0, 0, ret_value(policy.default_action, mode, Some(*nr))?));
+        block.push((
+            RET_K,
+            0,
+            0,
+            ret_value(policy.default_action, mode, Some(*nr))?,
+        ));
         dispatch.push((*nr, D::Block(blocks.len())));
         blocks.push(block);
     }
@@ -418,7 +422,9 @@ mod tests {
     use super::*;
 
     fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         *seed
     }
 
@@ -483,7 +489,10 @@ mod tests {
         let prog = compile(&p, ViolationMode::Enforce, 0).expect("compiles");
         assert_eq!(run(&prog, 0x4000_0003, 59, 0, &[0; 6]), RET_KILL_PROCESS);
         assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 59, 0, &[0; 6]), RET_ERRNO | 1);
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 470, 0, &[0; 6]), RET_ERRNO | 38);
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, 470, 0, &[0; 6]),
+            RET_ERRNO | 38
+        );
         // x32 numbers have bit 30 set: above MAX_NR, so ENOSYS.
         assert_eq!(
             run(&prog, AUDIT_ARCH_X86_64, 0x4000_0000 | 59, 0, &[0; 6]),
@@ -502,7 +511,10 @@ mod tests {
         let trap = compile(&p, ViolationMode::Trap, 0).expect("compiles");
         assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 59, 0, &[0; 6]), RET_TRAP | 1);
         // clone3 is called with every signal blocked: never trapped.
-        assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 435, 0, &[0; 6]), RET_ERRNO | 38);
+        assert_eq!(
+            run(&trap, AUDIT_ARCH_X86_64, 435, 0, &[0; 6]),
+            RET_ERRNO | 38
+        );
         assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 56, 0, &[0; 6]), RET_ERRNO | 1);
         let gadget = 0x5555_1234_5678;
         let audit = compile(&p, ViolationMode::AuditOnly, gadget).expect("compiles");
@@ -510,7 +522,10 @@ mod tests {
             run(&audit, AUDIT_ARCH_X86_64, 59, 0, &[0; 6]),
             RET_TRAP | AUDIT_REISSUE | 1
         );
-        assert_eq!(run(&audit, AUDIT_ARCH_X86_64, 59, gadget, &[0; 6]), RET_ALLOW);
+        assert_eq!(
+            run(&audit, AUDIT_ARCH_X86_64, 59, gadget, &[0; 6]),
+            RET_ALLOW
+        );
         // clone3 cannot be re-run from a handler: kernel log instead.
         assert_eq!(run(&audit, AUDIT_ARCH_X86_64, 435, 0, &[0; 6]), RET_LOG);
     }

@@ -75,26 +75,45 @@ mod tests {
         assert_eq!(p.len(), 109, "the seed lists 109 distinct x86_64 syscalls");
         assert_eq!(p.action_for("execve"), Some(Action::Allow));
         assert_eq!(p.action_for("ptrace"), Some(Action::EPERM));
-        assert_eq!(p.action_for("clone3"), Some(Action::EPERM), "seed gives EPERM");
+        assert_eq!(
+            p.action_for("clone3"),
+            Some(Action::EPERM),
+            "seed gives EPERM"
+        );
     }
 
     #[test]
     fn docker_profile_resolves_against_capabilities() {
         let (none, report) = load("docker-default.json", 0);
         assert!(report.skipped_names.contains(&"chown32".to_string()));
-        assert!(report.skipped_entries.iter().any(|e| e.contains("CAP_SYS_ADMIN")));
+        assert!(report
+            .skipped_entries
+            .iter()
+            .any(|e| e.contains("CAP_SYS_ADMIN")));
         assert_eq!(none.action_for("clone3"), Some(Action::ENOSYS));
         assert_eq!(none.action_for("mount"), Some(Action::EPERM));
         assert_eq!(none.action_for("bpf"), Some(Action::EPERM));
-        assert_eq!(none.action_for("ptrace"), Some(Action::Allow), "minKernel 4.8");
+        assert_eq!(
+            none.action_for("ptrace"),
+            Some(Action::Allow),
+            "minKernel 4.8"
+        );
         // socket(AF_VSOCK | 1<<32): the int argument is compared on 32 bits.
-        assert_eq!(none.evaluate(41, &[40 | (1 << 32), 1, 0, 0, 0, 0]), Action::EPERM);
+        assert_eq!(
+            none.evaluate(41, &[40 | (1 << 32), 1, 0, 0, 0, 0]),
+            Action::EPERM
+        );
         let sys_admin = 1u64 << 21;
         let (admin, _) = load("docker-default.json", sys_admin);
         assert_eq!(admin.action_for("clone3"), Some(Action::Allow));
         assert_eq!(admin.action_for("mount"), Some(Action::Allow));
         assert_eq!(admin.action_for("bpf"), Some(Action::Allow));
-        assert!(none.compile(ViolationMode::Enforce).expect("compiles").len() < MAX_INSNS);
+        assert!(
+            none.compile(ViolationMode::Enforce)
+                .expect("compiles")
+                .len()
+                < MAX_INSNS
+        );
     }
 
     /// The built-in runtime_default preset and moby's file agree on every

@@ -261,7 +261,10 @@ impl SeccompPolicy {
     }
 
     /// Imports a parsed OCI profile, resolved against `ctx`.
-    pub fn from_oci(profile: &OciProfile, ctx: &OciContext) -> Result<(Self, OciImport), SeccompError> {
+    pub fn from_oci(
+        profile: &OciProfile,
+        ctx: &OciContext,
+    ) -> Result<(Self, OciImport), SeccompError> {
         let mut report = OciImport::default();
         let native = profile
             .architectures
@@ -309,7 +312,8 @@ impl SeccompPolicy {
                 let dword = table::dword_args(name);
                 let mut conditions = Vec::with_capacity(entry.args.len());
                 for a in &entry.args {
-                    let idx = u8::try_from(a.index).map_err(|_| SeccompError::BadArgIndex(u8::MAX))?;
+                    let idx =
+                        u8::try_from(a.index).map_err(|_| SeccompError::BadArgIndex(u8::MAX))?;
                     let (op, value) = parse_cmp(a)?;
                     let width = if dword.contains(&idx) {
                         Width::Dword

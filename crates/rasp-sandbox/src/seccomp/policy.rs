@@ -107,11 +107,7 @@ impl Condition {
     pub fn matches(&self, args: &[u64; 6]) -> bool {
         let raw = args[usize::from(self.arg.min(5))];
         let (a, v, m) = match self.width {
-            Width::Dword => (
-                raw & 0xffff_ffff,
-                self.value & 0xffff_ffff,
-                0xffff_ffffu64,
-            ),
+            Width::Dword => (raw & 0xffff_ffff, self.value & 0xffff_ffff, 0xffff_ffffu64),
             Width::Qword => (raw, self.value, u64::MAX),
         };
         match self.op {

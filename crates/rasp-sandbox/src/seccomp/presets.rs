@@ -43,47 +43,185 @@ impl Preset {
 /// the escape matrix requires exec to be denied. Spelled out here rather
 /// than loaded so the preset cannot drift with a file.
 const SEED: &[&str] = &[
-    "read", "write", "open", "close", "stat", "fstat", "lstat", "poll", "lseek", "mmap",
-    "mprotect", "munmap", "brk", "rt_sigaction", "rt_sigprocmask", "access", "pipe", "select",
-    "sched_yield", "mremap", "msync", "mincore", "madvise", "dup", "dup2", "nanosleep", "getpid",
-    "connect", "accept", "sendto", "recvfrom", "bind", "listen", "getsockname", "getpeername",
-    "setsockopt", "getsockopt", "exit", "wait4", "kill", "uname", "fcntl", "flock", "fsync",
-    "fdatasync", "getcwd", "chdir", "fchdir", "readlink", "chmod", "fchmod", "chown", "fchown",
-    "umask", "gettimeofday", "getrlimit", "getuid", "getgid", "setuid", "setgid", "geteuid",
-    "getegid", "getgroups", "setgroups", "setpgid", "getppid", "setsid", "getpgid", "getsid",
-    "capget", "capset", "rt_sigsuspend", "sigaltstack", "utime", "statfs", "fstatfs",
-    "arch_prctl", "futex", "set_tid_address", "exit_group", "epoll_create", "epoll_ctl",
-    "epoll_wait", "set_robust_list", "get_robust_list", "epoll_create1", "eventfd2",
-    "timerfd_create", "timerfd_settime", "timerfd_gettime", "accept4", "signalfd4", "eventfd",
-    "pipe2", "inotify_init1", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
-    "getrandom", "memfd_create",
+    "read",
+    "write",
+    "open",
+    "close",
+    "stat",
+    "fstat",
+    "lstat",
+    "poll",
+    "lseek",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "brk",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "access",
+    "pipe",
+    "select",
+    "sched_yield",
+    "mremap",
+    "msync",
+    "mincore",
+    "madvise",
+    "dup",
+    "dup2",
+    "nanosleep",
+    "getpid",
+    "connect",
+    "accept",
+    "sendto",
+    "recvfrom",
+    "bind",
+    "listen",
+    "getsockname",
+    "getpeername",
+    "setsockopt",
+    "getsockopt",
+    "exit",
+    "wait4",
+    "kill",
+    "uname",
+    "fcntl",
+    "flock",
+    "fsync",
+    "fdatasync",
+    "getcwd",
+    "chdir",
+    "fchdir",
+    "readlink",
+    "chmod",
+    "fchmod",
+    "chown",
+    "fchown",
+    "umask",
+    "gettimeofday",
+    "getrlimit",
+    "getuid",
+    "getgid",
+    "setuid",
+    "setgid",
+    "geteuid",
+    "getegid",
+    "getgroups",
+    "setgroups",
+    "setpgid",
+    "getppid",
+    "setsid",
+    "getpgid",
+    "getsid",
+    "capget",
+    "capset",
+    "rt_sigsuspend",
+    "sigaltstack",
+    "utime",
+    "statfs",
+    "fstatfs",
+    "arch_prctl",
+    "futex",
+    "set_tid_address",
+    "exit_group",
+    "epoll_create",
+    "epoll_ctl",
+    "epoll_wait",
+    "set_robust_list",
+    "get_robust_list",
+    "epoll_create1",
+    "eventfd2",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_gettime",
+    "accept4",
+    "signalfd4",
+    "eventfd",
+    "pipe2",
+    "inotify_init1",
+    "pread64",
+    "pwrite64",
+    "readv",
+    "writev",
+    "preadv",
+    "pwritev",
+    "getrandom",
+    "memfd_create",
 ];
 
 /// What a tokio/hyper service on glibc needs beyond the seed list, each
 /// found by running one in audit-only mode (the "learn" workflow).
 const SERVICE_EXTRA: &[&str] = &[
     // Signal and restart plumbing (sandbox-facts P3).
-    "restart_syscall", "rt_sigreturn", "rt_sigtimedwait",
+    "restart_syscall",
+    "rt_sigreturn",
+    "rt_sigtimedwait",
     // Threads: glibc 2.35+ registers rseq per thread; tokio names threads.
-    "gettid", "tgkill", "rseq", "sched_getaffinity", "getresuid", "getresgid",
+    "gettid",
+    "tgkill",
+    "rseq",
+    "sched_getaffinity",
+    "getresuid",
+    "getresgid",
     // Time and polling used by tokio/mio and std.
-    "clock_gettime", "clock_getres", "clock_nanosleep", "epoll_pwait", "epoll_pwait2", "ppoll",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "ppoll",
     "pselect6",
     // Files: std and tokio::fs use the *at/statx forms.
-    "openat", "newfstatat", "statx", "getdents64", "mkdir", "mkdirat", "rmdir", "unlink",
-    "unlinkat", "rename", "renameat", "renameat2", "ftruncate", "readlinkat", "faccessat",
-    "faccessat2", "fchmodat", "fchownat", "utimensat", "dup3", "copy_file_range", "sendfile",
-    "close_range", "fallocate", "preadv2", "pwritev2",
+    "openat",
+    "newfstatat",
+    "statx",
+    "getdents64",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "unlink",
+    "unlinkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "ftruncate",
+    "readlinkat",
+    "faccessat",
+    "faccessat2",
+    "fchmodat",
+    "fchownat",
+    "utimensat",
+    "dup3",
+    "copy_file_range",
+    "sendfile",
+    "close_range",
+    "fallocate",
+    "preadv2",
+    "pwritev2",
     // Sockets beyond the seed's.
-    "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "socketpair", "waitid",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+    "shutdown",
+    "socketpair",
+    "waitid",
 ];
 
 /// Syscalls that have a fallback in glibc/std when missing: ENOSYS makes
 /// the caller fall back, EPERM makes it fail (clone3 → glibc aborts thread
 /// creation, sandbox-facts a3).
 const ENOSYS_FALLBACK: &[&str] = &[
-    "clone3", "openat2", "pidfd_open", "futex_waitv", "futex_wake", "futex_wait",
-    "futex_requeue", "cachestat", "mseal", "map_shadow_stack", "fchmodat2",
+    "clone3",
+    "openat2",
+    "pidfd_open",
+    "futex_waitv",
+    "futex_wake",
+    "futex_wait",
+    "futex_requeue",
+    "cachestat",
+    "mseal",
+    "map_shadow_stack",
+    "fchmodat2",
 ];
 
 /// ioctl requests a service needs: non-blocking and close-on-exec flags,
@@ -100,16 +238,16 @@ const IOCTL_ALLOWED: &[u64] = &[
 
 /// prctl options that only read state or name the thread.
 const PRCTL_ALLOWED: &[u64] = &[
-    3,  // PR_GET_DUMPABLE
-    7,  // PR_GET_KEEPCAPS
-    15, // PR_SET_NAME
-    16, // PR_GET_NAME
-    21, // PR_GET_SECCOMP
-    23, // PR_CAPBSET_READ
-    27, // PR_GET_SECUREBITS
-    38, // PR_SET_NO_NEW_PRIVS (can only tighten)
-    39, // PR_GET_NO_NEW_PRIVS
-    47, // PR_CAP_AMBIENT (raising needs the capability, which is gone)
+    3,           // PR_GET_DUMPABLE
+    7,           // PR_GET_KEEPCAPS
+    15,          // PR_SET_NAME
+    16,          // PR_GET_NAME
+    21,          // PR_GET_SECCOMP
+    23,          // PR_CAPBSET_READ
+    27,          // PR_GET_SECUREBITS
+    38,          // PR_SET_NO_NEW_PRIVS (can only tighten)
+    39,          // PR_GET_NO_NEW_PRIVS
+    47,          // PR_CAP_AMBIENT (raising needs the capability, which is gone)
     0x5356_4d41, // PR_SET_VMA (glibc names its mappings; harmless)
 ];
 
@@ -217,18 +355,79 @@ pub fn restricted_v1() -> SeccompPolicy {
 /// gated by capabilities resolved against none). Everything else in the
 /// table is allowed.
 const DOCKER_DENIED: &[&str] = &[
-    "syslog", "uselib", "ustat", "sysfs", "vhangup", "pivot_root", "_sysctl", "chroot", "acct",
-    "settimeofday", "mount", "umount2", "swapon", "swapoff", "reboot", "sethostname",
-    "setdomainname", "iopl", "ioperm", "create_module", "init_module", "delete_module",
-    "get_kernel_syms", "query_module", "quotactl", "nfsservctl", "getpmsg", "putpmsg",
-    "afs_syscall", "tuxcall", "security", "lookup_dcookie", "clock_settime", "vserver", "mbind",
-    "set_mempolicy", "get_mempolicy", "kexec_load", "add_key", "request_key", "keyctl",
-    "migrate_pages", "unshare", "move_pages", "perf_event_open", "fanotify_init",
-    "open_by_handle_at", "setns", "kcmp", "finit_module", "kexec_file_load", "bpf",
-    "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "open_tree",
-    "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "pidfd_getfd", "process_madvise",
-    "mount_setattr", "quotactl_fd", "set_mempolicy_home_node", "lsm_get_self_attr",
-    "lsm_set_self_attr", "lsm_list_modules", "open_tree_attr", "file_getattr", "file_setattr",
+    "syslog",
+    "uselib",
+    "ustat",
+    "sysfs",
+    "vhangup",
+    "pivot_root",
+    "_sysctl",
+    "chroot",
+    "acct",
+    "settimeofday",
+    "mount",
+    "umount2",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "ioperm",
+    "create_module",
+    "init_module",
+    "delete_module",
+    "get_kernel_syms",
+    "query_module",
+    "quotactl",
+    "nfsservctl",
+    "getpmsg",
+    "putpmsg",
+    "afs_syscall",
+    "tuxcall",
+    "security",
+    "lookup_dcookie",
+    "clock_settime",
+    "vserver",
+    "mbind",
+    "set_mempolicy",
+    "get_mempolicy",
+    "kexec_load",
+    "add_key",
+    "request_key",
+    "keyctl",
+    "migrate_pages",
+    "unshare",
+    "move_pages",
+    "perf_event_open",
+    "fanotify_init",
+    "open_by_handle_at",
+    "setns",
+    "kcmp",
+    "finit_module",
+    "kexec_file_load",
+    "bpf",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "pidfd_getfd",
+    "process_madvise",
+    "mount_setattr",
+    "quotactl_fd",
+    "set_mempolicy_home_node",
+    "lsm_get_self_attr",
+    "lsm_set_self_attr",
+    "lsm_list_modules",
+    "open_tree_attr",
+    "file_getattr",
+    "file_setattr",
 ];
 
 /// The `runtime_default` preset, version 1: what Kubernetes'
@@ -283,10 +482,30 @@ mod tests {
     fn restricted_denies_the_escape_matrix() {
         let p = restricted_v1();
         for n in [
-            "execve", "execveat", "fork", "vfork", "ptrace", "mount", "umount2", "unshare",
-            "setns", "bpf", "keyctl", "add_key", "io_uring_setup", "kexec_load",
-            "kexec_file_load", "reboot", "init_module", "finit_module", "seccomp", "chroot",
-            "pivot_root", "process_vm_writev", "perf_event_open", "userfaultfd",
+            "execve",
+            "execveat",
+            "fork",
+            "vfork",
+            "ptrace",
+            "mount",
+            "umount2",
+            "unshare",
+            "setns",
+            "bpf",
+            "keyctl",
+            "add_key",
+            "io_uring_setup",
+            "kexec_load",
+            "kexec_file_load",
+            "reboot",
+            "init_module",
+            "finit_module",
+            "seccomp",
+            "chroot",
+            "pivot_root",
+            "process_vm_writev",
+            "perf_event_open",
+            "userfaultfd",
         ] {
             assert_eq!(p.action_for(n), Some(Action::EPERM), "{n}");
         }
@@ -298,7 +517,11 @@ mod tests {
         assert_eq!(sock(2, 1, 262), Action::EPERM);
         assert_eq!(sock(2, 3, 1), Action::EPERM);
         assert_eq!(sock(17, 3, 0), Action::EPERM);
-        assert_eq!(sock(2 | (1 << 32), 1, 0), Action::Allow, "int args: high half ignored");
+        assert_eq!(
+            sock(2 | (1 << 32), 1, 0),
+            Action::Allow,
+            "int args: high half ignored"
+        );
         // clone with CLONE_NEWUSER refused, thread flags fine.
         assert_eq!(p.evaluate(56, &[0x10000000, 0, 0, 0, 0, 0]), Action::EPERM);
         assert_eq!(p.evaluate(56, &[0x3d0f00, 0, 0, 0, 0, 0]), Action::Allow);
@@ -311,7 +534,10 @@ mod tests {
     fn runtime_default_blocks_vsock_on_32_bits() {
         let p = runtime_default_v1();
         assert_eq!(p.evaluate(41, &[40, 1, 0, 0, 0, 0]), Action::EPERM);
-        assert_eq!(p.evaluate(41, &[40 | (1 << 32), 1, 0, 0, 0, 0]), Action::EPERM);
+        assert_eq!(
+            p.evaluate(41, &[40 | (1 << 32), 1, 0, 0, 0, 0]),
+            Action::EPERM
+        );
         assert_eq!(p.evaluate(41, &[2, 1, 0, 0, 0, 0]), Action::Allow);
         assert_eq!(p.action_for("execve"), Some(Action::Allow));
         assert_eq!(p.action_for("unshare"), Some(Action::EPERM));

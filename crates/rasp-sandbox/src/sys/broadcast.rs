@@ -203,10 +203,7 @@ extern "C" fn on_broadcast(_sig: libc::c_int) {
     if mode == MODE_IDLE {
         return;
     }
-    let Some(slot) = SLOTS
-        .iter()
-        .find(|s| s.tid.load(Ordering::SeqCst) == tid)
-    else {
+    let Some(slot) = SLOTS.iter().find(|s| s.tid.load(Ordering::SeqCst) == tid) else {
         return;
     };
     if slot.result.load(Ordering::SeqCst) != PENDING {
@@ -253,7 +250,9 @@ pub(crate) struct Broadcast {
 
 impl std::fmt::Debug for Broadcast {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Broadcast").field("signal", &self.sig).finish()
+        f.debug_struct("Broadcast")
+            .field("signal", &self.sig)
+            .finish()
     }
 }
 
@@ -364,7 +363,10 @@ impl Broadcast {
     }
 
     /// Checks that every other thread answers the signal. Applies nothing.
-    pub(crate) fn ping(&mut self, timeout: Duration) -> Result<Vec<(i32, Outcome)>, BroadcastError> {
+    pub(crate) fn ping(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Vec<(i32, Outcome)>, BroadcastError> {
         let me = raw::gettid();
         let tids: Vec<i32> = list_tids()
             .map_err(BroadcastError::ListThreads)?

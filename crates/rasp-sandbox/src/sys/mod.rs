@@ -20,7 +20,11 @@ pub(crate) fn getrlimit(resource: libc::__rlimit_resource_t) -> std::io::Result<
 }
 
 /// `setrlimit(resource, soft, hard)` (process-wide).
-pub(crate) fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> std::io::Result<()> {
+pub(crate) fn setrlimit(
+    resource: libc::__rlimit_resource_t,
+    soft: u64,
+    hard: u64,
+) -> std::io::Result<()> {
     let r = libc::rlimit {
         rlim_cur: soft,
         rlim_max: hard,

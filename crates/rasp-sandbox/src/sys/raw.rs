@@ -91,7 +91,11 @@ pub(crate) fn getpid() -> i32 {
 
 /// Sends `sig` to thread `tid` of this process.
 pub(crate) fn tgkill(tid: i32, sig: i32) -> Result<(), i32> {
-    int_syscall(nr::TGKILL, [getpid() as u64, tid as u64, sig as u64, 0, 0, 0]).map(drop)
+    int_syscall(
+        nr::TGKILL,
+        [getpid() as u64, tid as u64, sig as u64, 0, 0, 0],
+    )
+    .map(drop)
 }
 
 /// Per-thread `setresuid` (the raw syscall, not glibc's process-wide broadcast).
@@ -224,5 +228,10 @@ pub(crate) fn eventfd_signal(fd: i32) {
     let one: u64 = 1;
     // SAFETY: `one` is a live u64 that the kernel only reads. A failure (the
     // counter saturated) loses nothing: the reader drains the whole ring.
-    let _ = unsafe { syscall6(nr::WRITE, [fd as u64, &one as *const u64 as u64, 8, 0, 0, 0]) };
+    let _ = unsafe {
+        syscall6(
+            nr::WRITE,
+            [fd as u64, &one as *const u64 as u64, 8, 0, 0, 0],
+        )
+    };
 }

@@ -55,8 +55,15 @@ core::arch::global_asm!(
 );
 
 extern "C" {
-    fn rasp_sandbox_audit_syscall(nr: i64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64)
-        -> i64;
+    fn rasp_sandbox_audit_syscall(
+        nr: i64,
+        a0: u64,
+        a1: u64,
+        a2: u64,
+        a3: u64,
+        a4: u64,
+        a5: u64,
+    ) -> i64;
     fn rasp_sandbox_audit_syscall_after();
 }
 
@@ -114,7 +121,11 @@ extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut
         }
     } else {
         let errno = data & ERRNO_MASK;
-        -i64::from(if errno == 0 { libc::EPERM as u32 } else { errno })
+        -i64::from(if errno == 0 {
+            libc::EPERM as u32
+        } else {
+            errno
+        })
     };
     gregs[libc::REG_RAX as usize] = ret;
     ring::push(RawEvent {
@@ -140,8 +151,8 @@ pub(crate) fn install(eventfd: i32) -> std::io::Result<()> {
     if unsafe { libc::sigaction(libc::SIGSYS, std::ptr::null(), &mut old) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let ours = on_sigsys as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
-        as usize;
+    let ours =
+        on_sigsys as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) as usize;
     if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != ours {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
@@ -195,4 +206,21 @@ pub(crate) fn wait_eventfd(fd: i32) -> bool {
 pub(crate) fn gadget_getpid() -> i64 {
     // SAFETY: getpid takes no arguments and touches no memory.
     unsafe { rasp_sandbox_audit_syscall(raw::nr::GETPID, 0, 0, 0, 0, 0, 0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The address the filter allows in audit mode is right after a
+    /// `syscall` instruction (0f 05), and the gadget issues syscalls.
+    #[test]
+    fn audit_gadget_points_after_syscall() {
+        let ip = audit_gadget_ip() as usize;
+        // SAFETY: reads two bytes of our own code just before a label in
+        // the same text section.
+        let bytes = unsafe { [*((ip - 2) as *const u8), *((ip - 1) as *const u8)] };
+        assert_eq!(bytes, [0x0f, 0x05]);
+        assert_eq!(gadget_getpid(), i64::from(std::process::id()));
+    }
 }

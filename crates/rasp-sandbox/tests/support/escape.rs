@@ -30,7 +30,10 @@ fn judge(ret: i64, what: &str) -> Attempt {
     if e == libc::EPERM || e == libc::EACCES {
         Attempt::Denied(e)
     } else {
-        Attempt::Escaped(format!("{what} failed with {} (not a denial)", std::io::Error::from_raw_os_error(e)))
+        Attempt::Escaped(format!(
+            "{what} failed with {} (not a denial)",
+            std::io::Error::from_raw_os_error(e)
+        ))
     }
 }
 
@@ -135,7 +138,9 @@ fn own_caps() -> u64 {
 /// to the same values.
 pub fn prepare() -> Option<(libc::mode_t, libc::uid_t, libc::gid_t)> {
     START_CAPS.get_or_init(own_caps);
-    *PASSWD.get_or_init(|| stat_of("/etc/passwd").map(|st| (st.st_mode & 0o7777, st.st_uid, st.st_gid)))
+    *PASSWD.get_or_init(|| {
+        stat_of("/etc/passwd").map(|st| (st.st_mode & 0o7777, st.st_uid, st.st_gid))
+    })
 }
 
 /// Runs every attempt in the calling thread. `blocked_port` is a port with
@@ -146,16 +151,36 @@ pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attem
         // If this got through the process would become /bin/sh and exit 97,
         // which the parent test reports.
         let sh = cstr("/bin/sh");
-        let args = [sh.as_ptr(), cstr("-c").into_raw(), cstr("exit 97").into_raw(), std::ptr::null()];
+        let args = [
+            sh.as_ptr(),
+            cstr("-c").into_raw(),
+            cstr("exit 97").into_raw(),
+            std::ptr::null(),
+        ];
         let env: [*const libc::c_char; 1] = [std::ptr::null()];
         // SAFETY: NULL-terminated argv/envp of valid C strings (leaked on
         // purpose: execve either replaces the process or fails).
         let r = unsafe { libc::execve(sh.as_ptr(), args.as_ptr(), env.as_ptr()) };
         v.push(("exec /bin/sh", judge(i64::from(r), "execve")));
     }
-    v.push(("create file under /usr", open_path("/usr/rasp-sandbox-escape", libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY)));
-    v.push(("create file under /etc", open_path("/etc/rasp-sandbox-escape", libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY)));
-    v.push(("open /etc/passwd for writing", open_path("/etc/passwd", libc::O_WRONLY | libc::O_APPEND)));
+    v.push((
+        "create file under /usr",
+        open_path(
+            "/usr/rasp-sandbox-escape",
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY,
+        ),
+    ));
+    v.push((
+        "create file under /etc",
+        open_path(
+            "/etc/rasp-sandbox-escape",
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY,
+        ),
+    ));
+    v.push((
+        "open /etc/passwd for writing",
+        open_path("/etc/passwd", libc::O_WRONLY | libc::O_APPEND),
+    ));
     let passwd = cstr("/etc/passwd");
     match prepare() {
         Some((mode, uid, gid)) => {
@@ -169,38 +194,109 @@ pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attem
         None => v.push(("stat /etc/passwd", Attempt::Escaped("cannot stat".into()))),
     }
     // SAFETY: raw per-thread setuid(0); as root it changes nothing.
-    v.push(("setuid(0)", judge(unsafe { libc::syscall(libc::SYS_setuid, 0) }, "setuid")));
-    v.push(("setgid(0)", judge(unsafe { libc::syscall(libc::SYS_setgid, 0) }, "setgid")));
+    v.push((
+        "setuid(0)",
+        judge(unsafe { libc::syscall(libc::SYS_setuid, 0) }, "setuid"),
+    ));
+    v.push((
+        "setgid(0)",
+        judge(unsafe { libc::syscall(libc::SYS_setgid, 0) }, "setgid"),
+    ));
     v.push(("regain capabilities (capset all)", capset_all()));
     v.push(("bind 127.0.0.1:80", tcp(80, true)));
     v.push(("connect to a non-allowed port", tcp(blocked_port, false)));
-    v.push(("MPTCP socket", socket(libc::AF_INET, libc::SOCK_STREAM, 262)));
-    v.push(("raw IP socket", socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP)));
+    v.push((
+        "MPTCP socket",
+        socket(libc::AF_INET, libc::SOCK_STREAM, 262),
+    ));
+    v.push((
+        "raw IP socket",
+        socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP),
+    ));
     v.push(("packet socket", socket(libc::AF_PACKET, libc::SOCK_RAW, 0)));
     // PEEKUSER on a process we do not trace: ESRCH when ptrace is permitted.
     // SAFETY: reads nothing from us; the kernel checks and fails.
-    v.push(("ptrace", judge(unsafe { libc::ptrace(libc::PTRACE_PEEKUSER, libc::getppid(), 0, 0) }, "ptrace")));
+    v.push((
+        "ptrace",
+        judge(
+            unsafe { libc::ptrace(libc::PTRACE_PEEKUSER, libc::getppid(), 0, 0) },
+            "ptrace",
+        ),
+    ));
     let src = cstr("none");
     let dst = cstr("/tmp");
     let fstype = cstr("rasp-no-such-fs");
     // SAFETY: unknown fs type: ENODEV after the permission check.
-    v.push(("mount", judge(i64::from(unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) }), "mount")));
+    v.push((
+        "mount",
+        judge(
+            i64::from(unsafe {
+                libc::mount(
+                    src.as_ptr(),
+                    dst.as_ptr(),
+                    fstype.as_ptr(),
+                    0,
+                    std::ptr::null(),
+                )
+            }),
+            "mount",
+        ),
+    ));
     // SAFETY: in a multi-threaded process a permitted CLONE_NEWUSER fails EINVAL.
-    v.push(("unshare(CLONE_NEWUSER)", judge(i64::from(unsafe { libc::unshare(libc::CLONE_NEWUSER) }), "unshare")));
+    v.push((
+        "unshare(CLONE_NEWUSER)",
+        judge(
+            i64::from(unsafe { libc::unshare(libc::CLONE_NEWUSER) }),
+            "unshare",
+        ),
+    ));
     // SAFETY: NULL attr with size 0: EINVAL/EFAULT when permitted.
-    v.push(("bpf", judge(unsafe { libc::syscall(libc::SYS_bpf, 5, 0, 0) }, "bpf")));
+    v.push((
+        "bpf",
+        judge(unsafe { libc::syscall(libc::SYS_bpf, 5, 0, 0) }, "bpf"),
+    ));
     // KEYCTL_GET_KEYRING_ID(KEY_SPEC_THREAD_KEYRING, create=0).
     // SAFETY: integer arguments only.
-    v.push(("keyctl", judge(unsafe { libc::syscall(libc::SYS_keyctl, 0, -1, 0) }, "keyctl")));
+    v.push((
+        "keyctl",
+        judge(
+            unsafe { libc::syscall(libc::SYS_keyctl, 0, -1, 0) },
+            "keyctl",
+        ),
+    ));
     v.push(("io_uring_setup", io_uring()));
     // SAFETY: bad flags: EINVAL after the CAP_SYS_BOOT check.
-    v.push(("kexec_load", judge(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0xdead_0000u64) }, "kexec_load")));
+    v.push((
+        "kexec_load",
+        judge(
+            unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0xdead_0000u64) },
+            "kexec_load",
+        ),
+    ));
     // SAFETY: bad magic: EINVAL after the CAP_SYS_BOOT check.
-    v.push(("reboot", judge(unsafe { libc::syscall(libc::SYS_reboot, 0x1234, 0x5678, 0, 0) }, "reboot")));
+    v.push((
+        "reboot",
+        judge(
+            unsafe { libc::syscall(libc::SYS_reboot, 0x1234, 0x5678, 0, 0) },
+            "reboot",
+        ),
+    ));
     // SAFETY: bad fd: EBADF after the CAP_SYS_MODULE check.
-    v.push(("finit_module", judge(unsafe { libc::syscall(libc::SYS_finit_module, -1, b"\0".as_ptr(), 0) }, "finit_module")));
+    v.push((
+        "finit_module",
+        judge(
+            unsafe { libc::syscall(libc::SYS_finit_module, -1, c"".as_ptr(), 0) },
+            "finit_module",
+        ),
+    ));
     // SAFETY: NULL image of length 0: after the capability check.
-    v.push(("init_module", judge(unsafe { libc::syscall(libc::SYS_init_module, 0, 0, b"\0".as_ptr()) }, "init_module")));
+    v.push((
+        "init_module",
+        judge(
+            unsafe { libc::syscall(libc::SYS_init_module, 0, 0, c"".as_ptr()) },
+            "init_module",
+        ),
+    ));
     v
 }
 

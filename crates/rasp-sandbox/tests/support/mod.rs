@@ -133,7 +133,8 @@ impl Worker {
                 let _ = tx.send(f());
             }))
             .expect("worker alive");
-        rx.recv_timeout(Duration::from_secs(20)).expect("worker answered")
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("worker answered")
     }
 }
 
@@ -178,10 +179,12 @@ pub fn start_server(listener: std::net::TcpListener) -> std::io::Result<()> {
                 return;
             };
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                    let body = format!("hello {}", req.uri().path());
-                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
-                });
+                let svc = hyper::service::service_fn(
+                    |req: hyper::Request<hyper::body::Incoming>| async move {
+                        let body = format!("hello {}", req.uri().path());
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
+                    },
+                );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)
                     .await;
@@ -204,7 +207,10 @@ pub async fn http_get(port: u16, path: &str) -> Result<String, String> {
         .header(hyper::header::HOST, "localhost")
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
-    let resp = sender.send_request(req).await.map_err(|e| format!("request: {e}"))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("request: {e}"))?;
     let status = resp.status();
     let body = resp
         .into_body()
@@ -286,7 +292,9 @@ pub type Events = Arc<Mutex<Vec<rasp_sandbox::Violation>>>;
 pub fn seccomp_dir() -> std::path::PathBuf {
     let dir = std::env::var_os("RASP_SECCOMP_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seccomp"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seccomp")
+        });
     assert!(
         dir.join("docker-default.json").is_file(),
         "seccomp profiles not found in {} (set RASP_SECCOMP_DIR)",
