@@ -25,5 +25,7 @@ pub mod telemetry;
 
 pub use audit::AuditLog;
 pub use client::{ClientAddr, LocalAddr, PeerAddr, TrustedProxies};
-pub use rasp::{CrsOptions, Rasp, RaspLayer, ReloadHandle, RouteExclusion, Rules, RulesError, TRANSACTION_ID_HEADER};
+pub use rasp::{
+    CrsOptions, Rasp, RaspLayer, ReloadHandle, RouteExclusion, Rules, RulesError, EMBEDDED_RULES, TRANSACTION_ID_HEADER,
+};
 pub use rate_limit::{KeyedRateLimit, KeyedRateLimitLayer, RateLimitLayer};

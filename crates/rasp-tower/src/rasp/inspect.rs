@@ -365,7 +365,9 @@ impl Inspection {
             // Nothing read from a transaction that panicked is trusted.
             return;
         }
-        for m in self.tx.matches() {
+        // Only rules that log: `nolog` rules are plumbing (CRS 901xxx
+        // initialisation, body-processor switches), not detections.
+        for m in self.tx.matches().iter().filter(|m| m.log || m.auditlog) {
             metrics::counter!(telemetry::RULE_HITS, "rule_id" => m.id.to_string()).increment(1);
         }
         for (var, direction) in [

@@ -1,0 +1,374 @@
+//! A small HTTP server protected by rasp: WAF rules, rate limiting, audit
+//! log and Prometheus metrics.
+//!
+//! ```text
+//! cargo run --release --example protected_server -- [--listen 127.0.0.1:8080] [--crs DIR]
+//!     [--paranoia N] [--detection-only] [--audit-log FILE] [--rps N] [--rpm N] [--burst N] [--echo]
+//! ```
+//!
+//! The inner service answers 200 with a small fixed body on every path
+//! (`--echo` echoes the request instead; `--albedo` answers 200 with an
+//! empty body, as the CRS test backend does), implements albedo's
+//! `POST /reflect` contract (CRS `TESTING.md`, section 6), and `/metrics`
+//! serves the metrics in Prometheus format (outside the WAF and the rate
+//! limiter, as a scraper would reach it).
+//!
+//! Without `--crs` the built-in rules are used.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use clap::Parser;
+use http::{header, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use rasp::rasp::RaspRequestBody;
+use rasp::{
+    AuditLog, CrsOptions, LocalAddr, PeerAddr, RaspLayer, RateLimitLayer, Rules, TrustedProxies, EMBEDDED_RULES,
+};
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "An HTTP server protected by rasp")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// OWASP CRS directory (crs-setup.conf[.example] and rules/); default:
+    /// the built-in rules.
+    #[arg(long)]
+    crs: Option<PathBuf>,
+    /// Also read the CRS's test-setup.conf first (for the CRS regression
+    /// suite over HTTP).
+    #[arg(long, requires = "crs")]
+    crs_test_setup: bool,
+    /// CRS blocking paranoia level (1-4).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    paranoia: Option<u8>,
+    /// Log but never block.
+    #[arg(long)]
+    detection_only: bool,
+    /// Append JSON audit records to this file.
+    #[arg(long)]
+    audit_log: Option<PathBuf>,
+    /// Requests per second per client IP.
+    #[arg(long)]
+    rps: Option<u32>,
+    /// Requests per minute per client IP.
+    #[arg(long)]
+    rpm: Option<u32>,
+    /// Burst size (default: the rate).
+    #[arg(long)]
+    burst: Option<u32>,
+    /// Requests in flight per client IP.
+    #[arg(long)]
+    max_concurrent: Option<u32>,
+    /// Networks never rate limited (repeatable), e.g. 10.0.0.0/8.
+    #[arg(long = "allow")]
+    allow: Vec<String>,
+    /// Proxies allowed to set X-Forwarded-For / Forwarded (repeatable).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxy: Vec<String>,
+    /// ingress-nginx rate-limit semantics (burst = 5 x rate, 503).
+    #[arg(long)]
+    nginx: bool,
+    /// Echo the request instead of the fixed answer.
+    #[arg(long)]
+    echo: bool,
+    /// Answer 200 with an empty body (albedo's default) instead of the
+    /// fixed answer.
+    #[arg(long, conflicts_with = "echo")]
+    albedo: bool,
+}
+
+type BoxBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(body.into()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+/// `http.DetectContentType`, reduced to what albedo's answers need.
+fn sniff(body: &[u8]) -> &'static str {
+    let start = body
+        .iter()
+        .position(|b| !b" \t\r\n\x0c".contains(b))
+        .unwrap_or(body.len());
+    let head: Vec<u8> = body[start..].iter().take(16).map(u8::to_ascii_lowercase).collect();
+    const HTML: &[&[u8]] = &[
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<script",
+        b"<iframe",
+        b"<h1",
+        b"<div",
+        b"<font",
+        b"<table",
+        b"<a",
+        b"<style",
+        b"<title",
+        b"<b",
+        b"<body",
+        b"<br",
+        b"<p",
+        b"<!--",
+    ];
+    if head.starts_with(b"<?xml") {
+        return "text/xml; charset=utf-8";
+    }
+    for tag in HTML {
+        // Go requires a space or '>' right after the tag name.
+        if head.starts_with(tag) && head.get(tag.len()).is_some_and(|b| *b == b' ' || *b == b'>') {
+            return "text/html; charset=utf-8";
+        }
+    }
+    "text/plain; charset=utf-8"
+}
+
+/// albedo's `POST /reflect`: the JSON body describes the response.
+fn reflect(body: &[u8]) -> Response<Full<Bytes>> {
+    let Ok(serde_json::Value::Object(spec)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return text(StatusCode::BAD_REQUEST, "Invalid JSON in request body");
+    };
+    // Go's decoder matches field names case-insensitively.
+    let field = |name: &str| spec.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let status = field("status").and_then(|v| v.as_i64()).unwrap_or(0);
+    let status = if status == 0 { 200 } else { status };
+    let Some(status) = u16::try_from(status)
+        .ok()
+        .filter(|s| (100..600).contains(s))
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    else {
+        return text(StatusCode::BAD_REQUEST, format!("Invalid status code: {status}"));
+    };
+    let mut out = field("body").and_then(|v| v.as_str()).unwrap_or("").as_bytes().to_vec();
+    if out.is_empty() {
+        if let Some(enc) = field("encodedBody").and_then(|v| v.as_str()) {
+            out = base64::engine::general_purpose::STANDARD
+                .decode(enc)
+                .unwrap_or_else(|_| b"invalid base64 encoding of response body".to_vec());
+        }
+    }
+    let mut res = Response::new(Full::new(Bytes::from(out.clone())));
+    *res.status_mut() = status;
+    if let Some(serde_json::Value::Object(h)) = field("headers") {
+        for (k, v) in h {
+            if let (Ok(name), Some(Ok(value))) =
+                (HeaderName::try_from(k.as_str()), v.as_str().map(HeaderValue::from_str))
+            {
+                res.headers_mut().append(name, value);
+            }
+        }
+    }
+    if !out.is_empty() && !res.headers().contains_key(header::CONTENT_TYPE) {
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(sniff(&out)));
+    }
+    res
+}
+
+/// The protected application.
+async fn app(args: Arc<Args>, req: Request<RaspRequestBody<Incoming>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let is_reflect = parts.method == Method::POST && matches!(parts.uri.path(), "/reflect" | "/reflect/");
+    if !is_reflect && !args.echo {
+        // Drain the body so the client is not left waiting on a full window.
+        let _ = body.collect().await;
+        return Ok(if args.albedo {
+            Response::new(Full::new(Bytes::new()))
+        } else {
+            text(StatusCode::OK, "ok\n")
+        });
+    }
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(text(StatusCode::BAD_REQUEST, "Failed to parse request body")),
+    };
+    if is_reflect {
+        return Ok(reflect(&body));
+    }
+    let mut out = format!("{} {} {:?}\n", parts.method, parts.uri, parts.version);
+    for (k, v) in &parts.headers {
+        out.push_str(&format!("{}: {}\n", k, String::from_utf8_lossy(v.as_bytes())));
+    }
+    out.push('\n');
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    Ok(text(StatusCode::OK, bytes))
+}
+
+fn load_rules(args: &Args) -> Result<Rules, Error> {
+    let rules = match &args.crs {
+        Some(dir) => {
+            let mut opts = CrsOptions::new().detection_only(args.detection_only);
+            if let Some(pl) = args.paranoia {
+                opts = opts.paranoia(pl);
+            }
+            if args.crs_test_setup {
+                let setup = std::fs::read_to_string(dir.join("test-setup.conf"))?;
+                opts = opts.before("test-setup.conf", &setup);
+                if !args.detection_only {
+                    // test-setup.conf says DetectionOnly (CRS CI); keep
+                    // blocking unless asked otherwise.
+                    opts = opts.before("rasp-blocking", "SecRuleEngine On\n");
+                }
+            }
+            Rules::from_crs_dir_with(dir, &opts)?
+        }
+        None => {
+            if args.paranoia.is_some() {
+                eprintln!("--paranoia applies to the CRS only; the built-in rules have one level");
+            }
+            let mut text = EMBEDDED_RULES.to_string();
+            if args.detection_only {
+                text.push_str("\nSecRuleEngine DetectionOnly\n");
+            }
+            Rules::from_seclang("rasp-default.conf", &text)?
+        }
+    };
+    Ok(rules)
+}
+
+fn rate_limit(args: &Args) -> Result<RateLimitLayer, Error> {
+    let mut layer = RateLimitLayer::new();
+    if let Some(n) = args.rps {
+        layer = layer.per_second(n);
+    }
+    if let Some(n) = args.rpm {
+        layer = layer.per_minute(n);
+    }
+    if args.nginx {
+        layer = layer.nginx_compatible();
+    }
+    if let Some(n) = args.burst {
+        layer = layer.burst(n);
+    }
+    if let Some(n) = args.max_concurrent {
+        layer = layer.max_concurrent(n);
+    }
+    for net in &args.allow {
+        layer = layer.allow(net.parse()?);
+    }
+    Ok(layer.trusted_proxies(TrustedProxies::parse(args.trusted_proxy.iter().map(String::as_str))?))
+}
+
+fn metrics_response(handle: &PrometheusHandle) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(handle.render())));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    res
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args = Arc::new(Args::parse());
+    // Histograms as Prometheus histograms (the exporter's default is a
+    // summary, which cannot be aggregated across replicas).
+    let metrics = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("rasp_anomaly_score".into()),
+            &[0.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0, 25.0, 50.0],
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full("rasp_engine_seconds".into()),
+            &[0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1],
+        )?
+        .install_recorder()?;
+    let rules = load_rules(&args)?;
+    let trusted = TrustedProxies::parse(args.trusted_proxy.iter().map(String::as_str))?;
+    let mut waf = RaspLayer::new(rules).trusted_proxies(trusted);
+    let audit = match &args.audit_log {
+        Some(path) => Some(AuditLog::file(path)?),
+        None => None,
+    };
+    if let Some(a) = &audit {
+        waf = waf.audit_log(a.clone());
+    }
+    let app_args = Arc::clone(&args);
+    let protected = ServiceBuilder::new()
+        .layer(rate_limit(&args)?)
+        .layer(waf)
+        .service(tower::service_fn(move |req| app(Arc::clone(&app_args), req)));
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let local = listener.local_addr()?;
+    println!(
+        "rasp protected_server listening on http://{local} (rules: {}, {})",
+        args.crs
+            .as_ref()
+            .map_or("built-in".to_string(), |d| format!("CRS at {}", d.display())),
+        if args.detection_only {
+            "DetectionOnly"
+        } else {
+            "blocking"
+        },
+    );
+    let serve = async move {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("accept failed: {e}");
+                    continue;
+                }
+            };
+            let protected = protected.clone();
+            let metrics = metrics.clone();
+            tokio::spawn(async move {
+                let svc = tower::service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(PeerAddr(peer));
+                    req.extensions_mut().insert(LocalAddr(local));
+                    let metrics = metrics.clone();
+                    let mut protected = protected.clone();
+                    async move {
+                        if req.uri().path() == "/metrics" && req.method() == Method::GET {
+                            return Ok::<_, Infallible>(
+                                metrics_response(&metrics).map(|b| b.map_err(Error::from).boxed_unsync()),
+                            );
+                        }
+                        let ready = match protected.ready().await {
+                            Ok(s) => s,
+                            Err(e) => match e {},
+                        };
+                        let res = match ready.call(req).await {
+                            Ok(r) => r,
+                            Err(e) => match e {},
+                        };
+                        let res: Response<BoxBody> = res.map(|b| b.map_err(Error::from).boxed_unsync());
+                        Ok(res)
+                    }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+                    .await;
+            });
+        }
+    };
+    tokio::select! {
+        () = serve => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    if let Some(a) = audit {
+        a.flush();
+        eprintln!("audit: {} written, {} dropped", a.written(), a.dropped());
+    }
+    Ok(())
+}
