@@ -14,6 +14,13 @@
 //! when a test that is not overridden fails. A test whose expectations an
 //! overrides file replaces counts as overridden when it passes them and as
 //! failed when it does not.
+//!
+//! The report lists, per test: `id`, `file`, `result` (pass / fail /
+//! overridden), `reasons`, the `overrides` applied (source and reason),
+//! `passes_as_written` (judged against the YAML's own expectations), and per
+//! stage the status or transport error, the front-end note (e.g. why Apache
+//! answered 400), the expectations, the `logged_ids`, and for failures the
+//! raw request and the log lines.
 
 // Shared with the crs_unit and crs_modes_agree targets; the modules' unit
 // tests are compiled here too (cfg(test)) but only run in crs_unit.

@@ -3,6 +3,17 @@
 //! (TESTING.md §8): the requests it rejects with 400 (no WAF log line), the
 //! HTTP/0.9 answer to a request line without version, header merging,
 //! de-chunking and Content-Length truncation.
+//!
+//! Not emulated, because no CRS v4.28 test depends on it and the
+//! `Transaction` API cannot express it: after phase 1, Apache normalises the
+//! path (`ap_normalize_path`: unreserved `%XX` decoded, dot segments removed,
+//! slashes merged) and `%`-decodes it in place (`ap_unescape_url`), answering
+//! 400 for a bad escape or a path above the root and 404 for `%2F`/`%00`;
+//! ModSecurity v2 then skips phases 2–4 and still runs phase 5. The decoded
+//! path is what v2 shows as REQUEST_FILENAME from phase 2 on (libmodsecurity3
+//! and Coraza decode it in every phase), which the 933151/933160 tests with
+//! `%28` in the path rely on; the runner passes the raw target and leaves
+//! REQUEST_FILENAME to the engine.
 
 /// A request as Apache hands it to ModSecurity.
 #[derive(Debug, Clone, PartialEq, Eq)]

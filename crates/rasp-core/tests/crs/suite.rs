@@ -197,6 +197,13 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
             opts.filters.is_empty() || opts.filters.iter().any(|f| name.starts_with(f.as_str()))
         })
         .collect();
+    if selected.is_empty() {
+        // `cargo test -p rasp-core <name>` passes <name> to this binary too.
+        eprintln!(
+            "crs-regression: no test name starts with {:?}",
+            opts.filters
+        );
+    }
 
     // Rules, loaded once.
     let rules = super::rule_files(&crs_dir)
