@@ -16,6 +16,7 @@
 
 use std::path::PathBuf;
 
+use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::Entry;
 use crs_compiler::{CompiledRuleset, Compiler};
 
@@ -142,6 +143,16 @@ fn known_rules_compile_as_written() {
         "{:?}",
         r.exclusions
     );
+    // Data-file lines are read as v2's parse_pm_content reads them: `\\`
+    // is one backslash, an unsupported escape keeps the line as written,
+    // and `|` sections that are not hex stay literal.
+    let OperatorKind::Pm(php) = &rs.rule(953100).expect("953100 loaded").operator.kind else {
+        panic!("953100 uses @pmFromFile")
+    };
+    let has = |p: &str| php.phrases.iter().any(|x| x == p);
+    assert!(has("Cannot add next element to object of type FFI\\CData"));
+    assert!(has("GC buffer overflow (GC disabled)\\n"));
+    assert!(has("must be of type string|int|float|bool|null"));
     // test-setup.conf settings were applied.
     assert_eq!(
         rs.settings.rule_engine,

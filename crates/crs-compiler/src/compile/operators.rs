@@ -16,6 +16,7 @@ use crate::ir::operator::{CompiledRegex, IpNet, Operator, OperatorKind};
 use crate::parse::lexer::Word;
 use crate::parse::macros::{has_macro_syntax, parse_macros};
 use crate::parse::operator::RawOperator;
+use crate::parse::pm_content;
 
 /// Operators ModSecurity has but rasp does not run.
 const UNSUPPORTED: &[&str] = &[
@@ -130,7 +131,8 @@ pub(crate) fn build_operator(
         }
         "pm" => {
             needs_arg("a list of phrases")?;
-            let phrases = build::phrases::split_pm_argument(arg);
+            let phrases =
+                pm_argument_phrases(arg).map_err(|m| err_arg(CompileErrorKind::BadArgument, m))?;
             let set = build::phrases::build_sized(phrases).map_err(|e| {
                 err_arg(
                     CompileErrorKind::SizeLimit { limit: 0 },
@@ -149,7 +151,12 @@ pub(crate) fn build_operator(
                 let mut phrases = Vec::new();
                 for f in &files {
                     let text = read_data_file(f).map_err(|m| err_arg(CompileErrorKind::Io, m))?;
-                    phrases.extend(build::phrases::parse_data_file(&text));
+                    phrases.extend(data_file_phrases(&text).map_err(|m| {
+                        err_arg(
+                            CompileErrorKind::BadArgument,
+                            format!("{}: {m}", f.display()),
+                        )
+                    })?);
                     ctx.data_files.push(f.clone());
                 }
                 let set = build::phrases::build_sized(phrases).map_err(|e| {
@@ -242,6 +249,38 @@ pub(crate) fn build_operator(
         },
         canonical,
     ))
+}
+
+/// Phrases of an `@pm` argument: v2 decodes the whole argument as phrase
+/// content (see [`crate::parse::pm_content`]) and then splits it at
+/// whitespace.
+fn pm_argument_phrases(arg: &str) -> Result<Vec<String>, String> {
+    let decoded = phrase_text(pm_content::decode(arg))?;
+    Ok(decoded
+        .split_ascii_whitespace()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Phrases of a `@pmFromFile` data file: each line decoded as phrase
+/// content, then trimmed; empty lines and `#` comments skipped (v2
+/// `msre_op_pmFromFile_param_init`).
+fn data_file_phrases(text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let decoded = phrase_text(pm_content::decode(line))?;
+        let phrase = decoded.trim();
+        if phrase.is_empty() || phrase.starts_with('#') {
+            continue;
+        }
+        out.push(phrase.to_string());
+    }
+    Ok(out)
+}
+
+fn phrase_text(bytes: Vec<u8>) -> Result<String, String> {
+    String::from_utf8(bytes)
+        .map_err(|_| "binary phrase content (|hex|) that is not UTF-8 is not supported".to_string())
 }
 
 /// Resolves whitespace-separated data file names against the rule file's

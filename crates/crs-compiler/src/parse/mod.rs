@@ -8,3 +8,4 @@ pub(crate) mod lexer;
 pub(crate) mod macros;
 pub(crate) mod operator;
 pub(crate) mod pairs;
+pub(crate) mod pm_content;
