@@ -69,6 +69,9 @@ pub struct CompileReport {
     pub gated_links: usize,
     /// Heap bytes held by compiled automata (regexes, sets, phrase lists).
     pub automata_bytes: usize,
+    /// Chain heads that were not gated, with the reason (rule id, reason),
+    /// in phase and load order.
+    pub ungated: Vec<(u32, &'static str)>,
 }
 
 /// A compiled ruleset: immutable, `Send + Sync`, cheap to share via `Arc`.

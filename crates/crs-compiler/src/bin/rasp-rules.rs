@@ -120,6 +120,14 @@ fn print_summary(rs: &CompiledRuleset, ms: f64) {
             transforms.join(",")
         );
     }
+    let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (_, why) in &r.ungated {
+        *reasons.entry(why).or_default() += 1;
+    }
+    println!("rules not gated: {}", r.ungated.len());
+    for (why, n) in reasons {
+        println!("  {n}: {why}");
+    }
     println!(
         "automata heap: {:.1} MiB",
         r.automata_bytes as f64 / (1024.0 * 1024.0)

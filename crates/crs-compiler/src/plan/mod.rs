@@ -39,6 +39,9 @@ use crate::ir::rule::{Entry, Rule};
 use crate::ir::variable::Variable;
 use crate::program::{CompiledRuleset, GateRef, MatchGroup};
 
+/// Reason recorded for an eligible rule without partners.
+const ALONE: &str = "no other rule shares its targets and transformations";
+
 /// Variables whose values stay the same for the whole phase.
 fn stable(v: Variable) -> bool {
     use Variable::*;
@@ -131,6 +134,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
             let Entry::Rule(rule) = entry else { continue };
             if let Some(why) = ineligible(rule) {
                 debug!(rule = rule.id, reason = why, "rule not gated");
+                rs.report.ungated.push((rule.id, why));
                 continue;
             }
             let key = group_key(p, rule);
@@ -152,6 +156,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
                     rule = r.id,
                     "rule not gated: no other rule shares its targets and transformations"
                 );
+                rs.report.ungated.push((r.id, ALONE));
             }
             continue;
         }
@@ -164,6 +169,10 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
             Ok(s) => s,
             Err(e) => {
                 debug!(rules = ?ids, error = %e, "group left ungated: set does not compile");
+                rs.report.ungated.extend(
+                    ids.iter()
+                        .map(|&id| (id, "multi-pattern set does not compile")),
+                );
                 continue;
             }
         };
