@@ -485,3 +485,111 @@ fn part_without_name_is_invalid() {
     // "--b" inside the header block is read as a header line.
     assert!(err(&m).is_some_and(|e| e.contains("colon missing")));
 }
+
+/// The parser's result in the text form the v2 reference harness prints
+/// (flags in v2's field order, then hex-encoded texts).
+fn render(m: &Multipart) -> String {
+    use std::fmt::Write;
+    fn hex(key: &str, v: &[u8], out: &mut String) {
+        out.push_str(key);
+        out.push('=');
+        for b in v {
+            let _ = write!(out, "{b:02x}");
+        }
+        out.push('\n');
+    }
+    let f = &m.flags;
+    let bits = [
+        f.error,
+        f.data_before,
+        f.data_after,
+        f.header_folding,
+        f.boundary_quoted,
+        f.lf_line,
+        f.crlf_line,
+        f.unmatched_boundary,
+        f.boundary_whitespace,
+        f.missing_semicolon,
+        f.invalid_quoting,
+        f.invalid_part,
+        f.invalid_header_folding,
+        f.file_limit_exceeded,
+    ];
+    let mut out = String::from("flags=");
+    out.extend(bits.iter().map(|&b| if b { '1' } else { '0' }));
+    out.push('\n');
+    if let Some(e) = &m.error {
+        hex("error", e.msg.as_bytes(), &mut out);
+    }
+    if let Some(n) = &m.last_name {
+        hex("mname", until_nul(n), &mut out);
+    }
+    if let Some(n) = &m.last_filename {
+        hex("mfilename", until_nul(n), &mut out);
+    }
+    for p in &m.parts {
+        let kind = if p.kind == PartKind::File { 2 } else { 1 };
+        let _ = writeln!(out, "part type={kind} size={}", p.size);
+        hex("name", &p.name, &mut out);
+        if let Some(f) = &p.filename {
+            hex("filename", f, &mut out);
+        }
+        match p.kind {
+            PartKind::File if p.stored => hex("content", &p.value, &mut out),
+            PartKind::File => {}
+            PartKind::Field => hex("value", &p.value, &mut out),
+        }
+        for h in &p.header_lines {
+            hex("header", h, &mut out);
+        }
+    }
+    out
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| s.get(2 * i..2 * i + 2))
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect()
+}
+
+/// Differential vectors: bodies run through ModSecurity v2's own
+/// `msc_multipart.c` (v2/master, built locally against APR with a small
+/// harness that feeds the body in `chunk`-byte pieces as Apache would,
+/// with `SecUploadFileLimit` = `file_limit`), with the outcome it printed.
+/// The 300 vectors are picked from 40,000 generated cases (all of which
+/// agree) to cover every error message and every flag. See the report in
+/// the commit that added them.
+#[test]
+fn agrees_with_v2_reference_vectors() {
+    let data = include_str!("testdata/v2-vectors.jsonl");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (line_no, line) in data.lines().enumerate() {
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => panic!("vector {line_no}: {e}"),
+        };
+        let ct = unhex(v["ct"].as_str().unwrap_or_default());
+        let body = unhex(v["body"].as_str().unwrap_or_default());
+        let chunk = v["chunk"].as_u64().unwrap_or(1).max(1) as usize;
+        let limits = BodyLimits {
+            upload_file_limit: v["file_limit"].as_u64().unwrap_or(100) as usize,
+            ..BodyLimits::default()
+        };
+        let mut parser = MultipartParser::new(&ct, &limits);
+        for piece in body.chunks(chunk) {
+            parser.feed(piece);
+        }
+        let ours = render(&parser.finish());
+        let expected = v["expected"].as_str().unwrap_or_default();
+        if ours != expected {
+            failures.push(format!(
+                "vector {line_no}:\n--- v2\n{expected}--- ours\n{ours}"
+            ));
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 300);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
