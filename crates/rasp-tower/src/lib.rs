@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub)]
 
+mod builder;
 mod macros;
 
 pub mod audit;
@@ -24,6 +25,7 @@ pub mod rate_limit;
 pub mod telemetry;
 
 pub use audit::AuditLog;
+pub use builder::ServiceBuilderExt;
 pub use client::{ClientAddr, LocalAddr, PeerAddr, TrustedProxies};
 pub use rasp::{
     CrsOptions, Rasp, RaspLayer, ReloadHandle, RouteExclusion, Rules, RulesError, EMBEDDED_RULES, TRANSACTION_ID_HEADER,

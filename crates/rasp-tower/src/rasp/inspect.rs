@@ -392,3 +392,53 @@ impl Inspection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rasp::{RaspLayer, Rules};
+
+    fn inspection(mode: FailMode) -> Inspection {
+        let rules = Rules::from_seclang("empty", "SecRuleEngine On\n").unwrap();
+        let layer = RaspLayer::new(rules).fail_mode(mode);
+        let handle = layer.reload_handle();
+        let loaded = handle.current.load_full();
+        let config = Arc::new(crate::rasp::layer::RaspConfig::for_tests(mode));
+        Inspection::start(loaded, config, &Request::new(()))
+    }
+
+    /// An engine panic is contained: fail closed answers 500, fail open
+    /// passes, and the engine is not called again for that exchange.
+    #[test]
+    fn engine_panic_follows_the_fail_mode() {
+        let mut closed = inspection(FailMode::Closed);
+        match closed.verdict("1", |_| panic!("engine bug")) {
+            Step::Block(b) => assert_eq!(b.status, StatusCode::INTERNAL_SERVER_ERROR),
+            Step::Continue => panic!("fail closed let the request through"),
+        }
+        let mut calls = 0;
+        let _ = closed.verdict("2", |_| {
+            calls += 1;
+            Verdict::Continue
+        });
+        assert_eq!(calls, 0);
+        let mut open = inspection(FailMode::Open);
+        assert!(matches!(open.verdict("1", |_| panic!("engine bug")), Step::Continue));
+        let res: Response<RaspBody<http_body_util::Empty<Bytes>>> =
+            open.block_response(Block::local(StatusCode::BAD_REQUEST, outcome::ERROR));
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_block_never_looks_like_success() {
+        let rules = Rules::from_seclang("t", r#"SecRule ARGS "@contains x" "id:5,phase:1,deny,status:200""#).unwrap();
+        let engine = rasp_core::Engine::new(Arc::clone(rules.compiled()));
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", b"/?a=x", b"HTTP/1.1");
+        if let Verdict::Interrupt(i) = tx.process_request_headers() {
+            assert_eq!(Block::from_intervention(&i).status, StatusCode::FORBIDDEN);
+        } else {
+            panic!("rule 5 did not interrupt");
+        }
+    }
+}

@@ -39,6 +39,20 @@ pub(crate) struct RaspConfig {
     pub(crate) body_timeout: Duration,
 }
 
+impl RaspConfig {
+    #[cfg(test)]
+    pub(crate) fn for_tests(mode: FailMode) -> RaspConfig {
+        RaspConfig {
+            engine: EngineConfig::new().fail_mode(mode),
+            fail_mode: mode,
+            trusted: TrustedProxies::none(),
+            exclusions: Vec::new(),
+            audit: None,
+            body_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 impl RaspLayer {
     /// A layer running `rules` (anything that converts into [`Rules`],
     /// such as a `CompiledRuleset` or an `Arc` of one).

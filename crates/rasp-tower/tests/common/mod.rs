@@ -103,10 +103,13 @@ pub async fn send(
     (status, headers, body)
 }
 
+/// One request as the inner service saw it: target, body, trailers.
+pub type SeenRequest = (String, Bytes, Option<HeaderMap>);
+
 /// What the inner service saw.
 #[derive(Clone, Default)]
 pub struct Seen {
-    pub requests: Arc<Mutex<Vec<(String, Bytes, Option<HeaderMap>)>>>,
+    pub requests: Arc<Mutex<Vec<SeenRequest>>>,
 }
 
 impl Seen {
@@ -114,7 +117,7 @@ impl Seen {
         self.requests.lock().unwrap().len()
     }
 
-    pub fn last(&self) -> Option<(String, Bytes, Option<HeaderMap>)> {
+    pub fn last(&self) -> Option<SeenRequest> {
         self.requests.lock().unwrap().last().cloned()
     }
 }
