@@ -2,6 +2,7 @@
 
 mod body;
 mod gate;
+mod path;
 mod phase;
 mod request;
 mod rule;
@@ -242,6 +243,8 @@ impl Transaction {
                 request::prepare_request(self);
             }
             if p == Phase::RequestBody {
+                let decoded = path::apache_decoded_path(&self.ex.path);
+                request::set_path(&mut self.ex, decoded);
                 if let Some(v) = body::finish_request(self) {
                     return v;
                 }

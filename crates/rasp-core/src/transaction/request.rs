@@ -40,9 +40,14 @@ pub(super) fn set_request_line(ex: &mut ExchangeData, method: &[u8], uri: &[u8],
         Some(q) => (&rest[..q], Some(rest[q + 1..].to_vec())),
         None => (rest, None),
     };
-    ex.path = path.to_vec();
     ex.query = query;
-    let mut request_uri = path.to_vec();
+    set_path(ex, path.to_vec());
+}
+
+/// Sets `REQUEST_FILENAME` and what derives from it: `REQUEST_BASENAME`
+/// and `REQUEST_URI` (path plus `?query`).
+pub(super) fn set_path(ex: &mut ExchangeData, path: Vec<u8>) {
+    let mut request_uri = path.clone();
     if let Some(q) = &ex.query {
         request_uri.push(b'?');
         request_uri.extend_from_slice(q);
@@ -51,6 +56,7 @@ pub(super) fn set_request_line(ex: &mut ExchangeData, method: &[u8], uri: &[u8],
     // ModSecurity's file_basename: the part after the last '/' (or '\').
     let base_start = path.iter().rposition(|&b| b == b'/' || b == b'\\').map_or(0, |i| i + 1);
     ex.basename = path[base_start..].to_vec();
+    ex.path = path;
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
