@@ -170,3 +170,54 @@ fn real_multipart_case_has_crlf() {
         "expected about 156 multipart stages, found {multipart}"
     );
 }
+
+/// Negative control: with no rules at all, exactly the tests that expect no
+/// rule to log pass, and every test with `expect_ids` or `match_regex`
+/// fails. A judge or front end that passes tests for the wrong reason shows
+/// up here.
+#[test]
+fn without_rules_only_negative_tests_pass() {
+    let rules = crs_compiler::Compiler::new()
+        .add_str(
+            "empty",
+            "SecRuleEngine DetectionOnly\nSecRequestBodyAccess On\n",
+        )
+        .compile()
+        .expect("an empty rule set compiles");
+    let engine = rasp_core::Engine::new(std::sync::Arc::new(rules));
+    let (mut positive, mut positive_passed, mut negative_failed) = (0, Vec::new(), Vec::new());
+    for t in suite().iter().flat_map(|f| &f.tests) {
+        // With expect_error, go-ftw checks nothing else once the error occurs
+        // (920430-5 also lists expect_ids, which are never looked at).
+        let wants_logs = t.stages.iter().any(|s| {
+            !s.output.expect_error
+                && (!s.output.log.expect_ids.is_empty() || s.output.log.match_regex.is_some())
+        });
+        let passed = t.stages.iter().all(|s| {
+            let run = crs::exchange::run_stage(&engine, &s.input);
+            crs::judge::judge(&s.output, &run.observed).is_empty()
+        });
+        if wants_logs {
+            positive += 1;
+            if passed {
+                positive_passed.push(t.name());
+            }
+        } else if !passed {
+            negative_failed.push(t.name());
+        }
+    }
+    assert!(
+        positive > 3900,
+        "about 4,000 tests expect a rule to log, found {positive}"
+    );
+    assert!(
+        positive_passed.is_empty(),
+        "tests expecting a rule passed without any rule: {positive_passed:?}"
+    );
+    // Every test that expects nothing to be logged passes with no rules,
+    // statuses included (Apache's 400s, albedo's 200s).
+    assert!(
+        negative_failed.is_empty(),
+        "negative tests failed without rules: {negative_failed:?}"
+    );
+}
