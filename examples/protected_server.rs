@@ -19,6 +19,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -27,7 +28,7 @@ use http::{header, HeaderName, HeaderValue, Method, Request, Response, StatusCod
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -321,6 +322,13 @@ async fn main() -> Result<(), Error> {
             "blocking"
         },
     );
+    // hyper's own protective limits: a client has 10 s to send its
+    // headers (slowloris); rasp's layer bounds the body.
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10));
+    http.http2().timer(TokioTimer::new());
     let serve = async move {
         loop {
             let (stream, peer) = match listener.accept().await {
@@ -332,6 +340,7 @@ async fn main() -> Result<(), Error> {
             };
             let protected = protected.clone();
             let metrics = metrics.clone();
+            let http = http.clone();
             tokio::spawn(async move {
                 let svc = tower::service_fn(move |mut req: Request<Incoming>| {
                     req.extensions_mut().insert(PeerAddr(peer));
@@ -356,7 +365,7 @@ async fn main() -> Result<(), Error> {
                         Ok(res)
                     }
                 });
-                let _ = auto::Builder::new(TokioExecutor::new())
+                let _ = http
                     .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
                     .await;
             });
@@ -371,4 +380,63 @@ async fn main() -> Result<(), Error> {
         eprintln!("audit: {} written, {} dropped", a.written(), a.dropped());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(res: Response<Full<Bytes>>) -> (StatusCode, Option<String>, String) {
+        let status = res.status();
+        let ct = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (status, ct, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn reflect_follows_albedo() {
+        let (s, ct, b) = body_of(reflect(br#"{"BODY":"<html><p>x</p></html>","Status":201}"#)).await;
+        assert_eq!(
+            (s.as_u16(), ct.as_deref(), b.as_str()),
+            (201, Some("text/html; charset=utf-8"), "<html><p>x</p></html>")
+        );
+        let (s, ct, b) = body_of(reflect(br#"{"body":"plain words"}"#)).await;
+        assert_eq!(
+            (s.as_u16(), ct.as_deref(), b.as_str()),
+            (200, Some("text/plain; charset=utf-8"), "plain words")
+        );
+        let (s, _, b) = body_of(reflect(br#"{"status":700}"#)).await;
+        assert_eq!((s.as_u16(), b.as_str()), (400, "Invalid status code: 700"));
+        let (s, _, b) = body_of(reflect(b"not json")).await;
+        assert_eq!((s.as_u16(), b.as_str()), (400, "Invalid JSON in request body"));
+        let (s, ct, b) = body_of(reflect(br#"{"encodedBody":"PD94bWwgdmVyc2lvbj0iMS4wIj8+"}"#)).await;
+        assert_eq!(
+            (s.as_u16(), ct.as_deref(), b.as_str()),
+            (200, Some("text/xml; charset=utf-8"), "<?xml version=\"1.0\"?>")
+        );
+        let (_, _, b) = body_of(reflect(br#"{"encodedBody":"%%%"}"#)).await;
+        assert_eq!(b, "invalid base64 encoding of response body");
+        let (s, ct, b) = body_of(reflect(br#"{"fileuploaderror":1}"#)).await;
+        assert_eq!((s.as_u16(), ct, b.as_str()), (200, None, ""));
+        let res = reflect(br#"{"headers":{"X-Test":"1","bad name":"x"},"body":"a"}"#);
+        assert_eq!(res.headers()["x-test"], "1");
+    }
+
+    #[test]
+    fn sniffs_like_go() {
+        assert_eq!(sniff(b"  <!DOCTYPE HTML><html>"), "text/html; charset=utf-8");
+        assert_eq!(sniff(b"<p>hi"), "text/html; charset=utf-8");
+        assert_eq!(sniff(b"<pre>x"), "text/plain; charset=utf-8");
+        assert_eq!(sniff(b"<p >hi"), "text/html; charset=utf-8");
+        assert_eq!(sniff(b"<br>"), "text/html; charset=utf-8");
+        assert_eq!(sniff(b"hello"), "text/plain; charset=utf-8");
+    }
 }

@@ -290,6 +290,43 @@ async fn response_body_rule_blocks_a_leaking_response() {
     .await;
 }
 
+/// A slow streaming text response is not held back past the body
+/// timeout: the inspected part and the rest reach the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_response_is_not_held_forever() {
+    within(async {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
+        let rx = Arc::new(tokio::sync::Mutex::new(Some(rx)));
+        let inner = tower::service_fn(move |_req: Request<_>| {
+            let rx = Arc::clone(&rx);
+            async move {
+                let _: &Request<rasp_tower::rasp::RaspRequestBody<hyper::body::Incoming>> = &_req;
+                let rx = rx.lock().await.take().expect("one request");
+                let body = StreamBody::new(tokio_stream_from(rx));
+                let mut res = Response::new(body);
+                res.headers_mut().insert("content-type", "text/plain".parse().unwrap());
+                Ok::<_, Infallible>(res)
+            }
+        });
+        let layer = RaspLayer::new(blocking()).body_timeout(Duration::from_millis(300));
+        let server = serve(ServiceBuilder::new().layer(layer).service(inner)).await;
+        tx.send(Ok(Frame::data(Bytes::from_static(b"hello ")))).await.unwrap();
+        // The rest is only produced after the client has the headers.
+        let res = client().request(get(server.addr, "/stream")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        tx.send(Ok(Frame::data(Bytes::from_static(b"world")))).await.unwrap();
+        drop(tx);
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"hello world");
+    })
+    .await;
+}
+
+/// A stream over an mpsc receiver (tokio-stream is not a dependency).
+fn tokio_stream_from<T>(rx: tokio::sync::mpsc::Receiver<T>) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_exclusion_disables_a_rule_for_one_route() {
     within(async {

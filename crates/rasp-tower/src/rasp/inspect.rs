@@ -240,19 +240,25 @@ impl Inspection {
         let mut body_done = false;
         if self.engine("4", |tx| tx.wants_response_body()).unwrap_or(false) {
             let mut seen: u64 = 0;
+            // A streaming response (server-sent text, a slow generator)
+            // must not be held back forever: after the body timeout what
+            // has arrived is inspected and the rest streams through.
+            let deadline = tokio::time::Instant::now() + self.config.body_timeout;
             // Up to the limit; past it the engine applies the limit action
             // (Reject interrupts, ProcessPartial inspects the prefix) and
             // the rest streams through uninspected.
             while seen <= res_limit {
-                let frame = match poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-                    None => {
+                let next = tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx))).await;
+                let frame = match next {
+                    Err(_) => break,
+                    Ok(None) => {
                         body_done = true;
                         break;
                     }
-                    Some(Err(_)) => {
+                    Ok(Some(Err(_))) => {
                         return Ok(self.block_response(Block::local(StatusCode::BAD_GATEWAY, outcome::ERROR)));
                     }
-                    Some(Ok(f)) => to_bytes_frame(f),
+                    Ok(Some(Ok(f))) => to_bytes_frame(f),
                 };
                 if let Some(data) = frame.data_ref() {
                     seen = seen.saturating_add(data.len() as u64);

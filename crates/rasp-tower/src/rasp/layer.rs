@@ -21,7 +21,8 @@ use crate::client::TrustedProxies;
 /// - fail mode: [`FailMode::Closed`] (an engine failure answers 500)
 /// - no trusted proxy: the connection's peer is the client
 /// - no route exclusions, no audit log
-/// - `body_timeout`: 30 s for the request body to arrive (408 after)
+/// - `body_timeout`: 30 s for the request body to arrive (408 after);
+///   also the longest a response body is held for inspection
 #[derive(Clone, Debug)]
 pub struct RaspLayer {
     config: Arc<RaspConfig>,
@@ -117,7 +118,9 @@ impl RaspLayer {
     }
 
     /// How long the request body may take to arrive while it is buffered
-    /// for inspection; a slower client gets 408. Default is 30 s.
+    /// for inspection; a slower client gets 408. A response body is held
+    /// for inspection at most this long too: then what has arrived is
+    /// inspected and the rest streams through. Default is 30 s.
     pub fn body_timeout(self, timeout: Duration) -> RaspLayer {
         self.with(|c| c.body_timeout = timeout)
     }
