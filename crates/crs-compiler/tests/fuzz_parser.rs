@@ -111,6 +111,86 @@ proptest! {
     }
 }
 
+const TARGETS: &[&str] = &[
+    "ARGS",
+    "ARGS_NAMES",
+    "REQUEST_HEADERS:User-Agent",
+    "!ARGS:pwd",
+    "&ARGS",
+    "REQUEST_COOKIES:/^_ga/",
+    "XML:/*",
+    "TX:score",
+];
+const OPERATORS: &[&str] = &[
+    "@rx ^a+b$",
+    "!@rx x",
+    "@pm a b c",
+    "@eq 0",
+    "@ge %{tx.x}",
+    "@streq abc",
+    "@within GET POST",
+    "@detectSQLi",
+    "@validateByteRange 1-255",
+];
+const ACTIONS: &[&str] = &[
+    "pass",
+    "block",
+    "deny,status:403",
+    "t:none,t:lowercase",
+    "capture",
+    "msg:'m %{MATCHED_VAR}'",
+    "setvar:'tx.a=+1'",
+    "nolog",
+    "tag:x",
+];
+
+/// A list of valid rules with distinct ids.
+fn valid_rules() -> impl Strategy<Value = Vec<String>> {
+    let rule = (
+        prop::collection::vec(prop::sample::select(TARGETS), 1..4),
+        prop::sample::select(OPERATORS),
+        prop::collection::vec(prop::sample::select(ACTIONS), 0..4),
+        1u8..=5,
+    );
+    prop::collection::vec(rule, 1..20).prop_map(|rules| {
+        rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, (targets, op, actions, phase))| {
+                let mut a = vec![format!("id:{}", i + 1), format!("phase:{phase}")];
+                a.extend(actions.iter().map(|s| s.to_string()));
+                if phase == 5 {
+                    a.retain(|x| !x.starts_with("deny") && x != "block");
+                }
+                format!(
+                    "SecRule {} \"{op}\" \\\n    \"{}\"\n",
+                    targets.join("|"),
+                    a.join(",")
+                )
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn valid_rules_always_load_completely(rules in valid_rules()) {
+        let text = rules.concat();
+        let rs = Compiler::new().add_str("gen.conf", &text).compile();
+        let rs = match rs {
+            Ok(rs) => rs,
+            Err(e) => return Err(TestCaseError::fail(format!("{e}\n{text}"))),
+        };
+        prop_assert_eq!(rs.link_count, rules.len());
+        prop_assert_eq!(rs.report.sec_rules, rules.len());
+        for (i, _) in rules.iter().enumerate() {
+            prop_assert!(rs.rule(u32::try_from(i + 1).unwrap()).is_some());
+        }
+    }
+}
+
 #[test]
 fn the_mutation_seed_is_valid() {
     let rs = Compiler::new()
