@@ -9,17 +9,22 @@
 //!   under it, `{"a":[1,2]}` → `a.a=1`, `a.a=2`; a top-level array is named
 //!   `array`: `[1]` → `array.array=1`;
 //! - numbers keep their source text, booleans are `true`/`false`, `null` is
-//!   the empty string, strings are unescaped (`\u0000` disappears, a lone
-//!   surrogate becomes `?`);
+//!   the empty string, strings are unescaped (`\u0000` is a NUL byte, a lone
+//!   surrogate becomes `?`; a key ends at its first NUL, as v2 copies keys
+//!   as C strings);
 //! - the top-level object is not counted in the depth; every nested object or
 //!   array is, and going past `SecRequestBodyJsonDepthLimit` stops parsing
 //!   with "JSON depth limit exceeded";
 //! - arguments parsed before an error are kept (v2 adds them while it parses);
 //! - an empty body is not an error, a blank one is ("premature EOF").
 //!
-//! The parser is our own streaming tokenizer with yajl's grammar and error
-//! texts (no comments, strict numbers, UTF-8 checked in strings, no
-//! trailing data). It never recurses, so nesting depth costs no stack.
+//! The parser is our own tokenizer with yajl's grammar and error texts (no
+//! comments, strict numbers, UTF-8 checked in strings, no trailing data),
+//! including which errors v2 only reports once the body is complete
+//! ("JSON parser error: …" rather than "JSON parsing error: …"). yajl ends
+//! its messages with a newline; we leave it out. It never recurses, so
+//! nesting depth costs no stack. `v2_vectors` checks it against v2's own
+//! `msc_json.c` with yajl 2.1.
 
 use super::log_escape::until_nul;
 use super::{Arg, BodyError, BodyLimits};
@@ -56,10 +61,14 @@ pub fn parse(body: &[u8], limits: &BodyLimits, existing_args: usize) -> JsonArgs
         },
         stack: Vec::new(),
         state: State::Start,
+        pending: false,
     }
     .run(&mut namer);
     let error = match outcome {
         Ok(()) => None,
+        Err(Failure::Incomplete) => Some(BodyError::same(
+            "JSON parser error: parse error: premature EOF".to_owned(),
+        )),
         Err(Failure::Cancelled) => {
             let why = match namer.cancelled {
                 Some(Cancel::Args) => format!("More than {} JSON keys", namer.limit),
@@ -193,6 +202,8 @@ impl Namer {
 #[derive(Debug)]
 enum Failure {
     Cancelled,
+    /// The body ended inside a string.
+    Incomplete,
     Syntax {
         text: String,
         /// Only detectable once the body ended.
@@ -223,7 +234,10 @@ enum Token {
     Comma,
     Colon,
     Str(Vec<u8>),
+    /// `true`, `false` (as text) or `null` (as the empty string).
     Scalar(Vec<u8>),
+    /// A number's source text.
+    Number(Vec<u8>),
 }
 
 struct Lexer<'a> {
@@ -265,7 +279,7 @@ impl Lexer<'_> {
             b't' => self.literal(b"true", b"true"),
             b'f' => self.literal(b"false", b"false"),
             b'n' => self.literal(b"null", b""),
-            b'-' | b'0'..=b'9' => self.number().map(|n| Some(Token::Scalar(n))),
+            b'-' | b'0'..=b'9' => self.number().map(|n| Some(Token::Number(n))),
             b'/' => Err(lexical(
                 "probable comment found in input text, comments are not enabled.",
                 false,
@@ -339,18 +353,17 @@ impl Lexer<'_> {
     fn hex4(&self, at: usize) -> Result<u32, Failure> {
         let mut v = 0u32;
         for k in 0..4 {
-            let digit = match self.input.get(at + k) {
-                Some(b) => char::from(*b).to_digit(16),
-                None => {
-                    return Err(syntax("premature EOF", true));
-                }
-            };
+            // At the end of the body yajl adds a space, which is not hex.
+            let digit = self
+                .input
+                .get(at + k)
+                .and_then(|b| char::from(*b).to_digit(16));
             match digit {
                 Some(d) => v = v << 4 | d,
                 None => {
                     return Err(lexical(
                         "invalid (non-hex) character occurs after '\\u' inside string.",
-                        false,
+                        self.input.get(at + k).is_none(),
                     ))
                 }
             }
@@ -363,7 +376,7 @@ impl Lexer<'_> {
         let mut out = Vec::new();
         loop {
             let Some(c) = self.peek(0) else {
-                return Err(syntax("premature EOF", true));
+                return Err(Failure::Incomplete);
             };
             match c {
                 b'"' => {
@@ -372,7 +385,11 @@ impl Lexer<'_> {
                 }
                 b'\\' => {
                     let Some(e) = self.peek(1) else {
-                        return Err(syntax("premature EOF", true));
+                        // yajl ends the body with a space: not escapable.
+                        return Err(lexical(
+                            "inside a string, '\\' occurs before a character which it may not.",
+                            true,
+                        ));
                     };
                     self.pos += 2;
                     match e {
@@ -413,7 +430,9 @@ impl Lexer<'_> {
                         match self.peek(k) {
                             Some(b) if b >> 6 == 0x2 => {}
                             Some(_) => return Err(lexical("invalid bytes in UTF8 string.", false)),
-                            None => return Err(syntax("premature EOF", true)),
+                            // yajl ends the body with a space: not a
+                            // continuation byte.
+                            None => return Err(lexical("invalid bytes in UTF8 string.", true)),
                         }
                     }
                     out.extend_from_slice(
@@ -432,7 +451,7 @@ impl Lexer<'_> {
     }
 
     /// yajl's `\u` decoding: surrogate pairs combine, a high surrogate
-    /// without a following `\u` becomes `?`, U+0000 is dropped.
+    /// without a following `\u` becomes `?`.
     fn unicode_escape(&mut self, cp: u32, out: &mut Vec<u8>) -> Result<(), Failure> {
         let mut cp = cp;
         if cp & 0xfc00 == 0xd800 {
@@ -455,8 +474,7 @@ impl Lexer<'_> {
 fn push_utf8(cp: u32, out: &mut Vec<u8>) {
     // Truncating casts are intended: each byte is masked first.
     match cp {
-        0 => {}
-        1..=0x7f => out.push(cp as u8),
+        0..=0x7f => out.push(cp as u8),
         0x80..=0x7ff => {
             out.push(0xc0 | (cp >> 6) as u8);
             out.push(0x80 | (cp & 0x3f) as u8);
@@ -499,6 +517,10 @@ struct Parser<'a> {
     lexer: Lexer<'a>,
     stack: Vec<Frame>,
     state: State,
+    /// The current token is a number that ends the body: yajl cannot know
+    /// it ended before the body is complete, so errors it causes are
+    /// reported at completion.
+    pending: bool,
 }
 
 impl Parser<'_> {
@@ -527,7 +549,7 @@ impl Parser<'_> {
                 self.stack.push(Frame::Array);
                 self.state = State::ArrayStart;
             }
-            Token::Str(s) | Token::Scalar(s) => {
+            Token::Str(s) | Token::Scalar(s) | Token::Number(s) => {
                 if !namer.value(s) {
                     return Err(Failure::Cancelled);
                 }
@@ -549,7 +571,28 @@ impl Parser<'_> {
 
     fn run(mut self, namer: &mut Namer) -> Result<(), Failure> {
         loop {
+            if self.state == State::Done {
+                // yajl reports anything after the document, even a token it
+                // cannot lex, as trailing garbage. A number needs one more
+                // byte to end, so at the very end yajl only sees it once
+                // the body is complete.
+                return match self.lexer.next() {
+                    Ok(None) => Ok(()),
+                    Ok(Some(token)) => {
+                        let at_end = matches!(token, Token::Number(_))
+                            && self.lexer.pos >= self.lexer.input.len();
+                        Err(syntax("trailing garbage", at_end))
+                    }
+                    Err(Failure::Syntax { at_end, .. }) => Err(syntax("trailing garbage", at_end)),
+                    // A string still open when the body ends is never
+                    // seen as a token, so yajl accepts the document.
+                    Err(Failure::Incomplete) => Ok(()),
+                    Err(other) => Err(other),
+                };
+            }
             let token = self.lexer.next()?;
+            self.pending =
+                matches!(token, Some(Token::Number(_))) && self.lexer.pos >= self.lexer.input.len();
             let Some(token) = token else {
                 return match self.state {
                     State::Done => Ok(()),
@@ -573,14 +616,19 @@ impl Parser<'_> {
                     Token::RBrace if self.state == State::MapStart => {
                         self.close(Frame::Map, namer);
                     }
-                    _ => return Err(syntax("invalid object key (must be a string)", false)),
+                    _ => {
+                        return Err(syntax(
+                            "invalid object key (must be a string)",
+                            self.pending,
+                        ))
+                    }
                 },
                 State::MapSep => match token {
                     Token::Colon => self.state = State::MapNeedVal,
                     _ => {
                         return Err(syntax(
                             "object key and value must be separated by a colon (':')",
-                            false,
+                            self.pending,
                         ))
                     }
                 },
@@ -590,19 +638,27 @@ impl Parser<'_> {
                     _ => {
                         return Err(syntax(
                             "after key and value, inside map, I expect ',' or '}'",
-                            false,
+                            self.pending,
                         ))
                     }
                 },
                 State::ArrayGotVal => match token {
                     Token::Comma => self.state = State::ArrayNeedVal,
                     Token::RBracket => self.close(Frame::Array, namer),
-                    _ => return Err(syntax("after array element, I expect ',' or ']'", false)),
+                    _ => {
+                        return Err(syntax(
+                            "after array element, I expect ',' or ']'",
+                            self.pending,
+                        ))
+                    }
                 },
             }
         }
     }
 }
+
+#[cfg(test)]
+mod v2_vectors;
 
 #[cfg(test)]
 mod tests {
@@ -682,8 +738,10 @@ mod tests {
     fn string_unescaping() {
         assert_eq!(
             args(r#"{"k\"":"a\n\u0041\u00e9\ud83d\ude00\u0000\/"}"#),
-            vec![p("k\"", "a\nAé😀/")]
+            vec![p("k\"", "a\nAé😀\0/")]
         );
+        // Keys are C strings in v2: they end at the first NUL.
+        assert_eq!(args(r#"{"a\u0000b":1}"#), vec![p("a", "1")]);
         let r = parse(br#"{"a":"\ud800x"}"#, &BodyLimits::default(), 0);
         assert_eq!(r.args[0].1, b"?x");
         // CRS 941xxx JSON payload: an escaped backslash stays one backslash.
@@ -738,13 +796,22 @@ mod tests {
             error(b" "),
             Some("JSON parser error: parse error: premature EOF".to_owned())
         );
+        // Anything after the document is trailing garbage, even bytes that
+        // do not lex; a number at the very end is only seen at completion.
         assert_eq!(
             error(b"{\"a\":1} x"),
-            Some("JSON parsing error: lexical error: invalid char in json text.".to_owned())
+            Some("JSON parsing error: parse error: trailing garbage".to_owned())
         );
         assert_eq!(
             error(b"{\"a\":1} 2"),
-            Some("JSON parsing error: parse error: trailing garbage".to_owned())
+            Some("JSON parser error: parse error: trailing garbage".to_owned())
+        );
+        assert_eq!(error(b"{\"a\":1} \"open"), None);
+        assert_eq!(
+            error(b"{0"),
+            Some(
+                "JSON parser error: parse error: invalid object key (must be a string)".to_owned()
+            )
         );
         assert_eq!(
             error(b"{a:1}"),
