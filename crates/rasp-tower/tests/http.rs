@@ -569,3 +569,34 @@ async fn works_inside_axum() {
     })
     .await;
 }
+
+/// axum's `ConnectInfo` is the peer address (feature `axum`):
+/// `cargo test -p rasp-tower --features axum`.
+#[cfg(feature = "axum")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_connect_info_is_the_client_address() {
+    use axum::routing::get as aget;
+    within(async {
+        let rules = Rules::from_seclang(
+            "ip.conf",
+            r#"SecRule REMOTE_ADDR "@ipMatch 127.0.0.1" "id:9,phase:1,deny,status:418""#,
+        )
+        .unwrap();
+        let app = axum::Router::new()
+            .route("/", aget(|| async { "hello" }))
+            .layer(RaspLayer::new(rules));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
+        });
+        let (status, _, _) = send(&client(), get(addr, "/")).await;
+        task.abort();
+        assert_eq!(status.as_u16(), 418, "REMOTE_ADDR was not taken from ConnectInfo");
+    })
+    .await;
+}

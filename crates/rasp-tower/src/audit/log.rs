@@ -140,7 +140,10 @@ impl AuditLog {
 
     /// Queues one record; never blocks. Serialising happens on the writer
     /// thread.
-    pub(crate) fn push_record(&self, transaction: AuditRecord, http_status: u16, outcome: &'static str) {
+    pub(crate) fn push_record(&self, mut transaction: AuditRecord, http_status: u16, outcome: &'static str) {
+        // As ModSecurity's part H: only rules that log appear; `nolog`
+        // plumbing (CRS 901xxx initialisation) would drown the matches.
+        transaction.messages.retain(|m| m.log || m.auditlog);
         self.send(Msg::Record(Box::new(Entry {
             transaction,
             http_status,

@@ -17,10 +17,14 @@ pub struct PeerAddr(pub SocketAddr);
 pub struct LocalAddr(pub SocketAddr);
 
 /// The peer address from the request extensions: a [`PeerAddr`], else a
-/// bare [`SocketAddr`].
+/// bare [`SocketAddr`], else (feature `axum`) axum's
+/// `ConnectInfo<SocketAddr>`.
 pub fn peer_addr(extensions: &Extensions) -> Option<SocketAddr> {
-    extensions
+    let found = extensions
         .get::<PeerAddr>()
         .map(|p| p.0)
-        .or_else(|| extensions.get::<SocketAddr>().copied())
+        .or_else(|| extensions.get::<SocketAddr>().copied());
+    #[cfg(feature = "axum")]
+    let found = found.or_else(|| extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0));
+    found
 }
