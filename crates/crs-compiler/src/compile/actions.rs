@@ -7,6 +7,7 @@
 //! error.
 
 use super::ctx::Ctx;
+use super::suggest;
 use super::targets::parse_exclusion;
 use crate::error::{CompileError, CompileErrorKind};
 use crate::ir::action::{
@@ -130,6 +131,50 @@ fn macros(text: &str) -> Result<MacroString, ActError> {
     })
 }
 
+/// Every action name rasp accepts, for "did you mean" hints.
+const KNOWN_ACTIONS: &[&str] = &[
+    "accuracy",
+    "allow",
+    "auditlog",
+    "block",
+    "capture",
+    "chain",
+    "ctl",
+    "deny",
+    "drop",
+    "expirevar",
+    "id",
+    "initcol",
+    "log",
+    "logdata",
+    "maturity",
+    "msg",
+    "multiMatch",
+    "noauditlog",
+    "nolog",
+    "pass",
+    "phase",
+    "redirect",
+    "rev",
+    "sanitiseArg",
+    "sanitiseMatched",
+    "sanitiseMatchedBytes",
+    "sanitiseRequestHeader",
+    "sanitiseResponseHeader",
+    "setenv",
+    "setsid",
+    "setuid",
+    "setvar",
+    "severity",
+    "skip",
+    "skipAfter",
+    "status",
+    "t",
+    "tag",
+    "ver",
+    "xmlns",
+];
+
 /// Names that v2 knows but rasp cannot run.
 const UNSUPPORTED: &[&str] = &[
     "exec",
@@ -231,7 +276,11 @@ fn parse_action(ctx: &mut Ctx, pair: &Pair) -> Result<Act, ActError> {
     if !known {
         return Err(ActError {
             kind: CompileErrorKind::UnknownAction,
-            message: format!("unknown action {:?}", pair.name),
+            message: format!(
+                "unknown action {:?}{}",
+                pair.name,
+                suggest::hint(&pair.name, KNOWN_ACTIONS.iter().copied())
+            ),
             at_value: false,
         });
     }
@@ -277,7 +326,10 @@ fn parse_action(ctx: &mut Ctx, pair: &Pair) -> Result<Act, ActError> {
                 Act::Transform(Some(Transform::from_name(v.trim()).ok_or_else(|| {
                     ActError {
                         kind: CompileErrorKind::UnknownTransform,
-                        message: format!("unknown transformation t:{v}"),
+                        message: format!(
+                            "unknown transformation t:{v}{}",
+                            suggest::hint(v.trim(), Transform::ALL.iter().map(|t| t.name()))
+                        ),
                         at_value: true,
                     }
                 })?))

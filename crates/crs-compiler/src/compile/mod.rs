@@ -18,6 +18,7 @@ mod operators;
 mod resolve;
 mod rules;
 mod settings;
+mod suggest;
 mod targets;
 mod updates;
 

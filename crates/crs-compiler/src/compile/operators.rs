@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::ctx::Ctx;
+use super::suggest;
 use crate::build;
 use crate::error::{CompileError, CompileErrorKind};
 use crate::ir::operator::{CompiledRegex, IpNet, Operator, OperatorKind};
@@ -32,6 +33,36 @@ const UNSUPPORTED: &[&str] = &[
     "validatehash",
     "fuzzyhash",
     "rsub",
+];
+
+/// Every supported operator, canonical spelling.
+const SUPPORTED: &[&str] = &[
+    "rx",
+    "pm",
+    "pmf",
+    "pmFromFile",
+    "strmatch",
+    "streq",
+    "contains",
+    "containsWord",
+    "beginsWith",
+    "endsWith",
+    "within",
+    "eq",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "ipMatch",
+    "ipMatchF",
+    "ipMatchFromFile",
+    "detectSQLi",
+    "detectXSS",
+    "validateByteRange",
+    "validateUrlEncoding",
+    "validateUtf8Encoding",
+    "unconditionalMatch",
+    "noMatch",
 ];
 
 /// The canonical spelling of a supported operator, from its lower-cased name.
@@ -84,7 +115,11 @@ pub(crate) fn build_operator(
         } else if raw.name.is_empty() {
             "missing operator name after @".to_string()
         } else {
-            format!("unknown operator @{}", raw.name)
+            format!(
+                "unknown operator @{}{}",
+                raw.name,
+                suggest::hint(&raw.name, SUPPORTED.iter().copied())
+            )
         };
         return Err(
             CompileError::new(CompileErrorKind::UnsupportedOperator, message)

@@ -135,10 +135,18 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
     };
     // Actions first: the chain flag decides what happens to the next rule
     // even when this one has errors elsewhere.
+    // An unreadable action list is reported, and the targets and operator
+    // are still checked so the author sees all problems of the rule.
+    let mut errors = Vec::new();
+    let mut actions_failed = false;
     let own = match actions_word {
         Some(w) => match parse_actions(&mut state.ctx, w) {
             Ok(a) => a,
-            Err(e) => return fail(state, d, e, None),
+            Err(e) => {
+                errors.push(e);
+                actions_failed = true;
+                Vec::new()
+            }
         },
         None => Vec::new(),
     };
@@ -147,7 +155,6 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
         .rev()
         .find_map(|a| if let Act::Id(n) = a { Some(*n) } else { None });
     let chained = own.iter().any(|a| matches!(a, Act::Chain));
-    let mut errors = Vec::new();
     let (targets, exclusions) = match targets_word {
         Some(w) => match parse_target_list(&mut state.ctx, w) {
             Ok(list) => {
@@ -210,7 +217,7 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
                 );
             }
         }
-    } else {
+    } else if !actions_failed {
         match id {
             None => errors.push(
                 CompileError::new(
@@ -273,6 +280,8 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
         _ => id.unwrap_or(0),
     };
     if !errors.is_empty() || operator.is_none() {
+        // In the order they appear in the file.
+        errors.sort_by_key(|e| e.location().map(|l| (l.line, l.column)));
         for e in errors {
             state.error(d, e.for_rule(rule_id));
         }

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use super::suggest;
 use super::State;
 use crate::error::{CompileError, CompileErrorKind};
 use crate::ir::action::{AuditEngine, EngineMode};
@@ -60,6 +61,63 @@ const PASSIVE: &[&str] = &[
     "secxmlexternalentity",
     "seccachetransformations",
     "secguardianlog",
+];
+
+/// Directive names as documented, for "did you mean" hints.
+const DIRECTIVES: &[&str] = &[
+    "SecRule",
+    "SecAction",
+    "SecMarker",
+    "SecDefaultAction",
+    "SecRuleEngine",
+    "SecRequestBodyAccess",
+    "SecResponseBodyAccess",
+    "SecRequestBodyLimit",
+    "SecRequestBodyNoFilesLimit",
+    "SecRequestBodyLimitAction",
+    "SecRequestBodyJsonDepthLimit",
+    "SecArgumentsLimit",
+    "SecResponseBodyLimit",
+    "SecResponseBodyLimitAction",
+    "SecResponseBodyMimeType",
+    "SecResponseBodyMimeTypesClear",
+    "SecAuditEngine",
+    "SecAuditLog",
+    "SecAuditLogParts",
+    "SecAuditLogRelevantStatus",
+    "SecAuditLogFormat",
+    "SecAuditLogType",
+    "SecArgumentSeparator",
+    "SecCookieFormat",
+    "SecUnicodeMapFile",
+    "SecRuleRemoveById",
+    "SecRuleRemoveByTag",
+    "SecRuleRemoveByMsg",
+    "SecRuleUpdateTargetById",
+    "SecRuleUpdateTargetByTag",
+    "SecRuleUpdateTargetByMsg",
+    "SecRuleUpdateActionById",
+    "SecComponentSignature",
+    "SecCollectionTimeout",
+    "SecPcreMatchLimit",
+    "SecPcreMatchLimitRecursion",
+    "SecTmpDir",
+    "SecDataDir",
+    "SecDebugLog",
+    "SecDebugLogLevel",
+    "SecUploadDir",
+    "SecUploadKeepFiles",
+    "SecUploadFileMode",
+    "SecUploadFileLimit",
+    "SecAuditLogStorageDir",
+    "SecAuditLogDirMode",
+    "SecAuditLogFileMode",
+    "SecStatusEngine",
+    "SecTmpSaveUploadedFiles",
+    "SecRequestBodyInMemoryLimit",
+    "SecXmlExternalEntity",
+    "Include",
+    "IncludeOptional",
 ];
 
 fn one(d: &Directive) -> Result<&str, CompileError> {
@@ -284,7 +342,11 @@ fn apply_inner(state: &mut State, d: &Directive, lower: &str) -> Result<(), Comp
         _ => {
             return Err(CompileError::new(
                 CompileErrorKind::UnknownDirective,
-                format!("unknown directive {}", d.name()),
+                format!(
+                    "unknown directive {}{}",
+                    d.name(),
+                    suggest::hint(d.name(), DIRECTIVES.iter().copied())
+                ),
             ))
         }
     }

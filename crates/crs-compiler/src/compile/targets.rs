@@ -8,6 +8,7 @@
 //! case-insensitively, so they are stored lower-cased.
 
 use super::ctx::Ctx;
+use super::suggest;
 use crate::error::{CompileError, CompileErrorKind};
 use crate::ir::variable::{Exclusion, Selector, SelectorRegex, Target, Variable};
 use crate::parse::lexer::Word;
@@ -71,7 +72,10 @@ fn parse_one(
                 _ => {
                     return Err((
                         CompileErrorKind::UnsupportedVariable,
-                        format!("unknown variable {name:?}"),
+                        format!(
+                            "unknown variable {name:?}{}",
+                            suggest::hint(name, Variable::ALL.iter().map(|v| v.name()))
+                        ),
                         pair.name_offset,
                     ))
                 }
