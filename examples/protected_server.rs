@@ -14,6 +14,12 @@
 //! limiter, as a scraper would reach it).
 //!
 //! Without `--crs` the built-in rules are used.
+//!
+//! For the CRS regression suite over HTTP: `--crs DIR --crs-test-setup
+//! --detection-only --albedo --expose-matched-rules` (the suite's engine
+//! settings, albedo's answers, and the ids of the rules that fired in an
+//! `x-rasp-matched-rules` header of each response), optionally
+//! `--audit-log FILE --audit-all` for the full match records.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -82,6 +88,15 @@ struct Args {
     /// ingress-nginx rate-limit semantics (burst = 5 x rate, 503).
     #[arg(long)]
     nginx: bool,
+    /// Audit every transaction (`SecAuditEngine On`), not only relevant
+    /// ones.
+    #[arg(long)]
+    audit_all: bool,
+    /// TEST ONLY: list the ids of the matched logging rules in an
+    /// `x-rasp-matched-rules` response header (for the CRS regression suite
+    /// over HTTP). Tells attackers what fired.
+    #[arg(long)]
+    expose_matched_rules: bool,
     /// Echo the request instead of the fixed answer.
     #[arg(long)]
     echo: bool,
@@ -230,6 +245,9 @@ fn load_rules(args: &Args) -> Result<Rules, Error> {
                     opts = opts.before("rasp-blocking", "SecRuleEngine On\n");
                 }
             }
+            if args.audit_all {
+                opts = opts.after("rasp-audit", "SecAuditEngine On\n");
+            }
             Rules::from_crs_dir_with(dir, &opts)?
         }
         None => {
@@ -239,6 +257,9 @@ fn load_rules(args: &Args) -> Result<Rules, Error> {
             let mut text = EMBEDDED_RULES.to_string();
             if args.detection_only {
                 text.push_str("\nSecRuleEngine DetectionOnly\n");
+            }
+            if args.audit_all {
+                text.push_str("\nSecAuditEngine On\n");
             }
             Rules::from_seclang("rasp-default.conf", &text)?
         }
@@ -296,6 +317,10 @@ async fn main() -> Result<(), Error> {
     let rules = load_rules(&args)?;
     let trusted = TrustedProxies::parse(args.trusted_proxy.iter().map(String::as_str))?;
     let mut waf = RaspLayer::new(rules).trusted_proxies(trusted);
+    if args.expose_matched_rules {
+        eprintln!("--expose-matched-rules: responses list the rules that matched (test setups only)");
+        waf = waf.dangerous().expose_matched_rules(true);
+    }
     let audit = match &args.audit_log {
         Some(path) => Some(AuditLog::file(path)?),
         None => None,

@@ -327,6 +327,30 @@ fn tokio_stream_from<T>(rx: tokio::sync::mpsc::Receiver<T>) -> impl futures_util
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
 }
 
+/// The matched-rules header exists only behind `dangerous()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matched_rules_header_only_when_asked() {
+    within(async {
+        let detect = rules("DetectionOnly", 1 << 20, "Reject");
+        let open = RaspLayer::new(detect.clone()).dangerous().expose_matched_rules(true);
+        let server = serve(ServiceBuilder::new().layer(open).service(echo(Seen::default()))).await;
+        let (status, headers, _) = send(&client(), get(server.addr, "/?q=attack")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[rasp_tower::MATCHED_RULES_HEADER], "1001");
+        let (_, headers, _) = send(&client(), get(server.addr, "/?q=fine")).await;
+        assert_eq!(headers[rasp_tower::MATCHED_RULES_HEADER], "");
+        let closed = serve(
+            ServiceBuilder::new()
+                .layer(RaspLayer::new(detect))
+                .service(echo(Seen::default())),
+        )
+        .await;
+        let (_, headers, _) = send(&client(), get(closed.addr, "/?q=attack")).await;
+        assert!(!headers.contains_key(rasp_tower::MATCHED_RULES_HEADER));
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_exclusion_disables_a_rule_for_one_route() {
     within(async {

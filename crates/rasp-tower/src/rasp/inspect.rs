@@ -25,6 +25,12 @@ use crate::telemetry::{self, outcome};
 /// The response header that carries the transaction id of a block.
 pub const TRANSACTION_ID_HEADER: &str = "x-rasp-transaction-id";
 
+/// The response header listing the ids of the logging rules that matched,
+/// sent only when enabled through
+/// [`RaspLayer::dangerous`](super::RaspLayer::dangerous) (test setups such
+/// as the CRS regression suite over HTTP).
+pub const MATCHED_RULES_HEADER: &str = "x-rasp-matched-rules";
+
 /// Go on, or answer with a block.
 pub(crate) enum Step {
     Continue,
@@ -273,6 +279,10 @@ impl Inspection {
             return Ok(self.block_response(b));
         }
         self.finish(parts.status, None);
+        let mut parts = parts;
+        if let Some(v) = self.matched_rules_header() {
+            parts.headers.insert(MATCHED_RULES_HEADER, v);
+        }
         let rest = (!body_done).then_some(body);
         Ok(Response::from_parts(parts, RaspBody::new(prefix, rest)))
     }
@@ -336,7 +346,26 @@ impl Inspection {
             h.insert(header::LOCATION, loc);
         }
         self.finish(block.status, Some(block.outcome));
+        if let Some(v) = self.matched_rules_header() {
+            res.headers_mut().insert(MATCHED_RULES_HEADER, v);
+        }
         res
+    }
+
+    /// The ids of the logging rules that matched, when the layer was told
+    /// to expose them (never by default: it tells attackers what fired).
+    fn matched_rules_header(&self) -> Option<HeaderValue> {
+        if !self.config.expose_matched_rules || self.poisoned {
+            return None;
+        }
+        let mut ids: Vec<u32> = Vec::new();
+        for m in self.tx.matches().iter().filter(|m| m.log) {
+            if !ids.contains(&m.id) {
+                ids.push(m.id);
+            }
+        }
+        let text = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        HeaderValue::from_str(&text).ok()
     }
 
     /// In DetectionOnly: did a rule match whose disruptive action would

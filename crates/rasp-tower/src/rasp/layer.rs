@@ -38,6 +38,7 @@ pub(crate) struct RaspConfig {
     pub(crate) exclusions: Vec<RouteExclusion>,
     pub(crate) audit: Option<AuditLog>,
     pub(crate) body_timeout: Duration,
+    pub(crate) expose_matched_rules: bool,
 }
 
 impl RaspConfig {
@@ -50,6 +51,7 @@ impl RaspConfig {
             exclusions: Vec::new(),
             audit: None,
             body_timeout: Duration::from_secs(30),
+            expose_matched_rules: false,
         }
     }
 }
@@ -65,6 +67,7 @@ impl RaspLayer {
             exclusions: Vec::new(),
             audit: None,
             body_timeout: Duration::from_secs(30),
+            expose_matched_rules: false,
         };
         let rules = rules.into();
         let current = Arc::new(ArcSwap::from_pointee(Loaded::new(&rules, config.engine.clone(), 0)));
@@ -125,6 +128,11 @@ impl RaspLayer {
         self.with(|c| c.body_timeout = timeout)
     }
 
+    /// Settings that weaken the layer, for test setups only.
+    pub fn dangerous(self) -> DangerousRaspLayer {
+        DangerousRaspLayer { layer: self }
+    }
+
     /// A handle that swaps the rules of this layer (and of every service
     /// it made) at run time.
     pub fn reload_handle(&self) -> ReloadHandle {
@@ -147,6 +155,24 @@ impl RaspLayer {
             generation,
         )));
         self
+    }
+}
+
+/// Settings that weaken a [`RaspLayer`]; reached only through
+/// [`RaspLayer::dangerous`].
+#[derive(Debug)]
+pub struct DangerousRaspLayer {
+    layer: RaspLayer,
+}
+
+impl DangerousRaspLayer {
+    /// Lists the ids of the logging rules that matched in the
+    /// [`MATCHED_RULES_HEADER`](super::MATCHED_RULES_HEADER) response
+    /// header of every response. It tells a client exactly which rules it
+    /// tripped, so only a test server (the CRS regression suite over HTTP)
+    /// should do it. Default is off.
+    pub fn expose_matched_rules(self, yes: bool) -> RaspLayer {
+        self.layer.with(|c| c.expose_matched_rules = yes)
     }
 }
 
