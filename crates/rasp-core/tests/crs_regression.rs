@@ -5,6 +5,7 @@
 //! cargo test --release -p rasp-core --test crs_regression
 //! CRS_TEST=942100,920100-8  only tests whose name starts with one of these
 //! CRS_VERBOSE=1             print every failure with its log lines
+//! CRS_VERBOSE=all           print every selected test with its log lines
 //! CRS_MODE=per_rule         evaluate every rule one by one (no gates)
 //! CRS_MODE=compare          run both and fail stages whose matches differ
 //! ```

@@ -60,6 +60,8 @@ pub struct Options {
     pub filters: Vec<String>,
     /// Print the log lines of failing tests.
     pub verbose: bool,
+    /// Print every selected test with its log lines (`CRS_VERBOSE=all`).
+    pub verbose_all: bool,
     /// Print the failure list and categories.
     pub print_failures: bool,
     /// File name of the JSON report under `target/crs-regression/`.
@@ -81,6 +83,7 @@ impl Options {
             mode,
             filters,
             verbose: std::env::var("CRS_VERBOSE").is_ok_and(|v| !v.is_empty() && v != "0"),
+            verbose_all: std::env::var("CRS_VERBOSE").is_ok_and(|v| v == "all"),
             print_failures: true,
             report_name,
         }
@@ -316,6 +319,14 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
     summary.overridden = count(Verdict::Overridden);
 
     write_report(opts, &crs_dir, &summary, &results);
+    if opts.verbose_all {
+        for r in &results {
+            println!("{:?} {}: {}", r.verdict, r.name, r.reasons.join("; "));
+            for l in &r.lines {
+                println!("    {l}");
+            }
+        }
+    }
     let failures: Vec<&TestResult> = results
         .iter()
         .filter(|r| r.verdict == Verdict::Fail)
