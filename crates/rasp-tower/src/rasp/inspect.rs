@@ -6,7 +6,7 @@ use std::future::poll_fn;
 use std::net::{IpAddr, Ipv4Addr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use crs_compiler::ir::action::{Disruptive, EngineMode};
@@ -87,6 +87,8 @@ pub(crate) struct Inspection {
     tx: Box<Transaction>,
     /// The engine panicked: it is not called again for this exchange.
     poisoned: bool,
+    /// Time spent in the engine, per phase 1–5.
+    phase_time: [Duration; 5],
 }
 
 fn protocol(v: Version) -> &'static [u8] {
@@ -109,6 +111,7 @@ impl Inspection {
             config,
             tx,
             poisoned: false,
+            phase_time: [Duration::ZERO; 5],
         };
         let client = this.config.trusted.resolve(req.extensions(), req.headers());
         let local = req.extensions().get::<LocalAddr>().map(|l| l.0);
@@ -133,7 +136,7 @@ impl Inspection {
             .filter(|e| e.matches(req.method(), path))
             .flat_map(|e| e.ids().iter().copied())
             .collect();
-        this.engine("1", |tx| {
+        this.engine(1, |tx| {
             tx.process_connection(cip, cport, sip, sport);
             tx.process_uri(method, target.as_bytes(), version);
             if let (false, Some(a)) = (has_host, &authority) {
@@ -152,14 +155,18 @@ impl Inspection {
     }
 
     /// Runs `f` on the transaction, timing it and containing a panic.
-    fn engine<T>(&mut self, phase: &'static str, f: impl FnOnce(&mut Transaction) -> T) -> Option<T> {
+    fn engine<T>(&mut self, phase: u8, f: impl FnOnce(&mut Transaction) -> T) -> Option<T> {
         if self.poisoned {
             return None;
         }
         let started = Instant::now();
         let tx = &mut self.tx;
         let out = catch_unwind(AssertUnwindSafe(|| f(tx)));
-        metrics::histogram!(telemetry::ENGINE_SECONDS, "phase" => phase).record(started.elapsed().as_secs_f64());
+        // Summed per phase and recorded once in `finish`: a phase is fed in
+        // several calls (headers, each body chunk).
+        if let Some(t) = self.phase_time.get_mut(usize::from(phase).saturating_sub(1)) {
+            *t += started.elapsed();
+        }
         match out {
             Ok(v) => Some(v),
             Err(_) => {
@@ -173,7 +180,7 @@ impl Inspection {
         }
     }
 
-    fn verdict(&mut self, phase: &'static str, f: impl FnOnce(&mut Transaction) -> Verdict) -> Step {
+    fn verdict(&mut self, phase: u8, f: impl FnOnce(&mut Transaction) -> Verdict) -> Step {
         match self.engine(phase, f) {
             Some(Verdict::Interrupt(i)) => Step::Block(Block::from_intervention(&i)),
             Some(_) => Step::Continue,
@@ -186,7 +193,7 @@ impl Inspection {
 
     /// Phase 1.
     pub(crate) fn request_headers(&mut self) -> Step {
-        self.verdict("1", |tx| tx.process_request_headers())
+        self.verdict(1, |tx| tx.process_request_headers())
     }
 
     /// Phases 2–5 around the inner service.
@@ -214,7 +221,7 @@ impl Inspection {
         } else {
             (VecDeque::new(), Some(Box::pin(body)))
         };
-        if let Step::Block(b) = self.verdict("2", |tx| tx.process_request_body()) {
+        if let Step::Block(b) = self.verdict(2, |tx| tx.process_request_body()) {
             return Ok(self.block_response(b));
         }
 
@@ -233,18 +240,18 @@ impl Inspection {
         let status = parts.status.as_u16();
         let version = protocol(parts.version);
         let headers = &parts.headers;
-        self.engine("3", |tx| {
+        self.engine(3, |tx| {
             for (name, value) in headers {
                 tx.add_response_header(name.as_str().as_bytes(), value.as_bytes());
             }
         });
-        if let Step::Block(b) = self.verdict("3", |tx| tx.process_response_headers(status, version)) {
+        if let Step::Block(b) = self.verdict(3, |tx| tx.process_response_headers(status, version)) {
             return Ok(self.block_response(b));
         }
         let mut body: Rest<ResB> = Box::pin(body);
         let mut prefix = VecDeque::new();
         let mut body_done = false;
-        if self.engine("4", |tx| tx.wants_response_body()).unwrap_or(false) {
+        if self.engine(4, |tx| tx.wants_response_body()).unwrap_or(false) {
             let mut seen: u64 = 0;
             // A streaming response (server-sent text, a slow generator)
             // must not be held back forever: after the body timeout what
@@ -268,14 +275,14 @@ impl Inspection {
                 };
                 if let Some(data) = frame.data_ref() {
                     seen = seen.saturating_add(data.len() as u64);
-                    if let Step::Block(b) = self.verdict("4", |tx| tx.append_response_body(data)) {
+                    if let Step::Block(b) = self.verdict(4, |tx| tx.append_response_body(data)) {
                         return Ok(self.block_response(b));
                     }
                 }
                 prefix.push_back(frame);
             }
         }
-        if let Step::Block(b) = self.verdict("4", |tx| tx.process_response_body()) {
+        if let Step::Block(b) = self.verdict(4, |tx| tx.process_response_body()) {
             return Ok(self.block_response(b));
         }
         self.finish(parts.status, None);
@@ -317,7 +324,7 @@ impl Inspection {
             };
             if let Some(data) = frame.data_ref() {
                 seen = seen.saturating_add(data.len() as u64);
-                if let Step::Block(b) = self.verdict("2", |tx| tx.append_request_body(data)) {
+                if let Step::Block(b) = self.verdict(2, |tx| tx.append_request_body(data)) {
                     return Err(b);
                 }
             }
@@ -384,9 +391,32 @@ impl Inspection {
         })
     }
 
+    /// One `tracing` event per block or detection (target `rasp`), so a
+    /// service without an audit log still leaves a trace.
+    fn log_decision(&self, status: StatusCode, outcome: &'static str) {
+        let id = self.tx.id();
+        let rules = || {
+            let ids: Vec<u32> = self.tx.matches().iter().filter(|m| m.log).map(|m| m.id).collect();
+            ids
+        };
+        match outcome {
+            outcome::BLOCKED => {
+                let rule = self.tx.intervention().and_then(|i| i.rule_id);
+                tracing::warn!(target: "rasp", transaction_id = id, status = status.as_u16(), rule_id = ?rule, rules = ?rules(), "request blocked");
+            }
+            outcome::DETECTED => {
+                tracing::warn!(target: "rasp", transaction_id = id, rules = ?rules(), "request would have been blocked (DetectionOnly)");
+            }
+            outcome::ERROR => {
+                tracing::error!(target: "rasp", transaction_id = id, status = status.as_u16(), "engine or body error");
+            }
+            _ => {}
+        }
+    }
+
     /// Phase 5, metrics and the audit record.
     fn finish(&mut self, status: StatusCode, decided: Option<&'static str>) {
-        self.engine("5", |tx| tx.process_logging());
+        self.engine(5, |tx| tx.process_logging());
         let outcome = match decided {
             Some(o) => o,
             None if self.poisoned => outcome::ERROR,
@@ -396,6 +426,12 @@ impl Inspection {
             None => outcome::PASSED,
         };
         telemetry::request(outcome);
+        for (phase, t) in ["1", "2", "3", "4", "5"].into_iter().zip(self.phase_time) {
+            if !t.is_zero() {
+                metrics::histogram!(telemetry::ENGINE_SECONDS, "phase" => phase).record(t.as_secs_f64());
+            }
+        }
+        self.log_decision(status, outcome);
         if self.poisoned {
             // Nothing read from a transaction that panicked is trusted.
             return;
@@ -447,18 +483,18 @@ mod tests {
     #[test]
     fn engine_panic_follows_the_fail_mode() {
         let mut closed = inspection(FailMode::Closed);
-        match closed.verdict("1", |_| panic!("engine bug")) {
+        match closed.verdict(1, |_| panic!("engine bug")) {
             Step::Block(b) => assert_eq!(b.status, StatusCode::INTERNAL_SERVER_ERROR),
             Step::Continue => panic!("fail closed let the request through"),
         }
         let mut calls = 0;
-        let _ = closed.verdict("2", |_| {
+        let _ = closed.verdict(2, |_| {
             calls += 1;
             Verdict::Continue
         });
         assert_eq!(calls, 0);
         let mut open = inspection(FailMode::Open);
-        assert!(matches!(open.verdict("1", |_| panic!("engine bug")), Step::Continue));
+        assert!(matches!(open.verdict(1, |_| panic!("engine bug")), Step::Continue));
         let res: Response<RaspBody<http_body_util::Empty<Bytes>>> =
             open.block_response(Block::local(StatusCode::BAD_REQUEST, outcome::ERROR));
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
