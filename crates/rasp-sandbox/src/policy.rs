@@ -73,6 +73,7 @@ enum SeccompSource {
 pub struct LockdownBuilder {
     rlimits: Rlimits,
     user: Option<User>,
+    keep_user: bool,
     keep_root: bool,
     keep_net_bind_service: bool,
     fs: Option<FsPolicy>,
@@ -104,6 +105,7 @@ impl Default for LockdownBuilder {
         LockdownBuilder {
             rlimits: Rlimits::default(),
             user: None,
+            keep_user: false,
             keep_root: false,
             keep_net_bind_service: false,
             fs: Some(FsPolicy::default()),
@@ -211,6 +213,7 @@ impl LockdownBuilder {
     pub fn build(self) -> Result<Lockdown, SandboxError> {
         let running_as_root = crate::sys::geteuid() == 0;
         let identity = match (&self.user, running_as_root) {
+            _ if self.keep_user => None,
             (None, true) => Some(resolve(&User::NOBODY)?),
             (None, false) => None,
             (Some(u), _) => Some(resolve(u)?),
@@ -304,7 +307,7 @@ impl Dangerous {
 
     /// Keep the current user (no uid/gid change).
     pub fn keep_user(mut self) -> Self {
-        self.0.user = None;
+        self.0.keep_user = true;
         self.0.keep_root = true;
         self
     }

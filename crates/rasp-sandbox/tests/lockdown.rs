@@ -143,6 +143,8 @@ fn child_multi_thread_tokio() {
 
         // Read back after everything ran: still confined everywhere.
         assert_posture(&rasp_sandbox::posture(), true);
+        let again = rasp_sandbox::lockdown().expect_err("second lockdown");
+        assert!(matches!(again, SandboxError::AlreadyApplied), "{again:?}");
     });
     println!("{OK_MARKER}");
 }
@@ -299,6 +301,19 @@ fn child_refusals() {
     );
     assert!(!e.is_partial());
 
+    // A hard requirement on a path that does not exist fails while
+    // preparing, before anything is applied.
+    let e = Lockdown::builder()
+        .filesystem(
+            rasp_sandbox::FsPolicy::read_only_root()
+                .read_write("/nonexistent/rasp-sandbox")
+                .requirement(rasp_sandbox::Requirement::Hard),
+        )
+        .apply()
+        .expect_err("missing path with a hard requirement");
+    assert!(matches!(e, SandboxError::Landlock(_)), "{e:?}");
+    assert!(!e.is_partial());
+
     // A thread that blocks every signal cannot be confined: refuse before
     // anything is applied.
     let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -348,6 +363,9 @@ fn child_trap() {
     }
     require_root();
     let (server, server_port, _b, _bp) = listeners();
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().expect("install metrics recorder");
     let events: support::Events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let rt = runtime(2);
@@ -401,6 +419,32 @@ fn child_trap() {
         let broken = support::service_keeps_working(server_port).await;
         assert!(broken.is_empty(), "{}", broken.join("\n"));
         assert_eq!(rasp_sandbox::dropped_violations(), 0);
+        // The metrics facade saw the violation and the posture gauges.
+        let snap = snapshotter.snapshot().into_vec();
+        let find = |name: &str, label: Option<(&str, &str)>| {
+            snap.iter().find(|(k, _, _, _)| {
+                k.key().name() == name
+                    && label.is_none_or(|(lk, lv)| {
+                        k.key().labels().any(|l| l.key() == lk && l.value() == lv)
+                    })
+            })
+        };
+        let counter = find("rasp_sandbox_seccomp_violations_total", Some(("syscall", "execve")));
+        assert!(
+            matches!(counter, Some((_, _, _, metrics_util::debugging::DebugValue::Counter(n))) if *n >= 1),
+            "{counter:?}"
+        );
+        for (gauge, want) in [
+            ("rasp_sandbox_running_as_root", 0.0),
+            ("rasp_sandbox_effective_capabilities", 0.0),
+            ("rasp_sandbox_seccomp_mode", 2.0),
+        ] {
+            let g = find(gauge, None);
+            assert!(
+                matches!(g, Some((_, _, _, metrics_util::debugging::DebugValue::Gauge(v))) if v.into_inner() == want),
+                "{gauge}: {g:?}"
+            );
+        }
     });
     println!("{OK_MARKER}");
 }
@@ -589,4 +633,99 @@ fn child_exported() {
 fn exported_profile_applies() {
     require_root();
     support::expect_child_ok("exported");
+}
+
+/// PSS allows adding back only NET_BIND_SERVICE: with it kept, the service
+/// binds port 80 as nobody; nothing else comes back.
+#[test]
+#[ignore = "child process entry, run by keep_net_bind_service"]
+fn child_keep_nbs() {
+    if !is_child("keep_nbs") {
+        return;
+    }
+    require_root();
+    escape::prepare();
+    let _w = Worker::spawn("pre");
+    let p = Lockdown::builder()
+        .keep_net_bind_service(true)
+        .network(NetPolicy::seed_egress().bind(80))
+        .apply()
+        .unwrap_or_else(|e| panic!("lockdown: {e:?}"));
+    assert_posture(&p, true);
+    assert!(
+        p.threads
+            .iter()
+            .all(|t| t.cap_eff == 1 << 10 && t.cap_bnd == 1 << 10),
+        "{p:?}"
+    );
+    let bound = std::net::TcpListener::bind("127.0.0.1:80");
+    assert!(bound.is_ok(), "bind :80 with NET_BIND_SERVICE: {bound:?}");
+    drop(bound);
+    let other = std::net::TcpListener::bind("127.0.0.1:81");
+    assert!(other.is_err(), "port 81 is not in the bind list");
+    let m = escape::matrix(1, true);
+    let failures: Vec<String> = escape::failures("keep NBS", &m)
+        .into_iter()
+        .filter(|f| !f.contains("bind 127.0.0.1:80"))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    println!("{OK_MARKER}");
+}
+
+#[test]
+fn keep_net_bind_service() {
+    require_root();
+    support::expect_child_ok("keep_nbs");
+}
+
+/// The seed's AppArmor deny-write profile as a Landlock preset. The process
+/// stays uid 0 (without capabilities) so that only Landlock stands between
+/// it and root-owned directories (sandbox-facts c1: uid 0 without
+/// capabilities still owns /etc).
+#[test]
+#[ignore = "child process entry, run by apparmor_deny_write_preset"]
+fn child_apparmor() {
+    if !is_child("apparmor") {
+        return;
+    }
+    require_root();
+    let p = Lockdown::builder()
+        .filesystem(rasp_sandbox::FsPolicy::apparmor_deny_write())
+        .dangerous()
+        .keep_user()
+        .done()
+        .apply()
+        .unwrap_or_else(|e| panic!("lockdown: {e:?}"));
+    assert_eq!(
+        p.passed("pss.runAsNonRoot"),
+        Some(false),
+        "stayed root on purpose"
+    );
+    assert_eq!(
+        p.passed("seed.apparmorDenyWrite"),
+        Some(true),
+        "{}",
+        p.summary()
+    );
+    let create = |dir: &str| {
+        let path = std::path::Path::new(dir).join(format!("rasp-sandbox-{}", std::process::id()));
+        let r = std::fs::write(&path, b"x");
+        let _ = std::fs::remove_file(&path);
+        r.map_err(|e| e.raw_os_error())
+    };
+    for denied in ["/etc", "/usr", "/usr/lib"] {
+        assert_eq!(create(denied), Err(Some(libc::EACCES)), "{denied}");
+    }
+    for allowed in ["/tmp", "/root", "/var/tmp"] {
+        if std::path::Path::new(allowed).is_dir() {
+            assert_eq!(create(allowed), Ok(()), "{allowed}");
+        }
+    }
+    println!("{OK_MARKER}");
+}
+
+#[test]
+fn apparmor_deny_write_preset() {
+    require_root();
+    support::expect_child_ok("apparmor");
 }

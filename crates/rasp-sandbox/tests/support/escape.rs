@@ -182,7 +182,10 @@ pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attem
         open_path("/etc/passwd", libc::O_WRONLY | libc::O_APPEND),
     ));
     let passwd = cstr("/etc/passwd");
-    match prepare() {
+    let prepared = PASSWD
+        .get()
+        .expect("call escape::prepare() before lockdown");
+    match *prepared {
         Some((mode, uid, gid)) => {
             // SAFETY: valid path; mode and owner are set to their current values.
             let r = unsafe { libc::chmod(passwd.as_ptr(), mode) };
@@ -314,7 +317,9 @@ fn capset_all() -> Attempt {
         permitted: u32,
         inheritable: u32,
     }
-    let caps = START_CAPS.get().copied().unwrap_or(u64::MAX);
+    let caps = *START_CAPS
+        .get()
+        .expect("call escape::prepare() before lockdown");
     let h = Header {
         version: 0x2008_0522,
         pid: 0,
