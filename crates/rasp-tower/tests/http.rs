@@ -505,6 +505,44 @@ async fn hot_reload_under_load_loses_no_request() {
     .await;
 }
 
+/// A request in flight during a reload finishes with the rules it started
+/// with: its body arrives after the swap to rules that would block it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_request_keeps_its_rules_across_a_reload() {
+    within(async {
+        let seen = Seen::default();
+        let layer = RaspLayer::new(blocking());
+        let handle = layer.reload_handle();
+        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
+        let body = StreamBody::new(tokio_stream_from(rx)).boxed();
+        let req = post(server.addr, "/f", "application/x-www-form-urlencoded", body);
+        let addr = server.addr;
+        let pending = tokio::spawn(async move { send(&client(), req).await.0 });
+        tx.send(Ok(Frame::data(Bytes::from_static(b"a=1&")))).await.unwrap();
+        // Wait until the request is inside the layer, then swap the rules.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let strict = Rules::from_seclang(
+            "strict",
+            r#"SecRule ARGS "@contains hello" "id:7,phase:2,deny,status:403""#,
+        )
+        .unwrap();
+        handle.reload(&strict);
+        tx.send(Ok(Frame::data(Bytes::from_static(b"q=hello")))).await.unwrap();
+        drop(tx);
+        assert_eq!(
+            pending.await.unwrap(),
+            StatusCode::OK,
+            "the in-flight request saw the new rules"
+        );
+        assert_eq!(seen.last().unwrap().1, Bytes::from_static(b"a=1&q=hello"));
+        // A new request gets the new rules.
+        let req = post(addr, "/f", "application/x-www-form-urlencoded", full("q=hello"));
+        assert_eq!(send(&client(), req).await.0, StatusCode::FORBIDDEN);
+    })
+    .await;
+}
+
 /// Raw bytes on a TCP connection; returns what the server answered (may
 /// be empty when it closed the connection) within a few seconds.
 async fn raw(addr: std::net::SocketAddr, request: &[u8]) -> String {
