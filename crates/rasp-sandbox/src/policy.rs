@@ -184,6 +184,18 @@ impl LockdownBuilder {
         self
     }
 
+    /// Like [`on_violation`](Self::on_violation), delivering events to a
+    /// channel instead (replaces any callback). The reporter thread never
+    /// blocks on it: `std::sync::mpsc` is unbounded.
+    pub fn violation_channel(self) -> (Self, std::sync::mpsc::Receiver<Violation>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let b = self.on_violation(move |v| {
+            // A dropped receiver only means nobody listens any more.
+            let _ = tx.send(v.clone());
+        });
+        (b, rx)
+    }
+
     /// Ask the kernel to log non-allowed seccomp actions to the audit log
     /// (`SECCOMP_FILTER_FLAG_LOG`; free in user space). Default true.
     pub fn kernel_log(mut self, on: bool) -> Self {

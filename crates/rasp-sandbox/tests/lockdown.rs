@@ -468,15 +468,10 @@ fn child_audit() {
         return;
     }
     require_root();
-    let events: support::Events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let _p = Lockdown::builder()
+    let (builder, rx) = Lockdown::builder()
         .violation_mode(ViolationMode::AuditOnly)
-        .on_violation(move |v| {
-            if let Ok(mut e) = sink.lock() {
-                e.push(v.clone());
-            }
-        })
+        .violation_channel();
+    let _p = builder
         .apply()
         .unwrap_or_else(|e| panic!("lockdown: {e:?}"));
     // unshare(0) is a no-op the restricted policy denies.
@@ -487,20 +482,18 @@ fn child_audit() {
     // SAFETY: no arguments.
     let pg = unsafe { libc::syscall(libc::SYS_getpgrp) };
     assert!(pg > 0);
-    let mut names = Vec::new();
-    for _ in 0..200 {
-        names = events
-            .lock()
-            .map(|e| e.iter().filter_map(|v| v.name.clone()).collect::<Vec<_>>())
-            .unwrap_or_default();
-        if names.iter().any(|n| n == "unshare") && names.iter().any(|n| n == "getpgrp") {
+    let mut seen = Vec::new();
+    while let Ok(v) = rx.recv_timeout(Duration::from_secs(2)) {
+        seen.push(v);
+        let names: Vec<_> = seen.iter().filter_map(|v| v.name.as_deref()).collect();
+        if names.contains(&"unshare") && names.contains(&"getpgrp") {
             break;
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
+    let names: Vec<_> = seen.iter().filter_map(|v| v.name.clone()).collect();
     assert!(names.iter().any(|n| n == "unshare"), "{names:?}");
     assert!(names.iter().any(|n| n == "getpgrp"), "{names:?}");
-    let ev = events.lock().map(|e| e[0].clone()).expect("event");
+    let ev = seen.iter().find(|v| v.name.as_deref() == Some("unshare")).expect("event").clone();
     assert_eq!(ev.outcome, Outcome::Audited);
     println!("{OK_MARKER}");
 }
