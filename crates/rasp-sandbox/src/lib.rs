@@ -54,11 +54,14 @@
 //!    allowed; io_uring, bpf, userfaultfd, namespaces and other
 //!    seccomp-escaping interfaces denied; `socket` limited to AF_UNIX and
 //!    TCP/UDP, which also closes the MPTCP/SCTP hole in Landlock's TCP rules.
-//! 6. **Verification**: every thread is read back from `/proc` and the
-//!    [`Posture`] report is returned.
+//! 6. **Verification**: every thread's uid/gid, capability sets and
+//!    `no_new_privs` are read back from `/proc/self/task/*/status` right
+//!    after step 3, its seccomp mode after step 5, and the [`Posture`]
+//!    report is returned.
 //!
-//! Any failure in steps 1 leaves the process untouched; a failure from step
-//! 2 on is [`SandboxError::Partial`] and the process should exit.
+//! A failure in step 1 leaves the process untouched (and lockdown may be
+//! tried again); a failure from step 2 on is [`SandboxError::Partial`]: the
+//! process is partly confined and should exit.
 //!
 //! # Threads: confining what already exists
 //!
@@ -104,6 +107,10 @@
 //! `../shared/notes/sandbox-facts.md`)
 //!
 //! * x86_64 only (the syscall table, BPF arch check and SIGSYS layout).
+//! * This kernel (Firecracker guest) has no kexec and no module loading:
+//!   `kexec_load`, `init_module` and `finit_module` answer ENOSYS even to
+//!   root, so the tests can only show that the filter denies them (EPERM)
+//!   before the kernel is reached.
 //! * Landlock ABI 7 here: no TSYNC (ABI 8), so the per-thread broadcast is
 //!   required; UDP is not covered (ABI 10), so DNS and UDP egress stay open;
 //!   rules know ports, not addresses. Landlock does not restrict `chmod`/
@@ -121,6 +128,25 @@
 //!   milliseconds) could be missed; the final verification reads every
 //!   thread's capabilities, uid, `no_new_privs` and seccomp mode, but cannot
 //!   see Landlock.
+//!
+//! # Cost
+//!
+//! `benches/syscall_overhead.rs` (each sample in a fresh forked child;
+//! 2-vCPU Firecracker guest shared with other builds, so ±20 %): `getpid`
+//! 172 ns unfiltered, 271 ns under `restricted`, 281 ns under
+//! `runtime_default` (answered by the kernel's constant-action cache);
+//! `prctl(PR_GET_DUMPABLE)`, an argument-checked rule that runs the BPF
+//! program, 332 → 450 ns; a denied syscall 199 → 325 ns (EPERM) and 6.8 µs
+//! in trap mode (SIGSYS, handler, event). Lockdown itself takes well under a
+//! millisecond per thread.
+//!
+//! # Tests
+//!
+//! `cargo test -p rasp-sandbox --release`, as root (CI runs as root). Every
+//! lockdown runs in a child process (the test binary re-executes itself with
+//! `RASP_SANDBOX_SCENARIO` set), so the test process stays unconfined. The
+//! OCI tests read `$RASP_SECCOMP_DIR`, else `../shared/seccomp` from the
+//! workspace root, and fail if the profiles are missing.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![warn(unreachable_pub, rust_2018_idioms, missing_debug_implementations)]

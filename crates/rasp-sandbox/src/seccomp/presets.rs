@@ -318,7 +318,8 @@ fn must(r: Result<&mut SeccompPolicy, SeccompError>) {
 /// The `restricted` preset, version 1.
 ///
 /// * Default: EPERM; syscalls newer than the table: ENOSYS.
-/// * The seed's allowlist without `execve`/`fork`, plus [`SERVICE_EXTRA`].
+/// * The seed's allowlist without `execve`/`fork`, plus what tokio, hyper,
+///   std and glibc need (`openat`, `statx`, `epoll_pwait`, `rseq`, `gettid`, …).
 /// * `clone` only without namespace flags; `clone3` and other syscalls
 ///   with fallbacks: ENOSYS.
 /// * `socket` only for AF_UNIX and TCP/UDP over IPv4/IPv6 (no raw, packet,
