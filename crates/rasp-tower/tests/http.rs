@@ -290,6 +290,27 @@ async fn response_body_rule_blocks_a_leaking_response() {
     .await;
 }
 
+/// `SecRuleEngine Off`: nothing is inspected, everything passes intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_off_passes_everything() {
+    within(async {
+        let seen = Seen::default();
+        let layer = RaspLayer::new(rules("Off", 10, "Reject"));
+        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let body = format!("q=attack&pad={}", "x".repeat(100));
+        let req = post(
+            server.addr,
+            "/?q=attack",
+            "application/x-www-form-urlencoded",
+            full(body.clone()),
+        );
+        let (status, _, echoed) = send(&client(), req).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(echoed, Bytes::from(body));
+    })
+    .await;
+}
+
 /// A slow streaming text response is not held back past the body
 /// timeout: the inspected part and the rest reach the client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,12 @@
 //! [`Rasp`]: the service.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
 use bytes::Buf;
+use crs_compiler::ir::action::EngineMode;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
@@ -66,13 +68,23 @@ where
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         // Each request keeps the rules it started with (hot reload).
         let loaded = self.current.load_full();
+        let clone = self.inner.clone();
+        if loaded.engine.rules().settings.rule_engine == EngineMode::Off {
+            // `SecRuleEngine Off`: no rule runs (so no `ctl` can turn it
+            // back on); nothing is buffered or recorded.
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            return ResponseFuture::inspecting(Box::pin(async move {
+                let req = req.map(|b| RaspRequestBody::new(VecDeque::new(), Some(Box::pin(b))));
+                let res = inner.call(req).await?;
+                Ok(res.map(|b| RaspBody::new(VecDeque::new(), Some(Box::pin(b)))))
+            }));
+        }
         let mut inspection = Inspection::start(loaded, Arc::clone(&self.config), &req);
         if let Step::Block(block) = inspection.request_headers() {
             return ResponseFuture::ready(inspection.block_response(block));
         }
         // The ready service goes into the future; `self` keeps a fresh
         // clone that must be polled ready again (tower's contract).
-        let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         ResponseFuture::inspecting(Box::pin(inspection.run(req, inner)))
     }
