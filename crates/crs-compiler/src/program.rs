@@ -8,23 +8,18 @@ use regex_automata::meta::Regex;
 use crate::ir::rule::{Entry, Phase, PhaseProgram, Rule};
 use crate::ir::settings::Settings;
 use crate::ir::transform::Transform;
-use crate::ir::variable::{Exclusion, Target};
 
 /// A multi-pattern gate: the positive `@rx` rules of one phase that share
-/// targets, exclusions and transformations, compiled into one automaton.
+/// a transformation chain, compiled into one automaton.
 ///
-/// Scanning each transformed value once tells which member rules can match
-/// at all; the engine then evaluates only those rules fully (with their own
-/// regex, for captures and `MATCHED_VAR`). A rule whose pattern did not hit
-/// any value cannot match, because its values are a subset of the group's.
+/// Scanning a transformed value once tells which members' patterns match
+/// it; the engine caches that answer per value for the whole phase and
+/// runs a member's own operator (for captures and `MATCHED_VAR`) only on
+/// the values whose scan hit its pattern.
 #[derive(Clone, Debug)]
 pub struct MatchGroup {
     /// The phase of every member.
     pub phase: Phase,
-    /// The shared targets.
-    pub targets: Vec<Target>,
-    /// The shared exclusions.
-    pub exclusions: Vec<Exclusion>,
     /// The shared transformation chain.
     pub transforms: Vec<Transform>,
     /// One pattern per member (pattern id `i` belongs to `members[i]`),

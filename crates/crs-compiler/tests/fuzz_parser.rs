@@ -9,6 +9,15 @@
 use crs_compiler::Compiler;
 use proptest::prelude::*;
 
+/// Cases per property: `PROPTEST_CASES` for long runs, else `default`
+/// (kept small so `cargo test` stays quick in debug builds).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 const FRAGMENTS: &[&str] = &[
     "SecRule ",
     "SecAction ",
@@ -86,7 +95,7 @@ fn fragment_text() -> impl Strategy<Value = String> {
 const VALID: &str = "SecRule REQUEST_HEADERS:User-Agent|!ARGS:x \"@rx (?i)^a[b-c]+\\x{41}$\" \\\n    \"id:10,phase:2,block,t:none,t:lowercase,msg:'m %{tx.a}',setvar:'tx.s=+%{tx.c}',chain\"\n    SecRule &ARGS \"@ge 1\" \"t:none\"\nSecMarker END\n";
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1000), .. ProptestConfig::default() })]
 
     #[test]
     fn fragments_never_panic(text in fragment_text()) {
@@ -173,7 +182,7 @@ fn valid_rules() -> impl Strategy<Value = Vec<String>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(200), .. ProptestConfig::default() })]
 
     #[test]
     fn valid_rules_always_load_completely(rules in valid_rules()) {

@@ -110,13 +110,11 @@ fn print_summary(rs: &CompiledRuleset, ms: f64) {
         r.gated_links
     );
     for (i, g) in rs.groups.iter().enumerate() {
-        let targets: Vec<String> = g.targets.iter().map(|t| t.describe()).collect();
         let transforms: Vec<&str> = g.transforms.iter().map(|t| t.name()).collect();
         println!(
-            "  #{i} phase {} size {}: {} [{}]",
+            "  #{i} phase {} size {}: [{}]",
             g.phase,
             g.members.len(),
-            targets.join("|"),
             transforms.join(",")
         );
     }

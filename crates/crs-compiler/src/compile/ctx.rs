@@ -24,8 +24,6 @@ pub(crate) struct Ctx {
     tags: HashMap<String, Result<Arc<Regex>, String>>,
     /// Phrase sets keyed by the sorted list of their data files.
     pub(crate) phrase_files: HashMap<Vec<PathBuf>, PhraseSet>,
-    /// Data files read so far (for the report).
-    pub(crate) data_files: Vec<PathBuf>,
 }
 
 impl Ctx {

@@ -15,6 +15,7 @@ mod actions;
 mod assemble;
 mod ctx;
 mod operators;
+mod prepare;
 mod resolve;
 mod rules;
 mod settings;
@@ -134,7 +135,7 @@ pub(crate) fn compile(reader: Reader) -> Result<CompiledRuleset, CompileErrors> 
     let mut state = State::new();
     state.errors.extend(reader.errors);
     let t0 = std::time::Instant::now();
-    rules::precompile_patterns(&mut state.ctx, &reader.directives);
+    prepare::prepare(&mut state.ctx, &reader.directives);
     let t1 = std::time::Instant::now();
     for d in &reader.directives {
         apply(&mut state, d);

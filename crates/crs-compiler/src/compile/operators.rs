@@ -192,7 +192,6 @@ pub(crate) fn build_operator(
                             format!("{}: {m}", f.display()),
                         )
                     })?);
-                    ctx.data_files.push(f.clone());
                 }
                 let set = build::phrases::build_sized(phrases).map_err(|e| {
                     err_arg(
@@ -258,7 +257,6 @@ pub(crate) fn build_operator(
                         format!("{}: {m}", f.display()),
                     )
                 })?);
-                ctx.data_files.push(f.clone());
             }
             OperatorKind::IpMatch(Arc::new(nets))
         }
@@ -300,7 +298,7 @@ fn pm_argument_phrases(arg: &str) -> Result<Vec<String>, String> {
 /// Phrases of a `@pmFromFile` data file: each line decoded as phrase
 /// content, then trimmed; empty lines and `#` comments skipped (v2
 /// `msre_op_pmFromFile_param_init`).
-fn data_file_phrases(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn data_file_phrases(text: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for line in text.lines() {
         let decoded = phrase_text(pm_content::decode(line))?;
@@ -321,7 +319,7 @@ fn phrase_text(bytes: Vec<u8>) -> Result<String, String> {
 /// Resolves whitespace-separated data file names against the rule file's
 /// directory. Sorted so that caching by file list is order-independent
 /// (a phrase set does not depend on the order of its phrases).
-fn data_files(arg: &str, base_dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn data_files(arg: &str, base_dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for name in arg.split_ascii_whitespace() {
         if name.starts_with("http://") || name.starts_with("https://") {
@@ -340,7 +338,7 @@ fn data_files(arg: &str, base_dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn read_data_file(path: &Path) -> Result<String, String> {
+pub(crate) fn read_data_file(path: &Path) -> Result<String, String> {
     std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .map_err(|e| format!("cannot read data file {}: {e}", path.display()))

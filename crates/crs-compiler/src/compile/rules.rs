@@ -24,12 +24,10 @@ use super::operators::build_operator;
 use super::resolve::resolve;
 use super::targets::parse_target_list;
 use super::{ChainState, Item, LinkDraft, RuleDraft, State};
-use crate::build;
 use crate::error::{CompileError, CompileErrorKind};
 use crate::ir::operator::{Operator, OperatorKind};
 use crate::ir::rule::Phase;
 use crate::parse::directive::Directive;
-use crate::parse::macros::has_macro_syntax;
 use crate::parse::operator::split_operator;
 
 /// v2's built-in defaults (`msre_actionset_create_default`):
@@ -41,63 +39,6 @@ pub(crate) fn builtin_defaults() -> Vec<Act> {
         Act::AuditLog(true),
         Act::Disruptive(DisruptiveAct::Pass),
     ]
-}
-
-/// Compiles every distinct constant `@rx` pattern up front, spread over
-/// the available cores. Regex compilation is most of the load time (CRS
-/// has about 300 patterns), and patterns are independent of each other.
-/// Errors are kept in the cache and reported when the rule is compiled.
-pub(crate) fn precompile_patterns(ctx: &mut super::ctx::Ctx, directives: &[Directive]) {
-    let mut patterns: Vec<String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for d in directives {
-        if !d.name().eq_ignore_ascii_case("SecRule") {
-            continue;
-        }
-        let Some(op) = d.args.get(1) else { continue };
-        let raw = split_operator(&op.text);
-        if raw.name.eq_ignore_ascii_case("rx")
-            && !has_macro_syntax(&raw.argument)
-            && seen.insert(raw.argument.clone())
-        {
-            patterns.push(raw.argument);
-        }
-    }
-    patterns.retain(|p| !ctx.has_rx(p));
-    // Longest first, so the big patterns do not all end up on one thread.
-    patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    if threads <= 1 || patterns.len() < 16 {
-        for p in patterns {
-            let r = build::regex::compile_detailed(&p);
-            ctx.insert_rx(p, r);
-        }
-        return;
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Vec<(usize, _)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(p) = patterns.get(i) else { break };
-                        out.push((i, build::regex::compile_detailed(p)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    for (i, r) in results.into_iter().flatten() {
-        if let Some(p) = patterns.get(i) {
-            ctx.insert_rx(p.clone(), r);
-        }
-    }
 }
 
 fn syntax(d: &Directive, msg: impl Into<String>) -> CompileError {

@@ -1,9 +1,11 @@
 //! Reading configuration text as Apache does: logical lines and words.
 //!
 //! Apache (and so ModSecurity v2, the CRS reference engine) reads a
-//! configuration file line by line. A line whose last non-blank character is
-//! a backslash continues on the next physical line; the backslash is
-//! dropped and the next line is appended as is. Only then is the logical
+//! configuration file line by line. A line ending in a backslash continues
+//! on the next physical line; the backslash is dropped and the next line is
+//! appended as is. Apache only honours a backslash right before the line
+//! break; we also accept blanks after it, since Apache would split such a
+//! rule into broken directives and refuse to start. Only then is the logical
 //! line checked for a leading `#`, so a comment ending in `\` swallows the
 //! following line, exactly as in httpd.
 //!

@@ -1,15 +1,17 @@
 //! Grouping rules into multi-pattern gates.
 //!
-//! A gate is a necessary condition: a member rule can only match if its
-//! own pattern matches one of the values it inspects. When several rules
-//! of a phase inspect exactly the same values (same targets, same
-//! exclusions, same transformation chain), one multi-pattern scan per
-//! value answers that question for all of them at once, and the engine
-//! runs the full rule (captures, `MATCHED_VAR`, actions) only for members
-//! whose pattern hit.
+//! A gate is a necessary condition: a member rule can only match a value
+//! if its own pattern matches that value after the rule's transformations.
+//! All gated rules of a phase that share a transformation chain form one
+//! group, whatever their targets: the engine scans each distinct value
+//! once per group (the scan is cached per value for the whole phase), and
+//! runs a member's own operator (captures, `MATCHED_VAR`, actions) only on
+//! the values whose scan hit that member's pattern. Rules that inspect
+//! different targets still share the scan of the values they have in
+//! common (ARGS, cookies and headers are inspected by most CRS rules).
 //!
-//! A rule is gated only when the scan is sure to see a superset of what
-//! the rule would see at its turn:
+//! A rule is gated only when the scan is sure to see the same transformed
+//! value the rule would see at its turn:
 //! - it is a chain head (links run on values the head's match selected);
 //! - its operator is a positive, constant `@rx` (a negated rule matches
 //!   when the pattern does *not*; `RxMacro` changes per transaction);
@@ -18,11 +20,11 @@
 //! - every target is request or response data that does not change while
 //!   a phase runs. `TX`, `MATCHED_VAR*`, `ENV`, persistent collections,
 //!   `RULE`, time and duration variables, `HIGHEST_SEVERITY` and counts
-//!   (`&ARGS`) change from rule to rule, so a scan made once per phase
-//!   could miss what a later rule sees.
+//!   (`&ARGS`) change from rule to rule.
 //!
-//! Runtime target exclusions (`ctl:ruleRemoveTargetById`) only shrink a
-//! rule's values, so the gate stays a necessary condition.
+//! Exclusions (static or `ctl:ruleRemoveTargetById`) decide which values a
+//! rule inspects; the gate only decides, per inspected value, whether the
+//! operator can match, so they need no special treatment.
 //!
 //! Patterns that match the empty string are left out: they hit on every
 //! value, so gating them saves nothing and makes the set bigger. Groups of
@@ -40,7 +42,7 @@ use crate::ir::variable::Variable;
 use crate::program::{CompiledRuleset, GateRef, MatchGroup};
 
 /// Reason recorded for an eligible rule without partners.
-const ALONE: &str = "no other rule shares its targets and transformations";
+const ALONE: &str = "no other rule of its phase shares its transformations";
 
 /// Variables whose values stay the same for the whole phase.
 fn stable(v: Variable) -> bool {
@@ -154,7 +156,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
             if let Some(r) = members.first() {
                 debug!(
                     rule = r.id,
-                    "rule not gated: no other rule shares its targets and transformations"
+                    "rule not gated: no other rule of its phase shares its transformations"
                 );
                 rs.report.ungated.push((r.id, ALONE));
             }
@@ -191,8 +193,6 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
         }
         rs.groups.push(MatchGroup {
             phase: first.phase,
-            targets: first.targets.clone(),
-            exclusions: first.exclusions.clone(),
             transforms: first.transforms.clone(),
             set,
             members: members.iter().map(|r| r.link_index).collect(),
@@ -203,19 +203,8 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
 }
 
 fn group_key(phase: usize, rule: &Rule) -> String {
-    // Sorted: the set of values a rule inspects does not depend on the
-    // order its targets are written in.
-    let mut targets: Vec<String> = rule.targets.iter().map(|t| t.describe()).collect();
-    targets.sort();
-    targets.dedup();
-    let mut exclusions: Vec<String> = rule.exclusions.iter().map(|x| x.describe()).collect();
-    exclusions.sort();
-    exclusions.dedup();
+    // Targets are not part of the key: the scan result belongs to a value,
+    // and every member checks only the values it inspects.
     let transforms: Vec<&str> = rule.transforms.iter().map(|t| t.name()).collect();
-    format!(
-        "{phase}\u{1}{}\u{1}{}\u{1}{}",
-        targets.join("|"),
-        exclusions.join("|"),
-        transforms.join(",")
-    )
+    format!("{phase}\u{1}{}", transforms.join(","))
 }
