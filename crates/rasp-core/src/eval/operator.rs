@@ -29,6 +29,11 @@ fn lossy(b: &[u8]) -> Cow<'_, str> {
 }
 
 fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // Most values do not match: decide with the lazy DFA first and pay for
+    // capture slots (an allocation and the slower engines) only on a hit.
+    if !re.is_match(value) {
+        return None;
+    }
     let mut caps = re.create_captures();
     re.captures(value, &mut caps);
     if !caps.is_match() {

@@ -1,77 +1,48 @@
-//! Multi-pattern gates: one scan of each value decides which rules of a
-//! group can match at all.
+//! Multi-pattern gates, per value: one scan of a transformed value answers
+//! for every rule of the phase that shares the transformation chain which
+//! of their patterns can match it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use crs_compiler::program::{CompiledRuleset, GateRef};
-use regex_automata::{Input, PatternSet};
+use foldhash::fast::RandomState;
+use regex_automata::{Input, PatternID, PatternSet};
 
-use super::Transaction;
-use crate::variables::{collect_target, Value};
-
-/// Per-phase results of the gates, computed lazily at the first rule of
-/// each group. Values do not change within a phase for gated targets (the
-/// compiler never gates TX, MATCHED_VAR and other mutable variables).
-#[derive(Debug)]
+/// Scan results for this phase, keyed by the value's address and length
+/// (values borrowed from the exchange data stay put during a phase) and
+/// the group. Cleared at every phase start.
+#[derive(Debug, Default)]
 pub(super) struct GateCache {
-    results: Vec<Option<PatternSet>>,
+    results: RefCell<HashMap<(usize, usize, usize), PatternSet, RandomState>>,
 }
 
 impl GateCache {
-    pub(super) fn new(groups: usize) -> GateCache {
-        GateCache { results: (0..groups).map(|_| None).collect() }
+    pub(super) fn reset(&self) {
+        self.results.borrow_mut().clear();
     }
 
-    pub(super) fn reset(&mut self) {
-        for r in &mut self.results {
-            *r = None;
-        }
-    }
-}
-
-impl Transaction {
-    /// True when the gate says the rule may match.
-    pub(super) fn gate_allows(&mut self, rules: &CompiledRuleset, gate: GateRef) -> bool {
+    /// Whether the gate's pattern can match `transformed`, the value at
+    /// `origin` (address, length) after the group's transformations.
+    pub(super) fn allows(
+        &self,
+        rules: &CompiledRuleset,
+        gate: GateRef,
+        origin: (usize, usize),
+        transformed: &[u8],
+    ) -> bool {
         let Some(group) = rules.groups.get(gate.group) else {
             return true;
         };
-        if self.gates.results.get(gate.group).is_some_and(Option::is_none) {
-            let set = {
-                let scope = self.scope_without_rule();
-                let excluded = |var, name: &[u8]| {
-                    group.exclusions.iter().any(|e| e.variable == var && e.selector.matches(name))
-                };
-                let mut values: Vec<Value<'_>> = Vec::new();
-                for t in &group.targets {
-                    collect_target(&scope, t, &excluded, &mut values);
-                }
-                let mut set = PatternSet::new(group.set.pattern_len());
-                for v in values {
-                    let stable = super::rule::value_is_stable(&v.name);
-                    let current = self.tcache.apply(v.value, &group.transforms, stable);
-                    group.set.which_overlapping_matches(&Input::new(&*current), &mut set);
-                    if set.is_full() {
-                        break;
-                    }
-                }
-                set
-            };
-            if let Some(slot) = self.gates.results.get_mut(gate.group) {
-                *slot = Some(set);
-            }
+        let pattern = PatternID::new_unchecked(gate.pattern);
+        let key = (origin.0, origin.1, gate.group);
+        if let Some(set) = self.results.borrow().get(&key) {
+            return set.contains(pattern);
         }
-        match self.gates.results.get(gate.group) {
-            Some(Some(set)) => set.contains(regex_automata::PatternID::new_unchecked(gate.pattern)),
-            _ => true,
-        }
-    }
-
-    fn scope_without_rule(&self) -> crate::variables::Scope<'_> {
-        crate::variables::Scope {
-            ex: &self.ex,
-            cols: &self.cols,
-            matched: &self.matched,
-            rule: None,
-            highest_severity: self.highest_severity,
-            started_us: self.started_us,
-        }
+        let mut set = PatternSet::new(group.set.pattern_len());
+        group.set.which_overlapping_matches(&Input::new(transformed), &mut set);
+        let hit = set.contains(pattern);
+        self.results.borrow_mut().insert(key, set);
+        hit
     }
 }

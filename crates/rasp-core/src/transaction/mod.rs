@@ -74,15 +74,12 @@ impl Transaction {
     pub(crate) fn new(engine: Engine) -> Transaction {
         let started_us = now_us();
         let state = TxState::new(&engine.rules.settings);
-        let link_count = engine.rules.link_count;
-        let groups = engine.rules.groups.len();
         let ex = ExchangeData {
             unique_id: unique_id(started_us),
             remote_addr: b"0.0.0.0".to_vec(),
             server_addr: b"0.0.0.0".to_vec(),
             ..ExchangeData::default()
         };
-        let _ = link_count;
         Transaction {
             engine,
             ex,
@@ -94,7 +91,7 @@ impl Transaction {
             phase_done: 0,
             started_us,
             highest_severity: 255,
-            gates: GateCache::new(groups),
+            gates: GateCache::default(),
             tcache: TransformCache::default(),
             persistent: Vec::new(),
             expirations: Vec::new(),
@@ -290,7 +287,7 @@ impl Transaction {
         let timeout = std::time::Duration::from_secs(self.engine.rules.settings.collection_timeout);
         let vars = self.engine.store.load(collection, &key, timeout);
         if let Some(c) = self.cols.by_name_mut(collection) {
-            c.entries = vars;
+            c.replace(vars);
         }
         self.persistent.retain(|(c, _)| c != collection);
         self.persistent.push((collection.to_string(), key));
@@ -304,7 +301,7 @@ impl Transaction {
     fn save_collections(&mut self) {
         for (collection, key) in std::mem::take(&mut self.persistent) {
             let Some(c) = self.cols.by_name_mut(&collection) else { continue };
-            let vars = c.entries.clone();
+            let vars = c.entries().to_vec();
             let expire: Vec<(Vec<u8>, std::time::Duration)> = self
                 .expirations
                 .iter()

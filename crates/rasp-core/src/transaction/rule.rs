@@ -79,14 +79,6 @@ impl Transaction {
     }
 
     pub(super) fn eval_rule(&mut self, head: &Arc<Rule>, phase: Phase) -> RuleOutcome {
-        if !self.engine.config.per_rule {
-            let rules = Arc::clone(&self.engine.rules);
-            if let Some(Some(gate)) = rules.gates.get(head.link_index) {
-                if !self.gate_allows(&rules, *gate) {
-                    return RuleOutcome::NoMatch;
-                }
-            }
-        }
         let mut link: &Rule = head;
         loop {
             let hits = self.find_hits(link, head);
@@ -132,6 +124,11 @@ impl Transaction {
         }
         let mut hits = Vec::new();
         let capture = link.actions.capture;
+        let gate = if self.engine.config.per_rule {
+            None
+        } else {
+            self.engine.rules.gates.get(link.link_index).copied().flatten()
+        };
         for v in values {
             if link.actions.multi_match && !link.transforms.is_empty() {
                 let mut current: Cow<'_, [u8]> = v.value;
@@ -152,8 +149,18 @@ impl Transaction {
                     }
                 }
             } else {
-                let cacheable = value_is_stable(&v.name);
-                let current = self.tcache.apply(v.value, &link.transforms, cacheable);
+                let stable = value_is_stable(&v.name);
+                let origin = (v.value.as_ptr() as usize, v.value.len());
+                let borrowed = matches!(v.value, Cow::Borrowed(_));
+                let current = self.tcache.apply(v.value, &link.transforms, stable);
+                if let Some(gate) = gate {
+                    // Only values that stay put for the phase can share a
+                    // cached scan; the planner gates only rules whose
+                    // targets are such values.
+                    if stable && borrowed && !self.gates.allows(&self.engine.rules, gate, origin, &current) {
+                        continue;
+                    }
+                }
                 self.check(link, &scope, &v.name, &current, capture, &mut hits);
             }
         }

@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -36,7 +38,7 @@ type Key = (usize, usize, u64);
 #[derive(Debug, Default)]
 pub(super) struct TransformCache {
     /// `None`: every step so far left the value unchanged.
-    map: RefCell<HashMap<Key, Option<Arc<[u8]>>>>,
+    map: RefCell<HashMap<Key, Option<Arc<[u8]>>, RandomState>>,
 }
 
 fn step_hash(h: u64, t: Transform) -> u64 {

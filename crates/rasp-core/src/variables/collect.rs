@@ -112,6 +112,22 @@ pub(crate) fn collect_target<'a>(
 
 /// The first value of `variable[:key]`, for macro expansion.
 pub(crate) fn first_value<'a>(scope: &Scope<'a>, variable: Variable, key: Option<&str>) -> Option<Cow<'a, [u8]>> {
+    // Fast path for `%{tx.name}` and friends: a direct lookup, no selector.
+    if let Some(k) = key {
+        let c = match variable {
+            Variable::Tx => Some(&scope.cols.tx),
+            Variable::Ip => Some(&scope.cols.ip),
+            Variable::Global => Some(&scope.cols.global),
+            Variable::Session => Some(&scope.cols.session),
+            Variable::User => Some(&scope.cols.user),
+            Variable::Resource => Some(&scope.cols.resource),
+            Variable::Env => Some(&scope.cols.env),
+            _ => None,
+        };
+        if let Some(c) = c {
+            return c.get(k.as_bytes()).map(Cow::Borrowed);
+        }
+    }
     let mut out = Vec::new();
     let selector = match key {
         Some(k) => Selector::Key(k.to_ascii_lowercase()),
@@ -137,7 +153,13 @@ fn members<'a>(
 }
 
 fn collection<'a>(var: Variable, c: &'a Collection, selector: &Selector, out: &mut Vec<Value<'a>>) {
-    members(var, c.entries.iter(), selector, false, out)
+    if let Selector::Key(k) = selector {
+        if let Some(p) = c.get_pair(k.as_bytes()) {
+            out.push(Value { name: ValueName::Member(var, Cow::Borrowed(&p.name)), value: Cow::Borrowed(&p.value) });
+        }
+        return;
+    }
+    members(var, c.entries().iter(), selector, false, out)
 }
 
 fn scalar<'a>(var: Variable, value: Cow<'a, [u8]>, out: &mut Vec<Value<'a>>) {

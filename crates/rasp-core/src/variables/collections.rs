@@ -2,30 +2,81 @@
 //! SESSION, USER and RESOURCE collections (in-memory, per transaction
 //! unless the engine's store backs them).
 
+use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
+
 use crate::variables::Pair;
 
 /// A mutable collection with case-insensitive keys (stored lower-cased, as
-/// ModSecurity's APR tables compare them case-insensitively).
+/// ModSecurity's APR tables compare them case-insensitively). Entries keep
+/// their insertion order (for `TX:/regex/` and logs); an index makes the
+/// frequent `TX:name` lookups O(1): CRS keeps ~150 TX variables and reads
+/// them in most rules.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Collection {
-    pub(crate) entries: Vec<Pair>,
+    entries: Vec<Pair>,
+    index: HashMap<Vec<u8>, usize, RandomState>,
 }
 
 impl Collection {
+    pub(crate) fn entries(&self) -> &[Pair] {
+        &self.entries
+    }
+
+    fn position(&self, key: &[u8]) -> Option<usize> {
+        if key.iter().any(u8::is_ascii_uppercase) {
+            self.index.get(&key.to_ascii_lowercase()).copied()
+        } else {
+            self.index.get(key).copied()
+        }
+    }
+
+    /// The member stored under `key` (case-insensitive).
+    pub(crate) fn get_pair(&self, key: &[u8]) -> Option<&Pair> {
+        self.position(key).and_then(|i| self.entries.get(i))
+    }
+
     pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        self.entries.iter().find(|p| p.name.eq_ignore_ascii_case(key)).map(|p| p.value.as_slice())
+        self.get_pair(key).map(|p| p.value.as_slice())
     }
 
     pub(crate) fn set(&mut self, key: &[u8], value: Vec<u8>) {
-        if let Some(p) = self.entries.iter_mut().find(|p| p.name.eq_ignore_ascii_case(key)) {
-            p.value = value;
-        } else {
-            self.entries.push(Pair::new(key.to_ascii_lowercase(), value));
+        match self.position(key) {
+            Some(i) => {
+                if let Some(p) = self.entries.get_mut(i) {
+                    p.value = value;
+                }
+            }
+            None => {
+                let name = key.to_ascii_lowercase();
+                self.index.insert(name.clone(), self.entries.len());
+                self.entries.push(Pair::new(name, value));
+            }
         }
     }
 
     pub(crate) fn remove(&mut self, key: &[u8]) {
-        self.entries.retain(|p| !p.name.eq_ignore_ascii_case(key));
+        if let Some(i) = self.position(key) {
+            self.entries.remove(i);
+            self.reindex();
+        }
+    }
+
+    /// Replaces every member (collections loaded from the store).
+    pub(crate) fn replace(&mut self, entries: Vec<Pair>) {
+        self.entries = entries;
+        for p in &mut self.entries {
+            p.name.make_ascii_lowercase();
+        }
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        for (i, p) in self.entries.iter().enumerate() {
+            self.index.insert(p.name.clone(), i);
+        }
     }
 }
 
