@@ -352,7 +352,7 @@ pub(crate) fn prepare(
             (a, Some(_)) if a >= NET_ABI as u32 => (
                 Enforcement::Partial,
                 format!(
-                    "ABI {a}: TCP bind {:?} connect {:?}; not covered: UDP (needs ABI 10), addresses",
+                    "ABI {a}: TCP bind {:?} connect {:?}; MPTCP/SCTP refused by seccomp (if on); not covered: UDP (needs ABI 10), addresses",
                     net.bind, net.connect
                 ),
             ),

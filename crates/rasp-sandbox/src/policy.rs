@@ -67,7 +67,9 @@ enum SeccompSource {
 /// * filesystem: [`FsPolicy::read_only_root`] (read-only `/`, rw `/tmp`)
 /// * network: [`NetPolicy::seed_egress`] (connect 5432 and 443, bind none)
 /// * seccomp: [`Preset::RestrictedV1`], [`ViolationMode::Enforce`], denials
-///   logged by the kernel (`SECCOMP_FILTER_FLAG_LOG`)
+///   logged by the kernel (`SECCOMP_FILTER_FLAG_LOG`); whatever the policy,
+///   io_uring is refused and, with network rules on, MPTCP/SCTP sockets
+///   (which Landlock's TCP rules do not see)
 /// * threads: [`ThreadMode::ConfineAll`], 2 s for each thread to answer
 #[derive(Clone)]
 pub struct LockdownBuilder {
@@ -76,6 +78,7 @@ pub struct LockdownBuilder {
     keep_user: bool,
     keep_root: bool,
     keep_net_bind_service: bool,
+    allow_io_uring: bool,
     fs: Option<FsPolicy>,
     net: Option<NetPolicy>,
     seccomp: SeccompSource,
@@ -108,6 +111,7 @@ impl Default for LockdownBuilder {
             keep_user: false,
             keep_root: false,
             keep_net_bind_service: false,
+            allow_io_uring: false,
             fs: Some(FsPolicy::default()),
             net: Some(NetPolicy::default()),
             seccomp: SeccompSource::Preset(Preset::RestrictedV1),
@@ -251,6 +255,16 @@ impl LockdownBuilder {
         let seccomp = match policy {
             None => None,
             Some(mut policy) => {
+                if !self.allow_io_uring {
+                    // io_uring operations do not pass through seccomp: an
+                    // allowed ring is a way around any filter.
+                    for n in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+                        policy.set_action(n, Action::EPERM)?;
+                    }
+                }
+                if self.net.is_some() {
+                    close_landlock_tcp_gaps(&mut policy)?;
+                }
                 if self.mode != ViolationMode::Enforce {
                     // Nobody may replace the SIGSYS handler once violations
                     // depend on it (pledge's "sigaction|NOSIGSYS").
@@ -296,6 +310,42 @@ impl LockdownBuilder {
     }
 }
 
+/// Landlock's TCP rules do not see MPTCP (protocol 262) or SCTP (132,
+/// also what `SOCK_SEQPACKET` over IP means) sockets, so with port rules
+/// active those sockets would bypass them (sandbox-facts b, P7). Refuse
+/// them in seccomp, before the policy's own `socket` rules.
+fn close_landlock_tcp_gaps(policy: &mut SeccompPolicy) -> Result<(), SandboxError> {
+    let proto = |p: u64| -> Result<Rule, SandboxError> {
+        Ok(Rule::when(
+            vec![Condition::new(2, Width::Dword, Cmp::Eq, p)?],
+            Action::EPERM,
+        ))
+    };
+    let seqpacket = |domain: u64| -> Result<Rule, SandboxError> {
+        Ok(Rule::when(
+            vec![
+                Condition::new(0, Width::Dword, Cmp::Eq, domain)?,
+                Condition::new(
+                    1,
+                    Width::Dword,
+                    Cmp::MaskedEq(0xf),
+                    libc::SOCK_SEQPACKET as u64,
+                )?,
+            ],
+            Action::EPERM,
+        ))
+    };
+    for rule in [
+        proto(libc::IPPROTO_MPTCP as u64)?,
+        proto(libc::IPPROTO_SCTP as u64)?,
+        seqpacket(libc::AF_INET as u64)?,
+        seqpacket(libc::AF_INET6 as u64)?,
+    ] {
+        policy.prepend_rule("socket", rule)?;
+    }
+    Ok(())
+}
+
 fn resolve(u: &User) -> Result<(u32, u32), SandboxError> {
     match u {
         User::Id { uid, gid } => Ok((*uid, *gid)),
@@ -333,6 +383,13 @@ impl Dangerous {
     /// No Landlock filesystem rules.
     pub fn without_filesystem_rules(mut self) -> Self {
         self.0.fs = None;
+        self
+    }
+
+    /// Leave io_uring to the seccomp policy (by default it is refused
+    /// whatever the policy says: io_uring operations bypass seccomp).
+    pub fn allow_io_uring(mut self) -> Self {
+        self.0.allow_io_uring = true;
         self
     }
 
@@ -408,5 +465,48 @@ impl Lockdown {
     /// The `(uid, gid)` lockdown will switch to, if any.
     pub fn identity(&self) -> Option<(u32, u32)> {
         self.identity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn socket_action(b: LockdownBuilder, args: [u64; 6]) -> Action {
+        let l = b.dangerous().keep_user().done().build().expect("builds");
+        l.seccomp_policy().expect("seccomp on").evaluate(41, &args)
+    }
+
+    /// The seed's profile allows any socket; with port rules on, lockdown
+    /// refuses the protocols Landlock cannot see, and io_uring always.
+    #[test]
+    fn lockdown_closes_landlock_tcp_gaps_and_io_uring() {
+        let mut seedlike = SeccompPolicy::new(Action::EPERM);
+        seedlike
+            .allow_all(["socket", "io_uring_setup"])
+            .expect("known syscalls");
+        let mptcp = [2, 1, 262, 0, 0, 0];
+        let sctp_seqpacket = [10, 5, 0, 0, 0, 0];
+        let tcp = [2, 1, 0, 0, 0, 0];
+        assert_eq!(seedlike.evaluate(41, &mptcp), Action::Allow);
+        let b = || Lockdown::builder().seccomp_policy(seedlike.clone());
+        assert_eq!(socket_action(b(), mptcp), Action::EPERM);
+        assert_eq!(socket_action(b(), sctp_seqpacket), Action::EPERM);
+        assert_eq!(socket_action(b(), [2, 1, 132, 0, 0, 0]), Action::EPERM);
+        assert_eq!(socket_action(b(), tcp), Action::Allow);
+        let no_net = b().dangerous().without_network_rules().done();
+        assert_eq!(socket_action(no_net, mptcp), Action::Allow);
+        let l = b().dangerous().keep_user().done().build().expect("builds");
+        let p = l.seccomp_policy().expect("seccomp on");
+        assert_eq!(p.action_for("io_uring_setup"), Some(Action::EPERM));
+        let l = b()
+            .dangerous()
+            .keep_user()
+            .allow_io_uring()
+            .done()
+            .build()
+            .expect("builds");
+        let p = l.seccomp_policy().expect("seccomp on");
+        assert_eq!(p.action_for("io_uring_setup"), Some(Action::Allow));
     }
 }
