@@ -348,6 +348,36 @@ fn tokio_stream_from<T>(rx: tokio::sync::mpsc::Receiver<T>) -> impl futures_util
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
 }
 
+/// The decision hook sees every inspected exchange with its outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_decision_hook_sees_outcomes() {
+    use rasp_tower::rasp::{Decision, Outcome};
+    within(async {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let hook = move |d: &Decision<'_>| {
+            sink.lock().unwrap().push((
+                d.outcome,
+                d.status,
+                d.rule_id,
+                d.client_ip,
+                d.transaction_id.to_string(),
+            ));
+        };
+        let layer = RaspLayer::new(blocking()).on_decision(hook);
+        let server = serve(ServiceBuilder::new().layer(layer).service(echo(Seen::default()))).await;
+        let (_, headers, _) = send(&client(), get(server.addr, "/?q=attack")).await;
+        send(&client(), get(server.addr, "/?q=fine")).await;
+        let log = log.lock().unwrap().clone();
+        assert_eq!(log.len(), 2);
+        assert_eq!((log[0].0, log[0].1, log[0].2), (Outcome::Blocked, 403, Some(1001)));
+        assert_eq!(log[0].3, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(log[0].4, headers[TRANSACTION_ID_HEADER].to_str().unwrap());
+        assert_eq!((log[1].0, log[1].1, log[1].2), (Outcome::Passed, 200, None));
+    })
+    .await;
+}
+
 /// The matched-rules header exists only behind `dangerous()`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matched_rules_header_only_when_asked() {

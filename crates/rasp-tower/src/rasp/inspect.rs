@@ -16,11 +16,12 @@ use rasp_core::{FailMode, Intervention, InterventionKind, Transaction, Verdict};
 use tower_service::Service;
 
 use super::body::{to_bytes_frame, RaspBody, RaspRequestBody, Rest};
+use super::decision::{Decision, Outcome};
 use super::layer::RaspConfig;
 use super::reload::Loaded;
 use crate::audit::should_log;
 use crate::client::LocalAddr;
-use crate::telemetry::{self, outcome};
+use crate::telemetry;
 
 /// The response header that carries the transaction id of a block.
 pub const TRANSACTION_ID_HEADER: &str = "x-rasp-transaction-id";
@@ -42,7 +43,7 @@ pub(crate) enum Step {
 pub(crate) struct Block {
     status: StatusCode,
     location: Option<String>,
-    outcome: &'static str,
+    outcome: Outcome,
 }
 
 impl Block {
@@ -55,9 +56,9 @@ impl Block {
             status
         };
         let (location, outcome) = match &i.kind {
-            InterventionKind::Redirect { url } => (Some(url.clone()), outcome::BLOCKED),
-            InterventionKind::EngineError => (None, outcome::ERROR),
-            _ => (None, outcome::BLOCKED),
+            InterventionKind::Redirect { url } => (Some(url.clone()), Outcome::Blocked),
+            InterventionKind::EngineError => (None, Outcome::Error),
+            _ => (None, Outcome::Blocked),
         };
         let status = if location.is_none() && status.is_redirection() {
             StatusCode::FORBIDDEN
@@ -71,7 +72,7 @@ impl Block {
         }
     }
 
-    fn local(status: StatusCode, outcome: &'static str) -> Block {
+    fn local(status: StatusCode, outcome: Outcome) -> Block {
         Block {
             status,
             location: None,
@@ -89,6 +90,7 @@ pub(crate) struct Inspection {
     poisoned: bool,
     /// Time spent in the engine, per phase 1–5.
     phase_time: [Duration; 5],
+    client_ip: Option<IpAddr>,
 }
 
 fn protocol(v: Version) -> &'static [u8] {
@@ -112,8 +114,10 @@ impl Inspection {
             tx,
             poisoned: false,
             phase_time: [Duration::ZERO; 5],
+            client_ip: None,
         };
         let client = this.config.trusted.resolve(req.extensions(), req.headers());
+        this.client_ip = client.map(|c| c.ip);
         let local = req.extensions().get::<LocalAddr>().map(|l| l.0);
         let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
         let (cip, cport) = client.map_or((unspecified, 0), |c| (c.ip, c.port));
@@ -185,7 +189,7 @@ impl Inspection {
             Some(Verdict::Interrupt(i)) => Step::Block(Block::from_intervention(&i)),
             Some(_) => Step::Continue,
             None if self.poisoned && self.config.fail_mode == FailMode::Closed => {
-                Step::Block(Block::local(StatusCode::INTERNAL_SERVER_ERROR, outcome::ERROR))
+                Step::Block(Block::local(StatusCode::INTERNAL_SERVER_ERROR, Outcome::Error))
             }
             None => Step::Continue,
         }
@@ -231,7 +235,7 @@ impl Inspection {
         {
             Ok(res) => res,
             Err(e) => {
-                self.finish(StatusCode::INTERNAL_SERVER_ERROR, Some(outcome::ERROR));
+                self.finish(StatusCode::INTERNAL_SERVER_ERROR, Some(Outcome::Error));
                 return Err(e);
             }
         };
@@ -269,7 +273,7 @@ impl Inspection {
                         break;
                     }
                     Ok(Some(Err(_))) => {
-                        return Ok(self.block_response(Block::local(StatusCode::BAD_GATEWAY, outcome::ERROR)));
+                        return Ok(self.block_response(Block::local(StatusCode::BAD_GATEWAY, Outcome::Error)));
                     }
                     Ok(Some(Ok(f))) => to_bytes_frame(f),
                 };
@@ -317,9 +321,9 @@ impl Inspection {
             }
             let next = tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx))).await;
             let frame = match next {
-                Err(_) => return Err(Block::local(StatusCode::REQUEST_TIMEOUT, outcome::BLOCKED)),
+                Err(_) => return Err(Block::local(StatusCode::REQUEST_TIMEOUT, Outcome::Blocked)),
                 Ok(None) => return Ok((prefix, None)),
-                Ok(Some(Err(_))) => return Err(Block::local(StatusCode::BAD_REQUEST, outcome::ERROR)),
+                Ok(Some(Err(_))) => return Err(Block::local(StatusCode::BAD_REQUEST, Outcome::Error)),
                 Ok(Some(Ok(frame))) => to_bytes_frame(frame),
             };
             if let Some(data) = frame.data_ref() {
@@ -391,47 +395,32 @@ impl Inspection {
         })
     }
 
-    /// One `tracing` event per block or detection (target `rasp`), so a
-    /// service without an audit log still leaves a trace.
-    fn log_decision(&self, status: StatusCode, outcome: &'static str) {
-        let id = self.tx.id();
-        let rules = || {
-            let ids: Vec<u32> = self.tx.matches().iter().filter(|m| m.log).map(|m| m.id).collect();
-            ids
-        };
-        match outcome {
-            outcome::BLOCKED => {
-                let rule = self.tx.intervention().and_then(|i| i.rule_id);
-                tracing::warn!(target: "rasp", transaction_id = id, status = status.as_u16(), rule_id = ?rule, rules = ?rules(), "request blocked");
-            }
-            outcome::DETECTED => {
-                tracing::warn!(target: "rasp", transaction_id = id, rules = ?rules(), "request would have been blocked (DetectionOnly)");
-            }
-            outcome::ERROR => {
-                tracing::error!(target: "rasp", transaction_id = id, status = status.as_u16(), "engine or body error");
-            }
-            _ => {}
-        }
-    }
-
     /// Phase 5, metrics and the audit record.
-    fn finish(&mut self, status: StatusCode, decided: Option<&'static str>) {
+    fn finish(&mut self, status: StatusCode, decided: Option<Outcome>) {
         self.engine(5, |tx| tx.process_logging());
         let outcome = match decided {
             Some(o) => o,
-            None if self.poisoned => outcome::ERROR,
+            None if self.poisoned => Outcome::Error,
             None if self.tx.engine_mode() == EngineMode::DetectionOnly && self.would_have_blocked() => {
-                outcome::DETECTED
+                Outcome::Detected
             }
-            None => outcome::PASSED,
+            None => Outcome::Passed,
         };
-        telemetry::request(outcome);
+        telemetry::request(outcome.as_str());
         for (phase, t) in ["1", "2", "3", "4", "5"].into_iter().zip(self.phase_time) {
             if !t.is_zero() {
                 metrics::histogram!(telemetry::ENGINE_SECONDS, "phase" => phase).record(t.as_secs_f64());
             }
         }
-        self.log_decision(status, outcome);
+        let decision = Decision {
+            outcome,
+            status: status.as_u16(),
+            transaction_id: self.tx.id(),
+            rule_id: self.tx.intervention().and_then(|i| i.rule_id),
+            matches: if self.poisoned { &[] } else { self.tx.matches() },
+            client_ip: self.client_ip,
+        };
+        self.config.on_decision.0.on_decision(&decision);
         if self.poisoned {
             // Nothing read from a transaction that panicked is trusted.
             return;
@@ -458,7 +447,7 @@ impl Inspection {
                 status.as_u16(),
                 self.loaded.relevant_status.as_ref(),
             ) {
-                audit.push_record(self.tx.audit_record(), status.as_u16(), outcome);
+                audit.push_record(self.tx.audit_record(), status.as_u16(), outcome.as_str());
             }
         }
     }
@@ -496,7 +485,7 @@ mod tests {
         let mut open = inspection(FailMode::Open);
         assert!(matches!(open.verdict(1, |_| panic!("engine bug")), Step::Continue));
         let res: Response<RaspBody<http_body_util::Empty<Bytes>>> =
-            open.block_response(Block::local(StatusCode::BAD_REQUEST, outcome::ERROR));
+            open.block_response(Block::local(StatusCode::BAD_REQUEST, Outcome::Error));
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     }
 

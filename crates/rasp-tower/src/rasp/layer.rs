@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 use rasp_core::{EngineConfig, FailMode};
 use tower_layer::Layer;
 
+use super::decision::{DefaultOnDecision, Hook, OnDecision};
 use super::exclusion::RouteExclusion;
 use super::reload::{Loaded, ReloadHandle};
 use super::rules::Rules;
@@ -21,6 +22,7 @@ use crate::client::TrustedProxies;
 /// - fail mode: [`FailMode::Closed`] (an engine failure answers 500)
 /// - no trusted proxy: the connection's peer is the client
 /// - no route exclusions, no audit log
+/// - decisions logged through `tracing` ([`DefaultOnDecision`])
 /// - `body_timeout`: 30 s for the request body to arrive (408 after);
 ///   also the longest a response body is held for inspection
 #[derive(Clone, Debug)]
@@ -39,6 +41,7 @@ pub(crate) struct RaspConfig {
     pub(crate) audit: Option<AuditLog>,
     pub(crate) body_timeout: Duration,
     pub(crate) expose_matched_rules: bool,
+    pub(crate) on_decision: Hook,
 }
 
 impl RaspConfig {
@@ -52,6 +55,7 @@ impl RaspConfig {
             audit: None,
             body_timeout: Duration::from_secs(30),
             expose_matched_rules: false,
+            on_decision: Hook(Arc::new(DefaultOnDecision)),
         }
     }
 }
@@ -68,6 +72,7 @@ impl RaspLayer {
             audit: None,
             body_timeout: Duration::from_secs(30),
             expose_matched_rules: false,
+            on_decision: Hook(Arc::new(DefaultOnDecision)),
         };
         let rules = rules.into();
         let current = Arc::new(ArcSwap::from_pointee(Loaded::new(&rules, config.engine.clone(), 0)));
@@ -126,6 +131,13 @@ impl RaspLayer {
     /// inspected and the rest streams through. Default is 30 s.
     pub fn body_timeout(self, timeout: Duration) -> RaspLayer {
         self.with(|c| c.body_timeout = timeout)
+    }
+
+    /// Calls `hook` once per inspected exchange (after phase 5). Default is
+    /// [`DefaultOnDecision`]: blocks and detections as `tracing` events.
+    pub fn on_decision(self, hook: impl OnDecision) -> RaspLayer {
+        let hook = Hook(Arc::new(hook));
+        self.with(|c| c.on_decision = hook)
     }
 
     /// Settings that weaken the layer, for test setups only.

@@ -55,6 +55,7 @@
 //! [`TrustedProxies`]: crate::TrustedProxies
 
 mod body;
+mod decision;
 mod exclusion;
 mod future;
 mod inspect;
@@ -64,6 +65,7 @@ mod rules;
 mod service;
 
 pub use body::{RaspBody, RaspRequestBody};
+pub use decision::{Decision, DefaultOnDecision, OnDecision, Outcome};
 pub use exclusion::RouteExclusion;
 pub use future::ResponseFuture;
 pub use inspect::{MATCHED_RULES_HEADER, TRANSACTION_ID_HEADER};
