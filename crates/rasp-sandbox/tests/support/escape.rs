@@ -143,6 +143,14 @@ pub fn prepare() -> Option<(libc::mode_t, libc::uid_t, libc::gid_t)> {
     })
 }
 
+/// A file name no other process or thread uses (O_EXCL on a shared name
+/// would answer EEXIST before any permission check).
+fn unique(dir: &str) -> String {
+    // SAFETY: no arguments.
+    let tid = unsafe { libc::gettid() };
+    format!("{dir}/rasp-sandbox-escape-{}-{tid}", std::process::id())
+}
+
 /// Runs every attempt in the calling thread. `blocked_port` is a port with
 /// a listener that the policy does not allow connecting to.
 pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attempt)> {
@@ -166,14 +174,14 @@ pub fn matrix(blocked_port: u16, include_exec: bool) -> Vec<(&'static str, Attem
     v.push((
         "create file under /usr",
         open_path(
-            "/usr/rasp-sandbox-escape",
+            &unique("/usr"),
             libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY,
         ),
     ));
     v.push((
         "create file under /etc",
         open_path(
-            "/etc/rasp-sandbox-escape",
+            &unique("/etc"),
             libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY,
         ),
     ));
