@@ -299,12 +299,11 @@ fn metrics_response(handle: &PrometheusHandle) -> Response<Full<Bytes>> {
     res
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let args = Arc::new(Args::parse());
-    // Histograms as Prometheus histograms (the exporter's default is a
-    // summary, which cannot be aggregated across replicas).
-    let metrics = PrometheusBuilder::new()
+/// Installs the global Prometheus recorder, with histograms as Prometheus
+/// histograms (the exporter's default is a summary, which cannot be
+/// aggregated across replicas).
+fn install_recorder() -> Result<PrometheusHandle, Error> {
+    Ok(PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full("rasp_anomaly_score".into()),
             &[0.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0, 25.0, 50.0],
@@ -313,7 +312,18 @@ async fn main() -> Result<(), Error> {
             Matcher::Full("rasp_engine_seconds".into()),
             &[0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1],
         )?
-        .install_recorder()?;
+        .install_recorder()?)
+}
+
+/// A bound server: its address, the accept loop, and the audit log.
+struct Started {
+    addr: SocketAddr,
+    serve: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    audit: Option<AuditLog>,
+}
+
+/// Builds the protected stack from the flags and binds the listener.
+async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Error> {
     let rules = load_rules(&args)?;
     let trusted = TrustedProxies::parse(args.trusted_proxy.iter().map(String::as_str))?;
     let mut waf = RaspLayer::new(rules).trusted_proxies(trusted);
@@ -336,17 +346,6 @@ async fn main() -> Result<(), Error> {
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let local = listener.local_addr()?;
-    println!(
-        "rasp protected_server listening on http://{local} (rules: {}, {})",
-        args.crs
-            .as_ref()
-            .map_or("built-in".to_string(), |d| format!("CRS at {}", d.display())),
-        if args.detection_only {
-            "DetectionOnly"
-        } else {
-            "blocking"
-        },
-    );
     // hyper's own protective limits: a client has 10 s to send its
     // headers (slowloris); rasp's layer bounds the body.
     let mut http = auto::Builder::new(TokioExecutor::new());
@@ -368,15 +367,15 @@ async fn main() -> Result<(), Error> {
             let http = http.clone();
             tokio::spawn(async move {
                 let svc = tower::service_fn(move |mut req: Request<Incoming>| {
+                    // What rasp needs to know about the connection.
                     req.extensions_mut().insert(PeerAddr(peer));
                     req.extensions_mut().insert(LocalAddr(local));
                     let metrics = metrics.clone();
                     let mut protected = protected.clone();
                     async move {
                         if req.uri().path() == "/metrics" && req.method() == Method::GET {
-                            return Ok::<_, Infallible>(
-                                metrics_response(&metrics).map(|b| b.map_err(Error::from).boxed_unsync()),
-                            );
+                            let res = metrics_response(&metrics);
+                            return Ok::<_, Infallible>(res.map(|b| b.map_err(Error::from).boxed_unsync()));
                         }
                         let ready = match protected.ready().await {
                             Ok(s) => s,
@@ -396,11 +395,35 @@ async fn main() -> Result<(), Error> {
             });
         }
     };
+    Ok(Started {
+        addr: local,
+        serve: Box::pin(serve),
+        audit,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args = Arc::new(Args::parse());
+    let handle = install_recorder()?;
+    let started = start(Arc::clone(&args), handle).await?;
+    println!(
+        "rasp protected_server listening on http://{} (rules: {}, {})",
+        started.addr,
+        args.crs
+            .as_ref()
+            .map_or("built-in".to_string(), |d| format!("CRS at {}", d.display())),
+        if args.detection_only {
+            "DetectionOnly"
+        } else {
+            "blocking"
+        },
+    );
     tokio::select! {
-        () = serve => {}
+        () = started.serve => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    if let Some(a) = audit {
+    if let Some(a) = started.audit {
         a.flush();
         eprintln!("audit: {} written, {} dropped", a.written(), a.dropped());
     }
@@ -463,5 +486,94 @@ mod tests {
         assert_eq!(sniff(b"<p >hi"), "text/html; charset=utf-8");
         assert_eq!(sniff(b"<br>"), "text/html; charset=utf-8");
         assert_eq!(sniff(b"hello"), "text/plain; charset=utf-8");
+    }
+
+    /// Raw HTTP/1.1 with `Connection: close`; returns the whole answer.
+    async fn http(addr: SocketAddr, request: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
+            .await
+            .expect("server hung")
+            .unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn get(path: &str) -> String {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: test\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        )
+    }
+
+    /// The flags wire the stack: built-in rules block, --rps limits, the
+    /// audit log and /metrics see the traffic, /reflect answers as albedo.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn server_blocks_limits_audits_and_exports() {
+        let dir = std::env::temp_dir().join(format!("rasp-example-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let audit_path = dir.join("audit.jsonl");
+        let args = Args::try_parse_from([
+            "protected_server",
+            "--listen",
+            "127.0.0.1:0",
+            "--rpm",
+            "600",
+            "--burst",
+            "5",
+            "--audit-log",
+            audit_path.to_str().unwrap(),
+        ])
+        .unwrap();
+        let handle = install_recorder().unwrap();
+        let started = start(Arc::new(args), handle).await.unwrap();
+        let addr = started.addr;
+        let audit = started.audit.clone().unwrap();
+        let task = tokio::spawn(started.serve);
+
+        let blocked = http(addr, &get("/?comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E")).await;
+        assert!(blocked.starts_with("HTTP/1.1 403"), "{blocked}");
+        assert!(blocked.contains("x-rasp-transaction-id:"), "{blocked}");
+        let passed = http(addr, &get("/?q=hello")).await;
+        assert!(
+            passed.starts_with("HTTP/1.1 200") && passed.ends_with("ok\n"),
+            "{passed}"
+        );
+        let body = r#"{"body":"reflected"}"#;
+        let reflect = format!(
+            "POST /reflect HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let reflected = http(addr, &reflect).await;
+        assert!(
+            reflected.starts_with("HTTP/1.1 200") && reflected.ends_with("reflected"),
+            "{reflected}"
+        );
+        // Burst 5: three used, two left, then 429.
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(http(addr, &get("/")).await.get(9..12).unwrap_or("").to_string());
+        }
+        assert_eq!(statuses, ["200", "200", "429"]);
+        let metrics = http(addr, &get("/metrics")).await;
+        assert!(
+            metrics.contains(r#"rasp_requests_total{outcome="blocked"} 1"#),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(r#"rasp_requests_total{outcome="rate_limited"} 1"#),
+            "{metrics}"
+        );
+        assert!(metrics.contains("rasp_engine_seconds_bucket"), "{metrics}");
+        tokio::task::spawn_blocking(move || audit.flush()).await.unwrap();
+        let log = std::fs::read_to_string(&audit_path).unwrap();
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(
+            log.contains("\"outcome\":\"blocked\"") && log.contains("9100100"),
+            "{log}"
+        );
+        task.abort();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
