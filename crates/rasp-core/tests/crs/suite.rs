@@ -119,6 +119,8 @@ struct TestResult {
     passes_as_written: bool,
     stages: Vec<serde_json::Value>,
     lines: Vec<String>,
+    /// Wall time of all stages (both engines in compare mode).
+    micros: u128,
 }
 
 fn target_dir() -> PathBuf {
@@ -234,6 +236,7 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
     let mut summary = Summary::default();
     let mut results = Vec::with_capacity(selected.len());
     for (file, original) in selected {
+        let test_started = Instant::now();
         let mut test = original.clone();
         let mut override_reasons = Vec::new();
         for ov in [&httpd, &own] {
@@ -309,9 +312,18 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
             passes_as_written,
             stages,
             lines,
+            micros: test_started.elapsed().as_micros(),
         });
     }
     let elapsed = run_started.elapsed();
+    let mut slowest: Vec<&TestResult> = results.iter().collect();
+    slowest.sort_by(|a, b| b.micros.cmp(&a.micros));
+    let slowest: Vec<String> = slowest
+        .iter()
+        .take(5)
+        .map(|r| format!("{} {:.1}ms", r.name, r.micros as f64 / 1000.0))
+        .collect();
+    eprintln!("crs-regression: slowest tests: {}", slowest.join(", "));
 
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     summary.passed = count(Verdict::Pass);
@@ -386,6 +398,7 @@ fn write_report(
             "passes_as_written": r.passes_as_written,
             "stages": r.stages,
             "log_lines": if r.verdict == Verdict::Fail { r.lines.clone() } else { Vec::new() },
+            "micros": r.micros,
         })).collect::<Vec<_>>(),
     });
     let dir = target_dir().join("crs-regression");
