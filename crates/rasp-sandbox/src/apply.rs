@@ -238,7 +238,13 @@ impl Lockdown {
                 flags |= FLAG_LOG;
             }
             let filter = s.program.to_sock_filter();
-            match raw::seccomp_set_filter(flags, &filter) {
+            let mut installed = raw::seccomp_set_filter(flags, &filter);
+            if installed == Err(libc::EINVAL) && flags & FLAG_LOG != 0 {
+                // Kernels before 4.14 do not know FLAG_LOG; the filter
+                // matters more than the audit records.
+                installed = raw::seccomp_set_filter(flags & !FLAG_LOG, &filter);
+            }
+            match installed {
                 Ok(0) => {}
                 Ok(tid) => return Err(partial(&done, SandboxError::Tsync(tid as i32))),
                 Err(e) => {

@@ -137,6 +137,9 @@ pub enum IdentityError {
     /// The user database lookup failed.
     #[error("user lookup")]
     Lookup(#[source] std::io::Error),
+    /// uid or gid `u32::MAX` (-1, which the kernel reads as "unchanged").
+    #[error("uid/gid 4294967295 (-1) is not a user")]
+    InvalidId,
     /// The target is uid 0.
     #[error("refusing to run as uid 0; use dangerous().keep_root()")]
     Root,

@@ -234,6 +234,11 @@ impl LockdownBuilder {
             (None, false) => None,
             (Some(u), _) => Some(resolve(u)?),
         };
+        if identity.is_some_and(|(uid, gid)| uid == u32::MAX || gid == u32::MAX) {
+            // -1 means "leave unchanged" to setresuid: it would silently
+            // keep root.
+            return Err(IdentityError::InvalidId.into());
+        }
         if identity.is_some_and(|(uid, _)| uid == 0) && !self.keep_root {
             return Err(IdentityError::Root.into());
         }
@@ -508,5 +513,33 @@ mod tests {
             .expect("builds");
         let p = l.seccomp_policy().expect("seccomp on");
         assert_eq!(p.action_for("io_uring_setup"), Some(Action::Allow));
+    }
+
+    #[test]
+    fn invalid_identity_is_refused_at_build() {
+        let e = Lockdown::builder()
+            .run_as(User::Id {
+                uid: u32::MAX,
+                gid: 10,
+            })
+            .build()
+            .expect_err("uid -1");
+        assert!(matches!(
+            e,
+            SandboxError::Identity(IdentityError::InvalidId)
+        ));
+        let e = Lockdown::builder()
+            .run_as(User::Id { uid: 0, gid: 0 })
+            .build()
+            .expect_err("root");
+        assert!(matches!(e, SandboxError::Identity(IdentityError::Root)));
+        let e = Lockdown::builder()
+            .run_as(User::Name("no-such-user-rasp".into()))
+            .build()
+            .expect_err("unknown user");
+        assert!(matches!(
+            e,
+            SandboxError::Identity(IdentityError::UnknownUser(_))
+        ));
     }
 }

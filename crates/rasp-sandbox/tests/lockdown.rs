@@ -728,3 +728,40 @@ fn apparmor_deny_write_preset() {
     require_root();
     support::expect_child_ok("apparmor");
 }
+
+/// A thread whose credentials differ (it dropped its own uid with a raw
+/// syscall) cannot drop its bounding set: lockdown stops and says the
+/// process is partly confined, instead of carrying on.
+#[test]
+#[ignore = "child process entry, run by partial_failure_is_reported"]
+fn child_partial() {
+    if !is_child("partial") {
+        return;
+    }
+    require_root();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let odd = std::thread::spawn(move || {
+        // SAFETY: per-thread raw setresuid; this thread only.
+        let r = unsafe { libc::syscall(libc::SYS_setresuid, 1000, 1000, 1000) };
+        assert_eq!(r, 0);
+        let _ = ready_tx.send(());
+        let _ = rx.recv();
+    });
+    ready_rx.recv().expect("odd thread ready");
+    let e = rasp_sandbox::lockdown().expect_err("must fail");
+    assert!(e.is_partial(), "{e:?}");
+    let text = format!("{e:?}");
+    assert!(text.contains("drop capability bounding set"), "{text}");
+    let again = rasp_sandbox::lockdown().expect_err("no second try after a partial lockdown");
+    assert!(matches!(again, SandboxError::AlreadyApplied), "{again:?}");
+    let _ = tx.send(());
+    odd.join().expect("odd thread");
+    println!("{OK_MARKER}");
+}
+
+#[test]
+fn partial_failure_is_reported() {
+    require_root();
+    support::expect_child_ok("partial");
+}
