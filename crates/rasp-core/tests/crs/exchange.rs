@@ -196,7 +196,8 @@ fn drive(engine: &Engine, p: &Parsed) -> StageRun {
             data: m.data.clone(),
         })
         .collect();
-    if raw_response.is_empty() {
+    if interrupted.is_some() {
+        // Apache sends its own error page instead of the backend's answer.
         raw_response = response_text(status, &[], b"");
     }
     StageRun {

@@ -20,7 +20,8 @@ pub struct Observed {
 #[derive(Debug, Clone, Default)]
 pub struct ObservedResponse {
     pub status: u16,
-    /// Status line, headers and body as the client read them.
+    /// Status line, backend headers and body (Apache's own response
+    /// headers are not modelled; no CRS test uses `response_contains`).
     pub raw: String,
 }
 
