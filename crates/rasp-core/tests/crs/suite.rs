@@ -317,7 +317,7 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
     }
     let elapsed = run_started.elapsed();
     let mut slowest: Vec<&TestResult> = results.iter().collect();
-    slowest.sort_by(|a, b| b.micros.cmp(&a.micros));
+    slowest.sort_by_key(|r| std::cmp::Reverse(r.micros));
     let slowest: Vec<String> = slowest
         .iter()
         .take(5)
