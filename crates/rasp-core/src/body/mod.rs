@@ -296,8 +296,6 @@ impl ArgSink {
 mod parsers_v2_vectors;
 #[cfg(test)]
 mod robustness;
-#[cfg(test)]
-mod xml_diff;
 
 #[cfg(test)]
 mod tests {
