@@ -158,11 +158,8 @@ fn skip_doctype(b: &[u8], from: usize) -> usize {
     let mut quote = 0u8;
     while let Some(&c) = b.get(j) {
         match c {
-            _ if quote != 0 => {
-                if c == quote {
-                    quote = 0;
-                }
-            }
+            _ if quote != 0 && c == quote => quote = 0,
+            _ if quote != 0 => {}
             b'"' | b'\'' => quote = c,
             b'[' => brackets += 1,
             b']' => brackets -= 1,
