@@ -87,9 +87,13 @@ impl Lockdown {
             None
         };
         let keep_caps = self.keep_caps & crate::caps::current_set("CapPrm").unwrap_or(0);
+        const CAP_SETPCAP: u32 = 8;
+        let drop_bounding =
+            crate::caps::current_effective().unwrap_or(0) & (1u64 << CAP_SETPCAP) != 0;
         let plan = ThreadPlan {
             keep_caps,
             cap_last: crate::caps::last_cap(),
+            drop_bounding,
             identity: self.identity,
             landlock_fd: prepared.fd.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
         };
@@ -164,7 +168,7 @@ impl Lockdown {
                 {
                     why.push("capabilities");
                 }
-                if t.cap_bnd & !keep_caps != 0 {
+                if drop_bounding && t.cap_bnd & !keep_caps != 0 {
                     why.push("bounding set");
                 }
                 if !t.no_new_privs {
@@ -208,7 +212,14 @@ impl Lockdown {
         mechanisms.push(MechanismReport::new(
             "capabilities",
             Enforcement::Full,
-            format!("kept {:?}", crate::caps::names(keep_caps)),
+            if drop_bounding {
+                format!("kept {:?}", crate::caps::names(keep_caps))
+            } else {
+                format!(
+                    "kept {:?}; bounding set left as is (no CAP_SETPCAP; harmless under no_new_privs)",
+                    crate::caps::names(keep_caps)
+                )
+            },
         ));
         mechanisms.push(MechanismReport::new(
             "no-new-privs",

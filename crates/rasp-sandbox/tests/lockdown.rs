@@ -765,3 +765,55 @@ fn partial_failure_is_reported() {
     require_root();
     support::expect_child_ok("partial");
 }
+
+/// A service that already runs unprivileged (e.g. `runAsUser` set by
+/// Kubernetes): no identity change, the bounding set cannot be dropped
+/// (no CAP_SETPCAP) and is harmless under `no_new_privs`, the rest applies.
+#[test]
+#[ignore = "child process entry, run by unprivileged_process"]
+fn child_unprivileged() {
+    if !is_child("unprivileged") {
+        return;
+    }
+    require_root();
+    let (server, server_port, _b, blocked_port) = listeners();
+    // glibc's wrappers change every thread (its setxid broadcast).
+    // SAFETY: plain libc calls with integer arguments.
+    unsafe {
+        assert_eq!(libc::setgroups(0, std::ptr::null()), 0);
+        assert_eq!(libc::setresgid(65534, 65534, 65534), 0);
+        assert_eq!(libc::setresuid(65534, 65534, 65534), 0);
+    }
+    let rt = runtime(2);
+    rt.block_on(async move {
+        support::start_server(server).expect("server");
+        let p = Lockdown::builder()
+            .network(NetPolicy::seed_egress().connect(server_port))
+            .apply()
+            .unwrap_or_else(|e| panic!("lockdown: {e:?}"));
+        assert!(p
+            .mechanisms
+            .iter()
+            .any(|m| m.detail.contains("unchanged (not root)")));
+        assert_eq!(p.passed("seed.capabilities.bounding"), Some(false));
+        for id in [
+            "pss.runAsNonRoot",
+            "pss.capabilities.dropAll",
+            "pss.allowPrivilegeEscalation",
+            "pss.seccompProfile",
+        ] {
+            assert_eq!(p.passed(id), Some(true), "{id}");
+        }
+        let failures = escape::failures("unprivileged", &escape::matrix(blocked_port, true));
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        let broken = support::service_keeps_working(server_port).await;
+        assert!(broken.is_empty(), "{}", broken.join("\n"));
+    });
+    println!("{OK_MARKER}");
+}
+
+#[test]
+fn unprivileged_process() {
+    require_root();
+    support::expect_child_ok("unprivileged");
+}

@@ -77,6 +77,10 @@ pub(crate) struct ThreadPlan {
     pub(crate) keep_caps: u64,
     /// Highest capability number the kernel knows.
     pub(crate) cap_last: u32,
+    /// Whether to drop the bounding set (needs CAP_SETPCAP, which an
+    /// unprivileged process does not have; under `no_new_privs` a bounding
+    /// set cannot give anything back, so it is then left alone).
+    pub(crate) drop_bounding: bool,
     /// Target `(uid, gid)`, or `None` to keep the current identity.
     pub(crate) identity: Option<(u32, u32)>,
     /// Landlock ruleset fd, or `None`.
@@ -85,6 +89,7 @@ pub(crate) struct ThreadPlan {
 
 static PLAN_KEEP_CAPS: AtomicU64 = AtomicU64::new(0);
 static PLAN_CAP_LAST: AtomicU32 = AtomicU32::new(40);
+static PLAN_DROP_BOUNDING: AtomicU8 = AtomicU8::new(1);
 static PLAN_UID: AtomicI64 = AtomicI64::new(-1);
 static PLAN_GID: AtomicI64 = AtomicI64::new(-1);
 static PLAN_LANDLOCK_FD: AtomicI32 = AtomicI32::new(-1);
@@ -114,6 +119,7 @@ static SLOTS: [Slot; MAX_THREADS] = [const {
 fn publish(plan: &ThreadPlan) {
     PLAN_KEEP_CAPS.store(plan.keep_caps, Ordering::SeqCst);
     PLAN_CAP_LAST.store(plan.cap_last, Ordering::SeqCst);
+    PLAN_DROP_BOUNDING.store(u8::from(plan.drop_bounding), Ordering::SeqCst);
     let (uid, gid) = plan
         .identity
         .map(|(u, g)| (i64::from(u), i64::from(g)))
@@ -150,8 +156,9 @@ pub(crate) fn apply_current_thread() -> Result<(), (Step, i32)> {
     let uid = PLAN_UID.load(Ordering::SeqCst);
     let gid = PLAN_GID.load(Ordering::SeqCst);
     let fd = PLAN_LANDLOCK_FD.load(Ordering::SeqCst);
+    let bounding = PLAN_DROP_BOUNDING.load(Ordering::SeqCst) != 0;
 
-    for cap in 0..=last {
+    for cap in (0..=last).filter(|_| bounding) {
         if keep & (1u64 << cap) != 0 {
             continue;
         }
