@@ -128,13 +128,13 @@ fn body(rng: &mut Rng, ct: &str) -> Vec<u8> {
     match ct {
         "application/json" => {
             for _ in 0..rng.below(12) {
-                let piece: &[u8] = rng.pick(JSON_PIECES);
+                let piece: &&[u8] = rng.pick(JSON_PIECES);
                 out.extend_from_slice(piece);
             }
         }
         "multipart/form-data; boundary=XyZ" => {
             for _ in 0..rng.below(6) {
-                let piece: &[u8] = rng.pick(MULTIPART_PIECES);
+                let piece: &&[u8] = rng.pick(MULTIPART_PIECES);
                 out.extend_from_slice(piece);
             }
         }
@@ -225,7 +225,13 @@ async fn random_requests_never_panic_and_pass_intact() {
                 let n = rng.below(60);
                 let raw = rng.bytes(n, b"a=;,'\"<>()/\\\t \x80\xfe%$");
                 if let Ok(v) = HeaderValue::from_bytes(&raw) {
-                    builder = builder.header(HeaderName::from_static(*rng.pick(&header_names)), v);
+                    builder = builder.header(
+                        {
+                            let name: &&str = rng.pick(&header_names);
+                            HeaderName::from_static(name)
+                        },
+                        v,
+                    );
                 }
             }
             let payload = if clean {
@@ -253,7 +259,7 @@ async fn random_requests_never_panic_and_pass_intact() {
             req.extensions_mut()
                 .insert(PeerAddr("203.0.113.9:4000".parse().unwrap()));
             let layer = layers[i % 2].clone();
-            let svc = ServiceBuilder::new().layer(layer).service(echo.clone());
+            let svc = ServiceBuilder::new().layer(layer).service(echo);
             let res = svc.oneshot(req).await.unwrap();
             let status = res.status();
             assert!(status.as_u16() >= 200 && status.as_u16() < 600, "#{i} {uri}: {status}");
