@@ -108,18 +108,20 @@ pub fn parse(body: &[u8]) -> XmlResult {
         };
     }
     // libxml2 only warns about an undeclared namespace prefix (`<p:a>`)
-    // and keeps the name as written; roxmltree refuses it. Declaring each
-    // missing prefix on the root element gives roxmltree the same tree (a
-    // declaration is not an attribute, so `//@*` does not change).
-    for _ in 0..64 {
-        let missing = match roxmltree::Document::parse_with_options(&text, parse_options()) {
-            Err(roxmltree::Error::UnknownNamespace(prefix, _)) => prefix,
-            _ => break,
-        };
-        let Some(at) = scan::root_name_end(&text) else {
-            break;
-        };
-        text.insert_str(at, &format!(" xmlns:{missing}=\"urn:rasp:undeclared\""));
+    // and keeps the name as written; roxmltree refuses it. Declaring the
+    // missing prefixes on the root element gives roxmltree the same tree (a
+    // declaration is not an attribute, so `//@*` does not change). All of
+    // them at once: one retry, whatever the number of prefixes.
+    if let Err(roxmltree::Error::UnknownNamespace(..)) =
+        roxmltree::Document::parse_with_options(&text, parse_options())
+    {
+        if let Some(at) = scan::root_name_end(&text) {
+            let declarations: String = scan::undeclared_prefixes(&text)
+                .iter()
+                .map(|p| format!(" xmlns:{p}=\"urn:rasp:undeclared\""))
+                .collect();
+            text.insert_str(at, &declarations);
+        }
     }
     match roxmltree::Document::parse_with_options(&text, parse_options()) {
         Ok(doc) => {
@@ -384,6 +386,11 @@ mod tests {
         // Undeclared namespace prefixes are only a warning in libxml2.
         let d = doc("<p:a q:b=\"1\">t</p:a>");
         assert_eq!(d.attribute_values, vec![b"1".to_vec()]);
+        let many: String = (0..500)
+            .map(|i| format!("<n{i}:e a{i}:x=\"{i}\"/>"))
+            .collect();
+        let d = doc(&format!("<r xmlns:n0=\"u\">{many}</r>"));
+        assert_eq!(d.attribute_values.len(), 500);
     }
 
     #[test]

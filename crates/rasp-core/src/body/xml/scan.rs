@@ -79,6 +79,79 @@ pub(super) fn bad_declaration(text: &str) -> bool {
     !rest.iter().all(|c| is_space(*c))
 }
 
+/// Prefixes used in element or attribute names that the document element
+/// does not declare itself (`xml` and `xmlns` excluded), each once.
+pub(super) fn undeclared_prefixes(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut used: Vec<&[u8]> = Vec::new();
+    let mut root_declared: Vec<&[u8]> = Vec::new();
+    let mut first_tag = true;
+    let mut i = 0;
+    while let Some(lt) = find_from(b, i, b"<") {
+        i = lt + 1;
+        if !b.get(i).copied().is_some_and(is_name_start) {
+            continue;
+        }
+        let end = find_from(b, i, b">").unwrap_or(b.len());
+        let tag = b.get(i..end).unwrap_or_default();
+        // Names are the element name and every `name=` in the tag.
+        let mut names: Vec<&[u8]> = Vec::new();
+        let name_len = tag
+            .iter()
+            .position(|&c| !is_name_char(c))
+            .unwrap_or(tag.len());
+        names.push(tag.get(..name_len).unwrap_or_default());
+        let mut k = name_len;
+        let mut quote = 0u8;
+        let mut start = None;
+        while let Some(&c) = tag.get(k) {
+            if quote != 0 {
+                if c == quote {
+                    quote = 0;
+                }
+            } else if c == b'"' || c == b'\'' {
+                quote = c;
+            } else if is_name_char(c) {
+                start.get_or_insert(k);
+            } else {
+                if let (Some(s0), b'=') = (start, c) {
+                    names.push(tag.get(s0..k).unwrap_or_default());
+                } else if let Some(s0) = start {
+                    // `name =`: look past spaces for the `=`.
+                    let rest = tag.get(k..).unwrap_or_default().trim_ascii_start();
+                    if rest.first() == Some(&b'=') {
+                        names.push(tag.get(s0..k).unwrap_or_default());
+                    }
+                }
+                start = None;
+            }
+            k += 1;
+        }
+        for name in names {
+            let Some(colon) = name.iter().position(|&c| c == b':') else {
+                continue;
+            };
+            let (prefix, local) = (
+                name.get(..colon).unwrap_or_default(),
+                name.get(colon + 1..).unwrap_or_default(),
+            );
+            if prefix == b"xmlns" {
+                if first_tag {
+                    root_declared.push(local);
+                }
+            } else if !prefix.is_empty() && prefix != b"xml" && !used.contains(&prefix) {
+                used.push(prefix);
+            }
+        }
+        first_tag = false;
+        i = end;
+    }
+    used.into_iter()
+        .filter(|p| !root_declared.contains(p))
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
+}
+
 /// Encodings libxml2 can read (its own and the usual iconv names); it
 /// refuses a document that declares any other.
 fn known_encoding(name: &[u8]) -> bool {
