@@ -60,7 +60,7 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
                     args.len()
                 ),
             );
-            return fail(state, d, e, None);
+            return fail(state, d, e);
         }
         (false, args) => {
             let e = syntax(
@@ -71,7 +71,7 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
                     if args.len() == 1 { "" } else { "s" }
                 ),
             );
-            return fail(state, d, e, None);
+            return fail(state, d, e);
         }
     };
     // Actions first: the chain flag decides what happens to the next rule
@@ -271,7 +271,7 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
 }
 
 /// Records an error that prevents reading the rule's actions at all.
-fn fail(state: &mut State, d: &Directive, e: CompileError, chained: Option<bool>) {
+fn fail(state: &mut State, d: &Directive, e: CompileError) {
     let rule_id = match state.chain {
         ChainState::Open(i) => match state.items.get(i) {
             Some(Item::Rule(Some(r))) => r.id,
@@ -280,7 +280,9 @@ fn fail(state: &mut State, d: &Directive, e: CompileError, chained: Option<bool>
         _ => 0,
     };
     state.error(d, e.for_rule(rule_id));
-    after_failure(state, chained.unwrap_or(false));
+    // The action list was not read, so whether it chains is unknown; ending
+    // the chain here keeps the following rule from being misattributed.
+    after_failure(state, false);
 }
 
 /// A rule that failed still takes its place in the chain structure, so its
