@@ -411,11 +411,27 @@ fn child_trap() {
         assert_eq!(v.syscall, 59);
         assert_eq!(v.tid, tid.0);
         assert_eq!(v.outcome, Outcome::Denied { errno: libc::EPERM });
+        assert_eq!(v.rule, None, "execve has no rule: the default action denied it");
         println!("event: {v}");
         // Replacing the SIGSYS handler is refused.
         // SAFETY: querying/setting a disposition; expected to fail.
         let r = unsafe { libc::signal(libc::SIGSYS, libc::SIG_IGN) };
         assert_eq!(r, libc::SIG_ERR, "SIGSYS handler must be protected");
+        // That denial came from an explicit rule: the guard is rule #0 of
+        // rt_sigaction.
+        let mut guard = None;
+        for _ in 0..200 {
+            guard = events.lock().ok().and_then(|e| {
+                e.iter()
+                    .find(|v| v.name.as_deref() == Some("rt_sigaction"))
+                    .cloned()
+            });
+            if guard.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(guard.map(|v| v.rule), Some(Some(0)));
         let broken = support::service_keeps_working(server_port).await;
         assert!(broken.is_empty(), "{}", broken.join("\n"));
         assert_eq!(rasp_sandbox::dropped_violations(), 0);

@@ -20,7 +20,7 @@
 use super::policy::{Action, Cmp, Condition, Rule, SeccompPolicy, Width, ALWAYS_ALLOWED};
 use super::table;
 use crate::error::SeccompError;
-use crate::sys::sigsys::{AUDIT_REISSUE, ERRNO_MASK};
+use crate::sys::sigsys::{AUDIT_REISSUE, ERRNO_MASK, RULE_SHIFT};
 
 /// How denials are carried out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -195,7 +195,19 @@ fn condition_code(c: &Condition) -> Vec<CI> {
     }
 }
 
-fn ret_value(action: Action, mode: ViolationMode, nr: Option<u32>) -> Result<u32, SeccompError> {
+/// `SECCOMP_RET_DATA` bits 12–14 of a trap: which rule of the syscall
+/// decided (0–5), 6 for "rule 6 or later", 7 for the default action. The
+/// handler copies them into the [`Violation`](crate::Violation).
+fn rule_tag(rule: Option<usize>) -> u32 {
+    (rule.map_or(7, |i| i.min(6)) as u32) << RULE_SHIFT
+}
+
+fn ret_value(
+    action: Action,
+    mode: ViolationMode,
+    nr: Option<u32>,
+    rule: Option<usize>,
+) -> Result<u32, SeccompError> {
     let errno_of = |a: Action| -> Result<u32, SeccompError> {
         match a {
             Action::Errno(e) if u32::from(e) > ERRNO_MASK => Err(SeccompError::BadErrno(e)),
@@ -207,7 +219,7 @@ fn ret_value(action: Action, mode: ViolationMode, nr: Option<u32>) -> Result<u32
         (_, Action::Allow) => RET_ALLOW,
         (_, Action::Log) => RET_LOG,
         (ViolationMode::Enforce, Action::Errno(_)) => RET_ERRNO | errno_of(action)?,
-        (ViolationMode::Enforce, Action::Trap) => RET_TRAP | libc::EPERM as u32,
+        (ViolationMode::Enforce, Action::Trap) => RET_TRAP | rule_tag(rule) | libc::EPERM as u32,
         (ViolationMode::Enforce | ViolationMode::Trap, Action::KillThread) => RET_KILL_THREAD,
         (ViolationMode::Enforce | ViolationMode::Trap, Action::KillProcess) => RET_KILL_PROCESS,
         // ENOSYS is the expected answer for syscalls with fallbacks, not a
@@ -223,12 +235,12 @@ fn ret_value(action: Action, mode: ViolationMode, nr: Option<u32>) -> Result<u32
         (ViolationMode::Trap, _) if nr.is_some_and(|n| TASK_CREATING.contains(&n)) => {
             RET_ERRNO | errno_of(action)?
         }
-        (ViolationMode::Trap, _) => RET_TRAP | errno_of(action)?,
+        (ViolationMode::Trap, _) => RET_TRAP | rule_tag(rule) | errno_of(action)?,
         (ViolationMode::AuditOnly, _) => {
             if nr.is_some_and(|n| TASK_CREATING.contains(&n)) {
                 RET_LOG
             } else {
-                RET_TRAP | AUDIT_REISSUE | errno_of(action)?
+                RET_TRAP | AUDIT_REISSUE | rule_tag(rule) | errno_of(action)?
             }
         }
     })
@@ -281,7 +293,12 @@ pub(crate) fn compile(
     head.extend([
         (LD_W_ABS, 0, 0, 0),
         (JGT_K, 0, 1, table::MAX_NR),
-        (RET_K, 0, 0, ret_value(policy.unknown_action, mode, None)?),
+        (
+            RET_K,
+            0,
+            0,
+            ret_value(policy.unknown_action, mode, None, None)?,
+        ),
     ]);
 
     // The effective rule lists, with the always-allowed core forced in.
@@ -307,7 +324,7 @@ pub(crate) fn compile(
     }
     entries.sort_by_key(|(n, _)| *n);
 
-    let default_ret = ret_value(policy.default_action, mode, None)?;
+    let default_ret = ret_value(policy.default_action, mode, None, None)?;
     // Dispatch chain first, blocks after; block offsets are known once the
     // chain length is.
     let mut blocks: Vec<Vec<(u16, u8, u8, u32)>> = Vec::new();
@@ -321,12 +338,18 @@ pub(crate) fn compile(
             continue;
         }
         if rules[0].conditions.is_empty() {
-            dispatch.push((*nr, D::Inline(ret_value(rules[0].action, mode, Some(*nr))?)));
+            dispatch.push((
+                *nr,
+                D::Inline(ret_value(rules[0].action, mode, Some(*nr), Some(0))?),
+            ));
             continue;
         }
         let mut block = Vec::new();
-        for r in rules {
-            block.extend(rule_code(r, ret_value(r.action, mode, Some(*nr))?)?);
+        for (i, r) in rules.iter().enumerate() {
+            block.extend(rule_code(
+                r,
+                ret_value(r.action, mode, Some(*nr), Some(i))?,
+            )?);
             if r.conditions.is_empty() {
                 break; // later rules are unreachable
             }
@@ -335,7 +358,7 @@ pub(crate) fn compile(
             RET_K,
             0,
             0,
-            ret_value(policy.default_action, mode, Some(*nr))?,
+            ret_value(policy.default_action, mode, Some(*nr), None)?,
         ));
         dispatch.push((*nr, D::Block(blocks.len())));
         blocks.push(block);
@@ -412,7 +435,7 @@ pub(crate) mod interp {
     }
 
     pub(crate) fn action_ret(a: Action) -> u32 {
-        ret_value(a, ViolationMode::Enforce, None).unwrap_or(u32::MAX)
+        ret_value(a, ViolationMode::Enforce, None, None).unwrap_or(u32::MAX)
     }
 }
 
@@ -509,7 +532,11 @@ mod tests {
         let mut p = SeccompPolicy::new(Action::EPERM);
         p.set_action("clone3", Action::ENOSYS).expect("known");
         let trap = compile(&p, ViolationMode::Trap, 0).expect("compiles");
-        assert_eq!(run(&trap, AUDIT_ARCH_X86_64, 59, 0, &[0; 6]), RET_TRAP | 1);
+        // Trap data: errno 1 and rule tag 7 (the default action decided).
+        assert_eq!(
+            run(&trap, AUDIT_ARCH_X86_64, 59, 0, &[0; 6]),
+            RET_TRAP | 7 << 12 | 1
+        );
         // clone3 is called with every signal blocked: never trapped.
         assert_eq!(
             run(&trap, AUDIT_ARCH_X86_64, 435, 0, &[0; 6]),
@@ -520,7 +547,7 @@ mod tests {
         let audit = compile(&p, ViolationMode::AuditOnly, gadget).expect("compiles");
         assert_eq!(
             run(&audit, AUDIT_ARCH_X86_64, 59, 0, &[0; 6]),
-            RET_TRAP | AUDIT_REISSUE | 1
+            RET_TRAP | AUDIT_REISSUE | 7 << 12 | 1
         );
         assert_eq!(
             run(&audit, AUDIT_ARCH_X86_64, 59, gadget, &[0; 6]),

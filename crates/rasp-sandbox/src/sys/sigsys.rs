@@ -5,6 +5,7 @@
 //! says what to do:
 //!
 //! * bits 0–11: the errno the syscall returns (trap mode: EPERM or ENOSYS);
+//! * bits 12–14: the index of the rule that decided, 7 for the default;
 //! * bit 15 ([`AUDIT_REISSUE`]): audit-only mode, run the syscall anyway.
 //!
 //! Re-issuing from the handler would trap again, so audit mode allows one
@@ -27,6 +28,8 @@ use crate::violation::ring::{self, RawEvent};
 pub(crate) const AUDIT_REISSUE: u32 = 0x8000;
 /// `si_errno` mask of the errno to return.
 pub(crate) const ERRNO_MASK: u32 = 0x0fff;
+/// `si_errno` bits 12–14: which rule decided (7 = default action).
+pub(crate) const RULE_SHIFT: u32 = 12;
 
 const SYS_SECCOMP: i32 = 1;
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::seccomp::table;
-use crate::sys::sigsys::{AUDIT_REISSUE, ERRNO_MASK};
+use crate::sys::sigsys::{AUDIT_REISSUE, ERRNO_MASK, RULE_SHIFT};
 
 /// What happened to the syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +46,10 @@ pub struct Violation {
     pub monotonic_ns: u64,
     /// Denied or audited.
     pub outcome: Outcome,
+    /// Which of the syscall's rules decided (index into
+    /// [`SeccompPolicy::rules`](crate::SeccompPolicy::rules); 6 means 6 or
+    /// later), or `None` when the policy's default action did.
+    pub rule: Option<u8>,
 }
 
 impl Violation {
@@ -59,7 +63,9 @@ impl Violation {
                 errno: if e == 0 { libc::EPERM } else { e },
             }
         };
+        let tag = ((ev.data >> RULE_SHIFT) & 7) as u8;
         Violation {
+            rule: (tag != 7).then_some(tag),
             syscall: nr,
             name: table::name(nr).map(str::to_string),
             tid: ev.tid,
@@ -77,23 +83,32 @@ impl Violation {
     }
 }
 
+impl Violation {
+    fn rule_label(&self) -> String {
+        self.rule
+            .map_or_else(|| "default".to_string(), |i| format!("#{i}"))
+    }
+}
+
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.outcome {
             Outcome::Denied { errno } => write!(
                 f,
-                "seccomp violation: syscall={}({}) tid={} action=trap->errno {}",
+                "seccomp violation: syscall={}({}) tid={} rule={} action=trap->errno {}",
                 self.syscall_name(),
                 self.syscall,
                 self.tid,
+                self.rule_label(),
                 errno
             ),
             Outcome::Audited => write!(
                 f,
-                "seccomp audit: syscall={}({}) tid={} action=allowed (audit-only)",
+                "seccomp audit: syscall={}({}) tid={} rule={} action=allowed (audit-only)",
                 self.syscall_name(),
                 self.syscall,
-                self.tid
+                self.tid,
+                self.rule_label()
             ),
         }
     }
