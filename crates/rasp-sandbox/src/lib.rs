@@ -36,7 +36,9 @@
 //! 2. **Resource limits** ([`Rlimits`]): open files, processes, no core
 //!    dumps; optional `RLIMIT_DATA` and `RLIMIT_CPU` (not `RLIMIT_AS`, which
 //!    many threads make meaningless).
-//! 3. **In every thread**: capability bounding and ambient sets dropped;
+//! 3. **In every thread**: capability bounding set (when the process holds
+//!    CAP_SETPCAP; an unprivileged process keeps it, harmless under
+//!    `no_new_privs`) and ambient set dropped;
 //!    supplementary groups cleared, `setresgid`/`setresuid` to the configured
 //!    user (default `nobody` when root: PSS runAsNonRoot); effective,
 //!    permitted and inheritable capabilities cleared (PSS "drop ALL",
@@ -51,9 +53,11 @@
 //!    custom [`SeccompPolicy`] or an OCI/Docker JSON profile. ENOSYS for
 //!    syscalls with fallbacks (`clone3`, …) and for syscalls newer than the
 //!    table; `restart_syscall`, `rt_sigreturn`, `exit`, `exit_group` always
-//!    allowed; io_uring, bpf, userfaultfd, namespaces and other
-//!    seccomp-escaping interfaces denied; `socket` limited to AF_UNIX and
-//!    TCP/UDP, which also closes the MPTCP/SCTP hole in Landlock's TCP rules.
+//!    allowed; io_uring (whose operations bypass seccomp) refused whatever
+//!    the policy says; with port rules on, MPTCP and SCTP sockets refused
+//!    too (Landlock's TCP rules do not see them). `restricted` also denies
+//!    bpf, userfaultfd, namespaces, ptrace, mount, keyctl, exec and limits
+//!    `socket` to AF_UNIX and TCP/UDP.
 //! 6. **Verification**: every thread's uid/gid, capability sets and
 //!    `no_new_privs` are read back from `/proc/self/task/*/status` right
 //!    after step 3, its seccomp mode after step 5, and the [`Posture`]

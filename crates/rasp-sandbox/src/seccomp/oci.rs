@@ -359,6 +359,13 @@ impl SeccompPolicy {
     /// Exports the policy as an OCI profile (x86_64), usable as a
     /// Kubernetes `Localhost` seccomp profile. Importing the result gives
     /// back an equal policy.
+    ///
+    /// Not expressible in OCI and therefore left to the runtime: the
+    /// ENOSYS answer for syscall numbers newer than this crate's table (runc
+    /// adds an equivalent stub of its own) and the x86_64-only arch check
+    /// (runtimes add their own). Argument widths are not written either:
+    /// libseccomp compares 64 bits, so `int` arguments are compared more
+    /// loosely by a runtime than by this crate.
     pub fn to_oci(&self) -> OciProfile {
         let (default_action, default_errno_ret) = action_name(self.default_action);
         let mut syscalls: Vec<OciSyscall> = Vec::new();
