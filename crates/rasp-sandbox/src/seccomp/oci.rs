@@ -358,7 +358,8 @@ impl SeccompPolicy {
 
     /// Exports the policy as an OCI profile (x86_64), usable as a
     /// Kubernetes `Localhost` seccomp profile. Importing the result gives
-    /// back an equal policy.
+    /// back an equal policy (as long as 32-bit comparisons are only used on
+    /// the `int` arguments of the crate's table, as in every preset).
     ///
     /// Not expressible in OCI and therefore left to the runtime: the
     /// ENOSYS answer for syscall numbers newer than this crate's table (runc
