@@ -70,12 +70,25 @@ pub struct CompileError {
     pub(crate) directive: Option<String>,
     pub(crate) rule_id: Option<u32>,
     pub(crate) message: String,
+    /// A second position that helps: where the operator starts when the
+    /// error points inside its regex.
+    pub(crate) auxiliary: Option<Location>,
+    /// The underlying error (the regex parser's, for bad patterns).
+    pub(crate) source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl CompileError {
     /// A new error of `kind` with a human-readable message.
     pub(crate) fn new(kind: CompileErrorKind, message: impl Into<String>) -> CompileError {
-        CompileError { kind, location: None, directive: None, rule_id: None, message: message.into() }
+        CompileError {
+            kind,
+            location: None,
+            directive: None,
+            rule_id: None,
+            message: message.into(),
+            auxiliary: None,
+            source: None,
+        }
     }
 
     /// Sets the location (builder style).
@@ -124,6 +137,24 @@ impl CompileError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// A second location that helps understand the error: for an error
+    /// inside an `@rx` pattern, where the operator (`"@rx …"`) starts.
+    pub fn auxiliary_location(&self) -> Option<&Location> {
+        self.auxiliary.as_ref()
+    }
+
+    /// Sets the auxiliary location (builder style).
+    pub(crate) fn also_at(mut self, location: Location) -> CompileError {
+        self.auxiliary = Some(location);
+        self
+    }
+
+    /// Sets the underlying error (builder style).
+    pub(crate) fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> CompileError {
+        self.source = Some(std::sync::Arc::new(source));
+        self
+    }
 }
 
 impl fmt::Display for CompileError {
@@ -141,7 +172,11 @@ impl fmt::Display for CompileError {
     }
 }
 
-impl std::error::Error for CompileError {}
+impl std::error::Error for CompileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// All errors of one load: compiling keeps going after a bad rule so a rule
 /// author sees every problem at once.

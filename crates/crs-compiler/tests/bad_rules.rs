@@ -166,6 +166,12 @@ fn regex_errors_point_at_the_offending_column() {
     let loc = e.location().unwrap();
     assert_eq!((loc.line, loc.column), (2, 12), "{e}");
     assert_eq!(e.rule_id(), Some(7));
+    let aux = e.auxiliary_location().expect("operator location");
+    assert_eq!((aux.line, aux.column), (2, 6), "the `@` of `@rx`");
+    assert!(
+        std::error::Error::source(e).is_some(),
+        "the regex parser's error is the source"
+    );
     assert!(
         e.to_string()
             .starts_with("bad.conf:2:12: SecRule: rule 7: bad regular expression"),

@@ -96,6 +96,9 @@ pub struct PatternError {
     pub offset: Option<usize>,
     /// True when the pattern exceeds [`REGEX_SIZE_LIMIT`].
     pub size_limit: bool,
+    /// The regex parser's error, for syntax errors (boxed: it is large and
+    /// errors are rare).
+    pub syntax: Option<Box<regex_syntax::Error>>,
 }
 
 /// Like [`compile`], but keeps the error position so a rule file can show
@@ -132,6 +135,7 @@ pub fn compile_detailed(pattern: &str) -> Result<Arc<Regex>, PatternError> {
                 message: describe(&e),
                 offset: if rewritten == pattern { offset } else { None },
                 size_limit: e.size_limit().is_some(),
+                syntax: e.syntax_error().cloned().map(Box::new),
             }
         })
 }

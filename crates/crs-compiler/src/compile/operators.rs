@@ -155,8 +155,14 @@ pub(crate) fn build_operator(
                     } else {
                         CompileErrorKind::Regex
                     };
-                    CompileError::new(kind, format!("bad regular expression: {}", e.message))
-                        .at(at_arg(e.offset.unwrap_or(0)))
+                    let err =
+                        CompileError::new(kind, format!("bad regular expression: {}", e.message))
+                            .at(at_arg(e.offset.unwrap_or(0)))
+                            .also_at(word.location());
+                    match e.syntax {
+                        Some(se) => err.caused_by(*se),
+                        None => err,
+                    }
                 })?;
                 OperatorKind::Rx(CompiledRegex {
                     source: arg.to_string(),
