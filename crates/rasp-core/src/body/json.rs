@@ -16,6 +16,9 @@
 //!   array is, and going past `SecRequestBodyJsonDepthLimit` stops parsing
 //!   with "JSON depth limit exceeded";
 //! - arguments parsed before an error are kept (v2 adds them while it parses);
+//! - one deliberate difference: the argument names of a body may total at
+//!   most [`MAX_NAME_BYTES`] (deep paths of long keys repeat in every name,
+//!   which v2 would build without bound);
 //! - an empty body is not an error, a blank one is ("premature EOF").
 //!
 //! The parser is our own tokenizer with yajl's grammar and error texts (no
@@ -49,6 +52,7 @@ pub fn parse(body: &[u8], limits: &BodyLimits, existing_args: usize) -> JsonArgs
         args: Vec::new(),
         room: limits.arguments_limit.saturating_sub(existing_args),
         limit: limits.arguments_limit,
+        name_bytes: 0,
         cancelled: None,
     };
     if body.is_empty() {
@@ -72,6 +76,7 @@ pub fn parse(body: &[u8], limits: &BodyLimits, existing_args: usize) -> JsonArgs
         Err(Failure::Cancelled) => {
             let why = match namer.cancelled {
                 Some(Cancel::Args) => format!("More than {} JSON keys", namer.limit),
+                Some(Cancel::Names) => format!("JSON argument names exceed {MAX_NAME_BYTES} bytes"),
                 _ => "JSON depth limit exceeded".to_owned(),
             };
             Some(BodyError::same(format!("JSON parsing error: {why}")))
@@ -94,6 +99,7 @@ pub fn parse(body: &[u8], limits: &BodyLimits, existing_args: usize) -> JsonArgs
 enum Cancel {
     Depth,
     Args,
+    Names,
 }
 
 /// v2's callback state: the current name prefix and key.
@@ -105,27 +111,33 @@ struct Namer {
     args: Vec<Arg>,
     room: usize,
     limit: usize,
+    name_bytes: usize,
     cancelled: Option<Cancel>,
 }
 
-impl Namer {
-    fn joined(prefix: &[u8], key: &[u8]) -> Vec<u8> {
-        let mut name = Vec::with_capacity(prefix.len() + key.len() + 1);
-        name.extend_from_slice(prefix);
-        name.push(b'.');
-        name.extend_from_slice(key);
-        name
-    }
+/// The most bytes of argument names one body may produce. v2 has no such
+/// bound, but deep nesting with long keys makes names grow quadratically
+/// (every value repeats its whole path): past this the body is refused.
+pub const MAX_NAME_BYTES: usize = 32 << 20;
 
+impl Namer {
     /// `json_add_argument`. Returns false to cancel the parse.
     fn value(&mut self, value: Vec<u8>) -> bool {
-        let key = self.key.get_or_insert_with(Vec::new).clone();
-        let name = match &self.prefix {
-            Some(prefix) => Self::joined(prefix, &key),
-            None => key,
-        };
+        let key = self.key.get_or_insert_with(Vec::new);
+        let mut name = Vec::new();
+        if let Some(prefix) = &self.prefix {
+            name.reserve(prefix.len() + key.len() + 1);
+            name.extend_from_slice(prefix);
+            name.push(b'.');
+        }
+        name.extend_from_slice(key);
         if self.args.len() >= self.room {
             self.cancelled = Some(Cancel::Args);
+            return false;
+        }
+        self.name_bytes = self.name_bytes.saturating_add(name.len());
+        if self.name_bytes > MAX_NAME_BYTES {
+            self.cancelled = Some(Cancel::Names);
             return false;
         }
         self.args.push((name, value));
@@ -146,54 +158,64 @@ impl Namer {
         true
     }
 
+    /// Appends `.key` to the prefix in place (or starts it with `key`), so
+    /// nesting costs the key's length, not the path's.
+    fn push_prefix(&mut self, key: &[u8]) {
+        match self.prefix.as_mut() {
+            Some(prefix) => {
+                prefix.push(b'.');
+                prefix.extend_from_slice(key);
+            }
+            None => self.prefix = Some(key.to_vec()),
+        }
+    }
+
     fn start_map(&mut self) -> bool {
         // The top-level object changes nothing and is not counted.
-        let Some(key) = &self.key else {
+        let Some(key) = self.key.take() else {
             return true;
         };
-        self.prefix = Some(match &self.prefix {
-            Some(prefix) => Self::joined(prefix, key),
-            None => key.clone(),
-        });
+        self.push_prefix(&key);
+        self.key = Some(key);
         self.enter()
     }
 
     fn end_map(&mut self) {
-        let Some(prefix) = self.prefix.take() else {
+        let Some(prefix) = self.prefix.as_mut() else {
             return;
         };
+        // The key becomes what follows the last dot, which may be inside a
+        // key that contains dots: v2 does the same.
         match prefix.iter().rposition(|&b| b == b'.') {
             Some(dot) => {
                 self.key = Some(prefix.get(dot + 1..).unwrap_or_default().to_vec());
-                self.prefix = Some(prefix.get(..dot).unwrap_or_default().to_vec());
+                prefix.truncate(dot);
             }
-            None => self.key = Some(prefix),
+            None => self.key = self.prefix.take(),
         }
         self.depth = self.depth.saturating_sub(1);
     }
 
     fn start_array(&mut self) -> bool {
-        match (&self.prefix, &self.key) {
-            (None, None) => {
-                self.prefix = Some(b"array".to_vec());
-                self.key = Some(b"array".to_vec());
-            }
-            (Some(prefix), key) => {
-                let key = key.clone().unwrap_or_default();
-                self.prefix = Some(Self::joined(prefix, &key));
-            }
-            (None, Some(key)) => self.prefix = Some(key.clone()),
+        if self.prefix.is_none() && self.key.is_none() {
+            self.prefix = Some(b"array".to_vec());
+            self.key = Some(b"array".to_vec());
+        } else {
+            let key = self.key.take().unwrap_or_default();
+            self.push_prefix(&key);
+            self.key = Some(key);
         }
         self.enter()
     }
 
     fn end_array(&mut self) {
-        let Some(prefix) = self.prefix.take() else {
+        let Some(prefix) = self.prefix.as_mut() else {
             return;
         };
         // Unlike maps, v2 does not restore the key here.
-        if let Some(dot) = prefix.iter().rposition(|&b| b == b'.') {
-            self.prefix = Some(prefix.get(..dot).unwrap_or_default().to_vec());
+        match prefix.iter().rposition(|&b| b == b'.') {
+            Some(dot) => prefix.truncate(dot),
+            None => self.prefix = None,
         }
         self.depth = self.depth.saturating_sub(1);
     }
@@ -770,6 +792,29 @@ mod tests {
         let mut huge = vec![b'['; 200_000];
         huge.extend(vec![b']'; 200_000]);
         assert!(parse(&huge, &BodyLimits::default(), 0).error.is_some());
+    }
+
+    #[test]
+    fn long_paths_stay_bounded() {
+        // 2,000 levels of 1 KiB keys, then many values at the bottom: the
+        // names would repeat a 2 MiB path each.
+        let key = "k".repeat(1024);
+        let mut body = String::new();
+        for _ in 0..2000 {
+            body.push_str(&format!("{{\"{key}\":"));
+        }
+        body.push('[');
+        body.push_str(&vec!["1"; 900].join(","));
+        body.push(']');
+        body.push_str(&"}".repeat(2000));
+        let r = parse(body.as_bytes(), &BodyLimits::default(), 0);
+        assert_eq!(
+            r.error.map(|e| e.msg),
+            Some(format!(
+                "JSON parsing error: JSON argument names exceed {MAX_NAME_BYTES} bytes"
+            ))
+        );
+        assert!(r.args.iter().map(|(n, _)| n.len()).sum::<usize>() <= MAX_NAME_BYTES);
     }
 
     #[test]

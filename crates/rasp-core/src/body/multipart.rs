@@ -20,6 +20,8 @@
 //! `ARGS` ([`Multipart::form_args`] is for the success case; see
 //! [`crate::body::process`]).
 
+use std::collections::HashMap;
+
 use super::log_escape::{log_escape_nq, until_nul};
 use super::{BodyError, BodyLimits};
 
@@ -193,8 +195,10 @@ struct PartBuilder {
     is_file: bool,
     name: Option<Vec<u8>>,
     filename: Option<Vec<u8>>,
-    /// Headers with names compared case-insensitively, as APR tables do.
-    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Headers by lower-cased name: APR tables compare names
+    /// case-insensitively. Hashed, so a part with very many headers costs
+    /// linear time.
+    headers: HashMap<Vec<u8>, Vec<u8>>,
     last_header_name: Option<Vec<u8>>,
     last_header_line: Option<Vec<u8>>,
     header_lines: Vec<Vec<u8>>,
@@ -207,20 +211,12 @@ struct PartBuilder {
 impl PartBuilder {
     fn header(&self, name: &[u8]) -> Option<&[u8]> {
         self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .get(&name.to_ascii_lowercase())
+            .map(Vec::as_slice)
     }
 
     fn set_header(&mut self, name: &[u8], value: Vec<u8>) {
-        match self
-            .headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            Some(slot) => slot.1 = value,
-            None => self.headers.push((name.to_vec(), value)),
-        }
+        self.headers.insert(name.to_ascii_lowercase(), value);
     }
 
     fn finish(self) -> Option<Part> {
@@ -645,9 +641,8 @@ impl MultipartParser {
                 log_escape_nq(name)
             ));
         }
-        let name = name.to_vec();
-        part.headers.push((name.clone(), value));
-        part.last_header_name = Some(name);
+        part.set_header(name, value);
+        part.last_header_name = Some(name.to_vec());
         Ok(())
     }
 

@@ -107,6 +107,9 @@ pub fn parse(body: &[u8]) -> XmlResult {
             error: Some(BodyError::same(PARSE_ERROR.to_owned())),
         };
     }
+    if let Some(stop) = scan::attribute_overload(&text) {
+        return malformed(&text, stop);
+    }
     // libxml2 only warns about an undeclared namespace prefix (`<p:a>`)
     // and keeps the name as written; roxmltree refuses it. Declaring the
     // missing prefixes on the root element gives roxmltree the same tree (a
@@ -402,6 +405,18 @@ mod tests {
         assert!(r.document.is_some_and(|d| !d.well_formed));
         // Very deep input is refused without exhausting the stack.
         assert!(parse(nested(200_000).as_bytes()).error.is_some());
+    }
+
+    #[test]
+    fn huge_attribute_lists_are_refused_in_linear_time() {
+        let attrs: String = (0..200_000).map(|i| format!(" a{i}=\"v\"")).collect();
+        let r = parse(format!("<r><e{attrs}/></r>").as_bytes());
+        assert_eq!(r.error.map(|e| e.msg), Some(PARSE_ERROR.to_owned()));
+        assert!(r
+            .document
+            .is_some_and(|d| d.has_root && d.attribute_values.is_empty()));
+        let ok: String = (0..100).map(|i| format!(" a{i}=\"v\"")).collect();
+        assert!(parse(format!("<r{ok}/>").as_bytes()).error.is_none());
     }
 
     #[test]

@@ -79,6 +79,48 @@ pub(super) fn bad_declaration(text: &str) -> bool {
     !rest.iter().all(|c| is_space(*c))
 }
 
+/// The most attributes one element may have.
+pub(super) const MAX_ATTRIBUTES: usize = 1024;
+
+/// The most total duplicate-check work (the sum over elements of the
+/// squared attribute count) a document may need.
+const ATTRIBUTE_WORK: u64 = 1 << 24;
+
+/// Where the first start tag is that would make attribute checking too
+/// expensive. libxml2 (and roxmltree) check duplicate attributes pairwise,
+/// so a document of huge attribute lists costs quadratic time; we refuse
+/// it instead (a deliberate difference from v2, which only very unusual
+/// documents can notice).
+pub(super) fn attribute_overload(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut work = 0u64;
+    let mut i = 0;
+    while let Some(lt) = find_from(b, i, b"<") {
+        i = lt + 1;
+        if !b.get(i).copied().is_some_and(is_name_start) {
+            continue;
+        }
+        let mut count = 0u64;
+        let mut quote = 0u8;
+        while let Some(&c) = b.get(i) {
+            match c {
+                _ if quote != 0 && c == quote => quote = 0,
+                _ if quote != 0 => {}
+                b'"' | b'\'' => quote = c,
+                b'=' => count += 1,
+                b'>' => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        work = work.saturating_add(count.saturating_mul(count));
+        if count > MAX_ATTRIBUTES as u64 || work > ATTRIBUTE_WORK {
+            return Some(lt);
+        }
+    }
+    None
+}
+
 /// Prefixes used in element or attribute names that the document element
 /// does not declare itself (`xml` and `xmlns` excluded), each once.
 pub(super) fn undeclared_prefixes(text: &str) -> Vec<String> {
@@ -420,7 +462,7 @@ fn read_tag(b: &[u8], from: usize, entities: &[(Vec<u8>, Vec<u8>)]) -> Option<Ta
     {
         return None;
     }
-    let mut names: Vec<&[u8]> = Vec::new();
+    let mut names: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
     let mut tag = Tag {
         end: 0,
         self_closing: false,
@@ -471,10 +513,9 @@ fn read_tag(b: &[u8], from: usize, entities: &[(Vec<u8>, Vec<u8>)]) -> Option<Ta
         if b.get(i + 1..close)?.contains(&b'<') {
             return None;
         }
-        if names.contains(&name) {
+        if !names.insert(name) {
             tag.duplicate = true;
         }
-        names.push(name);
         if !(name == b"xmlns" || name.starts_with(b"xmlns:")) {
             tag.attributes
                 .push(decode_entities(b.get(i + 1..close)?, entities));
