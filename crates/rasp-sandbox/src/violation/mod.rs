@@ -114,6 +114,28 @@ impl std::fmt::Display for Violation {
     }
 }
 
+impl crate::SeccompPolicy {
+    /// The "learn" step after an audit-only run: allows, unconditionally,
+    /// every syscall that `events` recorded. Returns the names it added.
+    /// Review the list before enforcing: an audit run also records what an
+    /// attacker tried.
+    pub fn allow_recorded(&mut self, events: &[Violation]) -> Vec<&'static str> {
+        let mut added = Vec::new();
+        for v in events {
+            let Some(name) = table::name(v.syscall) else {
+                continue;
+            };
+            if added.contains(&name) {
+                continue;
+            }
+            if self.allow(name).is_ok() {
+                added.push(name);
+            }
+        }
+        added
+    }
+}
+
 /// A violation callback. Runs on the reporter thread, which is inside the
 /// sandbox too: it may only make syscalls the policy allows.
 pub type ViolationHandler = Arc<dyn Fn(&Violation) + Send + Sync + 'static>;
@@ -173,4 +195,38 @@ pub(crate) fn start_reporter(eventfd: i32, handler: ViolationHandler) -> std::io
             drain_violations(&*handler);
         })
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seccomp::Action;
+
+    #[test]
+    fn raw_events_decode_and_learn() {
+        let raw = |nr: i32, data: u32| ring::RawEvent {
+            tid: 5,
+            nr,
+            data,
+            ip: 0,
+            monotonic_ns: 1,
+        };
+        let denied = Violation::from_raw(raw(59, 7 << RULE_SHIFT | 1));
+        assert_eq!(denied.name.as_deref(), Some("execve"));
+        assert_eq!(denied.outcome, Outcome::Denied { errno: 1 });
+        assert_eq!(denied.rule, None);
+        assert!(denied.to_string().contains("syscall=execve(59)"));
+        let audited = Violation::from_raw(raw(272, AUDIT_REISSUE | 2 << RULE_SHIFT | 1));
+        assert_eq!(audited.outcome, Outcome::Audited);
+        assert_eq!(audited.rule, Some(2));
+        let unknown = Violation::from_raw(raw(999, 38));
+        assert_eq!(unknown.name, None);
+        assert_eq!(unknown.syscall_name(), "syscall_999");
+
+        let mut p = crate::SeccompPolicy::restricted();
+        assert_eq!(p.action_for("unshare"), Some(Action::EPERM));
+        let added = p.allow_recorded(&[audited.clone(), audited, unknown]);
+        assert_eq!(added, vec!["unshare"]);
+        assert_eq!(p.action_for("unshare"), Some(Action::Allow));
+    }
 }
