@@ -7,6 +7,9 @@
 //! cargo bench --bench engine -- 'pl1/'                        # one paranoia level
 //! ```
 //!
+//! `RASP_BENCH_PARANOIA=1` (or `4`) limits the run to one level, set-up
+//! included (useful under a profiler).
+//!
 //! Benchmark ids are `pl<N>/<case>/<engine>`. Before measuring, every case
 //! runs once through each engine and the outcome is printed; a benign case
 //! interrupted by rasp at PL1, or an attack it lets pass, aborts the run
@@ -29,7 +32,11 @@ fn engine(c: &mut Criterion) {
     let cases = mix::cases();
     #[cfg(feature = "bench-modsecurity")]
     eprintln!("libmodsecurity: {}", modsecurity::ModSecurity::version());
-    for pl in [1u8, 4] {
+    let levels: Vec<u8> = match std::env::var("RASP_BENCH_PARANOIA") {
+        Ok(v) => vec![v.parse().expect("RASP_BENCH_PARANOIA: 1-4")],
+        Err(_) => vec![1, 4],
+    };
+    for pl in levels {
         let rasp = rasp_core::Engine::new(std::sync::Arc::new(common::compile_rasp(&dir, pl)));
         let outcomes: Vec<_> = cases
             .iter()

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example protected_server -- [--listen 127.0.0.1:8080] [--crs DIR]
-//!     [--paranoia N] [--detection-only] [--audit-log FILE] [--rps N] [--rpm N] [--burst N] [--echo]
+//!     [--paranoia N] [--detection-only] [--audit-log FILE] [--rps N] [--rpm N] [--burst N] [--echo] [--bare]
 //! ```
 //!
 //! The inner service answers 200 with a small fixed body on every path
@@ -104,6 +104,10 @@ struct Args {
     /// fixed answer.
     #[arg(long, conflicts_with = "echo")]
     albedo: bool,
+    /// No WAF and no rate limiter: the same server and answers without
+    /// rasp (the baseline of benches/http/run.sh).
+    #[arg(long)]
+    bare: bool,
 }
 
 type BoxBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
@@ -200,7 +204,10 @@ fn reflect(body: &[u8]) -> Response<Full<Bytes>> {
 }
 
 /// The protected application.
-async fn app(args: Arc<Args>, req: Request<RaspRequestBody<Incoming>>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn app<B>(args: Arc<Args>, req: Request<B>) -> Result<Response<Full<Bytes>>, Infallible>
+where
+    B: hyper::body::Body<Data = Bytes>,
+{
     let (parts, body) = req.into_parts();
     let is_reflect = parts.method == Method::POST && matches!(parts.uri.path(), "/reflect" | "/reflect/");
     if !is_reflect && !args.echo {
@@ -342,7 +349,7 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
     let protected = ServiceBuilder::new()
         .layer(rate_limit(&args)?)
         .layer(waf)
-        .service(tower::service_fn(move |req| app(Arc::clone(&app_args), req)));
+        .service(tower::service_fn(move |req: Request<RaspRequestBody<Incoming>>| app(Arc::clone(&app_args), req)));
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let local = listener.local_addr()?;
@@ -365,6 +372,7 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
             let protected = protected.clone();
             let metrics = metrics.clone();
             let http = http.clone();
+            let bare_args = args.bare.then(|| Arc::clone(&args));
             tokio::spawn(async move {
                 let svc = tower::service_fn(move |mut req: Request<Incoming>| {
                     // What rasp needs to know about the connection.
@@ -372,7 +380,12 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
                     req.extensions_mut().insert(LocalAddr(local));
                     let metrics = metrics.clone();
                     let mut protected = protected.clone();
+                    let bare_args = bare_args.clone();
                     async move {
+                        if let Some(args) = bare_args {
+                            let Ok(res) = app(args, req).await;
+                            return Ok(res.map(|b| b.map_err(Error::from).boxed_unsync()));
+                        }
                         if req.uri().path() == "/metrics" && req.method() == Method::GET {
                             let res = metrics_response(&metrics);
                             return Ok::<_, Infallible>(res.map(|b| b.map_err(Error::from).boxed_unsync()));
