@@ -89,10 +89,15 @@ impl Transaction {
             for hit in hits {
                 self.matched.var_name.clone_from(&hit.name);
                 self.matched.var.clone_from(&hit.value);
-                self.matched.vars.push((hit.name.clone(), hit.value.clone()));
+                // MATCHED_VARS only outlives this link inside a chain (it is
+                // cleared at every rule start), so only then is it kept.
+                if link.chain.is_some() {
+                    self.matched.vars.push((hit.name.clone(), hit.value.clone()));
+                }
                 if link.actions.capture && !hit.captures.is_empty() {
-                    for (i, c) in hit.captures.iter().enumerate() {
-                        self.cols.tx.set(i.to_string().as_bytes(), c.clone());
+                    const KEYS: [&[u8]; 10] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
+                    for (key, c) in KEYS.iter().zip(hit.captures.iter()) {
+                        self.cols.tx.set(key, c.clone());
                     }
                 }
                 self.run_effects(link, head);
@@ -118,7 +123,7 @@ impl Transaction {
             link.exclusions.iter().any(|e| e.variable == var && e.selector.matches(name))
                 || self.state.target_removed(head, var, name)
         };
-        let mut values: Vec<Value<'_>> = Vec::new();
+        let mut values: Vec<Value<'_>> = Vec::with_capacity(16);
         for t in &link.targets {
             collect_target(&scope, t, &excluded, &mut values);
         }
