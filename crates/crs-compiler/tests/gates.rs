@@ -1,0 +1,156 @@
+//! The multi-pattern gates of CRS must agree exactly with their members'
+//! own regexes: for every input, pattern `i` of a group's set matches if and
+//! only if member `i`'s compiled `@rx` matches. Otherwise the engine would
+//! skip a rule that matches (or scan in vain).
+//!
+//! Inputs are the values of the CRS regression suite
+//! (`tests/regression/**/*.yaml`): every YAML scalar after a `key:`, raw and
+//! percent-decoded, which covers attack payloads of every rule family.
+
+use std::path::{Path, PathBuf};
+
+use crs_compiler::ir::operator::OperatorKind;
+use crs_compiler::Compiler;
+use regex_automata::{Input, PatternSet};
+
+fn crs_dir() -> PathBuf {
+    let dir = std::env::var_os("RASP_CRS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs"));
+    assert!(
+        dir.join("rules").is_dir(),
+        "OWASP CRS not found at {} (set RASP_CRS_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml") {
+            out.push(p);
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn inputs(dir: &Path) -> Vec<Vec<u8>> {
+    let mut files = Vec::new();
+    yaml_files(&dir.join("tests/regression"), &mut files);
+    assert!(
+        files.len() > 300,
+        "CRS regression tests not found under {}",
+        dir.display()
+    );
+    files.sort();
+    let mut set = std::collections::BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for line in text.lines() {
+            let Some((_, v)) = line.split_once(": ") else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            if v.len() < 2 {
+                continue;
+            }
+            set.insert(v.as_bytes().to_vec());
+            let decoded = percent_decode(v);
+            set.insert(decoded.to_ascii_lowercase());
+            set.insert(decoded);
+        }
+    }
+    set.into_iter().collect()
+}
+
+#[test]
+fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
+    let dir = crs_dir();
+    let rs = Compiler::new()
+        .add_file(dir.join("test-setup.conf"))
+        .and_then(|c| c.add_crs_dir(&dir))
+        .expect("CRS present")
+        .compile()
+        .expect("CRS compiles");
+    let inputs = inputs(&dir);
+    assert!(inputs.len() > 5_000, "only {} inputs", inputs.len());
+    let mut links = std::collections::HashMap::new();
+    for rule in rs.rules() {
+        links.insert(rule.link_index, rule.clone());
+    }
+    let mut checked = 0usize;
+    let mut hits = 0usize;
+    for group in &rs.groups {
+        let regexes: Vec<_> = group
+            .members
+            .iter()
+            .map(|l| match &links[l].operator.kind {
+                OperatorKind::Rx(rx) => rx.regex.clone(),
+                other => panic!("gated link {l} is not @rx: {other:?}"),
+            })
+            .collect();
+        let mut which = PatternSet::new(group.set.pattern_len());
+        for input in &inputs {
+            which.clear();
+            group
+                .set
+                .which_overlapping_matches(&Input::new(input), &mut which);
+            for (i, re) in regexes.iter().enumerate() {
+                let single = re.is_match(input.as_slice());
+                let gated = which.contains(regex_automata::PatternID::must(i));
+                assert_eq!(
+                    single,
+                    gated,
+                    "rule {} (group of {:?}) disagrees with its gate on {:?}",
+                    group.member_ids[i],
+                    group.member_ids,
+                    String::from_utf8_lossy(input)
+                );
+                checked += 1;
+                hits += usize::from(single);
+            }
+        }
+    }
+    eprintln!(
+        "{} inputs, {checked} (pattern, input) checks, {hits} matches",
+        inputs.len()
+    );
+    assert!(checked > 100_000, "only {checked} checks");
+    assert!(
+        hits > 1_000,
+        "the inputs barely exercise the patterns ({hits} hits)"
+    );
+}
