@@ -2,40 +2,12 @@
 //! captures, macros, modes, limits and persistent collections. Each case
 //! states the ModSecurity v2 behaviour it pins.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{engine, ids, run};
 use rasp_core::{Engine, EngineConfig, Transaction, Verdict};
-
-fn engine(rules: &str) -> Engine {
-    let compiled = crs_compiler::Compiler::new()
-        .add_str("inline.conf", rules)
-        .compile()
-        .unwrap_or_else(|e| panic!("rules do not compile: {e}"));
-    Engine::new(Arc::new(compiled))
-}
-
-/// Runs a GET (and optional form body) through phases 1–2 and 5.
-fn run(engine: &Engine, uri: &str, body: Option<&str>) -> Transaction {
-    let mut tx = engine.transaction();
-    tx.process_connection("10.0.0.1".parse().unwrap(), 4000, "10.0.0.2".parse().unwrap(), 80);
-    tx.process_uri(if body.is_some() { b"POST" } else { b"GET" }, uri.as_bytes(), b"HTTP/1.1");
-    tx.add_request_header(b"Host", b"example.com");
-    if body.is_some() {
-        tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
-    }
-    let _ = tx.process_request_headers();
-    if let Some(b) = body {
-        let _ = tx.append_request_body(b.as_bytes());
-    }
-    let _ = tx.process_request_body();
-    tx.process_logging();
-    tx
-}
-
-/// Ids of the matches that write a log line (rules without `nolog`).
-fn ids(tx: &Transaction) -> Vec<u32> {
-    tx.matches().iter().filter(|m| m.log).map(|m| m.id).collect()
-}
 
 #[test]
 fn deny_interrupts_with_status_and_rule_id() {

@@ -1,0 +1,48 @@
+//! Helpers shared by the engine test files.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use rasp_core::{Engine, Transaction};
+
+/// Compiles inline rules into an engine; panics with the compile errors.
+pub fn engine(rules: &str) -> Engine {
+    let compiled = crs_compiler::Compiler::new()
+        .add_str("inline.conf", rules)
+        .compile()
+        .unwrap_or_else(|e| panic!("rules do not compile: {e}"));
+    Engine::new(Arc::new(compiled))
+}
+
+/// Runs a request through phases 1, 2 and 5: `GET uri`, or `POST uri` with
+/// `body` and its content type.
+pub fn request(engine: &Engine, uri: &[u8], headers: &[(&[u8], &[u8])], body: Option<&[u8]>) -> Transaction {
+    let mut tx = engine.transaction();
+    tx.process_connection("10.0.0.1".parse().unwrap(), 4000, "10.0.0.2".parse().unwrap(), 80);
+    tx.process_uri(if body.is_some() { b"POST" } else { b"GET" }, uri, b"HTTP/1.1");
+    tx.add_request_header(b"Host", b"example.com");
+    for (n, v) in headers {
+        tx.add_request_header(n, v);
+    }
+    let _ = tx.process_request_headers();
+    if let Some(b) = body {
+        let _ = tx.append_request_body(b);
+    }
+    let _ = tx.process_request_body();
+    tx.process_logging();
+    tx
+}
+
+/// Runs a GET (and optional form body) through phases 1–2 and 5.
+pub fn run(engine: &Engine, uri: &str, body: Option<&str>) -> Transaction {
+    let form: &[(&[u8], &[u8])] = &[(b"Content-Type", b"application/x-www-form-urlencoded")];
+    match body {
+        Some(b) => request(engine, uri.as_bytes(), form, Some(b.as_bytes())),
+        None => request(engine, uri.as_bytes(), &[], None),
+    }
+}
+
+/// Ids of the matches that write a log line (rules without `nolog`).
+pub fn ids(tx: &Transaction) -> Vec<u32> {
+    tx.matches().iter().filter(|m| m.log).map(|m| m.id).collect()
+}
