@@ -233,6 +233,32 @@ async fn body_over_limit_is_rejected_with_413() {
     .await;
 }
 
+/// Without files the no-files limit binds: the layer stops reading there
+/// and answers 413 at once, even if the client would send forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_files_limit_rejects_without_reading_the_rest() {
+    within(async {
+        let text = r#"
+SecRequestBodyAccess On
+SecRequestBodyLimit 1000000
+SecRequestBodyNoFilesLimit 1000
+SecRequestBodyLimitAction Reject
+"#;
+        let layer = RaspLayer::new(Rules::from_seclang("limits.conf", text).unwrap());
+        let seen = Seen::default();
+        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
+        tx.send(Ok(Frame::data(Bytes::from(vec![b'a'; 2000])))).await.unwrap();
+        let body = StreamBody::new(tokio_stream_from(rx)).boxed();
+        // The sender stays open: the body never ends.
+        let (status, _, _) = send(&client(), post(server.addr, "/j", "application/json", body)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(seen.count(), 0);
+        drop(tx);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn process_partial_inspects_the_prefix_and_forwards_everything() {
     within(async {

@@ -215,7 +215,20 @@ impl Inspection {
     {
         let (parts, body) = req.into_parts();
         let settings = &self.loaded.engine.rules().settings;
-        let (body_access, body_limit) = (settings.request_body_access, settings.request_body_limit);
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.as_bytes().get(..10))
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"multipart/"));
+        // Without files, `SecRequestBodyNoFilesLimit` is the binding limit:
+        // reading past it only to reject (or truncate) later would hold up
+        // to `SecRequestBodyLimit` (13 MB by default) per request.
+        let body_limit = if multipart {
+            settings.request_body_limit
+        } else {
+            settings.request_body_limit.min(settings.request_body_no_files_limit)
+        };
+        let body_access = settings.request_body_access;
         let res_limit = settings.response_body_limit;
         let (prefix, rest) = if body_access && !self.poisoned {
             match self.read_request_body(body, body_limit).await {
