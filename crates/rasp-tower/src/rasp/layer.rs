@@ -195,3 +195,17 @@ impl<S> Layer<S> for RaspLayer {
         Rasp::new(inner, Arc::clone(&self.config), Arc::clone(&self.current))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_stays_small() {
+        let rules = Rules::from_seclang("t", r#"SecRule ARGS "@rx a+b" "id:1,phase:2,deny""#).unwrap();
+        let layer = RaspLayer::new(rules);
+        let text = format!("{layer:?} {:?}", layer.layer(()));
+        assert!(text.len() < 2000, "{} bytes: {text}", text.len());
+        assert!(text.contains("rule_links"));
+    }
+}

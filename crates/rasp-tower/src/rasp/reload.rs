@@ -11,11 +11,20 @@ use super::rules::Rules;
 use crate::audit::RelevantStatus;
 
 /// An engine plus what is derived from its settings once per load.
-#[derive(Debug)]
 pub(crate) struct Loaded {
     pub(crate) engine: Engine,
     pub(crate) relevant_status: Option<RelevantStatus>,
     pub(crate) generation: u64,
+}
+
+impl std::fmt::Debug for Loaded {
+    // Not the engine: its rules would print megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("rule_links", &self.engine.rules().link_count)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Loaded {

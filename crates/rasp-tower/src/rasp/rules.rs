@@ -17,9 +17,18 @@ pub const EMBEDDED_RULES: &str = include_str!("../../rules/default.conf");
 /// let crs = Rules::from_crs_dir("../shared/crs")?;
 /// # Ok::<(), rasp_tower::RulesError>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Rules {
     compiled: Arc<CompiledRuleset>,
+}
+
+impl fmt::Debug for Rules {
+    // The compiled program is megabytes of automata; print its size only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rules")
+            .field("rule_links", &self.compiled.link_count)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Options for [`Rules::from_crs_dir_with`].
