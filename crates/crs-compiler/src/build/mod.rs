@@ -2,4 +2,5 @@
 //! compatibility.
 
 pub mod phrases;
+pub(crate) mod pool;
 pub mod regex;

@@ -12,14 +12,14 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use regex_automata::meta::Regex;
 
 use super::ctx::Ctx;
 use super::operators::{data_file_phrases, data_files, read_data_file};
 use crate::build;
+use crate::build::pool;
 use crate::build::regex::PatternError;
 use crate::ir::operator::PhraseSet;
 use crate::parse::directive::Directive;
@@ -97,39 +97,19 @@ pub(crate) fn prepare(ctx: &mut Ctx, directives: &[Directive]) {
         }
     }
     let mut costed: Vec<(u64, Job)> = jobs.into_iter().map(|j| (j.cost(), j)).collect();
+    // Biggest first, so no worker is left alone with the big ones at the end.
     costed.sort_by_key(|(c, _)| std::cmp::Reverse(*c));
-    let jobs: Vec<std::sync::Mutex<Option<Job>>> = costed
+    let jobs: Vec<Mutex<Option<Job>>> = costed
         .into_iter()
-        .map(|(_, j)| std::sync::Mutex::new(Some(j)))
+        .map(|(_, j)| Mutex::new(Some(j)))
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut out = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = jobs.get(i) else { break };
-            let job = slot.lock().ok().and_then(|mut j| j.take());
-            if let Some(job) = job {
-                out.push(job.run());
-            }
-        }
-        out
-    };
-    let done: Vec<Done> = if threads <= 1 || jobs.len() < 16 {
-        work()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-            handles
-                .into_iter()
-                .filter_map(|h| h.join().ok())
-                .flatten()
-                .collect()
-        })
-    };
+    let done = pool::run(jobs.len(), |i| {
+        let job = jobs
+            .get(i)
+            .and_then(|slot| slot.lock().ok().and_then(|mut j| j.take()));
+        job.map(Job::run)
+    });
+    let done = done.into_iter().flatten().flatten();
     for d in done {
         match d {
             Done::Rx(p, r) => ctx.insert_rx(p, r),
