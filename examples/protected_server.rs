@@ -13,7 +13,8 @@
 //! serves the metrics in Prometheus format (outside the WAF and the rate
 //! limiter, as a scraper would reach it).
 //!
-//! Without `--crs` the built-in rules are used.
+//! Without `--crs` the built-in rules are used. `kill -HUP` recompiles
+//! the rules and swaps them in without dropping a request.
 //!
 //! For the CRS regression suite over HTTP: `--crs DIR --crs-test-setup
 //! --detection-only --albedo --expose-matched-rules` (the suite's engine
@@ -40,7 +41,8 @@ use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rasp::rasp::RaspRequestBody;
 use rasp::{
-    AuditLog, CrsOptions, LocalAddr, PeerAddr, RaspLayer, RateLimitLayer, Rules, TrustedProxies, EMBEDDED_RULES,
+    AuditLog, CrsOptions, LocalAddr, PeerAddr, RaspLayer, RateLimitLayer, ReloadHandle, Rules, TrustedProxies,
+    EMBEDDED_RULES,
 };
 use tower::{Service, ServiceBuilder, ServiceExt};
 
@@ -322,11 +324,13 @@ fn install_recorder() -> Result<PrometheusHandle, Error> {
         .install_recorder()?)
 }
 
-/// A bound server: its address, the accept loop, and the audit log.
+/// A bound server: its address, the accept loop, the audit log and the
+/// handle that swaps the rules.
 struct Started {
     addr: SocketAddr,
     serve: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     audit: Option<AuditLog>,
+    reload: ReloadHandle,
 }
 
 /// Builds the protected stack from the flags and binds the listener.
@@ -345,11 +349,14 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
     if let Some(a) = &audit {
         waf = waf.audit_log(a.clone());
     }
+    let reload = waf.reload_handle();
     let app_args = Arc::clone(&args);
     let protected = ServiceBuilder::new()
         .layer(rate_limit(&args)?)
         .layer(waf)
-        .service(tower::service_fn(move |req: Request<RaspRequestBody<Incoming>>| app(Arc::clone(&app_args), req)));
+        .service(tower::service_fn(move |req: Request<RaspRequestBody<Incoming>>| {
+            app(Arc::clone(&app_args), req)
+        }));
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let local = listener.local_addr()?;
@@ -412,6 +419,7 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
         addr: local,
         serve: Box::pin(serve),
         audit,
+        reload,
     })
 }
 
@@ -432,6 +440,24 @@ async fn main() -> Result<(), Error> {
             "blocking"
         },
     );
+    // SIGHUP recompiles the rules from the same flags and swaps them in;
+    // requests in flight finish with the rules they started with.
+    let reload = started.reload.clone();
+    let reload_args = Arc::clone(&args);
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match load_rules(&reload_args) {
+                Ok(rules) => {
+                    reload.reload(&rules);
+                    eprintln!("rules reloaded (generation {})", reload.generation());
+                }
+                Err(e) => eprintln!("rules not reloaded, keeping the current ones: {e}"),
+            }
+        }
+    });
     tokio::select! {
         () = started.serve => {}
         _ = tokio::signal::ctrl_c() => {}
