@@ -15,6 +15,26 @@ use crate::program::CompiledRuleset;
 #[derive(Debug, Default)]
 pub struct Compiler {
     sources: Vec<Source>,
+    support: Support,
+}
+
+/// What to do with rules that are valid SecLang but use something rasp
+/// cannot run (`@rbl`, `@inspectFile`, `exec`, Lua rules, remote data
+/// files).
+///
+/// # Defaults
+/// - [`Support::Strict`]: such a rule is a load error, so nothing a rule
+///   author wrote is ever silently ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Support {
+    /// Unsupported constructs are load errors. The default.
+    #[default]
+    Strict,
+    /// Rules (whole chains) with unsupported constructs are left out and
+    /// listed in [`crate::program::CompileReport::skipped`]; mistakes
+    /// (unknown names, bad regexes, broken chains…) are still errors.
+    BestEffort,
 }
 
 #[derive(Debug)]
@@ -27,6 +47,13 @@ impl Compiler {
     /// An empty compiler.
     pub fn new() -> Compiler {
         Compiler::default()
+    }
+
+    /// Sets how unsupported constructs are handled. Default is
+    /// [`Support::Strict`].
+    pub fn support(mut self, support: Support) -> Compiler {
+        self.support = support;
+        self
     }
 
     /// Adds a rule file.
@@ -108,6 +135,6 @@ impl Compiler {
                 }
             }
         }
-        crate::compile::compile(reader)
+        crate::compile::compile(reader, self.support)
     }
 }

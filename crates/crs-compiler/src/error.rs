@@ -62,6 +62,16 @@ pub enum CompileErrorKind {
     UnknownRule,
 }
 
+/// Details few errors have.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Detail {
+    /// A second position that helps: where the operator starts when the
+    /// error points inside its regex.
+    pub(crate) auxiliary: Option<Location>,
+    /// The underlying error (the regex parser's, for bad patterns).
+    pub(crate) source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
 /// An error found while loading rules.
 #[derive(Clone, Debug)]
 pub struct CompileError {
@@ -70,11 +80,11 @@ pub struct CompileError {
     pub(crate) directive: Option<String>,
     pub(crate) rule_id: Option<u32>,
     pub(crate) message: String,
-    /// A second position that helps: where the operator starts when the
-    /// error points inside its regex.
-    pub(crate) auxiliary: Option<Location>,
-    /// The underlying error (the regex parser's, for bad patterns).
-    pub(crate) source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+    /// Rarely present details, boxed to keep the error small.
+    pub(crate) detail: Option<Box<Detail>>,
+    /// The construct is valid SecLang that rasp cannot run (as opposed to a
+    /// mistake in the rule): `Support::BestEffort` skips such rules.
+    pub(crate) unsupported: bool,
 }
 
 impl CompileError {
@@ -86,8 +96,8 @@ impl CompileError {
             directive: None,
             rule_id: None,
             message: message.into(),
-            auxiliary: None,
-            source: None,
+            detail: None,
+            unsupported: false,
         }
     }
 
@@ -141,18 +151,31 @@ impl CompileError {
     /// A second location that helps understand the error: for an error
     /// inside an `@rx` pattern, where the operator (`"@rx …"`) starts.
     pub fn auxiliary_location(&self) -> Option<&Location> {
-        self.auxiliary.as_ref()
+        self.detail.as_ref().and_then(|d| d.auxiliary.as_ref())
     }
 
     /// Sets the auxiliary location (builder style).
     pub(crate) fn also_at(mut self, location: Location) -> CompileError {
-        self.auxiliary = Some(location);
+        self.detail.get_or_insert_with(Default::default).auxiliary = Some(location);
         self
+    }
+
+    /// Marks the error as "valid SecLang that rasp cannot run".
+    pub(crate) fn unsupported(mut self) -> CompileError {
+        self.unsupported = true;
+        self
+    }
+
+    /// True when the rule is valid SecLang that rasp cannot run (an
+    /// operator such as `@rbl`, an action such as `exec`, Lua rules), as
+    /// opposed to a mistake in the rule.
+    pub fn is_unsupported(&self) -> bool {
+        self.unsupported
     }
 
     /// Sets the underlying error (builder style).
     pub(crate) fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> CompileError {
-        self.source = Some(std::sync::Arc::new(source));
+        self.detail.get_or_insert_with(Default::default).source = Some(std::sync::Arc::new(source));
         self
     }
 }
@@ -174,7 +197,10 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.detail
+            .as_ref()
+            .and_then(|d| d.source.as_deref())
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

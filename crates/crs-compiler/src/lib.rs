@@ -32,7 +32,7 @@ mod parse;
 mod plan;
 pub mod program;
 
-pub use compiler::Compiler;
+pub use compiler::{Compiler, Support};
 pub use error::{CompileError, CompileErrorKind, CompileErrors, Location};
 pub use ir::rule::{Entry, Phase, Rule};
 pub use program::CompiledRuleset;

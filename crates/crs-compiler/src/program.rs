@@ -67,6 +67,9 @@ pub struct CompileReport {
     /// Chain heads that were not gated, with the reason (rule id, reason),
     /// in phase and load order.
     pub ungated: Vec<(u32, &'static str)>,
+    /// Rules left out under `Support::BestEffort` because they use
+    /// something rasp cannot run, each with the reason and location.
+    pub skipped: Vec<crate::error::CompileError>,
 }
 
 /// A compiled ruleset: immutable, `Send + Sync`, cheap to share via `Arc`.

@@ -181,7 +181,7 @@ fn regex_errors_point_at_the_offending_column() {
 
 #[test]
 fn all_errors_are_reported_not_just_the_first() {
-    let text = "SecRule ARGS \"@rx (\" \"id:1\"\nSecFoo\nSecRule ARGS \"@rx a\" \"id:1\"\nSecRule ARGS \"@rx a\" \"id:1,t:nope\"\n";
+    let text = "SecRule ARGS \"@rx (\" \"id:1\"\nSecFoo\nSecRule ARGS \"@rx a\" \"id:1\"\nSecRule ARGS \"@rx a\" \"id:2,t:nope\"\n";
     let errs = Compiler::new()
         .add_str("bad.conf", text)
         .compile()

@@ -239,3 +239,52 @@ fn gates_group_positive_rx_heads_with_identical_inputs() {
             && !which.contains(regex_automata::PatternID::must(0))
     );
 }
+
+#[test]
+fn best_effort_skips_only_unsupported_rules() {
+    let text = "SecRule REMOTE_ADDR \"@rbl bl.example\" \"id:1,chain\"\n\
+                SecRule ARGS \"@rx a\" \"t:none\"\n\
+                SecRule ARGS \"@rx a\" \"id:2,chain\"\n\
+                SecRule ARGS \"@rx b\" \"exec:/bin/true\"\n\
+                SecRule ARGS \"@rx ok\" \"id:3\"\n\
+                SecRuleScript /x.lua \"id:4\"\n";
+    let strict = Compiler::new()
+        .add_str("t.conf", text)
+        .compile()
+        .unwrap_err();
+    assert_eq!(strict.errors().len(), 3);
+    assert!(
+        strict.errors().iter().all(|e| e.is_unsupported()),
+        "{strict}"
+    );
+
+    let rs = Compiler::new()
+        .support(crs_compiler::Support::BestEffort)
+        .add_str("t.conf", text)
+        .compile()
+        .unwrap();
+    assert!(
+        rs.rule(1).is_none() && rs.rule(2).is_none(),
+        "whole chains are left out"
+    );
+    assert!(rs.rule(3).is_some());
+    assert_eq!(rs.link_count, 1);
+    let skipped: Vec<_> = rs
+        .report
+        .skipped
+        .iter()
+        .map(|e| (e.rule_id(), e.location().map(|l| l.line)))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![(Some(1), Some(1)), (Some(2), Some(4)), (None, Some(6))]
+    );
+
+    // Mistakes stay errors even in best-effort mode.
+    let e = Compiler::new()
+        .support(crs_compiler::Support::BestEffort)
+        .add_str("t.conf", "SecRule ARGS \"@rxx a\" \"id:1\"\n")
+        .compile()
+        .unwrap_err();
+    assert!(!e.errors()[0].is_unsupported());
+}

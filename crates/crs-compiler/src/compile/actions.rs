@@ -86,30 +86,53 @@ impl Act {
 
 /// Parses an action list word into typed actions.
 pub(crate) fn parse_actions(ctx: &mut Ctx, word: &Word) -> Result<Vec<Act>, CompileError> {
-    let pairs = parse_pairs(&word.text, ListKind::Actions).map_err(|e| {
-        CompileError::new(
-            CompileErrorKind::Syntax,
-            format!("malformed action list: {}", e.message),
-        )
-        .at(word.location_at(e.offset))
-    })?;
-    let mut out = Vec::with_capacity(pairs.len());
-    for pair in &pairs {
-        let act = parse_action(ctx, pair).map_err(|e| {
-            let loc = if e.at_value {
-                word.location_at(pair.value_offset)
-            } else {
-                word.location_at(pair.name_offset)
-            };
-            CompileError::new(e.kind, e.message).at(loc)
-        })?;
-        out.push(act);
+    let (acts, errors) = parse_actions_all(ctx, word);
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(acts),
     }
-    Ok(out)
+}
+
+/// Parses every action that can be parsed and reports every one that
+/// cannot, so a rule with a bad action still has its id and `chain` known.
+pub(crate) fn parse_actions_all(ctx: &mut Ctx, word: &Word) -> (Vec<Act>, Vec<CompileError>) {
+    let pairs = match parse_pairs(&word.text, ListKind::Actions) {
+        Ok(p) => p,
+        Err(e) => {
+            let err = CompileError::new(
+                CompileErrorKind::Syntax,
+                format!("malformed action list: {}", e.message),
+            )
+            .at(word.location_at(e.offset));
+            return (Vec::new(), vec![err]);
+        }
+    };
+    let mut out = Vec::with_capacity(pairs.len());
+    let mut errors = Vec::new();
+    for pair in &pairs {
+        match parse_action(ctx, pair) {
+            Ok(act) => out.push(act),
+            Err(e) => {
+                let loc = if e.at_value {
+                    word.location_at(pair.value_offset)
+                } else {
+                    word.location_at(pair.name_offset)
+                };
+                let err = CompileError::new(e.kind, e.message).at(loc);
+                errors.push(if e.unsupported {
+                    err.unsupported()
+                } else {
+                    err
+                });
+            }
+        }
+    }
+    (out, errors)
 }
 
 /// An error inside one action; located by the caller.
 pub(crate) struct ActError {
+    unsupported: bool,
     kind: CompileErrorKind,
     message: String,
     at_value: bool,
@@ -117,6 +140,7 @@ pub(crate) struct ActError {
 
 fn bad(message: impl Into<String>) -> ActError {
     ActError {
+        unsupported: false,
         kind: CompileErrorKind::BadArgument,
         message: message.into(),
         at_value: true,
@@ -125,6 +149,7 @@ fn bad(message: impl Into<String>) -> ActError {
 
 fn macros(text: &str) -> Result<MacroString, ActError> {
     parse_macros(text).map_err(|e| ActError {
+        unsupported: false,
         kind: CompileErrorKind::BadArgument,
         message: e.message,
         at_value: true,
@@ -244,6 +269,7 @@ fn parse_action(ctx: &mut Ctx, pair: &Pair) -> Result<Act, ActError> {
     }
     if UNSUPPORTED.contains(&name.as_str()) {
         return Err(ActError {
+            unsupported: true,
             kind: CompileErrorKind::UnknownAction,
             message: format!("action {} is not supported by rasp", pair.name),
             at_value: false,
@@ -275,6 +301,7 @@ fn parse_action(ctx: &mut Ctx, pair: &Pair) -> Result<Act, ActError> {
     ) || IGNORED.contains(&name.as_str());
     if !known {
         return Err(ActError {
+            unsupported: false,
             kind: CompileErrorKind::UnknownAction,
             message: format!(
                 "unknown action {:?}{}",
@@ -286,6 +313,7 @@ fn parse_action(ctx: &mut Ctx, pair: &Pair) -> Result<Act, ActError> {
     }
     let Some(v) = value else {
         return Err(ActError {
+            unsupported: false,
             kind: CompileErrorKind::BadArgument,
             message: format!("action {} needs an argument ({}:…)", pair.name, pair.name),
             at_value: false,
@@ -325,6 +353,7 @@ fn parse_action(ctx: &mut Ctx, pair: &Pair) -> Result<Act, ActError> {
             } else {
                 Act::Transform(Some(Transform::from_name(v.trim()).ok_or_else(|| {
                     ActError {
+                        unsupported: false,
                         kind: CompileErrorKind::UnknownTransform,
                         message: format!(
                             "unknown transformation t:{v}{}",
@@ -548,6 +577,7 @@ fn parse_ctl(ctx: &mut Ctx, v: &str) -> Result<Ctl, ActError> {
     let target_of =
         |ctx: &mut Ctx, rest: &str| -> Result<crate::ir::variable::Exclusion, ActError> {
             parse_exclusion(ctx, rest).map_err(|m| ActError {
+                unsupported: false,
                 kind: CompileErrorKind::UnsupportedVariable,
                 message: m,
                 at_value: true,

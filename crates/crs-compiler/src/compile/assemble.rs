@@ -86,6 +86,7 @@ pub(crate) fn assemble(state: &mut State, files: Vec<String>) -> CompiledRuleset
     }
 
     let mut report = CompileReport {
+        skipped: std::mem::take(&mut state.skipped),
         files,
         removed: state.counts.removed,
         ..CompileReport::default()

@@ -26,6 +26,7 @@ mod updates;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::compiler::Support;
 use crate::error::{CompileError, CompileErrors, Location};
 use crate::ir::operator::Operator;
 use crate::ir::rule::Phase;
@@ -101,11 +102,14 @@ pub(crate) struct State {
     pub(crate) seen_ids: HashSet<u32>,
     pub(crate) chain: ChainState,
     pub(crate) errors: Vec<CompileError>,
+    /// Rules and directives skipped under `Support::BestEffort`.
+    pub(crate) skipped: Vec<CompileError>,
+    pub(crate) support: Support,
     pub(crate) counts: Counts,
 }
 
 impl State {
-    fn new() -> State {
+    fn new(support: Support) -> State {
         State {
             ctx: Ctx::default(),
             settings: Settings::default(),
@@ -115,6 +119,8 @@ impl State {
             seen_ids: HashSet::new(),
             chain: ChainState::Closed,
             errors: Vec::new(),
+            skipped: Vec::new(),
+            support,
             counts: Counts::default(),
         }
     }
@@ -128,11 +134,36 @@ impl State {
         };
         self.errors.push(e.in_directive(d.name()));
     }
+
+    /// Records the errors of one directive, or, under
+    /// [`Support::BestEffort`] when every one of them is "valid SecLang
+    /// that rasp cannot run", records the directive as skipped. Returns
+    /// true when skipped.
+    pub(crate) fn error_or_skip(&mut self, d: &Directive, errors: Vec<CompileError>) -> bool {
+        let skip = self.support == Support::BestEffort
+            && !errors.is_empty()
+            && errors.iter().all(|e| e.unsupported);
+        for e in errors {
+            let e = if e.location.is_none() {
+                e.at(d.location())
+            } else {
+                e
+            };
+            let e = e.in_directive(d.name());
+            if skip {
+                tracing::debug!(error = %e, "skipped (best effort)");
+                self.skipped.push(e);
+            } else {
+                self.errors.push(e);
+            }
+        }
+        skip
+    }
 }
 
 /// Compiles everything a [`Reader`] has read.
-pub(crate) fn compile(reader: Reader) -> Result<CompiledRuleset, CompileErrors> {
-    let mut state = State::new();
+pub(crate) fn compile(reader: Reader, support: Support) -> Result<CompiledRuleset, CompileErrors> {
+    let mut state = State::new(support);
     state.errors.extend(reader.errors);
     let t0 = std::time::Instant::now();
     prepare::prepare(&mut state.ctx, &reader.directives);

@@ -121,10 +121,13 @@ pub(crate) fn build_operator(
                 suggest::hint(&raw.name, SUPPORTED.iter().copied())
             )
         };
-        return Err(
-            CompileError::new(CompileErrorKind::UnsupportedOperator, message)
-                .at(word.location_at(raw.name_offset)),
-        );
+        let err = CompileError::new(CompileErrorKind::UnsupportedOperator, message)
+            .at(word.location_at(raw.name_offset));
+        return Err(if UNSUPPORTED.contains(&lower.as_str()) {
+            err.unsupported()
+        } else {
+            err
+        });
     };
     let arg = raw.argument.as_str();
     let macro_arg = |arg: &str| {
@@ -185,7 +188,7 @@ pub(crate) fn build_operator(
         "pmf" | "pmFromFile" => {
             needs_arg("one or more data file names")?;
             let files = data_files(arg, base_dir)
-                .map_err(|m| err_arg(CompileErrorKind::UnsupportedOperator, m))?;
+                .map_err(|m| err_arg(CompileErrorKind::UnsupportedOperator, m).unsupported())?;
             if let Some(set) = ctx.phrase_files.get(&files) {
                 OperatorKind::Pm(set.clone())
             } else {
@@ -249,7 +252,7 @@ pub(crate) fn build_operator(
         "ipMatchF" | "ipMatchFromFile" => {
             needs_arg("a data file name")?;
             let files = data_files(arg, base_dir)
-                .map_err(|m| err_arg(CompileErrorKind::UnsupportedOperator, m))?;
+                .map_err(|m| err_arg(CompileErrorKind::UnsupportedOperator, m).unsupported())?;
             let mut nets = Vec::new();
             for f in &files {
                 let text = read_data_file(f).map_err(|m| err_arg(CompileErrorKind::Io, m))?;

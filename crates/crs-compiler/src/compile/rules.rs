@@ -19,7 +19,7 @@
 
 use std::sync::Arc;
 
-use super::actions::{parse_actions, Act, DisruptiveAct};
+use super::actions::{parse_actions, parse_actions_all, Act, DisruptiveAct};
 use super::operators::build_operator;
 use super::resolve::resolve;
 use super::targets::parse_target_list;
@@ -74,23 +74,19 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
             return fail(state, d, e);
         }
     };
-    // Actions first: the chain flag decides what happens to the next rule
-    // even when this one has errors elsewhere.
-    // An unreadable action list is reported, and the targets and operator
-    // are still checked so the author sees all problems of the rule.
+    // Actions first: the id and the chain flag decide how the rule and the
+    // next one are treated even when this one has errors. Every action that
+    // can be read is, and the targets and operator are still checked, so
+    // the author sees all problems of the rule at once.
     let mut errors = Vec::new();
-    let mut actions_failed = false;
-    let own = match actions_word {
-        Some(w) => match parse_actions(&mut state.ctx, w) {
-            Ok(a) => a,
-            Err(e) => {
-                errors.push(e);
-                actions_failed = true;
-                Vec::new()
-            }
-        },
-        None => Vec::new(),
+    let (own, action_errors) = match actions_word {
+        Some(w) => parse_actions_all(&mut state.ctx, w),
+        None => (Vec::new(), Vec::new()),
     };
+    // Without a readable action list the id is unknown; do not add a
+    // "missing id" error on top.
+    let actions_failed = !action_errors.is_empty() && own.iter().all(|a| !matches!(a, Act::Id(_)));
+    errors.extend(action_errors);
     let id = own
         .iter()
         .rev()
@@ -223,9 +219,8 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
     if !errors.is_empty() || operator.is_none() {
         // In the order they appear in the file.
         errors.sort_by_key(|e| e.location().map(|l| (l.line, l.column)));
-        for e in errors {
-            state.error(d, e.for_rule(rule_id));
-        }
+        let errors = errors.into_iter().map(|e| e.for_rule(rule_id)).collect();
+        state.error_or_skip(d, errors);
         after_failure(state, chained);
         return;
     }

@@ -169,7 +169,7 @@ fn limit_action(d: &Directive) -> Result<BodyLimitAction, CompileError> {
 /// Applies a settings directive; unknown directives are errors.
 pub(crate) fn apply(state: &mut State, d: &Directive, lower: &str) {
     if let Err(e) = apply_inner(state, d, lower) {
-        state.error(d, e);
+        state.error_or_skip(d, vec![e]);
     }
 }
 
@@ -331,7 +331,8 @@ fn apply_inner(state: &mut State, d: &Directive, lower: &str) -> Result<(), Comp
             return Err(CompileError::new(
                 CompileErrorKind::UnknownDirective,
                 "SecRuleScript (Lua rules) is not supported by rasp",
-            ))
+            )
+            .unsupported())
         }
         _ if PASSIVE.contains(&lower) => {
             s.passive.push((
