@@ -3,7 +3,8 @@
 #   - libmodsecurity3 + libmodsecurity-dev: `cargo bench --features bench-modsecurity`
 #     links libmodsecurity through a small FFI module (benches/modsecurity/).
 #   - nginx + libnginx-mod-http-modsecurity: the nginx + ModSecurity baseline of
-#     benches/http/run.sh.
+#     benches/http/run.sh; libnginx-mod-http-echo answers in the content phase
+#     (nginx's `return` answers before ModSecurity's phases would run).
 #   - wrk: the HTTP load generator of benches/http/run.sh.
 #   - linux-perf, valgrind: profiling (optional; perf may be unusable in containers).
 # The default build and CI need none of these.
@@ -18,7 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     libmodsecurity3 libmodsecurity-dev \
-    nginx libnginx-mod-http-modsecurity \
+    nginx libnginx-mod-http-modsecurity libnginx-mod-http-echo \
     wrk pkg-config
 # Profilers are a convenience: do not fail the install without them.
 $SUDO apt-get install -y --no-install-recommends linux-perf valgrind || true
