@@ -135,7 +135,9 @@ fn apply_parsed(tx: &mut Transaction, parsed: crate::body::ParsedBody) {
         ex.multipart_filenames = m.last_filename.into_iter().collect();
     }
     if let Some(doc) = parsed.xml {
-        ex.xml_text = Some(doc.root_text);
+        // A broken document without a complete root element has no `/*`
+        // value in v2 (libxml2 built no root).
+        ex.xml_text = if doc.has_root { Some(doc.root_text) } else { None };
         ex.xml_attributes = doc.attribute_values;
     }
     if let Some(e) = parsed.error {

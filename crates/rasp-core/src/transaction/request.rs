@@ -67,12 +67,22 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// cookies, `SERVER_NAME`, and the default body processor.
 pub(super) fn prepare_request(tx: &mut Transaction) {
     let sep = tx.engine.rules.settings.argument_separator;
-    if let Some(q) = tx.ex.query.clone() {
+    if let Some(q) = tx.ex.query.take() {
+        // Apache hands ModSecurity the query as a C string: it ends at the
+        // first NUL byte (for QUERY_STRING and for ARGS_GET).
+        let q = crate::body::log_escape::until_nul(&q).to_vec();
         let parsed = crate::body::urlencoded::parse(&q, sep);
         if parsed.invalid_encoding {
             tx.ex.urlencoded_error = true;
         }
-        tx.ex.args_get = parsed.args.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
+        // SecArgumentsLimit counts query arguments too.
+        let limit = tx.engine.rules.settings.arguments_limit as usize;
+        let mut sink = crate::body::ArgSink::new(limit, 0);
+        for arg in parsed.args {
+            sink.push(arg);
+        }
+        tx.ex.args_get = sink.into_args().into_iter().map(|(n, v)| Pair::new(n, v)).collect();
+        tx.ex.query = Some(q);
     }
     let v1 = tx.engine.rules.settings.cookie_format == 1;
     let mut cookies = Vec::new();
