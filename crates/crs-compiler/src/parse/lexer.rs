@@ -9,13 +9,14 @@
 //! line checked for a leading `#`, so a comment ending in `\` swallows the
 //! following line, exactly as in httpd.
 //!
-//! Words are split with `ap_getword_conf` rules: a word starting with `"` or
-//! `'` runs to the matching unescaped quote; inside it `\<quote>` and `\\`
-//! lose their backslash and every other backslash is kept (so `\d`, `\x5c`
-//! reach the regex compiler untouched). Unquoted words run to the next
-//! whitespace, with `\\` also collapsed, as httpd's `substring_conf` does.
-//! CRS never writes `\\` in a rule (it uses `\x5c`), so the difference
-//! between Apache and other SecLang readers does not show there.
+//! Words are split as `ap_getword_conf` splits them: a word starting with
+//! `"` or `'` runs to the matching unescaped quote, and inside it `\<quote>`
+//! stands for the quote. Every other backslash is kept, so `\d`, `\x5c` and
+//! `\\` reach the regex compiler as written; unquoted words run to the next
+//! whitespace, backslashes included. (httpd's `substring_conf` would also
+//! collapse `\\` to `\`; ModSecurity v3 and Coraza do not, CRS never writes
+//! `\\` in a rule (it uses `\x5c`) so it does not care, and rule authors
+//! writing `[\\/]` mean a backslash or a slash. We follow v3 there.)
 //!
 //! Every word remembers where each of its pieces came from, so an error
 //! found deep inside an action list or a regex can point at the file's own
@@ -199,10 +200,24 @@ pub(crate) fn words(line: &LogicalLine, file: &Arc<PathBuf>) -> Result<Vec<Word>
                         },
                     });
                 };
-                if c == b'\\' && matches!(bytes.get(i + 1), Some(&n) if n == first || n == b'\\') {
-                    builder.push(line, i + 1, 1);
-                    i += 2;
-                    continue;
+                if c == b'\\' {
+                    match bytes.get(i + 1) {
+                        // `\"` is an escaped quote: only the quote is kept.
+                        Some(&n) if n == first => {
+                            builder.push(line, i + 1, 1);
+                            i += 2;
+                            continue;
+                        }
+                        // Any other escape is kept whole (so `\\` cannot
+                        // escape the closing quote).
+                        Some(_) => {
+                            let len = 1 + char_len(text, i + 1);
+                            builder.push(line, i, len);
+                            i += len;
+                            continue;
+                        }
+                        None => {}
+                    }
                 }
                 if c == first {
                     i += 1;
@@ -214,11 +229,6 @@ pub(crate) fn words(line: &LogicalLine, file: &Arc<PathBuf>) -> Result<Vec<Word>
             }
         } else {
             while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-                if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'\\') {
-                    builder.push(line, i + 1, 1);
-                    i += 2;
-                    continue;
-                }
                 let len = char_len(text, i);
                 builder.push(line, i, len);
                 i += len;
@@ -346,8 +356,8 @@ mod tests {
     #[test]
     fn quoting_follows_ap_getword_conf() {
         assert_eq!(
-            split(r#"A "x \"y\" \d \\ z" 'a\'b' c\\d"#),
-            vec![vec!["A", r#"x "y" \d \ z"#, "a'b", r"c\d"]]
+            split(r#"A "x \"y\" \d \\ z" 'a\'b' c\\d "e\\" f"#),
+            vec![vec!["A", r#"x "y" \d \\ z"#, "a'b", r"c\\d", r"e\\", "f"]]
         );
         assert_eq!(split(r#"A "" B"#), vec![vec!["A", "", "B"]]);
     }
