@@ -201,3 +201,19 @@ fn all_errors_are_reported_not_just_the_first() {
         ]
     );
 }
+
+#[test]
+fn absurdly_long_chains_are_refused_without_overflowing_the_stack() {
+    let mut text = String::from("SecRule ARGS \"@rx a\" \"id:1,chain\"\n");
+    for _ in 0..5000 {
+        text.push_str("SecRule ARGS \"@rx a\" \"chain\"\n");
+    }
+    text.push_str("SecRule ARGS \"@rx a\" \"t:none\"\nSecRule ARGS \"@rx b\" \"id:2\"\n");
+    let errs = Compiler::new()
+        .add_str("long.conf", &text)
+        .compile()
+        .unwrap_err();
+    assert_eq!(errs.errors().len(), 1, "{errs}");
+    assert_eq!(*errs.errors()[0].kind(), K::BrokenChain);
+    assert_eq!(errs.errors()[0].location().map(|l| l.line), Some(1001));
+}

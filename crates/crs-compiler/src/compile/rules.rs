@@ -30,6 +30,11 @@ use crate::ir::rule::Phase;
 use crate::parse::directive::Directive;
 use crate::parse::operator::split_operator;
 
+/// Longest chain accepted. Chains are linked lists of boxed rules that are
+/// dropped and cloned recursively, so a hostile file with a chain of
+/// millions of links could exhaust the stack; real chains have 2-4 links.
+const MAX_CHAIN_LINKS: usize = 1000;
+
 /// v2's built-in defaults (`msre_actionset_create_default`):
 /// `phase:2,log,auditlog,pass`.
 pub(crate) fn builtin_defaults() -> Vec<Act> {
@@ -240,8 +245,23 @@ pub(crate) fn add_rule(state: &mut State, d: &Directive, is_action: bool) {
     };
     match state.chain {
         ChainState::Open(i) => {
-            if let Some(Item::Rule(Some(r))) = state.items.get_mut(i) {
-                r.links.push(link);
+            let too_long = match state.items.get_mut(i) {
+                Some(Item::Rule(Some(r))) if r.links.len() >= MAX_CHAIN_LINKS => Some(r.id),
+                Some(Item::Rule(Some(r))) => {
+                    r.links.push(link);
+                    None
+                }
+                _ => None,
+            };
+            if let Some(id) = too_long {
+                let e = CompileError::new(
+                    CompileErrorKind::BrokenChain,
+                    format!("chain has more than {MAX_CHAIN_LINKS} rules"),
+                )
+                .for_rule(id);
+                state.error(d, e);
+                after_failure(state, chained);
+                return;
             }
             if !chained {
                 state.chain = ChainState::Closed;
