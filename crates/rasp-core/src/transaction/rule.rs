@@ -92,10 +92,13 @@ impl Transaction {
                 // MATCHED_VARS only outlives this link inside a chain (it is
                 // cleared at every rule start), so only then is it kept.
                 if link.chain.is_some() {
-                    self.matched.vars.push((hit.name.clone(), hit.value.clone()));
+                    self.matched
+                        .vars
+                        .push((hit.name.clone(), hit.value.clone()));
                 }
                 if link.actions.capture && !hit.captures.is_empty() {
-                    const KEYS: [&[u8]; 10] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
+                    const KEYS: [&[u8]; 10] =
+                        [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
                     for (key, c) in KEYS.iter().zip(hit.captures.iter()) {
                         self.cols.tx.set(key, c.clone());
                     }
@@ -117,10 +120,17 @@ impl Transaction {
         let scope = self.scope_for(head);
         if link.is_action {
             let o = operator::run(&link.operator, b"", &scope, false);
-            return vec![Hit { name: String::new(), value: Vec::new(), captures: Vec::new(), message: o.message }];
+            return vec![Hit {
+                name: String::new(),
+                value: Vec::new(),
+                captures: Vec::new(),
+                message: o.message,
+            }];
         }
         let excluded = |var: Variable, name: &[u8]| {
-            link.exclusions.iter().any(|e| e.variable == var && e.selector.matches(name))
+            link.exclusions
+                .iter()
+                .any(|e| e.variable == var && e.selector.matches(name))
                 || self.state.target_removed(head, var, name)
         };
         let mut values: Vec<Value<'_>> = Vec::with_capacity(16);
@@ -132,7 +142,12 @@ impl Transaction {
         let gate = if self.engine.config.per_rule {
             None
         } else {
-            self.engine.rules.gates.get(link.link_index).copied().flatten()
+            self.engine
+                .rules
+                .gates
+                .get(link.link_index)
+                .copied()
+                .flatten()
         };
         for v in values {
             if link.actions.multi_match && !link.transforms.is_empty() {
@@ -162,7 +177,12 @@ impl Transaction {
                     // Only values that stay put for the phase can share a
                     // cached scan; the planner gates only rules whose
                     // targets are such values.
-                    if stable && borrowed && !self.gates.allows(&self.engine.rules, gate, origin, &current) {
+                    if stable
+                        && borrowed
+                        && !self
+                            .gates
+                            .allows(&self.engine.rules, gate, origin, &current)
+                    {
                         continue;
                     }
                 }
@@ -187,13 +207,21 @@ impl Transaction {
         }
         let name = name.render();
         let message = if link.operator.negated {
-            format!("Match of \"{} {}\" against \"{}\" required.", link.operator.name, link.operator.argument, name)
+            format!(
+                "Match of \"{} {}\" against \"{}\" required.",
+                link.operator.name, link.operator.argument, name
+            )
         } else if name.is_empty() {
             format!("{}.", o.message)
         } else {
             format!("{} at {}.", o.message, name)
         };
-        hits.push(Hit { name, value: value.to_vec(), captures: o.captures, message });
+        hits.push(Hit {
+            name,
+            value: value.to_vec(),
+            captures: o.captures,
+            message,
+        });
     }
 
     /// Runs the non-disruptive side effects of `link`, in the order written.
@@ -213,17 +241,29 @@ impl Transaction {
         if a.auditlog {
             self.state.relevant = true;
         }
+        let enforce = self.state.mode == EngineMode::On && phase != Phase::Logging;
+        let takes_effect = enforce && !matches!(a.disruptive, Some(Disruptive::Pass) | None);
+        // v2 writes nothing for a `nolog` (which implies `noauditlog`) match
+        // that does not disrupt: CRS has ~90 such flow-control matches per
+        // request, so they get no record at all.
+        if !a.log && !a.auditlog && !takes_effect {
+            return false;
+        }
         let (msg, data) = {
             let scope = self.scope_for(head);
-            (a.msg.as_ref().map(|m| expand_string(m, &scope)), a.logdata.as_ref().map(|m| expand_string(m, &scope)))
+            (
+                a.msg.as_ref().map(|m| expand_string(m, &scope)),
+                a.logdata.as_ref().map(|m| expand_string(m, &scope)),
+            )
         };
-        let enforce = self.state.mode == EngineMode::On && phase != Phase::Logging;
         let disruptive = match &a.disruptive {
             Some(Disruptive::Pass) | None => None,
             Some(d) => Some(d.clone()),
         };
-        let takes_effect = enforce && disruptive.is_some();
-        let excerpt: String = String::from_utf8_lossy(&hit.value).chars().take(EXCERPT).collect();
+        let excerpt: String = String::from_utf8_lossy(&hit.value)
+            .chars()
+            .take(EXCERPT)
+            .collect();
         self.matches.push(MatchRecord {
             id: head.id,
             phase: phase.number(),
@@ -257,7 +297,10 @@ impl Transaction {
                     let scope = self.scope_for(head);
                     String::from_utf8_lossy(&expand(&url, &scope)).into_owned()
                 };
-                (InterventionKind::Redirect { url }, status.filter(|s| (300..400).contains(s)).unwrap_or(302))
+                (
+                    InterventionKind::Redirect { url },
+                    status.filter(|s| (300..400).contains(s)).unwrap_or(302),
+                )
             }
             _ => return false,
         };
@@ -266,7 +309,11 @@ impl Transaction {
             rule_id: Some(head.id),
             kind,
             phase: phase.number(),
-            message: format!("Access denied with code {status} (phase {}). {}", phase.number(), hit.message),
+            message: format!(
+                "Access denied with code {status} (phase {}). {}",
+                phase.number(),
+                hit.message
+            ),
         });
         true
     }

@@ -3,8 +3,8 @@
 use crs_compiler::ir::action::{
     AllowScope, AuditEngine, BodyProcessor, Ctl, EngineMode, IdRange, NamePattern,
 };
-use crs_compiler::ir::settings::Settings;
 use crs_compiler::ir::rule::Rule;
+use crs_compiler::ir::settings::Settings;
 use crs_compiler::ir::variable::{Exclusion, Variable};
 
 /// Which rules a runtime target removal applies to.
@@ -19,7 +19,11 @@ impl RuleSelector {
     fn selects(&self, rule: &Rule) -> bool {
         match self {
             RuleSelector::Ids(ranges) => ranges.iter().any(|r| r.contains(rule.id)),
-            RuleSelector::Tag(p) => rule.actions.tags.iter().any(|t| p.regex.is_match(t.as_bytes())),
+            RuleSelector::Tag(p) => rule
+                .actions
+                .tags
+                .iter()
+                .any(|t| p.regex.is_match(t.as_bytes())),
             RuleSelector::Msg(p) => rule
                 .actions
                 .msg
@@ -72,17 +76,31 @@ impl TxState {
 
     /// True when `ctl:ruleRemoveBy*` removed this rule for this transaction.
     pub(crate) fn rule_removed(&self, rule: &Rule) -> bool {
+        if self.removed_ids.is_empty()
+            && self.removed_tags.is_empty()
+            && self.removed_msgs.is_empty()
+        {
+            return false;
+        }
         if self.removed_ids.iter().any(|r| r.contains(rule.id)) {
             return true;
         }
         if !self.removed_tags.is_empty()
-            && rule.actions.tags.iter().any(|t| self.removed_tags.iter().any(|p| p.regex.is_match(t.as_bytes())))
+            && rule.actions.tags.iter().any(|t| {
+                self.removed_tags
+                    .iter()
+                    .any(|p| p.regex.is_match(t.as_bytes()))
+            })
         {
             return true;
         }
         if !self.removed_msgs.is_empty() {
             if let Some(m) = rule.actions.msg.as_ref().and_then(|m| m.as_literal()) {
-                if self.removed_msgs.iter().any(|p| p.regex.is_match(m.as_bytes())) {
+                if self
+                    .removed_msgs
+                    .iter()
+                    .any(|p| p.regex.is_match(m.as_bytes()))
+                {
                     return true;
                 }
             }
@@ -92,9 +110,10 @@ impl TxState {
 
     /// True when a runtime target removal excludes `var:name` for `head`.
     pub(crate) fn target_removed(&self, head: &Rule, var: Variable, name: &[u8]) -> bool {
-        self.removed_targets
-            .iter()
-            .any(|(sel, ex)| ex.variable == var && ex.selector.matches(name) && sel.selects(head))
+        !self.removed_targets.is_empty()
+            && self.removed_targets.iter().any(|(sel, ex)| {
+                ex.variable == var && ex.selector.matches(name) && sel.selects(head)
+            })
     }
 
     /// Applies a `ctl:` action.
@@ -104,15 +123,15 @@ impl TxState {
             Ctl::RuleRemoveById(r) => self.removed_ids.extend_from_slice(r),
             Ctl::RuleRemoveByTag(p) => self.removed_tags.push(p.clone()),
             Ctl::RuleRemoveByMsg(p) => self.removed_msgs.push(p.clone()),
-            Ctl::RuleRemoveTargetById(r, ex) => {
-                self.removed_targets.push((RuleSelector::Ids(r.clone()), ex.clone()))
-            }
-            Ctl::RuleRemoveTargetByTag(p, ex) => {
-                self.removed_targets.push((RuleSelector::Tag(p.clone()), ex.clone()))
-            }
-            Ctl::RuleRemoveTargetByMsg(p, ex) => {
-                self.removed_targets.push((RuleSelector::Msg(p.clone()), ex.clone()))
-            }
+            Ctl::RuleRemoveTargetById(r, ex) => self
+                .removed_targets
+                .push((RuleSelector::Ids(r.clone()), ex.clone())),
+            Ctl::RuleRemoveTargetByTag(p, ex) => self
+                .removed_targets
+                .push((RuleSelector::Tag(p.clone()), ex.clone())),
+            Ctl::RuleRemoveTargetByMsg(p, ex) => self
+                .removed_targets
+                .push((RuleSelector::Msg(p.clone()), ex.clone())),
             Ctl::RequestBodyAccess(b) => self.request_body_access = *b,
             Ctl::ResponseBodyAccess(b) => self.response_body_access = *b,
             Ctl::RequestBodyProcessor(p) => self.body_processor = Some(*p),
