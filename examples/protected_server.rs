@@ -60,8 +60,8 @@ struct Args {
     /// suite over HTTP).
     #[arg(long, requires = "crs")]
     crs_test_setup: bool,
-    /// CRS blocking paranoia level (1-4).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    /// CRS blocking paranoia level (1-4). test-setup.conf sets 4 itself.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4), conflicts_with = "crs_test_setup")]
     paranoia: Option<u8>,
     /// Log but never block.
     #[arg(long)]

@@ -53,3 +53,20 @@ async fn crs_blocks_attacks_and_passes_benign_requests() {
     .await
     .expect("test timed out");
 }
+
+/// `CrsOptions`: paranoia becomes CRS's SecAction 900000, and
+/// DetectionOnly is read last, so extra text cannot turn blocking back on.
+#[test]
+fn crs_options_paranoia_and_detection_only() {
+    use crs_compiler::ir::action::EngineMode;
+    let opts = CrsOptions::new()
+        .paranoia(3)
+        .detection_only(true)
+        .after("extra", "SecRuleEngine On\n");
+    let rules = Rules::from_crs_dir_with(crs_dir(), &opts).unwrap();
+    assert_eq!(rules.compiled().settings.rule_engine, EngineMode::DetectionOnly);
+    assert!(rules.compiled().rule(900000).is_some());
+    let plain = Rules::from_crs_dir(crs_dir()).unwrap();
+    assert_eq!(plain.compiled().settings.rule_engine, EngineMode::On);
+    assert!(plain.compiled().rule(900000).is_none());
+}

@@ -51,14 +51,16 @@ impl CrsOptions {
     }
 
     /// Blocking paranoia level 1–4 (CRS `tx.blocking_paranoia_level`,
-    /// clamped). Default is CRS's own (1).
+    /// clamped), set by a `SecAction` with CRS's reserved id 900000; a
+    /// setup text that defines 900000 itself (CRS's `test-setup.conf`)
+    /// cannot be combined with it. Default is CRS's own (1).
     pub fn paranoia(mut self, level: u8) -> CrsOptions {
         self.paranoia = Some(level.clamp(1, 4));
         self
     }
 
-    /// `SecRuleEngine DetectionOnly`: rules log but never block. Default is
-    /// `false`.
+    /// `SecRuleEngine DetectionOnly`: rules log but never block; read last,
+    /// so it overrides any `SecRuleEngine` in the files. Default is `false`.
     pub fn detection_only(mut self, yes: bool) -> CrsOptions {
         self.detection_only = yes;
         self
@@ -177,9 +179,6 @@ impl Rules {
                 kind: RulesErrorKind::Missing(dir.to_path_buf()),
             })?;
         let mut c = Compiler::new();
-        if options.detection_only {
-            c = c.add_str("rasp-options", "SecRuleEngine DetectionOnly\n");
-        }
         if let Some(pl) = options.paranoia {
             // CRS reads tx.blocking_paranoia_level from a SecAction 900000
             // placed before crs-setup (its example ships it commented out).
@@ -195,6 +194,11 @@ impl Rules {
         c = c.add_glob(&pattern.to_string_lossy())?;
         for (name, text) in &options.after {
             c = c.add_str(name, text);
+        }
+        if options.detection_only {
+            // Last, so that no SecRuleEngine in the files or the extra
+            // text turns blocking back on.
+            c = c.add_str("rasp-options", "SecRuleEngine DetectionOnly\n");
         }
         Ok(Rules::from(c.compile()?))
     }
