@@ -20,6 +20,11 @@ use crate::ir::transform::Transform;
 pub struct MatchGroup {
     /// The phase of every member.
     pub phase: Phase,
+    /// The union of the members' targets (without exclusions): scanning
+    /// all their values once tells which members can match at all, so a
+    /// member whose pattern hit nothing is skipped without resolving its
+    /// own targets.
+    pub targets: Vec<crate::ir::variable::Target>,
     /// The shared transformation chain.
     pub transforms: Vec<Transform>,
     /// One pattern per member (pattern id `i` belongs to `members[i]`),

@@ -191,8 +191,18 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
                 });
             }
         }
+        let mut targets: Vec<crate::ir::variable::Target> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in members {
+            for t in &r.targets {
+                if seen.insert(t.describe()) {
+                    targets.push(t.clone());
+                }
+            }
+        }
         rs.groups.push(MatchGroup {
             phase: first.phase,
+            targets,
             transforms: first.transforms.clone(),
             set,
             members: members.iter().map(|r| r.link_index).collect(),

@@ -12,6 +12,9 @@ use crate::variables::Scope;
 /// What an operator produced for one value.
 #[derive(Debug, Default)]
 pub(crate) struct OpOutcome {
+    /// Whether `message` is wanted (formatting costs more than most
+    /// operators; only matches that are logged need it).
+    describe: bool,
     /// The operator matched (before negation).
     pub(crate) matched: bool,
     /// `TX.0`–`TX.9` when the rule captures.
@@ -22,6 +25,20 @@ pub(crate) struct OpOutcome {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+impl OpOutcome {
+    fn new(describe: bool) -> OpOutcome {
+        OpOutcome { describe, ..OpOutcome::default() }
+    }
+
+    /// Records a match, formatting its description only when wanted.
+    fn hit(&mut self, message: impl FnOnce() -> String) {
+        self.matched = true;
+        if self.describe {
+            self.message = message();
+        }
+    }
 }
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {
@@ -49,8 +66,8 @@ fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-fn regex_outcome(re: &Regex, source: &str, value: &[u8], capture: bool) -> OpOutcome {
-    let mut o = OpOutcome::default();
+fn regex_outcome(re: &Regex, source: &str, value: &[u8], capture: bool, describe: bool) -> OpOutcome {
+    let mut o = OpOutcome::new(describe);
     if capture {
         if let Some(c) = captures_of(re, value) {
             o.matched = true;
@@ -59,7 +76,7 @@ fn regex_outcome(re: &Regex, source: &str, value: &[u8], capture: bool) -> OpOut
     } else {
         o.matched = re.is_match(value);
     }
-    if o.matched {
+    if o.matched && describe {
         let mut shown: String = source.chars().take(252).collect();
         if shown.len() < source.len() {
             shown.push_str(" ...");
@@ -70,11 +87,11 @@ fn regex_outcome(re: &Regex, source: &str, value: &[u8], capture: bool) -> OpOut
 }
 
 /// Runs `op` on `value`. `capture` asks for TX.0–TX.9.
-pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool) -> OpOutcome {
+pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool, describe: bool) -> OpOutcome {
     use OperatorKind as K;
-    let mut o = OpOutcome::default();
+    let mut o = OpOutcome::new(describe);
     match &op.kind {
-        K::Rx(rx) => return regex_outcome(&rx.regex, &rx.source, value, capture),
+        K::Rx(rx) => return regex_outcome(&rx.regex, &rx.source, value, capture, describe),
         K::RxMacro(m) => {
             let pattern = expand(m, scope);
             let pattern = String::from_utf8_lossy(&pattern).into_owned();
@@ -82,14 +99,13 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
             // pattern that does not compile never matches (as PCRE
             // compile errors are operator errors in ModSecurity).
             if let Ok(re) = crs_compiler::build::regex::compile(&pattern) {
-                return regex_outcome(&re, &pattern, value, capture);
+                return regex_outcome(&re, &pattern, value, capture, describe);
             }
         }
         K::Pm(set) => {
             if let Some(m) = set.automaton.find(value) {
-                o.matched = true;
                 let phrase = value.get(m.start()..m.end()).unwrap_or_default().to_vec();
-                o.message = format!("Matched phrase \"{}\"", lossy(&phrase));
+                o.hit(|| format!("Matched phrase \"{}\"", lossy(&phrase)));
                 if capture {
                     o.captures = vec![phrase];
                 }
@@ -97,22 +113,19 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
         }
         K::StrMatch(s) => {
             if contains(value, s.as_bytes()) {
-                o.matched = true;
-                o.message = format!("String match \"{s}\"");
+                o.hit(|| format!("String match \"{s}\""));
             }
         }
         K::StrEq(m) => {
             let p = expand(m, scope);
             if value == p.as_ref() {
-                o.matched = true;
-                o.message = format!("String match \"{}\"", lossy(&p));
+                o.hit(|| format!("String match \"{}\"", lossy(&p)));
             }
         }
         K::Contains(m) => {
             let p = expand(m, scope);
             if let Some(pos) = find(value, &p) {
-                o.matched = true;
-                o.message = format!("String match \"{}\"", lossy(&p));
+                o.hit(|| format!("String match \"{}\"", lossy(&p)));
                 if capture {
                     o.captures = vec![value.get(pos..pos + p.len()).unwrap_or_default().to_vec()];
                 }
@@ -121,30 +134,26 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
         K::ContainsWord(m) => {
             let p = expand(m, scope);
             if crate::operator::contains_word::contains_word(value, &p) {
-                o.matched = true;
-                o.message = format!("String match \"{}\"", lossy(&p));
+                o.hit(|| format!("String match \"{}\"", lossy(&p)));
             }
         }
         K::BeginsWith(m) => {
             let p = expand(m, scope);
             if value.starts_with(&p) {
-                o.matched = true;
-                o.message = format!("String match \"{}\"", lossy(&p));
+                o.hit(|| format!("String match \"{}\"", lossy(&p)));
             }
         }
         K::EndsWith(m) => {
             let p = expand(m, scope);
             if value.ends_with(&p) {
-                o.matched = true;
-                o.message = format!("String match \"{}\"", lossy(&p));
+                o.hit(|| format!("String match \"{}\"", lossy(&p)));
             }
         }
         K::Within(m) => {
             let p = expand(m, scope);
             // ModSecurity: the empty value is within everything.
             if value.is_empty() || contains(&p, value) {
-                o.matched = true;
-                o.message = format!("String match within \"{}\"", lossy(&p));
+                o.hit(|| format!("String match within \"{}\"", lossy(&p)));
             }
         }
         K::Eq(m) | K::Ge(m) | K::Gt(m) | K::Le(m) | K::Lt(m) => {
@@ -158,22 +167,19 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
                 _ => (left < right, "LT"),
             };
             if hit {
-                o.matched = true;
-                o.message = format!("Operator {name} matched {right}");
+                o.hit(|| format!("Operator {name} matched {right}"));
             }
         }
         K::IpMatch(nets) => {
             if let Some(ip) = std::str::from_utf8(value).ok().and_then(|s| s.trim().parse::<IpAddr>().ok()) {
                 if nets.iter().any(|n| n.contains(ip)) {
-                    o.matched = true;
-                    o.message = format!("IPmatch: \"{ip}\" matched");
+                    o.hit(|| format!("IPmatch: \"{ip}\" matched"));
                 }
             }
         }
         K::DetectSqli => {
             if let Some(fp) = crate::operator::detect_sqli::detect_sqli(value) {
-                o.matched = true;
-                o.message = format!("detected SQLi using libinjection with fingerprint '{fp}'");
+                o.hit(|| format!("detected SQLi using libinjection with fingerprint '{fp}'"));
                 if capture {
                     o.captures = vec![fp.into_bytes()];
                 }
@@ -181,32 +187,27 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool)
         }
         K::DetectXss => {
             if crate::operator::detect_xss::detect_xss(value) {
-                o.matched = true;
-                o.message = "detected XSS using libinjection.".to_string();
+                o.hit(|| "detected XSS using libinjection.".to_string());
             }
         }
         K::ValidateByteRange(table) => {
             let bad = value.iter().filter(|b| !table[usize::from(**b)]).count();
             if bad > 0 {
-                o.matched = true;
-                o.message = format!("Found {bad} byte(s) outside range: {}", op.argument);
+                o.hit(|| format!("Found {bad} byte(s) outside range: {}", op.argument));
             }
         }
         K::ValidateUrlEncoding => {
             if let Err(e) = crate::operator::validate_url_encoding::validate(value) {
-                o.matched = true;
-                o.message = e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string();
+                o.hit(|| e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string());
             }
         }
         K::ValidateUtf8Encoding => {
             if let Err(e) = crate::operator::validate_utf8_encoding::validate(value) {
-                o.matched = true;
-                o.message = e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string();
+                o.hit(|| e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string());
             }
         }
         K::UnconditionalMatch => {
-            o.matched = true;
-            o.message = "Unconditional match in SecAction".to_string();
+            o.hit(|| "Unconditional match in SecAction".to_string());
         }
         K::NoMatch => {}
         #[allow(unreachable_patterns)]

@@ -15,11 +15,14 @@ use regex_automata::{Input, PatternID, PatternSet};
 #[derive(Debug, Default)]
 pub(super) struct GateCache {
     results: RefCell<HashMap<(usize, usize, usize), PatternSet, RandomState>>,
+    /// Per group: the patterns that hit any value of the group's targets.
+    any: RefCell<HashMap<usize, PatternSet, RandomState>>,
 }
 
 impl GateCache {
     pub(super) fn reset(&self) {
         self.results.borrow_mut().clear();
+        self.any.borrow_mut().clear();
     }
 
     /// Whether the gate's pattern can match `transformed`, the value at
@@ -44,5 +47,63 @@ impl GateCache {
         let hit = set.contains(pattern);
         self.results.borrow_mut().insert(key, set);
         hit
+    }
+}
+
+impl super::Transaction {
+    /// Whether a gated rule can match at all this phase: its pattern hit
+    /// at least one value of its group's targets. Scanning those values
+    /// fills the per-value cache that [`GateCache::allows`] reads later.
+    pub(super) fn rule_may_match(&self, gate: GateRef) -> bool {
+        let rules = &self.engine.rules;
+        let Some(group) = rules.groups.get(gate.group) else {
+            return true;
+        };
+        let pattern = PatternID::new_unchecked(gate.pattern);
+        if let Some(any) = self.gates.any.borrow().get(&gate.group) {
+            return any.contains(pattern);
+        }
+        let mut any = PatternSet::new(group.set.pattern_len());
+        let scope = self.scope_without_rule();
+        let mut values = Vec::with_capacity(32);
+        for t in &group.targets {
+            crate::variables::collect_target(&scope, t, &|_, _| false, &mut values);
+        }
+        for v in values {
+            let stable = super::rule::value_is_stable(&v.name);
+            let borrowed = matches!(v.value, std::borrow::Cow::Borrowed(_));
+            let origin = (v.value.as_ptr() as usize, v.value.len());
+            let current = self.tcache.apply(v.value, &group.transforms, stable);
+            if !(stable && borrowed) {
+                // Values without a stable address are never gated per
+                // value: count their hits here only.
+                group.set.which_overlapping_matches(&Input::new(&*current), &mut any);
+                continue;
+            }
+            let key = (origin.0, origin.1, gate.group);
+            let mut results = self.gates.results.borrow_mut();
+            let set = results.entry(key).or_insert_with(|| {
+                let mut set = PatternSet::new(group.set.pattern_len());
+                group.set.which_overlapping_matches(&Input::new(&*current), &mut set);
+                set
+            });
+            for p in set.iter() {
+                let _ = any.try_insert(p);
+            }
+        }
+        let hit = any.contains(pattern);
+        self.gates.any.borrow_mut().insert(gate.group, any);
+        hit
+    }
+
+    fn scope_without_rule(&self) -> crate::variables::Scope<'_> {
+        crate::variables::Scope {
+            ex: &self.ex,
+            cols: &self.cols,
+            matched: &self.matched,
+            rule: None,
+            highest_severity: self.highest_severity,
+            started_us: self.started_us,
+        }
     }
 }

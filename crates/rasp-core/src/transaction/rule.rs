@@ -79,6 +79,13 @@ impl Transaction {
     }
 
     pub(super) fn eval_rule(&mut self, head: &Arc<Rule>, phase: Phase) -> RuleOutcome {
+        if !self.engine.config.per_rule {
+            if let Some(Some(gate)) = self.engine.rules.gates.get(head.link_index) {
+                if !self.rule_may_match(*gate) {
+                    return RuleOutcome::NoMatch;
+                }
+            }
+        }
         let mut link: &Rule = head;
         loop {
             let hits = self.find_hits(link, head);
@@ -119,7 +126,7 @@ impl Transaction {
     fn find_hits(&self, link: &Rule, head: &Rule) -> Vec<Hit> {
         let scope = self.scope_for(head);
         if link.is_action {
-            let o = operator::run(&link.operator, b"", &scope, false);
+            let o = operator::run(&link.operator, b"", &scope, false, true);
             return vec![Hit {
                 name: String::new(),
                 value: Vec::new(),
@@ -139,6 +146,11 @@ impl Transaction {
         }
         let mut hits = Vec::new();
         let capture = link.actions.capture;
+        // Only the last link of a rule that leaves a record needs the
+        // human-readable match description.
+        let a = &head.actions;
+        let describe = link.chain.is_none()
+            && (a.log || a.auditlog || !matches!(a.disruptive, Some(Disruptive::Pass) | None));
         let gate = if self.engine.config.per_rule {
             None
         } else {
@@ -152,7 +164,7 @@ impl Transaction {
         for v in values {
             if link.actions.multi_match && !link.transforms.is_empty() {
                 let mut current: Cow<'_, [u8]> = v.value;
-                self.check(link, &scope, &v.name, &current, capture, &mut hits);
+                self.check(link, &scope, &v.name, &current, capture, describe, &mut hits);
                 for t in &link.transforms {
                     // v2 re-runs the operator when a function reports a
                     // change, which is not always a change of bytes.
@@ -165,7 +177,7 @@ impl Transaction {
                         current = Cow::Owned(v);
                     }
                     if changed {
-                        self.check(link, &scope, &v.name, &current, capture, &mut hits);
+                        self.check(link, &scope, &v.name, &current, capture, describe, &mut hits);
                     }
                 }
             } else {
@@ -186,7 +198,7 @@ impl Transaction {
                         continue;
                     }
                 }
-                self.check(link, &scope, &v.name, &current, capture, &mut hits);
+                self.check(link, &scope, &v.name, &current, capture, describe, &mut hits);
             }
         }
         hits
@@ -199,14 +211,17 @@ impl Transaction {
         name: &crate::variables::ValueName<'_>,
         value: &[u8],
         capture: bool,
+        describe: bool,
         hits: &mut Vec<Hit>,
     ) {
-        let o = operator::run(&link.operator, value, scope, capture);
+        let o = operator::run(&link.operator, value, scope, capture, describe);
         if o.matched == link.operator.negated {
             return;
         }
         let name = name.render();
-        let message = if link.operator.negated {
+        let message = if !describe {
+            String::new()
+        } else if link.operator.negated {
             format!(
                 "Match of \"{} {}\" against \"{}\" required.",
                 link.operator.name, link.operator.argument, name
