@@ -8,13 +8,20 @@
 //! CRS_VERBOSE=all           print every selected test with its log lines
 //! CRS_MODE=per_rule         evaluate every rule one by one (no gates)
 //! CRS_MODE=compare          run both and fail stages whose matches differ
+//! CRS_URL=http://127.0.0.1:PORT  (or `-- --url URL`) send every stage to a
+//!                           running protected_server instead, and list the
+//!                           tests whose result differs from in-process
+//! CRS_AUDIT_LOG=FILE        (or `-- --audit-log FILE`) that server's audit
+//!                           log, for the log lines (see crs/http.rs and
+//!                           scripts/crs-over-http.sh)
 //! ```
 //!
 //! Prints `crs-regression: N passed, M failed, K overridden`, writes a JSON
 //! report per test to `target/crs-regression/report.json` and exits non-zero
-//! when a test that is not overridden fails. A test whose expectations an
-//! overrides file replaces counts as overridden when it passes them and as
-//! failed when it does not.
+//! when a test that is not overridden fails (over HTTP: `report-http.json`,
+//! non-zero on a difference from in-process that `crs/http.rs` does not
+//! explain). A test whose expectations an overrides file replaces counts
+//! as overridden when it passes them and as failed when it does not.
 //!
 //! The report lists, per test: `id`, `file`, `result` (pass / fail /
 //! overridden), `reasons`, the `overrides` applied (source and reason),
@@ -46,9 +53,28 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let opts = Options::from_env(mode, &args, "report.json");
+    let mut args = args;
+    let http = match crs::http::Target::from_args_and_env(&mut args) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("crs-regression: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if http.is_some() && mode == Mode::Compare {
+        eprintln!("crs-regression: CRS_MODE=compare runs in-process only (not with --url)");
+        return ExitCode::FAILURE;
+    }
+    let mut opts = Options::from_env(mode, &args, "report.json");
+    if http.is_some() {
+        opts.report_name = "report-http.json";
+    }
+    opts.http = http;
     match suite::run(&opts) {
         Ok(s) => {
+            if let Some(target) = &opts.http {
+                crs::http::print_comparison(target, &s, opts.verbose);
+            }
             if mode == Mode::Compare {
                 println!(
                     "crs-regression: {} stages compared, {} differ between gated and per-rule evaluation",
@@ -60,6 +86,18 @@ fn main() -> ExitCode {
                 "crs-regression: {} passed, {} failed, {} overridden",
                 s.passed, s.failed, s.overridden
             );
+            if opts.http.is_some() {
+                // Over HTTP the front end is hyper, not Apache: the run
+                // fails on a difference from in-process that http.rs does
+                // not explain, or on an in-process failure.
+                let unexplained = crs::http::unexplained_differences(&s);
+                let in_process_failed = s.in_process.map_or(0, |c| c.1);
+                return if unexplained == 0 && in_process_failed == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                };
+            }
             if s.failed > 0 {
                 ExitCode::FAILURE
             } else {

@@ -6,6 +6,7 @@
 pub mod albedo;
 pub mod apache;
 pub mod exchange;
+pub mod http;
 pub mod judge;
 pub mod log_line;
 pub mod overrides;

@@ -66,6 +66,10 @@ pub struct Options {
     pub print_failures: bool,
     /// File name of the JSON report under `target/crs-regression/`.
     pub report_name: &'static str,
+    /// Send the stages to this running server instead (`CRS_URL` /
+    /// `--url`, see `http.rs`); every stage is also run in-process and the
+    /// tests whose result differs are listed.
+    pub http: Option<super::http::Target>,
 }
 
 impl Options {
@@ -86,6 +90,7 @@ impl Options {
             verbose_all: std::env::var("CRS_VERBOSE").is_ok_and(|v| v == "all"),
             print_failures: true,
             report_name,
+            http: None,
         }
     }
 }
@@ -100,6 +105,15 @@ pub struct Summary {
     pub compared_stages: usize,
     /// `<test> stage <i>` for every stage whose matches differ.
     pub differing_stages: Vec<String>,
+    /// Over HTTP: the tests whose result differs from the in-process run,
+    /// with both sides' reasons.
+    pub http_differences: Vec<String>,
+    /// Over HTTP: stages whose logged ids differ from in-process (whatever
+    /// the tests' results).
+    pub http_id_differences: Vec<String>,
+    /// Over HTTP: the in-process run's passed, failed and overridden
+    /// counts for the same tests.
+    pub in_process: Option<(usize, usize, usize)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -219,10 +233,13 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
         .map(Arc::new)
         .map_err(|e| format!("the rules failed to load: {e}"))?;
     eprintln!(
-        "crs-regression: {} tests selected, tests loaded and rules compiled in {:.2?} (mode {})",
+        "crs-regression: {} tests selected, tests loaded and rules compiled in {:.2?} (mode {}{})",
         selected.len(),
         started.elapsed(),
-        opts.mode.name()
+        opts.mode.name(),
+        opts.http
+            .as_ref()
+            .map_or(String::new(), |t| format!(", over HTTP to {}", t.url))
     );
     let gated = Engine::new(rules.clone());
     let per_rule = Engine::with_config(rules, EngineConfig::new().per_rule(true));
@@ -249,9 +266,36 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
         let mut stages = Vec::new();
         let mut lines = Vec::new();
         let multi = test.stages.len() > 1;
+        let mut in_process_reasons: Vec<String> = Vec::new();
         for (i, (stage, original_stage)) in test.stages.iter().zip(&original.stages).enumerate() {
-            let run: StageRun = run_stage(primary, &stage.input);
+            let run: StageRun = match &opts.http {
+                Some(target) => target.run_stage(&test.name(), &stage.input),
+                None => run_stage(primary, &stage.input),
+            };
             let mut stage_reasons = judge(&stage.output, &run.observed);
+            // Over HTTP, the same stage in-process for comparison.
+            let in_process = opts.http.as_ref().map(|_| {
+                let local = run_stage(primary, &stage.input);
+                let local_reasons = judge(&stage.output, &local.observed);
+                let (http_ids, local_ids) = (
+                    triggered_ids(&run.observed.lines),
+                    triggered_ids(&local.observed.lines),
+                );
+                if http_ids != local_ids {
+                    summary.http_id_differences.push(format!(
+                        "{} stage {i}: in-process {local_ids:?}, HTTP {http_ids:?}",
+                        test.name()
+                    ));
+                }
+                in_process_reasons.extend(local_reasons.iter().cloned());
+                json!({
+                    "pass": local_reasons.is_empty(),
+                    "reasons": local_reasons,
+                    "status": local.observed.response.as_ref().ok().map(|r| r.status),
+                    "note": local.note,
+                    "logged_ids": local_ids,
+                })
+            });
             if !judge(&original_stage.output, &run.observed).is_empty() {
                 passes_as_written = false;
             }
@@ -290,6 +334,7 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
                 "match_regex": stage.output.log.match_regex,
                 "no_match_regex": stage.output.log.no_match_regex,
                 "logged_ids": triggered_ids(&run.observed.lines),
+                "in_process": in_process,
                 // Only for failures, to keep the report small.
                 "request": (!stage_reasons.is_empty()).then(|| request_excerpt(&run.raw_request)),
             }));
@@ -302,6 +347,38 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
         } else {
             Verdict::Pass
         };
+        let (http_failed, in_process_failed) =
+            (verdict == Verdict::Fail, !in_process_reasons.is_empty());
+        if opts.http.is_some() {
+            let counts = summary.in_process.get_or_insert((0, 0, 0));
+            if in_process_failed {
+                counts.1 += 1;
+            } else if !override_reasons.is_empty() {
+                counts.2 += 1;
+            } else {
+                counts.0 += 1;
+            }
+        }
+        if opts.http.is_some() && http_failed != in_process_failed {
+            let side = |failed: bool| if failed { "fail" } else { "pass" };
+            let notes: Vec<String> = stages
+                .iter()
+                .filter_map(|s| s["note"].as_str().map(str::to_string))
+                .collect();
+            summary.http_differences.push(format!(
+                "{}: in-process {} [{}], HTTP {} [{}]{}",
+                test.name(),
+                side(in_process_failed),
+                in_process_reasons.join("; "),
+                side(http_failed),
+                reasons.join("; "),
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", notes.join("; "))
+                }
+            ));
+        }
         results.push(TestResult {
             name: test.name(),
             rule_id: test.rule_id,
