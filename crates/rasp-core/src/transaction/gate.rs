@@ -42,8 +42,7 @@ impl GateCache {
         if let Some(set) = self.results.borrow().get(&key) {
             return set.contains(pattern);
         }
-        let mut set = PatternSet::new(group.set.pattern_len());
-        group.set.which_overlapping_matches(&Input::new(transformed), &mut set);
+        let set = scan(&group.set, transformed);
         let hit = set.contains(pattern);
         self.results.borrow_mut().insert(key, set);
         hit
@@ -77,16 +76,14 @@ impl super::Transaction {
             if !(stable && borrowed) {
                 // Values without a stable address are never gated per
                 // value: count their hits here only.
-                group.set.which_overlapping_matches(&Input::new(&*current), &mut any);
+                for p in scan(&group.set, &current).iter() {
+                    let _ = any.try_insert(p);
+                }
                 continue;
             }
             let key = (origin.0, origin.1, gate.group);
             let mut results = self.gates.results.borrow_mut();
-            let set = results.entry(key).or_insert_with(|| {
-                let mut set = PatternSet::new(group.set.pattern_len());
-                group.set.which_overlapping_matches(&Input::new(&*current), &mut set);
-                set
-            });
+            let set = results.entry(key).or_insert_with(|| scan(&group.set, &current));
             for p in set.iter() {
                 let _ = any.try_insert(p);
             }
@@ -106,4 +103,15 @@ impl super::Transaction {
             started_us: self.started_us,
         }
     }
+}
+
+/// Which patterns of `set` match `value`. Most values match none: an
+/// earliest-match search, which stops at the first hit and is cheaper per
+/// byte than an overlapping one, answers that case first.
+fn scan(set: &regex_automata::meta::Regex, value: &[u8]) -> PatternSet {
+    let mut out = PatternSet::new(set.pattern_len());
+    if set.is_match(Input::new(value)) {
+        set.which_overlapping_matches(&Input::new(value), &mut out);
+    }
+    out
 }
