@@ -247,7 +247,11 @@ fn apply_inner(state: &mut State, d: &Directive, lower: &str) -> Result<(), Comp
         "secauditlogparts" => s.audit_log_parts = one(d)?.to_string(),
         "secauditlogrelevantstatus" => {
             let v = one(d)?;
-            crate::build::regex::compile(v).map_err(|e| {
+            // A PCRE pattern matched against the status code, not against
+            // request data: lookaround is allowed (the seed's own
+            // "^(?:5|4(?!04))" needs it), so it is validated with
+            // fancy-regex, which the audit writer uses to evaluate it.
+            fancy_regex::Regex::new(v).map_err(|e| {
                 CompileError::new(
                     CompileErrorKind::Regex,
                     format!("bad SecAuditLogRelevantStatus regex: {e}"),
