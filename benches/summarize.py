@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Markdown tables from criterion's results (target/criterion/**/new/).
+
+    cargo bench --features bench-modsecurity --bench engine --bench load
+    python3 benches/summarize.py
+
+Prints, per paranoia level, the median time per exchange of each case of the
+mix for rasp and libmodsecurity and their ratio, then the CRS load times.
+Medians are criterion's median estimates of the last run of each benchmark;
+only benchmarks measured side by side in one run give meaningful ratios.
+"""
+import json
+import os
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+CRITERION = os.environ.get("CRITERION_HOME", os.path.join(ROOT, "target", "criterion"))
+CASES = ["benign_get", "json_post_1k", "form_post_4k", "multipart_64k", "sqli_get", "xss_json", "json_1m"]
+
+
+def medians():
+    out = {}
+    for dirpath, _dirs, files in os.walk(CRITERION):
+        if os.path.basename(dirpath) != "new" or "estimates.json" not in files:
+            continue
+        with open(os.path.join(dirpath, "benchmark.json")) as f:
+            meta = json.load(f)
+        with open(os.path.join(dirpath, "estimates.json")) as f:
+            est = json.load(f)
+        out[meta["full_id"]] = est["median"]["point_estimate"]  # nanoseconds
+    return out
+
+
+def fmt(ns):
+    if ns is None:
+        return "–"
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    return f"{ns / 1e3:.1f} µs"
+
+
+def main():
+    m = medians()
+    if not m:
+        sys.exit(f"no criterion results under {CRITERION}: run cargo bench first")
+    for pl in (1, 4):
+        rows = [(c, m.get(f"pl{pl}/{c}/rasp"), m.get(f"pl{pl}/{c}/modsecurity")) for c in CASES]
+        if not any(r[1] for r in rows):
+            continue
+        print(f"\n### Engine time per exchange, full CRS, PL{pl} (median)\n")
+        print("| case | rasp | libmodsecurity | libmodsecurity / rasp |")
+        print("|---|---|---|---|")
+        for case, r, ms in rows:
+            ratio = f"{ms / r:.1f}×" if r and ms else "–"
+            print(f"| {case} | {fmt(r)} | {fmt(ms)} | {ratio} |")
+    r, ms = m.get("load/crs_pl1/rasp"), m.get("load/crs_pl1/modsecurity")
+    if r or ms:
+        print("\n### Loading the full CRS (PL1, median)\n")
+        print("| rasp (parse + compile) | libmodsecurity (parse) |")
+        print("|---|---|")
+        print(f"| {fmt(r)} | {fmt(ms)} |")
+
+
+if __name__ == "__main__":
+    main()
