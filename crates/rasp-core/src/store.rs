@@ -37,16 +37,23 @@ impl CollectionStore {
         };
         let now = Instant::now();
         let id = (collection.to_string(), key.to_vec());
-        let expired = records.get(&id).is_some_and(|r| now.duration_since(r.last_used) > timeout);
+        let expired = records
+            .get(&id)
+            .is_some_and(|r| now.duration_since(r.last_used) > timeout);
         if expired {
             records.remove(&id);
             return Vec::new();
         }
         match records.get_mut(&id) {
             Some(r) => {
-                let expired: Vec<Vec<u8>> =
-                    r.expiries.iter().filter(|(_, at)| *at <= now).map(|(n, _)| n.clone()).collect();
-                r.vars.retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
+                let expired: Vec<Vec<u8>> = r
+                    .expiries
+                    .iter()
+                    .filter(|(_, at)| *at <= now)
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                r.vars
+                    .retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
                 r.expiries.retain(|(_, at)| *at > now);
                 r.last_used = now;
                 r.vars.clone()
@@ -56,13 +63,23 @@ impl CollectionStore {
     }
 
     /// Saves `collection:key`, applying `expirevar` requests.
-    pub(crate) fn save(&self, collection: &str, key: &[u8], vars: Vec<Pair>, expire: &[(Vec<u8>, Duration)]) {
+    pub(crate) fn save(
+        &self,
+        collection: &str,
+        key: &[u8],
+        vars: Vec<Pair>,
+        expire: &[(Vec<u8>, Duration)],
+    ) {
         let Ok(mut records) = self.records.lock() else {
             return;
         };
         let now = Instant::now();
         if records.len() >= MAX_RECORDS {
-            if let Some(oldest) = records.iter().min_by_key(|(_, r)| r.last_used).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = records
+                .iter()
+                .min_by_key(|(_, r)| r.last_used)
+                .map(|(k, _)| k.clone())
+            {
                 records.remove(&oldest);
             }
         }
@@ -79,14 +96,55 @@ impl CollectionStore {
             record.expiries.push((name.clone(), now + *after));
         }
         // Drop variables whose expiry passed.
-        let expired: Vec<Vec<u8>> =
-            record.expiries.iter().filter(|(_, at)| *at <= now).map(|(n, _)| n.clone()).collect();
-        record.vars.retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
+        let expired: Vec<Vec<u8>> = record
+            .expiries
+            .iter()
+            .filter(|(_, at)| *at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        record
+            .vars
+            .retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
     }
 
     /// Number of records held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.records.lock().map(|r| r.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_expire() {
+        let store = CollectionStore::default();
+        let hour = Duration::from_secs(3600);
+        store.save(
+            "ip",
+            b"10.0.0.1",
+            vec![Pair::new("hits", "3"), Pair::new("gone", "1")],
+            &[(b"gone".to_vec(), Duration::ZERO)],
+        );
+        let vars = store.load("ip", b"10.0.0.1", hour);
+        assert_eq!(vars.len(), 1);
+        assert_eq!(vars[0].value, b"3");
+        assert!(store.load("ip", b"10.0.0.2", hour).is_empty());
+    }
+
+    #[test]
+    fn store_is_bounded() {
+        let store = CollectionStore::default();
+        for i in 0..(MAX_RECORDS + 50) {
+            store.save(
+                "ip",
+                i.to_string().as_bytes(),
+                vec![Pair::new("n", "1")],
+                &[],
+            );
+        }
+        assert_eq!(store.len(), MAX_RECORDS);
     }
 }

@@ -111,11 +111,10 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool,
                 }
             }
         }
-        K::StrMatch(s) => {
-            if contains(value, s.as_bytes()) {
+        K::StrMatch(s)
+            if contains(value, s.as_bytes()) => {
                 o.hit(|| format!("String match \"{s}\""));
             }
-        }
         K::StrEq(m) => {
             let p = expand(m, scope);
             if value == p.as_ref() {
@@ -185,11 +184,10 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool,
                 }
             }
         }
-        K::DetectXss => {
-            if crate::operator::detect_xss::detect_xss(value) {
+        K::DetectXss
+            if crate::operator::detect_xss::detect_xss(value) => {
                 o.hit(|| "detected XSS using libinjection.".to_string());
             }
-        }
         K::ValidateByteRange(table) => {
             let bad = value.iter().filter(|b| !table[usize::from(**b)]).count();
             if bad > 0 {

@@ -159,7 +159,7 @@ pub(super) fn response_body_inspectable(tx: &Transaction) -> bool {
     };
     let mime = ct.split(|&b| b == b';').next().unwrap_or_default();
     let mime = String::from_utf8_lossy(mime).trim().to_ascii_lowercase();
-    tx.engine.rules.settings.response_body_mime_types.iter().any(|m| *m == mime)
+    tx.engine.rules.settings.response_body_mime_types.contains(&mime)
 }
 
 /// Buffers response body bytes up to `SecResponseBodyLimit`.

@@ -35,10 +35,12 @@ impl Deref for Transformed<'_> {
 
 type Key = (usize, usize, u64);
 
+/// `None`: every step so far left the value unchanged.
+type Entries = HashMap<Key, Option<Arc<[u8]>>, RandomState>;
+
 #[derive(Debug, Default)]
 pub(super) struct TransformCache {
-    /// `None`: every step so far left the value unchanged.
-    map: RefCell<HashMap<Key, Option<Arc<[u8]>>, RandomState>>,
+    map: RefCell<Entries>,
 }
 
 fn step_hash(h: u64, t: Transform) -> u64 {

@@ -229,16 +229,14 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::Session => collection(var, &scope.cols.session, selector, out),
         V::User => collection(var, &scope.cols.user, selector, out),
         V::Resource => collection(var, &scope.cols.resource, selector, out),
-        V::MatchedVar => {
-            if !scope.matched.var_name.is_empty() {
+        V::MatchedVar
+            if !scope.matched.var_name.is_empty() => {
                 scalar(var, Cow::Borrowed(&scope.matched.var), out)
             }
-        }
-        V::MatchedVarName => {
-            if !scope.matched.var_name.is_empty() {
+        V::MatchedVarName
+            if !scope.matched.var_name.is_empty() => {
                 scalar(var, Cow::Borrowed(scope.matched.var_name.as_bytes()), out)
             }
-        }
         V::MatchedVars | V::MatchedVarsNames => {
             for (name, value) in &scope.matched.vars {
                 if selector.matches(name.as_bytes()) {
@@ -289,8 +287,8 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         | V::MultipartLfLine
         | V::MultipartMissingSemicolon
         | V::MultipartStrictError
-        | V::MultipartUnmatchedBoundary => {
-            if ex.reqbody_processor == Some(crs_compiler::ir::action::BodyProcessor::Multipart) {
+        | V::MultipartUnmatchedBoundary
+            if ex.reqbody_processor == Some(crs_compiler::ir::action::BodyProcessor::Multipart) => {
                 let m = &ex.multipart;
                 let b = match var {
                     V::MultipartBoundaryQuoted => m.boundary_quoted,
@@ -310,7 +308,6 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 };
                 scalar(var, flag(b), out)
             }
-        }
         V::PathInfo | V::ScriptFilename | V::AuthType | V::RemoteUser | V::SessionId | V::UserId => {}
         V::QueryString => {
             if let Some(q) = &ex.query {
@@ -328,16 +325,14 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
             let b = if var == V::ReqbodyError { ex.reqbody_error } else { ex.reqbody_processor_error };
             scalar(var, flag(b), out)
         }
-        V::ReqbodyErrorMsg => {
-            if ex.reqbody_error {
+        V::ReqbodyErrorMsg
+            if ex.reqbody_error => {
                 scalar(var, Cow::Borrowed(&ex.reqbody_error_msg), out)
             }
-        }
-        V::ReqbodyProcessorErrorMsg => {
-            if ex.reqbody_processor_error {
+        V::ReqbodyProcessorErrorMsg
+            if ex.reqbody_processor_error => {
                 scalar(var, Cow::Borrowed(&ex.reqbody_processor_error_msg), out)
             }
-        }
         // v2 always has a value, empty when no processor is selected (CRS
         // 901340 relies on that to force REQUEST_BODY).
         V::ReqbodyProcessor => {
@@ -345,11 +340,10 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
             scalar(var, Cow::Borrowed(name.as_bytes()), out)
         }
         V::RequestBasename => scalar(var, Cow::Borrowed(&ex.basename), out),
-        V::RequestBody => {
-            if ex.request_body_visible {
+        V::RequestBody
+            if ex.request_body_visible => {
                 scalar(var, Cow::Borrowed(&ex.request_body), out)
             }
-        }
         V::RequestBodyLength => scalar(var, num(ex.request_body_length), out),
         V::RequestFilename => scalar(var, Cow::Borrowed(&ex.path), out),
         V::RequestLine => scalar(var, Cow::Borrowed(&ex.request_line), out),
@@ -377,11 +371,10 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 + ex.request_body.len();
             scalar(var, num(len), out)
         }
-        V::ResponseBody => {
-            if ex.response_body_visible {
+        V::ResponseBody
+            if ex.response_body_visible => {
                 scalar(var, Cow::Borrowed(&ex.response_body), out)
             }
-        }
         V::ResponseContentLength => {
             if let Some(v) = ex.response_header("content-length") {
                 scalar(var, Cow::Borrowed(v), out)
@@ -392,11 +385,10 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 scalar(var, Cow::Borrowed(v), out)
             }
         }
-        V::ResponseProtocol => {
-            if ex.response_status.is_some() {
+        V::ResponseProtocol
+            if ex.response_status.is_some() => {
                 scalar(var, Cow::Borrowed(&ex.response_protocol), out)
             }
-        }
         V::ResponseStatus => {
             if let Some(s) = ex.response_status {
                 scalar(var, num(s), out)
