@@ -174,7 +174,10 @@ impl CompileError {
     }
 
     /// Sets the underlying error (builder style).
-    pub(crate) fn caused_by(mut self, source: impl std::error::Error + Send + Sync + 'static) -> CompileError {
+    pub(crate) fn caused_by(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> CompileError {
         self.detail.get_or_insert_with(Default::default).source = Some(std::sync::Arc::new(source));
         self
     }
@@ -221,7 +224,11 @@ impl CompileErrors {
 impl fmt::Display for CompileErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        write!(f, "{n} error{} while loading rules", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{n} error{} while loading rules",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.errors {
             write!(f, "\n  {e}")?;
         }

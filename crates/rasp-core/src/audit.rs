@@ -11,7 +11,12 @@ use crate::transaction::Transaction;
 pub const REDACTED: &str = "[redacted]";
 
 /// Headers whose values carry credentials and are redacted by default.
-const SENSITIVE_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "set-cookie"];
+const SENSITIVE_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
 
 /// One audit-log entry.
 #[derive(Clone, Debug, Serialize)]
@@ -59,8 +64,14 @@ fn headers(pairs: &[crate::variables::Pair], raw: bool) -> Vec<(String, String)>
         .iter()
         .map(|p| {
             let name = lossy(&p.name);
-            let sensitive = SENSITIVE_HEADERS.iter().any(|s| s.eq_ignore_ascii_case(&name));
-            let value = if sensitive && !raw { REDACTED.to_string() } else { lossy(&p.value) };
+            let sensitive = SENSITIVE_HEADERS
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&name));
+            let value = if sensitive && !raw {
+                REDACTED.to_string()
+            } else {
+                lossy(&p.value)
+            };
             (name, value)
         })
         .collect()
@@ -71,7 +82,10 @@ impl Transaction {
     pub fn audit_record(&self) -> AuditRecord {
         let raw = self.engine.config.log_raw_values;
         let ex = &self.ex;
-        let score = |name: &str| self.tx_var(name).map(|v| i64::from(crate::operator::numeric::atoi(v.as_bytes())));
+        let score = |name: &str| {
+            self.tx_var(name)
+                .map(|v| i64::from(crate::operator::numeric::atoi(v.as_bytes())))
+        };
         AuditRecord {
             transaction_id: self.id().to_string(),
             time_us: self.started_us,

@@ -93,7 +93,11 @@ impl Engine {
 
     /// An engine with an explicit configuration.
     pub fn with_config(rules: Arc<CompiledRuleset>, config: EngineConfig) -> Engine {
-        Engine { rules, config, store: Arc::default() }
+        Engine {
+            rules,
+            config,
+            store: Arc::default(),
+        }
     }
 
     /// The compiled rules.

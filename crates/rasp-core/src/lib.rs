@@ -24,17 +24,17 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod action;
 pub mod audit;
 pub mod body;
 mod engine;
+mod eval;
 pub mod operator;
 mod record;
 mod store;
-pub mod transform;
 mod transaction;
+pub mod transform;
 mod variables;
-mod action;
-mod eval;
 
 pub use audit::AuditRecord;
 pub use engine::{DangerousEngineConfig, Engine, EngineConfig, FailMode};

@@ -22,7 +22,9 @@ fn deny_interrupts_with_status_and_rule_id() {
 
 #[test]
 fn detection_only_logs_but_never_blocks() {
-    let e = engine("SecRuleEngine DetectionOnly\nSecRule ARGS \"@rx attack\" \"id:1,phase:1,deny,log\"");
+    let e = engine(
+        "SecRuleEngine DetectionOnly\nSecRule ARGS \"@rx attack\" \"id:1,phase:1,deny,log\"",
+    );
     let tx = run(&e, "/?q=attack", None);
     assert!(tx.intervention().is_none());
     assert_eq!(ids(&tx), vec![1]);
@@ -44,7 +46,10 @@ SecRule TX:tail "@eq 1" "id:3,phase:1,pass,log"
     assert_eq!(ids(&tx), vec![2], "head setvar ran, tail did not");
     let tx = run(&e, "/?a=x&b=y", None);
     assert_eq!(ids(&tx), vec![2, 3]);
-    assert!(tx.matches().iter().all(|m| m.id != 1), "nolog (= noauditlog) matches leave no record");
+    assert!(
+        tx.matches().iter().all(|m| m.id != 1),
+        "nolog (= noauditlog) matches leave no record"
+    );
 }
 
 #[test]
@@ -106,7 +111,11 @@ SecRule TX:got "@streq ccc-ab" "id:2,phase:1,pass,log,msg:'got %{tx.got}'"
     );
     let tx = run(&e, "/?q=xxabccc", None);
     assert_eq!(ids(&tx), vec![2]);
-    let logged = tx.matches().iter().find(|m| m.id == 2).expect("rule 2 matched");
+    let logged = tx
+        .matches()
+        .iter()
+        .find(|m| m.id == 2)
+        .expect("rule 2 matched");
     assert_eq!(logged.msg.as_deref(), Some("got ccc-ab"));
 }
 
@@ -207,7 +216,10 @@ SecAction "id:3,phase:2,deny,log"
     let tx = run(&e, "/health", None);
     assert!(tx.intervention().is_none());
     // The allow took effect, so it is recorded despite nolog; rule 2 never ran.
-    assert_eq!(tx.matches().iter().map(|m| m.id).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(
+        tx.matches().iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![1]
+    );
     let tx = run(&e, "/other", None);
     assert_eq!(tx.intervention().map(|i| i.rule_id), Some(Some(3)));
 }
@@ -220,12 +232,30 @@ SecRule ARGS "@rx <script" "id:2,phase:2,pass,log,t:lowercase"
 SecRule ARGS "@rx \.\./" "id:3,phase:2,pass,log,t:lowercase"
 SecRule ARGS "@rx etc/passwd" "id:4,phase:2,pass,log,t:lowercase"
 "#;
-    let compiled = Arc::new(crs_compiler::Compiler::new().add_str("g.conf", rules).compile().expect("compiles"));
-    assert!(!compiled.groups.is_empty(), "these rules share targets and transforms: they must be grouped");
+    let compiled = Arc::new(
+        crs_compiler::Compiler::new()
+            .add_str("g.conf", rules)
+            .compile()
+            .expect("compiles"),
+    );
+    assert!(
+        !compiled.groups.is_empty(),
+        "these rules share targets and transforms: they must be grouped"
+    );
     let gated = Engine::new(compiled.clone());
     let plain = Engine::with_config(compiled, EngineConfig::new().per_rule(true));
-    for uri in ["/?a=UNION%20SELECT", "/?b=<SCRIPT>", "/?c=../../etc/passwd", "/?d=fine", "/?e=union"] {
-        assert_eq!(ids(&run(&gated, uri, None)), ids(&run(&plain, uri, None)), "{uri}");
+    for uri in [
+        "/?a=UNION%20SELECT",
+        "/?b=<SCRIPT>",
+        "/?c=../../etc/passwd",
+        "/?d=fine",
+        "/?e=union",
+    ] {
+        assert_eq!(
+            ids(&run(&gated, uri, None)),
+            ids(&run(&plain, uri, None)),
+            "{uri}"
+        );
     }
     assert_eq!(ids(&run(&gated, "/?c=../../etc/passwd", None)), vec![3, 4]);
 }

@@ -19,7 +19,11 @@ SecRule ARGS "@validateUrlEncoding" "id:7,phase:2,pass,log"
 "#;
 
 fn data_of(tx: &rasp_core::Transaction, id: u32) -> String {
-    tx.matches().iter().find(|m| m.id == id).and_then(|m| m.data.clone()).unwrap_or_default()
+    tx.matches()
+        .iter()
+        .find(|m| m.id == id)
+        .and_then(|m| m.data.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -29,7 +33,12 @@ fn malformed_percent_encoding_is_kept_and_flagged() {
     // URLENCODED_ERROR once, and each argument keeps its broken escape,
     // which @validateUrlEncoding reports.
     assert_eq!(ids(&tx), vec![1, 7, 7, 7]);
-    let tx = request(&e, b"/", &[(b"Content-Type", b"application/x-www-form-urlencoded")], Some(b"x=%G1"));
+    let tx = request(
+        &e,
+        b"/",
+        &[(b"Content-Type", b"application/x-www-form-urlencoded")],
+        Some(b"x=%G1"),
+    );
     assert!(ids(&tx).contains(&1));
 }
 
@@ -53,9 +62,18 @@ fn broken_multipart_sets_strict_and_body_errors() {
     let tx = request(&e, b"/upload", &[(b"Content-Type", ct)], Some(body));
     let got = ids(&tx);
     assert!(got.contains(&2) && got.contains(&3), "{got:?}");
-    assert!(data_of(&tx, 2).starts_with("Multipart"), "{}", data_of(&tx, 2));
+    assert!(
+        data_of(&tx, 2).starts_with("Multipart"),
+        "{}",
+        data_of(&tx, 2)
+    );
     // Garbage instead of multipart: still an answer, still flagged.
-    let tx = request(&e, b"/upload", &[(b"Content-Type", ct)], Some(&[0xffu8; 300][..]));
+    let tx = request(
+        &e,
+        b"/upload",
+        &[(b"Content-Type", ct)],
+        Some(&[0xffu8; 300][..]),
+    );
     assert!(ids(&tx).contains(&2));
 }
 
@@ -90,8 +108,13 @@ fn invalid_xml_sets_body_error_and_entities_are_not_expanded() {
 #[test]
 fn ten_thousand_headers_are_counted_not_fatal() {
     let e = engine(FLAG_RULES);
-    let names: Vec<Vec<u8>> = (0..10_000).map(|i| format!("X-H{i}").into_bytes()).collect();
-    let headers: Vec<(&[u8], &[u8])> = names.iter().map(|n| (n.as_slice(), b"v".as_slice())).collect();
+    let names: Vec<Vec<u8>> = (0..10_000)
+        .map(|i| format!("X-H{i}").into_bytes())
+        .collect();
+    let headers: Vec<(&[u8], &[u8])> = names
+        .iter()
+        .map(|n| (n.as_slice(), b"v".as_slice()))
+        .collect();
     let tx = request(&e, b"/", &headers, None);
     assert_eq!(ids(&tx), vec![6]);
 }
@@ -110,7 +133,12 @@ fn garbage_request_lines_and_bodies_never_panic() {
         b"*",
     ];
     for uri in nasty {
-        for ct in [&b"application/json"[..], b"text/xml", b"multipart/form-data; boundary=", b"application/x-www-form-urlencoded"] {
+        for ct in [
+            &b"application/json"[..],
+            b"text/xml",
+            b"multipart/form-data; boundary=",
+            b"application/x-www-form-urlencoded",
+        ] {
             let _ = request(&e, uri, &[(b"Content-Type", ct)], Some(uri));
         }
     }

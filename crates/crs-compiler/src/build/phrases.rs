@@ -39,7 +39,10 @@ pub fn build(phrases: Vec<String>) -> Result<PhraseSet, String> {
                 .build(&phrases)
         })
         .map_err(|e| e.to_string())?;
-    Ok(PhraseSet { phrases: Arc::new(phrases), automaton: Arc::new(automaton) })
+    Ok(PhraseSet {
+        phrases: Arc::new(phrases),
+        automaton: Arc::new(automaton),
+    })
 }
 
 /// Phrase lists up to this size get a full DFA; longer ones a contiguous
@@ -61,5 +64,8 @@ pub fn build_sized(phrases: Vec<String>) -> Result<PhraseSet, String> {
         .kind(Some(AhoCorasickKind::ContiguousNFA))
         .build(&phrases)
         .map_err(|e| e.to_string())?;
-    Ok(PhraseSet { phrases: Arc::new(phrases), automaton: Arc::new(automaton) })
+    Ok(PhraseSet {
+        phrases: Arc::new(phrases),
+        automaton: Arc::new(automaton),
+    })
 }

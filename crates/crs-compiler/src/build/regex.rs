@@ -40,7 +40,10 @@ pub fn rewrite_braced_hex(pattern: &str) -> String {
             if b[i + 1] == b'x' && i + 2 < b.len() && b[i + 2] == b'{' {
                 if let Some(close) = pattern[i + 3..].find('}') {
                     let hex = &pattern[i + 3..i + 3 + close];
-                    if !hex.is_empty() && hex.len() <= 2 && hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    if !hex.is_empty()
+                        && hex.len() <= 2
+                        && hex.bytes().all(|c| c.is_ascii_hexdigit())
+                    {
                         out.push_str("\\x");
                         if hex.len() == 1 {
                             out.push('0');
@@ -66,7 +69,10 @@ pub fn rewrite_braced_hex(pattern: &str) -> String {
 }
 
 fn syntax_config() -> syntax::Config {
-    syntax::Config::new().unicode(false).utf8(false).dot_matches_new_line(true)
+    syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
 }
 
 /// Compiles one `@rx` pattern (with capture groups, leftmost-first).
@@ -146,7 +152,11 @@ pub fn compile_name_pattern(pattern: &str) -> Result<Arc<Regex>, String> {
     let rewritten = rewrite_braced_hex(pattern);
     Regex::builder()
         .syntax(syntax_config().case_insensitive(true))
-        .configure(meta::Config::new().utf8_empty(false).nfa_size_limit(Some(REGEX_SIZE_LIMIT)))
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
         .build(&rewritten)
         .map(Arc::new)
         .map_err(|e| describe(&e))
@@ -229,7 +239,9 @@ mod tests {
         // DOLLAR_ENDONLY
         assert!(!compile("a$").unwrap().is_match(b"a\n".as_slice()));
         // ASCII \s and bytes
-        assert!(compile(r"\xac\xed").unwrap().is_match(b"\xac\xed".as_slice()));
+        assert!(compile(r"\xac\xed")
+            .unwrap()
+            .is_match(b"\xac\xed".as_slice()));
         assert!(!compile(r"(?i)k").unwrap().is_match("\u{212a}".as_bytes()));
     }
 }

@@ -67,8 +67,16 @@ impl Severity {
 
     /// From a number or a name (`2`, `CRITICAL`, case-insensitive).
     pub fn parse(s: &str) -> Option<Severity> {
-        const NAMES: [&str; 8] =
-            ["EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG"];
+        const NAMES: [&str; 8] = [
+            "EMERGENCY",
+            "ALERT",
+            "CRITICAL",
+            "ERROR",
+            "WARNING",
+            "NOTICE",
+            "INFO",
+            "DEBUG",
+        ];
         const ALL: [Severity; 8] = [
             Severity::Emergency,
             Severity::Alert,
@@ -82,13 +90,24 @@ impl Severity {
         if let Ok(n) = s.trim().parse::<usize>() {
             return ALL.get(n).copied();
         }
-        NAMES.iter().position(|n| n.eq_ignore_ascii_case(s.trim())).map(|i| ALL[i])
+        NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(s.trim()))
+            .map(|i| ALL[i])
     }
 
     /// The upper-case name.
     pub fn name(self) -> &'static str {
-        ["EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG"]
-            [self as usize]
+        [
+            "EMERGENCY",
+            "ALERT",
+            "CRITICAL",
+            "ERROR",
+            "WARNING",
+            "NOTICE",
+            "INFO",
+            "DEBUG",
+        ][self as usize]
     }
 }
 

@@ -34,7 +34,9 @@ impl MacroString {
         if text.is_empty() {
             return MacroString { parts: Vec::new() };
         }
-        MacroString { parts: vec![MacroPart::Literal(text)] }
+        MacroString {
+            parts: vec![MacroPart::Literal(text)],
+        }
     }
 
     /// `Some(text)` when the string has no variable parts.
@@ -48,6 +50,8 @@ impl MacroString {
 
     /// True when the string contains at least one `%{…}` reference.
     pub fn has_macros(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, MacroPart::Var { .. }))
+        self.parts
+            .iter()
+            .any(|p| matches!(p, MacroPart::Var { .. }))
     }
 }

@@ -57,12 +57,20 @@ impl IpNet {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let bits = u32::from(self.prefix.min(32));
-                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
                 (u32::from(net) & mask) == (u32::from(ip) & mask)
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 let bits = u32::from(self.prefix.min(128));
-                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
                 (u128::from(net) & mask) == (u128::from(ip) & mask)
             }
             _ => false,
@@ -126,7 +134,10 @@ impl OperatorKind {
     /// True for operators that never look at the value (SecAction,
     /// `@unconditionalMatch`, `@noMatch`).
     pub fn ignores_value(&self) -> bool {
-        matches!(self, OperatorKind::UnconditionalMatch | OperatorKind::NoMatch)
+        matches!(
+            self,
+            OperatorKind::UnconditionalMatch | OperatorKind::NoMatch
+        )
     }
 }
 

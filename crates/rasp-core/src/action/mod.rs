@@ -12,11 +12,18 @@ use crate::transaction::Transaction;
 /// Applies one side effect of a matched rule link.
 pub(crate) fn apply(tx: &mut Transaction, effect: &Effect, head: &Rule) {
     match effect {
-        Effect::SetVar { collection, key, op } => setvar::apply(tx, collection, key, op, head),
+        Effect::SetVar {
+            collection,
+            key,
+            op,
+        } => setvar::apply(tx, collection, key, op, head),
         Effect::SetEnv { name, value } => {
             let (name, value) = {
                 let scope = tx.scope_for(head);
-                (expand(name, &scope).into_owned(), value.as_ref().map(|v| expand(v, &scope).into_owned()))
+                (
+                    expand(name, &scope).into_owned(),
+                    value.as_ref().map(|v| expand(v, &scope).into_owned()),
+                )
             };
             match value {
                 Some(v) => tx.collections_mut().env.set(&name, v),
@@ -36,10 +43,17 @@ pub(crate) fn apply(tx: &mut Transaction, effect: &Effect, head: &Rule) {
             let key = expand(key, &tx.scope_for(head)).into_owned();
             tx.init_collection("user", key);
         }
-        Effect::ExpireVar { collection, key, seconds } => {
+        Effect::ExpireVar {
+            collection,
+            key,
+            seconds,
+        } => {
             let (key, secs) = {
                 let scope = tx.scope_for(head);
-                (expand(key, &scope).to_ascii_lowercase(), i64::from(crate::operator::numeric::atoi(&expand(seconds, &scope))))
+                (
+                    expand(key, &scope).to_ascii_lowercase(),
+                    i64::from(crate::operator::numeric::atoi(&expand(seconds, &scope))),
+                )
             };
             tx.expire_var(collection, key, secs);
         }

@@ -8,12 +8,20 @@ use crate::eval::macros::expand;
 use crate::operator::numeric::atoi;
 use crate::transaction::Transaction;
 
-pub(super) fn apply(tx: &mut Transaction, collection: &str, key: &MacroString, op: &SetVarOp, head: &Rule) {
+pub(super) fn apply(
+    tx: &mut Transaction,
+    collection: &str,
+    key: &MacroString,
+    op: &SetVarOp,
+    head: &Rule,
+) {
     let (key, operand) = {
         let scope = tx.scope_for(head);
         let key = expand(key, &scope).to_ascii_lowercase();
         let operand = match op {
-            SetVarOp::Set(v) | SetVarOp::Add(v) | SetVarOp::Sub(v) => Some(expand(v, &scope).into_owned()),
+            SetVarOp::Set(v) | SetVarOp::Add(v) | SetVarOp::Sub(v) => {
+                Some(expand(v, &scope).into_owned())
+            }
             SetVarOp::Unset => None,
             #[allow(unreachable_patterns)]
             _ => None,

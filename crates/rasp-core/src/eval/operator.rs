@@ -29,7 +29,10 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 impl OpOutcome {
     fn new(describe: bool) -> OpOutcome {
-        OpOutcome { describe, ..OpOutcome::default() }
+        OpOutcome {
+            describe,
+            ..OpOutcome::default()
+        }
     }
 
     /// Records a match, formatting its description only when wanted.
@@ -66,7 +69,13 @@ fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-fn regex_outcome(re: &Regex, source: &str, value: &[u8], capture: bool, describe: bool) -> OpOutcome {
+fn regex_outcome(
+    re: &Regex,
+    source: &str,
+    value: &[u8],
+    capture: bool,
+    describe: bool,
+) -> OpOutcome {
     let mut o = OpOutcome::new(describe);
     if capture {
         if let Some(c) = captures_of(re, value) {
@@ -87,7 +96,13 @@ fn regex_outcome(re: &Regex, source: &str, value: &[u8], capture: bool, describe
 }
 
 /// Runs `op` on `value`. `capture` asks for TX.0–TX.9.
-pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool, describe: bool) -> OpOutcome {
+pub(crate) fn run(
+    op: &Operator,
+    value: &[u8],
+    scope: &Scope<'_>,
+    capture: bool,
+    describe: bool,
+) -> OpOutcome {
     use OperatorKind as K;
     let mut o = OpOutcome::new(describe);
     match &op.kind {
@@ -111,10 +126,9 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool,
                 }
             }
         }
-        K::StrMatch(s)
-            if contains(value, s.as_bytes()) => {
-                o.hit(|| format!("String match \"{s}\""));
-            }
+        K::StrMatch(s) if contains(value, s.as_bytes()) => {
+            o.hit(|| format!("String match \"{s}\""));
+        }
         K::StrEq(m) => {
             let p = expand(m, scope);
             if value == p.as_ref() {
@@ -170,7 +184,10 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool,
             }
         }
         K::IpMatch(nets) => {
-            if let Some(ip) = std::str::from_utf8(value).ok().and_then(|s| s.trim().parse::<IpAddr>().ok()) {
+            if let Some(ip) = std::str::from_utf8(value)
+                .ok()
+                .and_then(|s| s.trim().parse::<IpAddr>().ok())
+            {
                 if nets.iter().any(|n| n.contains(ip)) {
                     o.hit(|| format!("IPmatch: \"{ip}\" matched"));
                 }
@@ -184,10 +201,9 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool,
                 }
             }
         }
-        K::DetectXss
-            if crate::operator::detect_xss::detect_xss(value) => {
-                o.hit(|| "detected XSS using libinjection.".to_string());
-            }
+        K::DetectXss if crate::operator::detect_xss::detect_xss(value) => {
+            o.hit(|| "detected XSS using libinjection.".to_string());
+        }
         K::ValidateByteRange(table) => {
             let bad = value.iter().filter(|b| !table[usize::from(**b)]).count();
             if bad > 0 {
@@ -196,12 +212,22 @@ pub(crate) fn run(op: &Operator, value: &[u8], scope: &Scope<'_>, capture: bool,
         }
         K::ValidateUrlEncoding => {
             if let Err(e) = crate::operator::validate_url_encoding::validate(value) {
-                o.hit(|| e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string());
+                o.hit(|| {
+                    e.message("")
+                        .trim_end_matches(['.', ' '])
+                        .trim_end_matches(" at")
+                        .to_string()
+                });
             }
         }
         K::ValidateUtf8Encoding => {
             if let Err(e) = crate::operator::validate_utf8_encoding::validate(value) {
-                o.hit(|| e.message("").trim_end_matches(['.', ' ']).trim_end_matches(" at").to_string());
+                o.hit(|| {
+                    e.message("")
+                        .trim_end_matches(['.', ' '])
+                        .trim_end_matches(" at")
+                        .to_string()
+                });
             }
         }
         K::UnconditionalMatch => {

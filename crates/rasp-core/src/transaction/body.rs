@@ -32,7 +32,12 @@ fn over_limit(tx: &mut Transaction, why: &str) -> Verdict {
     let action = tx.engine.rules.settings.request_body_limit_action;
     if action == BodyLimitAction::Reject && tx.state.mode == EngineMode::On {
         tx.request_body_over_limit = true;
-        tx.interrupt(413, InterventionKind::BodyLimit, 2, format!("{why} ({}).", tx.state.request_body_limit));
+        tx.interrupt(
+            413,
+            InterventionKind::BodyLimit,
+            2,
+            format!("{why} ({}).", tx.state.request_body_limit),
+        );
         if let Some(i) = &tx.intervention {
             return Verdict::Interrupt(i.clone());
         }
@@ -41,7 +46,6 @@ fn over_limit(tx: &mut Transaction, why: &str) -> Verdict {
     tx.ex.inbound_data_error = true;
     Verdict::Continue
 }
-
 
 /// Runs the body processor before phase 2. Returns a verdict when a limit
 /// interrupts the transaction.
@@ -55,7 +59,8 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
     let processor = tx.state.body_processor;
     tx.ex.reqbody_processor = processor;
     let settings = &tx.engine.rules.settings;
-    let no_files_limit = usize::try_from(settings.request_body_no_files_limit).unwrap_or(usize::MAX);
+    let no_files_limit =
+        usize::try_from(settings.request_body_no_files_limit).unwrap_or(usize::MAX);
     if processor != Some(BodyProcessor::Multipart) && tx.ex.request_body.len() > no_files_limit {
         let why = "Request body no files data length is larger than the configured limit";
         if let Verdict::Interrupt(i) = over_limit(tx, why) {
@@ -78,7 +83,8 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
             _ => crate::body::Processor::Xml,
         };
         let ct = tx.ex.request_header("content-type").map(<[u8]>::to_vec);
-        let parsed = crate::body::process(kind, ct.as_deref(), &body, &limits, tx.ex.args_get.len());
+        let parsed =
+            crate::body::process(kind, ct.as_deref(), &body, &limits, tx.ex.args_get.len());
         apply_parsed(tx, parsed);
     }
     // ModSecurity v2 exposes the raw body as REQUEST_BODY for URLENCODED,
@@ -101,7 +107,11 @@ fn apply_parsed(tx: &mut Transaction, parsed: crate::body::ParsedBody) {
     if parsed.processor == crate::body::Processor::UrlEncoded {
         ex.request_body_visible = true;
     }
-    ex.args_post = parsed.args.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
+    ex.args_post = parsed
+        .args
+        .into_iter()
+        .map(|(n, v)| Pair::new(n, v))
+        .collect();
     if let Some(m) = parsed.multipart {
         let f = &mut ex.multipart;
         f.boundary_quoted = m.flags.boundary_quoted;
@@ -121,7 +131,8 @@ fn apply_parsed(tx: &mut Transaction, parsed: crate::body::ParsedBody) {
         ex.files_combined_size = usize::try_from(m.files_combined_size()).unwrap_or(usize::MAX);
         for part in &m.parts {
             for line in &part.header_lines {
-                ex.multipart_part_headers.push(Pair::new(part.name.clone(), line.clone()));
+                ex.multipart_part_headers
+                    .push(Pair::new(part.name.clone(), line.clone()));
             }
             if let Some(filename) = &part.filename {
                 ex.files.push(FileEntry {
@@ -137,7 +148,11 @@ fn apply_parsed(tx: &mut Transaction, parsed: crate::body::ParsedBody) {
     if let Some(doc) = parsed.xml {
         // A broken document without a complete root element has no `/*`
         // value in v2 (libxml2 built no root).
-        ex.xml_text = if doc.has_root { Some(doc.root_text) } else { None };
+        ex.xml_text = if doc.has_root {
+            Some(doc.root_text)
+        } else {
+            None
+        };
         ex.xml_attributes = doc.attribute_values;
     }
     if let Some(e) = parsed.error {
@@ -159,7 +174,11 @@ pub(super) fn response_body_inspectable(tx: &Transaction) -> bool {
     };
     let mime = ct.split(|&b| b == b';').next().unwrap_or_default();
     let mime = String::from_utf8_lossy(mime).trim().to_ascii_lowercase();
-    tx.engine.rules.settings.response_body_mime_types.contains(&mime)
+    tx.engine
+        .rules
+        .settings
+        .response_body_mime_types
+        .contains(&mime)
 }
 
 /// Buffers response body bytes up to `SecResponseBodyLimit`.
@@ -175,7 +194,12 @@ pub(super) fn append_response(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
         let action = tx.engine.rules.settings.response_body_limit_action;
         if action == BodyLimitAction::Reject && tx.state.mode == EngineMode::On {
             tx.response_body_over_limit = true;
-            tx.interrupt(500, InterventionKind::BodyLimit, 4, "Response body too large.".to_string());
+            tx.interrupt(
+                500,
+                InterventionKind::BodyLimit,
+                4,
+                "Response body too large.".to_string(),
+            );
             if let Some(i) = &tx.intervention {
                 return Verdict::Interrupt(i.clone());
             }

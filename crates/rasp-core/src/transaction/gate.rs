@@ -83,7 +83,9 @@ impl super::Transaction {
             }
             let key = (origin.0, origin.1, gate.group);
             let mut results = self.gates.results.borrow_mut();
-            let set = results.entry(key).or_insert_with(|| scan(&group.set, &current));
+            let set = results
+                .entry(key)
+                .or_insert_with(|| scan(&group.set, &current));
             for p in set.iter() {
                 let _ = any.try_insert(p);
             }

@@ -109,7 +109,13 @@ impl Transaction {
     }
 
     /// Client and server addresses.
-    pub fn process_connection(&mut self, client: IpAddr, client_port: u16, server: IpAddr, server_port: u16) {
+    pub fn process_connection(
+        &mut self,
+        client: IpAddr,
+        client_port: u16,
+        server: IpAddr,
+        server_port: u16,
+    ) {
         self.ex.remote_addr = client.to_string().into_bytes();
         self.ex.remote_port = client_port;
         self.ex.server_addr = server.to_string().into_bytes();
@@ -206,12 +212,17 @@ impl Transaction {
     /// Removes rules by id for this transaction only (as
     /// `ctl:ruleRemoveById` does), e.g. for per-route exclusions.
     pub fn remove_rule_by_id(&mut self, start: u32, end: u32) {
-        self.state.removed_ids.push(crs_compiler::ir::action::IdRange { start, end });
+        self.state
+            .removed_ids
+            .push(crs_compiler::ir::action::IdRange { start, end });
     }
 
     /// The value of `TX:name`, if set (e.g. `blocking_inbound_anomaly_score`).
     pub fn tx_var(&self, name: &str) -> Option<String> {
-        self.cols.tx.get(name.as_bytes()).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.cols
+            .tx
+            .get(name.as_bytes())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     /// The error-log line ModSecurity v2 writes when the request body
@@ -264,7 +275,13 @@ impl Transaction {
     /// Records an interruption that no rule decided (limits, engine errors).
     fn interrupt(&mut self, status: u16, kind: InterventionKind, phase: u8, message: String) {
         if self.intervention.is_none() && self.state.mode == EngineMode::On {
-            self.intervention = Some(Intervention { status, rule_id: None, kind, phase, message });
+            self.intervention = Some(Intervention {
+                status,
+                rule_id: None,
+                kind,
+                phase,
+                message,
+            });
         }
     }
 }
@@ -295,12 +312,18 @@ impl Transaction {
 
     /// `expirevar`: the variable disappears `seconds` after the save.
     pub(crate) fn expire_var(&mut self, collection: &str, var: Vec<u8>, seconds: i64) {
-        self.expirations.push((collection.to_string(), var, u64::try_from(seconds).unwrap_or(0)));
+        self.expirations.push((
+            collection.to_string(),
+            var,
+            u64::try_from(seconds).unwrap_or(0),
+        ));
     }
 
     fn save_collections(&mut self) {
         for (collection, key) in std::mem::take(&mut self.persistent) {
-            let Some(c) = self.cols.by_name_mut(&collection) else { continue };
+            let Some(c) = self.cols.by_name_mut(&collection) else {
+                continue;
+            };
             let vars = c.entries().to_vec();
             let expire: Vec<(Vec<u8>, std::time::Duration)> = self
                 .expirations

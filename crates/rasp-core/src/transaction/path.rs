@@ -23,9 +23,10 @@ fn unescape(path: &[u8], only_unreserved: bool) -> Vec<u8> {
     while i < path.len() {
         let b = path[i];
         if b == b'%' {
-            if let (Some(h), Some(l)) =
-                (path.get(i + 1).copied().and_then(hex), path.get(i + 2).copied().and_then(hex))
-            {
+            if let (Some(h), Some(l)) = (
+                path.get(i + 1).copied().and_then(hex),
+                path.get(i + 2).copied().and_then(hex),
+            ) {
                 let c = (h << 4) | l;
                 let unreserved = c.is_ascii_alphanumeric() || b"-._~".contains(&c);
                 if !only_unreserved || unreserved {
@@ -87,7 +88,10 @@ mod tests {
 
     #[test]
     fn decodes_and_normalises_like_apache() {
-        assert_eq!(apache_decoded_path(b"/get/array_diff%20%28"), b"/get/array_diff (");
+        assert_eq!(
+            apache_decoded_path(b"/get/array_diff%20%28"),
+            b"/get/array_diff ("
+        );
         assert_eq!(apache_decoded_path(b"/a/./b/../c//d"), b"/a/c/d");
         assert_eq!(apache_decoded_path(b"/a/%2e%2e/b"), b"/b");
         assert_eq!(apache_decoded_path(b"/x%zz"), b"/x%zz");

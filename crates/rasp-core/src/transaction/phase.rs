@@ -19,9 +19,10 @@ impl Transaction {
             return;
         }
         match (self.state.allow, phase) {
-            (Some(AllowScope::Transaction), Phase::RequestBody | Phase::ResponseHeaders | Phase::ResponseBody) => {
-                return
-            }
+            (
+                Some(AllowScope::Transaction),
+                Phase::RequestBody | Phase::ResponseHeaders | Phase::ResponseBody,
+            ) => return,
             (Some(AllowScope::Request), Phase::RequestBody) => return,
             _ => {}
         }

@@ -30,9 +30,16 @@ pub(super) fn set_request_line(ex: &mut ExchangeData, method: &[u8], uri: &[u8],
     let mut rest = target;
     if let Some(pos) = find(rest, b"://") {
         let scheme = &rest[..pos];
-        if !scheme.is_empty() && scheme.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
+        if !scheme.is_empty()
+            && scheme
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b))
+        {
             let after = &rest[pos + 3..];
-            let end = after.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(after.len());
+            let end = after
+                .iter()
+                .position(|&b| b == b'/' || b == b'?')
+                .unwrap_or(after.len());
             rest = &after[end..];
         }
     }
@@ -54,7 +61,10 @@ pub(super) fn set_path(ex: &mut ExchangeData, path: Vec<u8>) {
     }
     ex.request_uri = request_uri;
     // ModSecurity's file_basename: the part after the last '/' (or '\').
-    let base_start = path.iter().rposition(|&b| b == b'/' || b == b'\\').map_or(0, |i| i + 1);
+    let base_start = path
+        .iter()
+        .rposition(|&b| b == b'/' || b == b'\\')
+        .map_or(0, |i| i + 1);
     ex.basename = path[base_start..].to_vec();
     ex.path = path;
 }
@@ -81,15 +91,22 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         for arg in parsed.args {
             sink.push(arg);
         }
-        tx.ex.args_get = sink.into_args().into_iter().map(|(n, v)| Pair::new(n, v)).collect();
+        tx.ex.args_get = sink
+            .into_args()
+            .into_iter()
+            .map(|(n, v)| Pair::new(n, v))
+            .collect();
         tx.ex.query = Some(q);
     }
     let v1 = tx.engine.rules.settings.cookie_format == 1;
     let mut cookies = Vec::new();
     for h in &tx.ex.request_headers {
         if h.name.eq_ignore_ascii_case(b"cookie") {
-            let parsed =
-                if v1 { crate::body::cookies::parse_v1(&h.value) } else { crate::body::cookies::parse_v0(&h.value, None) };
+            let parsed = if v1 {
+                crate::body::cookies::parse_v1(&h.value)
+            } else {
+                crate::body::cookies::parse_v0(&h.value, None)
+            };
             cookies.extend(parsed.into_iter().map(|(n, v)| Pair::new(n, v)));
         }
     }
@@ -98,7 +115,9 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         if let Some(host) = tx.ex.request_header("host") {
             // SERVER_NAME is the Host header without a port.
             let end = if host.first() == Some(&b'[') {
-                host.iter().position(|&b| b == b']').map_or(host.len(), |i| i + 1)
+                host.iter()
+                    .position(|&b| b == b']')
+                    .map_or(host.len(), |i| i + 1)
             } else {
                 host.iter().position(|&b| b == b':').unwrap_or(host.len())
             };

@@ -164,7 +164,9 @@ impl Transaction {
         for v in values {
             if link.actions.multi_match && !link.transforms.is_empty() {
                 let mut current: Cow<'_, [u8]> = v.value;
-                self.check(link, &scope, &v.name, &current, capture, describe, &mut hits);
+                self.check(
+                    link, &scope, &v.name, &current, capture, describe, &mut hits,
+                );
                 for t in &link.transforms {
                     // v2 re-runs the operator when a function reports a
                     // change, which is not always a change of bytes.
@@ -177,7 +179,9 @@ impl Transaction {
                         current = Cow::Owned(v);
                     }
                     if changed {
-                        self.check(link, &scope, &v.name, &current, capture, describe, &mut hits);
+                        self.check(
+                            link, &scope, &v.name, &current, capture, describe, &mut hits,
+                        );
                     }
                 }
             } else {
@@ -198,7 +202,9 @@ impl Transaction {
                         continue;
                     }
                 }
-                self.check(link, &scope, &v.name, &current, capture, describe, &mut hits);
+                self.check(
+                    link, &scope, &v.name, &current, capture, describe, &mut hits,
+                );
             }
         }
         hits

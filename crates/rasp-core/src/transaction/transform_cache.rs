@@ -56,7 +56,12 @@ impl TransformCache {
 
     /// Applies `chain` to `value`; `cacheable` says the value is borrowed
     /// from data that stays put for the rest of the phase.
-    pub(super) fn apply<'v>(&self, value: Cow<'v, [u8]>, chain: &[Transform], cacheable: bool) -> Transformed<'v> {
+    pub(super) fn apply<'v>(
+        &self,
+        value: Cow<'v, [u8]>,
+        chain: &[Transform],
+        cacheable: bool,
+    ) -> Transformed<'v> {
         let original: &'v [u8] = match value {
             Cow::Borrowed(b) => b,
             Cow::Owned(v) => return apply_uncached(Arc::from(v), chain),

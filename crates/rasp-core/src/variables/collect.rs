@@ -31,7 +31,6 @@ impl ValueName<'_> {
             ValueName::Count(v, Some(k)) => format!("&{}:{k}", v.name()),
         }
     }
-
 }
 
 /// One value a target resolved to.
@@ -86,7 +85,10 @@ pub(crate) fn collect_target<'a>(
             Selector::All => None,
             s => Some(s.describe()),
         };
-        out.push(Value { name: ValueName::Count(target.variable, key), value: num(tmp.len()) });
+        out.push(Value {
+            name: ValueName::Count(target.variable, key),
+            value: num(tmp.len()),
+        });
         return;
     }
     let start = out.len();
@@ -111,7 +113,11 @@ pub(crate) fn collect_target<'a>(
 }
 
 /// The first value of `variable[:key]`, for macro expansion.
-pub(crate) fn first_value<'a>(scope: &Scope<'a>, variable: Variable, key: Option<&str>) -> Option<Cow<'a, [u8]>> {
+pub(crate) fn first_value<'a>(
+    scope: &Scope<'a>,
+    variable: Variable,
+    key: Option<&str>,
+) -> Option<Cow<'a, [u8]>> {
     // Fast path for `%{tx.name}` and friends: a direct lookup, no selector.
     if let Some(k) = key {
         let c = match variable {
@@ -147,7 +153,10 @@ fn members<'a>(
     for p in pairs {
         if selector.matches(&p.name) {
             let value = if names { &p.name } else { &p.value };
-            out.push(Value { name: ValueName::Member(var, Cow::Borrowed(&p.name)), value: Cow::Borrowed(value) });
+            out.push(Value {
+                name: ValueName::Member(var, Cow::Borrowed(&p.name)),
+                value: Cow::Borrowed(value),
+            });
         }
     }
 }
@@ -155,7 +164,10 @@ fn members<'a>(
 fn collection<'a>(var: Variable, c: &'a Collection, selector: &Selector, out: &mut Vec<Value<'a>>) {
     if let Selector::Key(k) = selector {
         if let Some(p) = c.get_pair(k.as_bytes()) {
-            out.push(Value { name: ValueName::Member(var, Cow::Borrowed(&p.name)), value: Cow::Borrowed(&p.value) });
+            out.push(Value {
+                name: ValueName::Member(var, Cow::Borrowed(&p.name)),
+                value: Cow::Borrowed(&p.value),
+            });
         }
         return;
     }
@@ -163,7 +175,10 @@ fn collection<'a>(var: Variable, c: &'a Collection, selector: &Selector, out: &m
 }
 
 fn scalar<'a>(var: Variable, value: Cow<'a, [u8]>, out: &mut Vec<Value<'a>>) {
-    out.push(Value { name: ValueName::Scalar(var), value });
+    out.push(Value {
+        name: ValueName::Scalar(var),
+        value,
+    });
 }
 
 fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut Vec<Value<'a>>) {
@@ -183,7 +198,9 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::RequestCookiesNames => members(var, ex.cookies.iter(), selector, true, out),
         V::ResponseHeaders => members(var, ex.response_headers.iter(), selector, false, out),
         V::ResponseHeadersNames => members(var, ex.response_headers.iter(), selector, true, out),
-        V::MultipartPartHeaders => members(var, ex.multipart_part_headers.iter(), selector, false, out),
+        V::MultipartPartHeaders => {
+            members(var, ex.multipart_part_headers.iter(), selector, false, out)
+        }
         V::Files => {
             for f in &ex.files {
                 if selector.matches(&f.field) {
@@ -207,7 +224,10 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::FilesSizes => {
             for f in &ex.files {
                 if selector.matches(&f.field) {
-                    out.push(Value { name: ValueName::Member(var, Cow::Borrowed(&f.field)), value: num(f.size) });
+                    out.push(Value {
+                        name: ValueName::Member(var, Cow::Borrowed(&f.field)),
+                        value: num(f.size),
+                    });
                 }
             }
         }
@@ -229,18 +249,20 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::Session => collection(var, &scope.cols.session, selector, out),
         V::User => collection(var, &scope.cols.user, selector, out),
         V::Resource => collection(var, &scope.cols.resource, selector, out),
-        V::MatchedVar
-            if !scope.matched.var_name.is_empty() => {
-                scalar(var, Cow::Borrowed(&scope.matched.var), out)
-            }
-        V::MatchedVarName
-            if !scope.matched.var_name.is_empty() => {
-                scalar(var, Cow::Borrowed(scope.matched.var_name.as_bytes()), out)
-            }
+        V::MatchedVar if !scope.matched.var_name.is_empty() => {
+            scalar(var, Cow::Borrowed(&scope.matched.var), out)
+        }
+        V::MatchedVarName if !scope.matched.var_name.is_empty() => {
+            scalar(var, Cow::Borrowed(scope.matched.var_name.as_bytes()), out)
+        }
         V::MatchedVars | V::MatchedVarsNames => {
             for (name, value) in &scope.matched.vars {
                 if selector.matches(name.as_bytes()) {
-                    let v: &[u8] = if var == V::MatchedVars { value } else { name.as_bytes() };
+                    let v: &[u8] = if var == V::MatchedVars {
+                        value
+                    } else {
+                        name.as_bytes()
+                    };
                     out.push(Value {
                         name: ValueName::Member(var, Cow::Borrowed(name.as_bytes())),
                         value: Cow::Borrowed(v),
@@ -254,7 +276,10 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 let mut add = |key: &'static str, value: Option<Cow<'a, [u8]>>| {
                     if let Some(value) = value {
                         if selector.matches(key.as_bytes()) {
-                            out.push(Value { name: ValueName::Member(var, Cow::Borrowed(key.as_bytes())), value });
+                            out.push(Value {
+                                name: ValueName::Member(var, Cow::Borrowed(key.as_bytes())),
+                                value,
+                            });
                         }
                     }
                 };
@@ -265,8 +290,20 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 add("severity", a.severity.map(|s| num(s.level())));
                 add("maturity", a.maturity.map(num));
                 add("accuracy", a.accuracy.map(num));
-                add("msg", a.msg.as_ref().and_then(|m| m.as_literal()).map(|s| Cow::Borrowed(s.as_bytes())));
-                add("logdata", a.logdata.as_ref().and_then(|m| m.as_literal()).map(|s| Cow::Borrowed(s.as_bytes())));
+                add(
+                    "msg",
+                    a.msg
+                        .as_ref()
+                        .and_then(|m| m.as_literal())
+                        .map(|s| Cow::Borrowed(s.as_bytes())),
+                );
+                add(
+                    "logdata",
+                    a.logdata
+                        .as_ref()
+                        .and_then(|m| m.as_literal())
+                        .map(|s| Cow::Borrowed(s.as_bytes())),
+                );
             }
         }
         V::HighestSeverity => scalar(var, num(scope.highest_severity), out),
@@ -288,27 +325,33 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         | V::MultipartMissingSemicolon
         | V::MultipartStrictError
         | V::MultipartUnmatchedBoundary
-            if ex.reqbody_processor == Some(crs_compiler::ir::action::BodyProcessor::Multipart) => {
-                let m = &ex.multipart;
-                let b = match var {
-                    V::MultipartBoundaryQuoted => m.boundary_quoted,
-                    V::MultipartBoundaryWhitespace => m.boundary_whitespace,
-                    V::MultipartCrlfLfLines => m.crlf_lf_lines,
-                    V::MultipartDataAfter => m.data_after,
-                    V::MultipartDataBefore => m.data_before,
-                    V::MultipartFileLimitExceeded => m.file_limit_exceeded,
-                    V::MultipartHeaderFolding => m.header_folding,
-                    V::MultipartInvalidHeaderFolding => m.invalid_header_folding,
-                    V::MultipartInvalidPart => m.invalid_part,
-                    V::MultipartInvalidQuoting => m.invalid_quoting,
-                    V::MultipartLfLine => m.lf_line,
-                    V::MultipartMissingSemicolon => m.missing_semicolon,
-                    V::MultipartStrictError => m.strict_error,
-                    _ => m.unmatched_boundary,
-                };
-                scalar(var, flag(b), out)
-            }
-        V::PathInfo | V::ScriptFilename | V::AuthType | V::RemoteUser | V::SessionId | V::UserId => {}
+            if ex.reqbody_processor == Some(crs_compiler::ir::action::BodyProcessor::Multipart) =>
+        {
+            let m = &ex.multipart;
+            let b = match var {
+                V::MultipartBoundaryQuoted => m.boundary_quoted,
+                V::MultipartBoundaryWhitespace => m.boundary_whitespace,
+                V::MultipartCrlfLfLines => m.crlf_lf_lines,
+                V::MultipartDataAfter => m.data_after,
+                V::MultipartDataBefore => m.data_before,
+                V::MultipartFileLimitExceeded => m.file_limit_exceeded,
+                V::MultipartHeaderFolding => m.header_folding,
+                V::MultipartInvalidHeaderFolding => m.invalid_header_folding,
+                V::MultipartInvalidPart => m.invalid_part,
+                V::MultipartInvalidQuoting => m.invalid_quoting,
+                V::MultipartLfLine => m.lf_line,
+                V::MultipartMissingSemicolon => m.missing_semicolon,
+                V::MultipartStrictError => m.strict_error,
+                _ => m.unmatched_boundary,
+            };
+            scalar(var, flag(b), out)
+        }
+        V::PathInfo
+        | V::ScriptFilename
+        | V::AuthType
+        | V::RemoteUser
+        | V::SessionId
+        | V::UserId => {}
         V::QueryString => {
             if let Some(q) = &ex.query {
                 scalar(var, Cow::Borrowed(q), out)
@@ -322,17 +365,19 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::ServerPort => scalar(var, num(ex.server_port), out),
         V::UniqueId => scalar(var, Cow::Borrowed(&ex.unique_id), out),
         V::ReqbodyError | V::ReqbodyProcessorError => {
-            let b = if var == V::ReqbodyError { ex.reqbody_error } else { ex.reqbody_processor_error };
+            let b = if var == V::ReqbodyError {
+                ex.reqbody_error
+            } else {
+                ex.reqbody_processor_error
+            };
             scalar(var, flag(b), out)
         }
-        V::ReqbodyErrorMsg
-            if ex.reqbody_error => {
-                scalar(var, Cow::Borrowed(&ex.reqbody_error_msg), out)
-            }
-        V::ReqbodyProcessorErrorMsg
-            if ex.reqbody_processor_error => {
-                scalar(var, Cow::Borrowed(&ex.reqbody_processor_error_msg), out)
-            }
+        V::ReqbodyErrorMsg if ex.reqbody_error => {
+            scalar(var, Cow::Borrowed(&ex.reqbody_error_msg), out)
+        }
+        V::ReqbodyProcessorErrorMsg if ex.reqbody_processor_error => {
+            scalar(var, Cow::Borrowed(&ex.reqbody_processor_error_msg), out)
+        }
         // v2 always has a value, empty when no processor is selected (CRS
         // 901340 relies on that to force REQUEST_BODY).
         V::ReqbodyProcessor => {
@@ -340,10 +385,9 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
             scalar(var, Cow::Borrowed(name.as_bytes()), out)
         }
         V::RequestBasename => scalar(var, Cow::Borrowed(&ex.basename), out),
-        V::RequestBody
-            if ex.request_body_visible => {
-                scalar(var, Cow::Borrowed(&ex.request_body), out)
-            }
+        V::RequestBody if ex.request_body_visible => {
+            scalar(var, Cow::Borrowed(&ex.request_body), out)
+        }
         V::RequestBodyLength => scalar(var, num(ex.request_body_length), out),
         V::RequestFilename => scalar(var, Cow::Borrowed(&ex.path), out),
         V::RequestLine => scalar(var, Cow::Borrowed(&ex.request_line), out),
@@ -367,14 +411,16 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::FullRequestLength => {
             let len = ex.request_line.len()
                 + 2
-                + ex.request_headers.iter().map(|h| h.name.len() + h.value.len() + 3).sum::<usize>()
+                + ex.request_headers
+                    .iter()
+                    .map(|h| h.name.len() + h.value.len() + 3)
+                    .sum::<usize>()
                 + ex.request_body.len();
             scalar(var, num(len), out)
         }
-        V::ResponseBody
-            if ex.response_body_visible => {
-                scalar(var, Cow::Borrowed(&ex.response_body), out)
-            }
+        V::ResponseBody if ex.response_body_visible => {
+            scalar(var, Cow::Borrowed(&ex.response_body), out)
+        }
         V::ResponseContentLength => {
             if let Some(v) = ex.response_header("content-length") {
                 scalar(var, Cow::Borrowed(v), out)
@@ -385,10 +431,9 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 scalar(var, Cow::Borrowed(v), out)
             }
         }
-        V::ResponseProtocol
-            if ex.response_status.is_some() => {
-                scalar(var, Cow::Borrowed(&ex.response_protocol), out)
-            }
+        V::ResponseProtocol if ex.response_status.is_some() => {
+            scalar(var, Cow::Borrowed(&ex.response_protocol), out)
+        }
         V::ResponseStatus => {
             if let Some(s) = ex.response_status {
                 scalar(var, num(s), out)
@@ -417,7 +462,14 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
             let now = now_us();
             scalar(var, num(now.saturating_sub(scope.started_us) / 1000), out)
         }
-        V::Time | V::TimeDay | V::TimeEpoch | V::TimeHour | V::TimeMin | V::TimeMon | V::TimeSec | V::TimeWday
+        V::Time
+        | V::TimeDay
+        | V::TimeEpoch
+        | V::TimeHour
+        | V::TimeMin
+        | V::TimeMon
+        | V::TimeSec
+        | V::TimeWday
         | V::TimeYear => {
             let secs = (now_us() / 1_000_000) as i64;
             scalar(var, Cow::Owned(time_value(var, secs).into_bytes()), out)
@@ -430,7 +482,10 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
 }
 
 pub(crate) fn now_us() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
 }
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

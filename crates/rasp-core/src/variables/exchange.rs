@@ -12,7 +12,10 @@ pub(crate) struct Pair {
 
 impl Pair {
     pub(crate) fn new(name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Pair {
-        Pair { name: name.into(), value: value.into() }
+        Pair {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 

@@ -8,6 +8,8 @@ mod collect;
 mod collections;
 mod exchange;
 
-pub(crate) use collect::{collect_target, first_value, now_us, MatchedState, Scope, Value, ValueName};
+pub(crate) use collect::{
+    collect_target, first_value, now_us, MatchedState, Scope, Value, ValueName,
+};
 pub(crate) use collections::Collections;
 pub(crate) use exchange::{ExchangeData, FileEntry, Pair};

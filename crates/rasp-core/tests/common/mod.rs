@@ -16,10 +16,24 @@ pub fn engine(rules: &str) -> Engine {
 
 /// Runs a request through phases 1, 2 and 5: `GET uri`, or `POST uri` with
 /// `body` and its content type.
-pub fn request(engine: &Engine, uri: &[u8], headers: &[(&[u8], &[u8])], body: Option<&[u8]>) -> Transaction {
+pub fn request(
+    engine: &Engine,
+    uri: &[u8],
+    headers: &[(&[u8], &[u8])],
+    body: Option<&[u8]>,
+) -> Transaction {
     let mut tx = engine.transaction();
-    tx.process_connection("10.0.0.1".parse().unwrap(), 4000, "10.0.0.2".parse().unwrap(), 80);
-    tx.process_uri(if body.is_some() { b"POST" } else { b"GET" }, uri, b"HTTP/1.1");
+    tx.process_connection(
+        "10.0.0.1".parse().unwrap(),
+        4000,
+        "10.0.0.2".parse().unwrap(),
+        80,
+    );
+    tx.process_uri(
+        if body.is_some() { b"POST" } else { b"GET" },
+        uri,
+        b"HTTP/1.1",
+    );
     tx.add_request_header(b"Host", b"example.com");
     for (n, v) in headers {
         tx.add_request_header(n, v);
@@ -44,5 +58,9 @@ pub fn run(engine: &Engine, uri: &str, body: Option<&str>) -> Transaction {
 
 /// Ids of the matches that write a log line (rules without `nolog`).
 pub fn ids(tx: &Transaction) -> Vec<u32> {
-    tx.matches().iter().filter(|m| m.log).map(|m| m.id).collect()
+    tx.matches()
+        .iter()
+        .filter(|m| m.log)
+        .map(|m| m.id)
+        .collect()
 }
