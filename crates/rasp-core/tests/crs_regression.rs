@@ -86,11 +86,11 @@ fn main() -> ExitCode {
                 "crs-regression: {} passed, {} failed, {} overridden",
                 s.passed, s.failed, s.overridden
             );
-            if opts.http.is_some() {
+            if let Some(target) = &opts.http {
                 // Over HTTP the front end is hyper, not Apache: the run
                 // fails on a difference from in-process that http.rs does
                 // not explain, or on an in-process failure.
-                let unexplained = crs::http::unexplained_differences(&s);
+                let unexplained = crs::http::unexplained_differences(target, &s);
                 let in_process_failed = s.in_process.map_or(0, |c| c.1);
                 return if unexplained == 0 && in_process_failed == 0 {
                     ExitCode::SUCCESS
