@@ -123,9 +123,10 @@ impl Inspection {
         let (cip, cport) = client.map_or((unspecified, 0), |c| (c.ip, c.port));
         let (sip, sport) = local.map_or((unspecified, 0), |l| (l.ip(), l.port()));
         // HTTP/2 requests carry the target in absolute form; the engine
-        // wants what an HTTP/1.1 request line would carry.
+        // wants what an HTTP/1.1 request line would carry. An HTTP/1.1
+        // absolute-form target is kept as sent (REQUEST_LINE, CRS 920100).
         let target = match req.uri().path_and_query() {
-            Some(pq) if req.uri().scheme().is_some() || req.version() == Version::HTTP_2 => pq.as_str().to_string(),
+            Some(pq) if req.version() == Version::HTTP_2 => pq.as_str().to_string(),
             _ => req.uri().to_string(),
         };
         let method = req.method().as_str().as_bytes();
