@@ -68,6 +68,15 @@ pub fn rewrite_braced_hex(pattern: &str) -> String {
     out
 }
 
+/// Settings every compiled pattern shares: empty matches may split UTF-8
+/// (bytes mode), and size and cache limits as documented above.
+fn base_config() -> meta::Config {
+    meta::Config::new()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+        .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY)
+}
+
 fn syntax_config() -> syntax::Config {
     syntax::Config::new()
         .unicode(false)
@@ -80,12 +89,7 @@ pub fn compile(pattern: &str) -> Result<Arc<Regex>, String> {
     let rewritten = rewrite_braced_hex(pattern);
     Regex::builder()
         .syntax(syntax_config())
-        .configure(
-            meta::Config::new()
-                .utf8_empty(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY),
-        )
+        .configure(base_config())
         .build(&rewritten)
         .map(Arc::new)
         .map_err(|e| describe(&e))
@@ -119,14 +123,7 @@ pub fn compile_detailed(pattern: &str) -> Result<Arc<Regex>, PatternError> {
     let rewritten = rewrite_braced_hex(pattern);
     Regex::builder()
         .syntax(syntax_config())
-        .configure(
-            meta::Config::new()
-                .utf8_empty(false)
-                .dfa(false)
-                .auto_prefilter(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY),
-        )
+        .configure(base_config().dfa(false).auto_prefilter(false))
         .build(&rewritten)
         .map(Arc::new)
         .map_err(|e| {
@@ -165,24 +162,8 @@ pub fn compile_name_pattern(pattern: &str) -> Result<Arc<Regex>, String> {
 /// Compiles a multi-pattern gate: every pattern reports independently
 /// (`MatchKind::All`), no capture slots (they would multiply the PikeVM
 /// cache by the number of patterns).
-pub fn compile_set(patterns: &[String]) -> Result<Arc<Regex>, String> {
-    let rewritten: Vec<String> = patterns.iter().map(|p| rewrite_braced_hex(p)).collect();
-    Regex::builder()
-        .syntax(syntax_config())
-        .configure(
-            meta::Config::new()
-                .match_kind(MatchKind::All)
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                .utf8_empty(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY),
-        )
-        .build_many(&rewritten)
-        .map(Arc::new)
-        .map_err(|e| describe(&e))
-}
-
-/// Like [`compile_set`], tuned for load time: no full DFA and no literal
+///
+/// Tuned for load time: no full DFA and no literal
 /// prefilter. A full DFA is only ever built for small automata and the lazy
 /// DFA reaches the same speed once warm; the prefilter is not consulted by
 /// overlapping (`which_overlapping_matches`) searches at all, yet
@@ -194,14 +175,11 @@ pub fn compile_gate_set(patterns: &[String]) -> Result<Arc<Regex>, String> {
     Regex::builder()
         .syntax(syntax_config())
         .configure(
-            meta::Config::new()
+            base_config()
                 .match_kind(MatchKind::All)
                 .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                .utf8_empty(false)
                 .dfa(false)
-                .auto_prefilter(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY),
+                .auto_prefilter(false),
         )
         .build_many(&rewritten)
         .map(Arc::new)

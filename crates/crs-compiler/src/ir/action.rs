@@ -60,6 +60,18 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// All severities, by level.
+    const ALL: [Severity; 8] = [
+        Severity::Emergency,
+        Severity::Alert,
+        Severity::Critical,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Notice,
+        Severity::Info,
+        Severity::Debug,
+    ];
+
     /// The numeric level (0 = EMERGENCY … 7 = DEBUG).
     pub fn level(self) -> u8 {
         self as u8
@@ -67,33 +79,14 @@ impl Severity {
 
     /// From a number or a name (`2`, `CRITICAL`, case-insensitive).
     pub fn parse(s: &str) -> Option<Severity> {
-        const NAMES: [&str; 8] = [
-            "EMERGENCY",
-            "ALERT",
-            "CRITICAL",
-            "ERROR",
-            "WARNING",
-            "NOTICE",
-            "INFO",
-            "DEBUG",
-        ];
-        const ALL: [Severity; 8] = [
-            Severity::Emergency,
-            Severity::Alert,
-            Severity::Critical,
-            Severity::Error,
-            Severity::Warning,
-            Severity::Notice,
-            Severity::Info,
-            Severity::Debug,
-        ];
-        if let Ok(n) = s.trim().parse::<usize>() {
-            return ALL.get(n).copied();
+        let s = s.trim();
+        if let Ok(n) = s.parse::<usize>() {
+            return Severity::ALL.get(n).copied();
         }
-        NAMES
+        Severity::ALL
             .iter()
-            .position(|n| n.eq_ignore_ascii_case(s.trim()))
-            .map(|i| ALL[i])
+            .copied()
+            .find(|sev| sev.name().eq_ignore_ascii_case(s))
     }
 
     /// The upper-case name.
