@@ -48,6 +48,8 @@ pub struct AuditRecord {
     pub messages: Vec<MatchRecord>,
     /// The interruption, if any.
     pub intervention: Option<Intervention>,
+    /// Rules that could not be evaluated (see [`Transaction::errors`]).
+    pub errors: Vec<String>,
     /// Inbound anomaly score (`TX:blocking_inbound_anomaly_score`), when
     /// the ruleset computes one (CRS).
     pub inbound_anomaly_score: Option<i64>,
@@ -100,6 +102,7 @@ impl Transaction {
             engine_mode: format!("{:?}", self.state.mode),
             messages: self.matches.clone(),
             intervention: self.intervention.clone(),
+            errors: self.errors().to_vec(),
             inbound_anomaly_score: score("blocking_inbound_anomaly_score"),
             outbound_anomaly_score: score("blocking_outbound_anomaly_score"),
         }

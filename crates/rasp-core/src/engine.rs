@@ -6,12 +6,16 @@ use crs_compiler::CompiledRuleset;
 
 use crate::transaction::Transaction;
 
-/// What the engine does when it cannot evaluate a request (a body it could
-/// not parse within limits, an internal error).
+/// What the engine does when it cannot evaluate a rule (an operator error,
+/// such as an `@rx` pattern built from request data that does not
+/// compile). Body parsing problems are not engine errors: as in
+/// ModSecurity they set `REQBODY_ERROR` and friends for rules to judge.
 ///
 /// # Defaults
-/// `Closed`: an engine error blocks with 500 (or the limit's status). Use
-/// `Open` only when availability matters more than protection.
+/// `Closed`: an engine error interrupts the transaction with 500
+/// ([`crate::InterventionKind::EngineError`]) when the engine is `On`.
+/// Use `Open` only when availability matters more than protection; errors
+/// are then only recorded ([`crate::Transaction::errors`], audit record).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FailMode {

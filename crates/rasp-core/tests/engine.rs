@@ -267,3 +267,32 @@ fn engine_is_send_and_sync_and_transaction_is_send() {
     send_sync::<Engine>();
     send::<Transaction>();
 }
+
+#[test]
+fn operator_errors_fail_closed_by_default_and_open_when_asked() {
+    // The pattern comes from the request: `(` does not compile.
+    let rules = r#"SecRule ARGS:q "@rx %{ARGS.p}" "id:1,phase:1,pass,log""#;
+    let closed = engine(rules);
+    let tx = run(&closed, "/?q=x&p=(", None);
+    let i = tx.intervention().expect("fail closed");
+    assert_eq!(
+        (i.status, i.kind.clone()),
+        (500, rasp_core::InterventionKind::EngineError)
+    );
+    assert_eq!(tx.errors().len(), 1);
+    assert_eq!(tx.audit_record().errors.len(), 1);
+    // A pattern that compiles is evaluated as usual.
+    assert_eq!(ids(&run(&closed, "/?q=abc&p=b", None)), vec![1]);
+
+    let compiled = crs_compiler::Compiler::new()
+        .add_str("r.conf", rules)
+        .compile()
+        .expect("compiles");
+    let open = Engine::with_config(
+        Arc::new(compiled),
+        EngineConfig::new().fail_mode(rasp_core::FailMode::Open),
+    );
+    let tx = run(&open, "/?q=x&p=(", None);
+    assert!(tx.intervention().is_none());
+    assert_eq!(tx.errors().len(), 1);
+}

@@ -21,6 +21,9 @@ pub(crate) struct OpOutcome {
     pub(crate) captures: Vec<Vec<u8>>,
     /// ModSecurity-style description of the match (without the variable).
     pub(crate) message: String,
+    /// The operator could not be evaluated (ModSecurity's "operator
+    /// error"); the engine's fail mode decides what follows.
+    pub(crate) error: Option<String>,
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -111,10 +114,15 @@ pub(crate) fn run(
             let pattern = expand(m, scope);
             let pattern = String::from_utf8_lossy(&pattern).into_owned();
             // A pattern built from transaction data is compiled per use; a
-            // pattern that does not compile never matches (as PCRE
-            // compile errors are operator errors in ModSecurity).
-            if let Ok(re) = crs_compiler::build::regex::compile(&pattern) {
-                return regex_outcome(&re, &pattern, value, capture, describe);
+            // pattern that does not compile is an operator error, as PCRE
+            // compile errors are in ModSecurity.
+            match crs_compiler::build::regex::compile(&pattern) {
+                Ok(re) => return regex_outcome(&re, &pattern, value, capture, describe),
+                Err(e) => {
+                    o.error = Some(format!(
+                        "@rx pattern built from macros does not compile: {e}"
+                    ))
+                }
             }
         }
         K::Pm(set) => {

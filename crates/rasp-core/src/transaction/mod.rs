@@ -53,6 +53,10 @@ pub struct Transaction {
     pub(crate) response_body_over_limit: bool,
     /// The error-log line of a body processor failure (v2 writes one).
     pub(crate) body_error_log: Option<String>,
+    /// Rules that could not be evaluated this phase (operator errors).
+    eval_errors: std::cell::RefCell<Vec<String>>,
+    /// Every evaluation error of the transaction, for the audit record.
+    errors: Vec<String>,
 }
 
 static TX_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -99,6 +103,8 @@ impl Transaction {
             request_body_over_limit: false,
             response_body_over_limit: false,
             body_error_log: None,
+            eval_errors: std::cell::RefCell::default(),
+            errors: Vec::new(),
         }
     }
 
@@ -231,6 +237,13 @@ impl Transaction {
         self.body_error_log.as_deref()
     }
 
+    /// Evaluation errors so far (a rule that could not be evaluated). With
+    /// [`crate::FailMode::Closed`] (the default) the first one interrupts
+    /// the transaction with 500 when the engine is `On`.
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
     /// Whether the transaction is relevant for `SecAuditEngine RelevantOnly`
     /// (a rule with `auditlog` matched).
     pub fn is_relevant(&self) -> bool {
@@ -265,6 +278,7 @@ impl Transaction {
                 continue;
             }
             self.run_phase(p);
+            self.handle_eval_errors(p);
         }
         match &self.intervention {
             Some(i) if target != Phase::Logging => Verdict::Interrupt(i.clone()),
@@ -332,6 +346,22 @@ impl Transaction {
                 .map(|(_, v, s)| (v.clone(), std::time::Duration::from_secs(*s)))
                 .collect();
             self.engine.store.save(&collection, &key, vars, &expire);
+        }
+    }
+}
+
+impl Transaction {
+    /// Applies the fail mode to errors of the phase that just ran.
+    fn handle_eval_errors(&mut self, phase: Phase) {
+        let errors = std::mem::take(&mut *self.eval_errors.borrow_mut());
+        if errors.is_empty() {
+            return;
+        }
+        tracing::warn!(transaction = self.id(), phase = phase.number(), errors = ?errors, "rule evaluation failed");
+        let first = errors.first().cloned().unwrap_or_default();
+        self.errors.extend(errors);
+        if self.engine.config.fail_mode == crate::FailMode::Closed && phase != Phase::Logging {
+            self.interrupt(500, InterventionKind::EngineError, phase.number(), first);
         }
     }
 }

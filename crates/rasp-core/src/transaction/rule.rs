@@ -224,6 +224,12 @@ impl Transaction {
         hits: &mut Vec<Hit>,
     ) {
         let o = operator::run(&link.operator, value, scope, capture, describe);
+        if let Some(e) = o.error {
+            self.eval_errors
+                .borrow_mut()
+                .push(format!("rule {}: {e}", link.id));
+            return;
+        }
         if o.matched == link.operator.negated {
             return;
         }
