@@ -86,7 +86,8 @@ pub struct MatchRecord {
     pub log: bool,
     /// Effective `auditlog`.
     pub auditlog: bool,
-    /// The rule's disruptive action took effect (or would have, in
-    /// DetectionOnly).
+    /// The rule's disruptive action took effect (engine `On`, not phase 5).
+    /// Always false in `DetectionOnly`; look at the rule's actions to know
+    /// what it would have done.
     pub disruptive: bool,
 }
