@@ -5,7 +5,7 @@
 #   - nginx + libnginx-mod-http-modsecurity: the nginx + ModSecurity baseline of
 #     benches/http/run.sh; libnginx-mod-http-echo answers in the content phase
 #     (nginx's `return` answers before ModSecurity's phases would run).
-#   - wrk: the HTTP load generator of benches/http/run.sh.
+#   - wrk, curl: the HTTP load generator and the checks of benches/http/run.sh.
 #   - linux-perf, valgrind: profiling (optional; perf may be unusable in containers).
 # The default build and CI need none of these.
 set -euo pipefail
@@ -20,7 +20,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     libmodsecurity3 libmodsecurity-dev \
     nginx libnginx-mod-http-modsecurity libnginx-mod-http-echo \
-    wrk pkg-config
+    wrk curl pkg-config
 # Profilers are a convenience: do not fail the install without them.
 $SUDO apt-get install -y --no-install-recommends linux-perf valgrind || true
 

@@ -219,6 +219,10 @@ start_nginx() { # start_nginx NAME PORT MODSEC
 port=$PORT
 for cfg in $ONLY; do
     port=$((port + 1))
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "error: something already listens on 127.0.0.1:$port (set PORT)" >&2
+        exit 1
+    fi
     case $cfg in
         bare) start_rasp bare "$port" --bare ;;
         rasp) start_rasp rasp "$port" --crs "$crs" --paranoia 1 ;;
