@@ -41,8 +41,8 @@ use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rasp::rasp::RaspRequestBody;
 use rasp::{
-    AuditLog, CrsOptions, LocalAddr, PeerAddr, RaspLayer, RateLimitLayer, ReloadHandle, Rules, TrustedProxies,
-    EMBEDDED_RULES,
+    AuditLog, CrsOptions, LocalAddr, PeerAddr, RaspLayer, RateLimitLayer, ReloadHandle, Rules,
+    TrustedProxies, EMBEDDED_RULES,
 };
 use tower::{Service, ServiceBuilder, ServiceExt};
 
@@ -131,7 +131,11 @@ fn sniff(body: &[u8]) -> &'static str {
         .iter()
         .position(|b| !b" \t\r\n\x0c".contains(b))
         .unwrap_or(body.len());
-    let head: Vec<u8> = body[start..].iter().take(16).map(u8::to_ascii_lowercase).collect();
+    let head: Vec<u8> = body[start..]
+        .iter()
+        .take(16)
+        .map(u8::to_ascii_lowercase)
+        .collect();
     const HTML: &[&[u8]] = &[
         b"<!doctype html",
         b"<html",
@@ -156,7 +160,11 @@ fn sniff(body: &[u8]) -> &'static str {
     }
     for tag in HTML {
         // Go requires a space or '>' right after the tag name.
-        if head.starts_with(tag) && head.get(tag.len()).is_some_and(|b| *b == b' ' || *b == b'>') {
+        if head.starts_with(tag)
+            && head
+                .get(tag.len())
+                .is_some_and(|b| *b == b' ' || *b == b'>')
+        {
             return "text/html; charset=utf-8";
         }
     }
@@ -165,11 +173,16 @@ fn sniff(body: &[u8]) -> &'static str {
 
 /// albedo's `POST /reflect`: the JSON body describes the response.
 fn reflect(body: &[u8]) -> Response<Full<Bytes>> {
-    let Ok(serde_json::Value::Object(spec)) = serde_json::from_slice::<serde_json::Value>(body) else {
+    let Ok(serde_json::Value::Object(spec)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
         return text(StatusCode::BAD_REQUEST, "Invalid JSON in request body");
     };
     // Go's decoder matches field names case-insensitively.
-    let field = |name: &str| spec.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let field = |name: &str| {
+        spec.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
     let status = field("status").and_then(|v| v.as_i64()).unwrap_or(0);
     let status = if status == 0 { 200 } else { status };
     let Some(status) = u16::try_from(status)
@@ -177,9 +190,16 @@ fn reflect(body: &[u8]) -> Response<Full<Bytes>> {
         .filter(|s| (100..600).contains(s))
         .and_then(|s| StatusCode::from_u16(s).ok())
     else {
-        return text(StatusCode::BAD_REQUEST, format!("Invalid status code: {status}"));
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid status code: {status}"),
+        );
     };
-    let mut out = field("body").and_then(|v| v.as_str()).unwrap_or("").as_bytes().to_vec();
+    let mut out = field("body")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .as_bytes()
+        .to_vec();
     if out.is_empty() {
         if let Some(enc) = field("encodedBody").and_then(|v| v.as_str()) {
             out = base64::engine::general_purpose::STANDARD
@@ -191,9 +211,10 @@ fn reflect(body: &[u8]) -> Response<Full<Bytes>> {
     *res.status_mut() = status;
     if let Some(serde_json::Value::Object(h)) = field("headers") {
         for (k, v) in h {
-            if let (Ok(name), Some(Ok(value))) =
-                (HeaderName::try_from(k.as_str()), v.as_str().map(HeaderValue::from_str))
-            {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::try_from(k.as_str()),
+                v.as_str().map(HeaderValue::from_str),
+            ) {
                 res.headers_mut().append(name, value);
             }
         }
@@ -211,7 +232,8 @@ where
     B: hyper::body::Body<Data = Bytes>,
 {
     let (parts, body) = req.into_parts();
-    let is_reflect = parts.method == Method::POST && matches!(parts.uri.path(), "/reflect" | "/reflect/");
+    let is_reflect =
+        parts.method == Method::POST && matches!(parts.uri.path(), "/reflect" | "/reflect/");
     if !is_reflect && !args.echo {
         // Drain the body so the client is not left waiting on a full window.
         let _ = body.collect().await;
@@ -223,14 +245,23 @@ where
     }
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(text(StatusCode::BAD_REQUEST, "Failed to parse request body")),
+        Err(_) => {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                "Failed to parse request body",
+            ))
+        }
     };
     if is_reflect {
         return Ok(reflect(&body));
     }
     let mut out = format!("{} {} {:?}\n", parts.method, parts.uri, parts.version);
     for (k, v) in &parts.headers {
-        out.push_str(&format!("{}: {}\n", k, String::from_utf8_lossy(v.as_bytes())));
+        out.push_str(&format!(
+            "{}: {}\n",
+            k,
+            String::from_utf8_lossy(v.as_bytes())
+        ));
     }
     out.push('\n');
     let mut bytes = out.into_bytes();
@@ -296,7 +327,9 @@ fn rate_limit(args: &Args) -> Result<RateLimitLayer, Error> {
     for net in &args.allow {
         layer = layer.allow(net.parse()?);
     }
-    Ok(layer.trusted_proxies(TrustedProxies::parse(args.trusted_proxy.iter().map(String::as_str))?))
+    Ok(layer.trusted_proxies(TrustedProxies::parse(
+        args.trusted_proxy.iter().map(String::as_str),
+    )?))
 }
 
 fn metrics_response(handle: &PrometheusHandle) -> Response<Full<Bytes>> {
@@ -319,7 +352,9 @@ fn install_recorder() -> Result<PrometheusHandle, Error> {
         )?
         .set_buckets_for_metric(
             Matcher::Full("rasp_engine_seconds".into()),
-            &[0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1],
+            &[
+                0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1,
+            ],
         )?
         .install_recorder()?)
 }
@@ -339,7 +374,9 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
     let trusted = TrustedProxies::parse(args.trusted_proxy.iter().map(String::as_str))?;
     let mut waf = RaspLayer::new(rules).trusted_proxies(trusted);
     if args.expose_matched_rules {
-        eprintln!("--expose-matched-rules: responses list the rules that matched (test setups only)");
+        eprintln!(
+            "--expose-matched-rules: responses list the rules that matched (test setups only)"
+        );
         waf = waf.dangerous().expose_matched_rules(true);
     }
     let audit = match &args.audit_log {
@@ -354,9 +391,9 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
     let protected = ServiceBuilder::new()
         .layer(rate_limit(&args)?)
         .layer(waf)
-        .service(tower::service_fn(move |req: Request<RaspRequestBody<Incoming>>| {
-            app(Arc::clone(&app_args), req)
-        }));
+        .service(tower::service_fn(
+            move |req: Request<RaspRequestBody<Incoming>>| app(Arc::clone(&app_args), req),
+        ));
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let local = listener.local_addr()?;
@@ -395,7 +432,9 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
                         }
                         if req.uri().path() == "/metrics" && req.method() == Method::GET {
                             let res = metrics_response(&metrics);
-                            return Ok::<_, Infallible>(res.map(|b| b.map_err(Error::from).boxed_unsync()));
+                            return Ok::<_, Infallible>(
+                                res.map(|b| b.map_err(Error::from).boxed_unsync()),
+                            );
                         }
                         let ready = match protected.ready().await {
                             Ok(s) => s,
@@ -405,7 +444,8 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
                             Ok(r) => r,
                             Err(e) => match e {},
                         };
-                        let res: Response<BoxBody> = res.map(|b| b.map_err(Error::from).boxed_unsync());
+                        let res: Response<BoxBody> =
+                            res.map(|b| b.map_err(Error::from).boxed_unsync());
                         Ok(res)
                     }
                 });
@@ -433,7 +473,10 @@ async fn main() -> Result<(), Error> {
         started.addr,
         args.crs
             .as_ref()
-            .map_or("built-in".to_string(), |d| format!("CRS at {}", d.display())),
+            .map_or("built-in".to_string(), |d| format!(
+                "CRS at {}",
+                d.display()
+            )),
         if args.detection_only {
             "DetectionOnly"
         } else {
@@ -445,7 +488,8 @@ async fn main() -> Result<(), Error> {
     let reload = started.reload.clone();
     let reload_args = Arc::clone(&args);
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
             return;
         };
         while hup.recv().await.is_some() {
@@ -490,10 +534,15 @@ mod tests {
 
     #[tokio::test]
     async fn reflect_follows_albedo() {
-        let (s, ct, b) = body_of(reflect(br#"{"BODY":"<html><p>x</p></html>","Status":201}"#)).await;
+        let (s, ct, b) =
+            body_of(reflect(br#"{"BODY":"<html><p>x</p></html>","Status":201}"#)).await;
         assert_eq!(
             (s.as_u16(), ct.as_deref(), b.as_str()),
-            (201, Some("text/html; charset=utf-8"), "<html><p>x</p></html>")
+            (
+                201,
+                Some("text/html; charset=utf-8"),
+                "<html><p>x</p></html>"
+            )
         );
         let (s, ct, b) = body_of(reflect(br#"{"body":"plain words"}"#)).await;
         assert_eq!(
@@ -503,11 +552,21 @@ mod tests {
         let (s, _, b) = body_of(reflect(br#"{"status":700}"#)).await;
         assert_eq!((s.as_u16(), b.as_str()), (400, "Invalid status code: 700"));
         let (s, _, b) = body_of(reflect(b"not json")).await;
-        assert_eq!((s.as_u16(), b.as_str()), (400, "Invalid JSON in request body"));
-        let (s, ct, b) = body_of(reflect(br#"{"encodedBody":"PD94bWwgdmVyc2lvbj0iMS4wIj8+"}"#)).await;
+        assert_eq!(
+            (s.as_u16(), b.as_str()),
+            (400, "Invalid JSON in request body")
+        );
+        let (s, ct, b) = body_of(reflect(
+            br#"{"encodedBody":"PD94bWwgdmVyc2lvbj0iMS4wIj8+"}"#,
+        ))
+        .await;
         assert_eq!(
             (s.as_u16(), ct.as_deref(), b.as_str()),
-            (200, Some("text/xml; charset=utf-8"), "<?xml version=\"1.0\"?>")
+            (
+                200,
+                Some("text/xml; charset=utf-8"),
+                "<?xml version=\"1.0\"?>"
+            )
         );
         let (_, _, b) = body_of(reflect(br#"{"encodedBody":"%%%"}"#)).await;
         assert_eq!(b, "invalid base64 encoding of response body");
@@ -519,7 +578,10 @@ mod tests {
 
     #[test]
     fn sniffs_like_go() {
-        assert_eq!(sniff(b"  <!DOCTYPE HTML><html>"), "text/html; charset=utf-8");
+        assert_eq!(
+            sniff(b"  <!DOCTYPE HTML><html>"),
+            "text/html; charset=utf-8"
+        );
         assert_eq!(sniff(b"<p>hi"), "text/html; charset=utf-8");
         assert_eq!(sniff(b"<pre>x"), "text/plain; charset=utf-8");
         assert_eq!(sniff(b"<p >hi"), "text/html; charset=utf-8");
@@ -592,7 +654,13 @@ mod tests {
         // Burst 5: three used, two left, then 429.
         let mut statuses = Vec::new();
         for _ in 0..3 {
-            statuses.push(http(addr, &get("/")).await.get(9..12).unwrap_or("").to_string());
+            statuses.push(
+                http(addr, &get("/"))
+                    .await
+                    .get(9..12)
+                    .unwrap_or("")
+                    .to_string(),
+            );
         }
         assert_eq!(statuses, ["200", "200", "429"]);
         let metrics = http(addr, &get("/metrics")).await;
@@ -605,7 +673,9 @@ mod tests {
             "{metrics}"
         );
         assert!(metrics.contains("rasp_engine_seconds_bucket"), "{metrics}");
-        tokio::task::spawn_blocking(move || audit.flush()).await.unwrap();
+        tokio::task::spawn_blocking(move || audit.flush())
+            .await
+            .unwrap();
         let log = std::fs::read_to_string(&audit_path).unwrap();
         assert_eq!(log.lines().count(), 1, "{log}");
         assert!(

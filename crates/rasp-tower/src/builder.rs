@@ -32,8 +32,10 @@ pub trait ServiceBuilderExt<L>: sealed::Sealed<L> + Sized {
     fn rasp(self, rules: impl Into<Rules>) -> ServiceBuilder<Stack<RaspLayer, L>>;
 
     /// Adds a configured [`RateLimitLayer`].
-    fn keyed_rate_limit<X: KeyExtractor>(self, layer: RateLimitLayer<X>)
-        -> ServiceBuilder<Stack<RateLimitLayer<X>, L>>;
+    fn keyed_rate_limit<X: KeyExtractor>(
+        self,
+        layer: RateLimitLayer<X>,
+    ) -> ServiceBuilder<Stack<RateLimitLayer<X>, L>>;
 }
 
 impl<L> ServiceBuilderExt<L> for ServiceBuilder<L> {

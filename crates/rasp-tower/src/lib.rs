@@ -72,7 +72,7 @@ pub use audit::AuditLog;
 pub use builder::ServiceBuilderExt;
 pub use client::{ClientAddr, LocalAddr, PeerAddr, TrustedProxies};
 pub use rasp::{
-    CrsOptions, Rasp, RaspLayer, ReloadHandle, RouteExclusion, Rules, RulesError, EMBEDDED_RULES, MATCHED_RULES_HEADER,
-    TRANSACTION_ID_HEADER,
+    CrsOptions, Rasp, RaspLayer, ReloadHandle, RouteExclusion, Rules, RulesError, EMBEDDED_RULES,
+    MATCHED_RULES_HEADER, TRANSACTION_ID_HEADER,
 };
 pub use rate_limit::{KeyedRateLimit, KeyedRateLimitLayer, RateLimitLayer};

@@ -21,7 +21,14 @@ fn get(addr: std::net::SocketAddr, path: &str) -> Request<ClientBody> {
 async fn crs_blocks_attacks_and_passes_benign_requests() {
     tokio::time::timeout(TEST_TIMEOUT * 3, async {
         let rules = Rules::from_crs_dir_with(crs_dir(), &CrsOptions::new().paranoia(1))
-            .unwrap_or_else(|e| panic!("{e}: {}", e.compile_errors().map(|e| e.to_string()).unwrap_or_default()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{e}: {}",
+                    e.compile_errors()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default()
+                )
+            });
         let seen = Seen::default();
         let server = serve(
             ServiceBuilder::new()
@@ -42,7 +49,11 @@ async fn crs_blocks_attacks_and_passes_benign_requests() {
                 wrong.push(format!("attack {path} -> {status}"));
             }
         }
-        for path in ["/", "/index.html?page=2&sort=asc", "/search?q=tower+middleware"] {
+        for path in [
+            "/",
+            "/index.html?page=2&sort=asc",
+            "/search?q=tower+middleware",
+        ] {
             let (status, _, _) = send(&c, get(server.addr, path)).await;
             if status != StatusCode::OK {
                 wrong.push(format!("benign {path} -> {status}"));
@@ -64,7 +75,10 @@ fn crs_options_paranoia_and_detection_only() {
         .detection_only(true)
         .after("extra", "SecRuleEngine On\n");
     let rules = Rules::from_crs_dir_with(crs_dir(), &opts).unwrap();
-    assert_eq!(rules.compiled().settings.rule_engine, EngineMode::DetectionOnly);
+    assert_eq!(
+        rules.compiled().settings.rule_engine,
+        EngineMode::DetectionOnly
+    );
     assert!(rules.compiled().rule(900000).is_some());
     let plain = Rules::from_crs_dir(crs_dir()).unwrap();
     assert_eq!(plain.compiled().settings.rule_engine, EngineMode::On);

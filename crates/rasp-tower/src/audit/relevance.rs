@@ -11,7 +11,9 @@ pub(crate) struct RelevantStatus(fancy_regex::Regex);
 
 impl RelevantStatus {
     pub(crate) fn new(pattern: &str) -> Result<RelevantStatus, Box<fancy_regex::Error>> {
-        fancy_regex::Regex::new(pattern).map(RelevantStatus).map_err(Box::new)
+        fancy_regex::Regex::new(pattern)
+            .map(RelevantStatus)
+            .map_err(Box::new)
     }
 
     pub(crate) fn is_match(&self, status: u16) -> bool {

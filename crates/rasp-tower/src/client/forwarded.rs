@@ -66,7 +66,10 @@ mod tests {
             parse_node("\"[2001:db8::1]:4711\""),
             Some("2001:db8::1".parse().unwrap())
         );
-        assert_eq!(parse_node("2001:db8::1"), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            parse_node("2001:db8::1"),
+            Some("2001:db8::1".parse().unwrap())
+        );
         assert_eq!(parse_node("unknown"), None);
         assert_eq!(parse_node("[2001:db8::1"), None);
         assert_eq!(parse_node(""), None);
@@ -84,7 +87,11 @@ mod tests {
         let c = chain(&h);
         assert_eq!(
             c,
-            vec![Some("1.1.1.1".parse().unwrap()), Some("::1".parse().unwrap()), None]
+            vec![
+                Some("1.1.1.1".parse().unwrap()),
+                Some("::1".parse().unwrap()),
+                None
+            ]
         );
     }
 

@@ -25,6 +25,10 @@ pub fn peer_addr(extensions: &Extensions) -> Option<SocketAddr> {
         .map(|p| p.0)
         .or_else(|| extensions.get::<SocketAddr>().copied());
     #[cfg(feature = "axum")]
-    let found = found.or_else(|| extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0));
+    let found = found.or_else(|| {
+        extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+    });
     found
 }

@@ -51,8 +51,13 @@ impl TrustedProxies {
     }
 
     /// Parses networks (`10.0.0.0/8`) or single addresses (`127.0.0.1`).
-    pub fn parse<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<TrustedProxies, ipnet::AddrParseError> {
-        let nets = items.into_iter().map(parse_net).collect::<Result<Vec<_>, _>>()?;
+    pub fn parse<'a>(
+        items: impl IntoIterator<Item = &'a str>,
+    ) -> Result<TrustedProxies, ipnet::AddrParseError> {
+        let nets = items
+            .into_iter()
+            .map(parse_net)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(TrustedProxies::new(nets))
     }
 
@@ -153,10 +158,14 @@ mod tests {
         assert_eq!(c.ip, "5.5.5.5".parse::<IpAddr>().unwrap());
         assert!(c.forwarded);
         // All hops trusted: the leftmost is the client.
-        let c = t.resolve(&ext("127.0.0.1:5"), &xff("10.2.2.2, 10.1.1.1")).unwrap();
+        let c = t
+            .resolve(&ext("127.0.0.1:5"), &xff("10.2.2.2, 10.1.1.1"))
+            .unwrap();
         assert_eq!(c.ip, "10.2.2.2".parse::<IpAddr>().unwrap());
         // Garbage stops the walk at the last trusted hop.
-        let c = t.resolve(&ext("127.0.0.1:5"), &xff("6.6.6.6, bogus")).unwrap();
+        let c = t
+            .resolve(&ext("127.0.0.1:5"), &xff("6.6.6.6, bogus"))
+            .unwrap();
         assert_eq!(c.ip, "127.0.0.1".parse::<IpAddr>().unwrap());
     }
 

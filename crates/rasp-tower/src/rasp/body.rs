@@ -20,7 +20,11 @@ pub(crate) fn to_bytes_frame<D: Buf>(frame: Frame<D>) -> Frame<Bytes> {
 }
 
 fn prefix_len(prefix: &VecDeque<Frame<Bytes>>) -> u64 {
-    prefix.iter().filter_map(|f| f.data_ref()).map(|d| d.len() as u64).sum()
+    prefix
+        .iter()
+        .filter_map(|f| f.data_ref())
+        .map(|d| d.len() as u64)
+        .sum()
 }
 
 fn poll_prefix_then_rest<B>(
@@ -94,7 +98,10 @@ where
     type Data = Bytes;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.get_mut();
         poll_prefix_then_rest(&mut this.prefix, &mut this.rest, cx)
     }
@@ -148,7 +155,10 @@ where
     type Data = Bytes;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.get_mut();
         poll_prefix_then_rest(&mut this.prefix, &mut this.rest, cx)
     }

@@ -79,7 +79,13 @@ pub struct DefaultOnDecision;
 
 impl OnDecision for DefaultOnDecision {
     fn on_decision(&self, d: &Decision<'_>) {
-        let rules = || d.matches.iter().filter(|m| m.log).map(|m| m.id).collect::<Vec<_>>();
+        let rules = || {
+            d.matches
+                .iter()
+                .filter(|m| m.log)
+                .map(|m| m.id)
+                .collect::<Vec<_>>()
+        };
         let client = d.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
         match d.outcome {
             Outcome::Blocked => tracing::warn!(

@@ -9,7 +9,8 @@ use http::Response;
 use super::body::RaspBody;
 
 /// The boxed inspection of one exchange.
-pub(crate) type Inspecting<B, E> = Pin<Box<dyn Future<Output = Result<Response<RaspBody<B>>, E>> + Send>>;
+pub(crate) type Inspecting<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<RaspBody<B>>, E>> + Send>>;
 
 /// Response future of [`Rasp`](super::Rasp): an answer decided before the
 /// inner service was called (phase 1), or the inspection of the body, the
@@ -36,7 +37,9 @@ impl<B, E> std::fmt::Debug for ResponseFuture<B, E> {
             Kind::Ready(_) => "ready",
             Kind::Inspecting(_) => "inspecting",
         };
-        f.debug_struct("ResponseFuture").field("state", &state).finish()
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
     }
 }
 

@@ -106,7 +106,11 @@ fn protocol(v: Version) -> &'static [u8] {
 impl Inspection {
     /// Creates the transaction and feeds it the connection, the request
     /// line and the headers (phase 1 is not run yet).
-    pub(crate) fn start<B>(loaded: Arc<Loaded>, config: Arc<RaspConfig>, req: &Request<B>) -> Inspection {
+    pub(crate) fn start<B>(
+        loaded: Arc<Loaded>,
+        config: Arc<RaspConfig>,
+        req: &Request<B>,
+    ) -> Inspection {
         let tx = Box::new(loaded.engine.transaction());
         let mut this = Inspection {
             loaded,
@@ -169,7 +173,10 @@ impl Inspection {
         let out = catch_unwind(AssertUnwindSafe(|| f(tx)));
         // Summed per phase and recorded once in `finish`: a phase is fed in
         // several calls (headers, each body chunk).
-        if let Some(t) = self.phase_time.get_mut(usize::from(phase).saturating_sub(1)) {
+        if let Some(t) = self
+            .phase_time
+            .get_mut(usize::from(phase).saturating_sub(1))
+        {
             *t += started.elapsed();
         }
         match out {
@@ -189,9 +196,9 @@ impl Inspection {
         match self.engine(phase, f) {
             Some(Verdict::Interrupt(i)) => Step::Block(Block::from_intervention(&i)),
             Some(_) => Step::Continue,
-            None if self.poisoned && self.config.fail_mode == FailMode::Closed => {
-                Step::Block(Block::local(StatusCode::INTERNAL_SERVER_ERROR, Outcome::Error))
-            }
+            None if self.poisoned && self.config.fail_mode == FailMode::Closed => Step::Block(
+                Block::local(StatusCode::INTERNAL_SERVER_ERROR, Outcome::Error),
+            ),
             None => Step::Continue,
         }
     }
@@ -227,7 +234,9 @@ impl Inspection {
         let body_limit = if multipart {
             settings.request_body_limit
         } else {
-            settings.request_body_limit.min(settings.request_body_no_files_limit)
+            settings
+                .request_body_limit
+                .min(settings.request_body_no_files_limit)
         };
         let body_access = settings.request_body_access;
         let res_limit = settings.response_body_limit;
@@ -244,7 +253,10 @@ impl Inspection {
         }
 
         let res = match inner
-            .call(Request::from_parts(parts, RaspRequestBody::new(prefix, rest)))
+            .call(Request::from_parts(
+                parts,
+                RaspRequestBody::new(prefix, rest),
+            ))
             .await
         {
             Ok(res) => res,
@@ -269,7 +281,10 @@ impl Inspection {
         let mut body: Rest<ResB> = Box::pin(body);
         let mut prefix = VecDeque::new();
         let mut body_done = false;
-        if self.engine(4, |tx| tx.wants_response_body()).unwrap_or(false) {
+        if self
+            .engine(4, |tx| tx.wants_response_body())
+            .unwrap_or(false)
+        {
             let mut seen: u64 = 0;
             // A streaming response (server-sent text, a slow generator)
             // must not be held back forever: after the body timeout what
@@ -279,7 +294,9 @@ impl Inspection {
             // (Reject interrupts, ProcessPartial inspects the prefix) and
             // the rest streams through uninspected.
             while seen <= res_limit {
-                let next = tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx))).await;
+                let next =
+                    tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx)))
+                        .await;
                 let frame = match next {
                     Err(_) => break,
                     Ok(None) => {
@@ -287,7 +304,10 @@ impl Inspection {
                         break;
                     }
                     Ok(Some(Err(_))) => {
-                        return Ok(self.block_response(Block::local(StatusCode::BAD_GATEWAY, Outcome::Error)));
+                        return Ok(self.block_response(Block::local(
+                            StatusCode::BAD_GATEWAY,
+                            Outcome::Error,
+                        )));
                     }
                     Ok(Some(Ok(f))) => to_bytes_frame(f),
                 };
@@ -333,11 +353,14 @@ impl Inspection {
                 // inspects; the rest goes to the service unread by us.
                 return Ok((prefix, Some(body)));
             }
-            let next = tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx))).await;
+            let next =
+                tokio::time::timeout_at(deadline, poll_fn(|cx| body.as_mut().poll_frame(cx))).await;
             let frame = match next {
                 Err(_) => return Err(Block::local(StatusCode::REQUEST_TIMEOUT, Outcome::Blocked)),
                 Ok(None) => return Ok((prefix, None)),
-                Ok(Some(Err(_))) => return Err(Block::local(StatusCode::BAD_REQUEST, Outcome::Error)),
+                Ok(Some(Err(_))) => {
+                    return Err(Block::local(StatusCode::BAD_REQUEST, Outcome::Error))
+                }
                 Ok(Some(Ok(frame))) => to_bytes_frame(frame),
             };
             if let Some(data) = frame.data_ref() {
@@ -355,7 +378,12 @@ impl Inspection {
     pub(crate) fn block_response<B>(&mut self, block: Block) -> Response<RaspBody<B>> {
         let id = self.tx.id().to_string();
         let reason = block.status.canonical_reason().unwrap_or("Blocked");
-        let text = format!("{} {}\ntransaction id: {}\n", block.status.as_u16(), reason, id);
+        let text = format!(
+            "{} {}\ntransaction id: {}\n",
+            block.status.as_u16(),
+            reason,
+            id
+        );
         let mut res = Response::new(RaspBody::text(text));
         *res.status_mut() = block.status;
         let h = res.headers_mut();
@@ -415,7 +443,9 @@ impl Inspection {
         let outcome = match decided {
             Some(o) => o,
             None if self.poisoned => Outcome::Error,
-            None if self.tx.engine_mode() == EngineMode::DetectionOnly && self.would_have_blocked() => {
+            None if self.tx.engine_mode() == EngineMode::DetectionOnly
+                && self.would_have_blocked() =>
+            {
                 Outcome::Detected
             }
             None => Outcome::Passed,
@@ -423,7 +453,8 @@ impl Inspection {
         telemetry::request(outcome.as_str());
         for (phase, t) in ["1", "2", "3", "4", "5"].into_iter().zip(self.phase_time) {
             if !t.is_zero() {
-                metrics::histogram!(telemetry::ENGINE_SECONDS, "phase" => phase).record(t.as_secs_f64());
+                metrics::histogram!(telemetry::ENGINE_SECONDS, "phase" => phase)
+                    .record(t.as_secs_f64());
             }
         }
         let decision = Decision {
@@ -431,7 +462,11 @@ impl Inspection {
             status: status.as_u16(),
             transaction_id: self.tx.id(),
             rule_id: self.tx.intervention().and_then(|i| i.rule_id),
-            matches: if self.poisoned { &[] } else { self.tx.matches() },
+            matches: if self.poisoned {
+                &[]
+            } else {
+                self.tx.matches()
+            },
             client_ip: self.client_ip,
         };
         self.config.on_decision.0.on_decision(&decision);
@@ -448,8 +483,13 @@ impl Inspection {
             ("blocking_inbound_anomaly_score", "inbound"),
             ("blocking_outbound_anomaly_score", "outbound"),
         ] {
-            if let Some(score) = self.tx.tx_var(var).and_then(|v| v.trim().parse::<f64>().ok()) {
-                metrics::histogram!(telemetry::ANOMALY_SCORE, "direction" => direction).record(score);
+            if let Some(score) = self
+                .tx
+                .tx_var(var)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+            {
+                metrics::histogram!(telemetry::ANOMALY_SCORE, "direction" => direction)
+                    .record(score);
             }
         }
         if let Some(audit) = &self.config.audit {
@@ -497,7 +537,10 @@ mod tests {
         });
         assert_eq!(calls, 0);
         let mut open = inspection(FailMode::Open);
-        assert!(matches!(open.verdict(1, |_| panic!("engine bug")), Step::Continue));
+        assert!(matches!(
+            open.verdict(1, |_| panic!("engine bug")),
+            Step::Continue
+        ));
         let res: Response<RaspBody<http_body_util::Empty<Bytes>>> =
             open.block_response(Block::local(StatusCode::BAD_REQUEST, Outcome::Error));
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
@@ -505,7 +548,11 @@ mod tests {
 
     #[test]
     fn a_block_never_looks_like_success() {
-        let rules = Rules::from_seclang("t", r#"SecRule ARGS "@contains x" "id:5,phase:1,deny,status:200""#).unwrap();
+        let rules = Rules::from_seclang(
+            "t",
+            r#"SecRule ARGS "@contains x" "id:5,phase:1,deny,status:200""#,
+        )
+        .unwrap();
         let engine = rasp_core::Engine::new(Arc::clone(rules.compiled()));
         let mut tx = engine.transaction();
         tx.process_uri(b"GET", b"/?a=x", b"HTTP/1.1");

@@ -75,7 +75,11 @@ impl RaspLayer {
             on_decision: Hook(Arc::new(DefaultOnDecision)),
         };
         let rules = rules.into();
-        let current = Arc::new(ArcSwap::from_pointee(Loaded::new(&rules, config.engine.clone(), 0)));
+        let current = Arc::new(ArcSwap::from_pointee(Loaded::new(
+            &rules,
+            config.engine.clone(),
+            0,
+        )));
         RaspLayer {
             config: Arc::new(config),
             rules,
@@ -202,7 +206,8 @@ mod tests {
 
     #[test]
     fn debug_output_stays_small() {
-        let rules = Rules::from_seclang("t", r#"SecRule ARGS "@rx a+b" "id:1,phase:2,deny""#).unwrap();
+        let rules =
+            Rules::from_seclang("t", r#"SecRule ARGS "@rx a+b" "id:1,phase:2,deny""#).unwrap();
         let layer = RaspLayer::new(rules);
         let text = format!("{layer:?} {:?}", layer.layer(()));
         assert!(text.len() < 2000, "{} bytes: {text}", text.len());

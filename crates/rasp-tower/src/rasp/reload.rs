@@ -65,8 +65,11 @@ impl ReloadHandle {
     /// in flight finish with the rules they started with.
     pub fn reload(&self, rules: &Rules) {
         let generation = self.current.load().generation + 1;
-        self.current
-            .store(Arc::new(Loaded::new(rules, self.config.clone(), generation)));
+        self.current.store(Arc::new(Loaded::new(
+            rules,
+            self.config.clone(),
+            generation,
+        )));
         metrics::counter!(crate::telemetry::RULE_RELOADS).increment(1);
         tracing::info!(generation, "rasp rules reloaded");
     }

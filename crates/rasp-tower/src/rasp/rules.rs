@@ -109,7 +109,9 @@ impl fmt::Display for RulesError {
         match &self.kind {
             RulesErrorKind::Missing(p) => write!(f, "no CRS setup file in {}", p.display()),
             RulesErrorKind::Source(_) => f.write_str("cannot read rule source"),
-            RulesErrorKind::Compile(e) => write!(f, "rules do not compile ({} errors)", e.errors().len()),
+            RulesErrorKind::Compile(e) => {
+                write!(f, "rules do not compile ({} errors)", e.errors().len())
+            }
         }
     }
 }
@@ -169,7 +171,10 @@ impl Rules {
     }
 
     /// The OWASP CRS with [`CrsOptions`].
-    pub fn from_crs_dir_with(dir: impl AsRef<Path>, options: &CrsOptions) -> Result<Rules, RulesError> {
+    pub fn from_crs_dir_with(
+        dir: impl AsRef<Path>,
+        options: &CrsOptions,
+    ) -> Result<Rules, RulesError> {
         let dir = dir.as_ref();
         let setup = ["crs-setup.conf", "crs-setup.conf.example"]
             .iter()
@@ -211,7 +216,9 @@ impl Rules {
 
 impl From<CompiledRuleset> for Rules {
     fn from(c: CompiledRuleset) -> Rules {
-        Rules { compiled: Arc::new(c) }
+        Rules {
+            compiled: Arc::new(c),
+        }
     }
 }
 

@@ -39,7 +39,11 @@ impl<S: Clone> Clone for Rasp<S> {
 
 impl<S> Rasp<S> {
     pub(crate) fn new(inner: S, config: Arc<RaspConfig>, current: Arc<ArcSwap<Loaded>>) -> Rasp<S> {
-        Rasp { inner, config, current }
+        Rasp {
+            inner,
+            config,
+            current,
+        }
     }
 
     define_inner_service_accessors!();

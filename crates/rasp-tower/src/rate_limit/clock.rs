@@ -35,7 +35,11 @@ impl Reference for TokioInstant {
     }
 
     fn saturating_sub(&self, duration: Nanos) -> TokioInstant {
-        TokioInstant(self.0.checked_sub(Duration::from(duration)).unwrap_or(self.0))
+        TokioInstant(
+            self.0
+                .checked_sub(Duration::from(duration))
+                .unwrap_or(self.0),
+        )
     }
 }
 

@@ -49,7 +49,10 @@ impl<F> ResponseFuture<F> {
 
     pub(crate) fn limited(status: StatusCode, retry_after: Duration) -> ResponseFuture<F> {
         ResponseFuture {
-            kind: Kind::Limited { status, retry_after },
+            kind: Kind::Limited {
+                status,
+                retry_after,
+            },
         }
     }
 }
@@ -74,7 +77,10 @@ where
                 let guard = guard.take();
                 Poll::Ready(Ok(res.map(|b| RateLimitBody::inner(b, guard))))
             }
-            KindProj::Limited { status, retry_after } => {
+            KindProj::Limited {
+                status,
+                retry_after,
+            } => {
                 let text = if *status == StatusCode::TOO_MANY_REQUESTS {
                     "too many requests\n"
                 } else {
@@ -87,7 +93,10 @@ where
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/plain; charset=utf-8"),
                 );
-                h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(*retry_after)));
+                h.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs(*retry_after)),
+                );
                 Poll::Ready(Ok(res))
             }
         }

@@ -70,7 +70,9 @@ impl KeyExtractor for PeerIp {
         Some(match input.client_ip? {
             IpAddr::V6(v6) => {
                 let bits = u128::from(v6);
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.ipv6_prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.ipv6_prefix))
+                    .unwrap_or(0);
                 IpAddr::V6((bits & mask).into())
             }
             v4 => v4,
@@ -94,7 +96,13 @@ where
 mod tests {
     use super::*;
 
-    fn input<'a>(ip: &str, m: &'a Method, u: &'a Uri, h: &'a HeaderMap, e: &'a Extensions) -> KeyInput<'a> {
+    fn input<'a>(
+        ip: &str,
+        m: &'a Method,
+        u: &'a Uri,
+        h: &'a HeaderMap,
+        e: &'a Extensions,
+    ) -> KeyInput<'a> {
         KeyInput {
             method: m,
             uri: u,
@@ -106,7 +114,12 @@ mod tests {
 
     #[test]
     fn v6_grouped_by_prefix() {
-        let (m, u, h, e) = (Method::GET, Uri::from_static("/"), HeaderMap::new(), Extensions::new());
+        let (m, u, h, e) = (
+            Method::GET,
+            Uri::from_static("/"),
+            HeaderMap::new(),
+            Extensions::new(),
+        );
         let k = PeerIp::default()
             .extract(&input("2001:db8:1:2:aaaa::1", &m, &u, &h, &e))
             .unwrap();
@@ -121,7 +134,9 @@ mod tests {
             .extract(&input("2001:db8::1", &m, &u, &h, &e))
             .unwrap();
         assert_eq!(k, "::".parse::<IpAddr>().unwrap());
-        let k = PeerIp::default().extract(&input("1.2.3.4", &m, &u, &h, &e)).unwrap();
+        let k = PeerIp::default()
+            .extract(&input("1.2.3.4", &m, &u, &h, &e))
+            .unwrap();
         assert_eq!(k, "1.2.3.4".parse::<IpAddr>().unwrap());
     }
 }

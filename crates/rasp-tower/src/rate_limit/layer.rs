@@ -203,6 +203,11 @@ impl<S, X: KeyExtractor> Layer<S> for RateLimitLayer<X> {
     type Service = KeyedRateLimit<S, X>;
 
     fn layer(&self, inner: S) -> KeyedRateLimit<S, X> {
-        KeyedRateLimit::new(inner, Arc::clone(&self.config), self.key.clone(), self.state())
+        KeyedRateLimit::new(
+            inner,
+            Arc::clone(&self.config),
+            self.key.clone(),
+            self.state(),
+        )
     }
 }

@@ -37,7 +37,12 @@ impl<S: Clone, X: KeyExtractor> Clone for KeyedRateLimit<S, X> {
 }
 
 impl<S, X: KeyExtractor> KeyedRateLimit<S, X> {
-    pub(crate) fn new(inner: S, config: Arc<Config>, key: X, state: Arc<SharedState<X::Key>>) -> Self {
+    pub(crate) fn new(
+        inner: S,
+        config: Arc<Config>,
+        key: X,
+        state: Arc<SharedState<X::Key>>,
+    ) -> Self {
         KeyedRateLimit {
             inner,
             config,
@@ -116,7 +121,8 @@ mod tests {
 
     fn req(peer: &str) -> Request<Empty<Bytes>> {
         let mut r = Request::new(Empty::new());
-        r.extensions_mut().insert(PeerAddr(peer.parse::<SocketAddr>().unwrap()));
+        r.extensions_mut()
+            .insert(PeerAddr(peer.parse::<SocketAddr>().unwrap()));
         r
     }
 
@@ -155,7 +161,11 @@ mod tests {
             .layer(RateLimitLayer::new().per_minute(6).burst(1))
             .service_fn(ok);
         assert_eq!(
-            svc.clone().oneshot(req("1.1.1.1:1")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(req("1.1.1.1:1"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::OK
         );
         let r = svc.clone().oneshot(req("1.1.1.1:1")).await.unwrap();
@@ -192,7 +202,11 @@ mod tests {
             .service_fn(ok);
         for _ in 0..10 {
             assert_eq!(
-                svc.clone().oneshot(req("1.1.1.1:1")).await.unwrap().status(),
+                svc.clone()
+                    .oneshot(req("1.1.1.1:1"))
+                    .await
+                    .unwrap()
+                    .status(),
                 StatusCode::OK
             );
         }
@@ -213,16 +227,28 @@ mod tests {
             .service_fn(ok);
         for _ in 0..50 {
             assert_eq!(
-                svc.clone().oneshot(req("10.9.9.9:1")).await.unwrap().status(),
+                svc.clone()
+                    .oneshot(req("10.9.9.9:1"))
+                    .await
+                    .unwrap()
+                    .status(),
                 StatusCode::OK
             );
         }
         assert_eq!(
-            svc.clone().oneshot(req("11.0.0.1:1")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(req("11.0.0.1:1"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::OK
         );
         assert_eq!(
-            svc.clone().oneshot(req("11.0.0.1:1")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(req("11.0.0.1:1"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::TOO_MANY_REQUESTS
         );
     }
@@ -236,28 +262,46 @@ mod tests {
         let svc = ServiceBuilder::new().layer(layer).service_fn(ok);
         let via_proxy = |client: &str| {
             let mut r = req("127.0.0.1:9");
-            r.headers_mut().insert("x-forwarded-for", client.parse().unwrap());
+            r.headers_mut()
+                .insert("x-forwarded-for", client.parse().unwrap());
             r
         };
         assert_eq!(
-            svc.clone().oneshot(via_proxy("5.5.5.5")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(via_proxy("5.5.5.5"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::OK
         );
         // A different client behind the same proxy has its own bucket.
         assert_eq!(
-            svc.clone().oneshot(via_proxy("6.6.6.6")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(via_proxy("6.6.6.6"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::OK
         );
         assert_eq!(
-            svc.clone().oneshot(via_proxy("5.5.5.5")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(via_proxy("5.5.5.5"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::TOO_MANY_REQUESTS
         );
         // An untrusted peer cannot choose its bucket with the header.
         let mut r = req("8.8.8.8:1");
-        r.headers_mut().insert("x-forwarded-for", "7.7.7.7".parse().unwrap());
-        assert_eq!(svc.clone().oneshot(r).await.unwrap().status(), StatusCode::OK);
+        r.headers_mut()
+            .insert("x-forwarded-for", "7.7.7.7".parse().unwrap());
+        assert_eq!(
+            svc.clone().oneshot(r).await.unwrap().status(),
+            StatusCode::OK
+        );
         let mut r = req("8.8.8.8:1");
-        r.headers_mut().insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
+        r.headers_mut()
+            .insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
         assert_eq!(
             svc.clone().oneshot(r).await.unwrap().status(),
             StatusCode::TOO_MANY_REQUESTS
@@ -275,19 +319,33 @@ mod tests {
             r.headers_mut().insert("x-token", t.parse().unwrap());
             r
         };
-        assert_eq!(svc.clone().oneshot(with("a")).await.unwrap().status(), StatusCode::OK);
-        assert_eq!(svc.clone().oneshot(with("b")).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            svc.clone().oneshot(with("a")).await.unwrap().status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            svc.clone().oneshot(with("b")).await.unwrap().status(),
+            StatusCode::OK
+        );
         assert_eq!(
             svc.clone().oneshot(with("a")).await.unwrap().status(),
             StatusCode::TOO_MANY_REQUESTS
         );
         // No token: no key, not limited.
         assert_eq!(
-            svc.clone().oneshot(req("1.1.1.1:1")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(req("1.1.1.1:1"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::OK
         );
         assert_eq!(
-            svc.clone().oneshot(req("1.1.1.1:1")).await.unwrap().status(),
+            svc.clone()
+                .oneshot(req("1.1.1.1:1"))
+                .await
+                .unwrap()
+                .status(),
             StatusCode::OK
         );
     }
@@ -295,14 +353,21 @@ mod tests {
     /// The limited request never reaches the inner service.
     #[tokio::test(start_paused = true)]
     async fn limited_request_never_reaches_inner() {
-        let (mock, mut handle) = tower_test::mock::pair::<Request<Empty<Bytes>>, Response<Full<Bytes>>>();
+        let (mock, mut handle) =
+            tower_test::mock::pair::<Request<Empty<Bytes>>, Response<Full<Bytes>>>();
         let mut svc = RateLimitLayer::new().per_second(1).burst(1).layer(mock);
         handle.allow(10);
         let fut = svc.ready().await.unwrap().call(req("1.1.1.1:1"));
         let (_, send) = handle.next_request().await.unwrap();
         send.send_response(Response::new(Full::new(Bytes::new())));
         assert_eq!(fut.await.unwrap().status(), StatusCode::OK);
-        let r = svc.ready().await.unwrap().call(req("1.1.1.1:1")).await.unwrap();
+        let r = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(req("1.1.1.1:1"))
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert!(futures_util::FutureExt::now_or_never(handle.next_request()).is_none());
     }
@@ -310,18 +375,31 @@ mod tests {
     /// The in-flight slot is held until the response body ends.
     #[tokio::test(start_paused = true)]
     async fn concurrency_cap_counts_until_body_ends() {
-        let (mock, mut handle) = tower_test::mock::pair::<Request<Empty<Bytes>>, Response<Full<Bytes>>>();
+        let (mock, mut handle) =
+            tower_test::mock::pair::<Request<Empty<Bytes>>, Response<Full<Bytes>>>();
         let mut svc = RateLimitLayer::new().max_concurrent(1).layer(mock);
         handle.allow(10);
         let first = svc.ready().await.unwrap().call(req("1.1.1.1:1"));
         let (_, send) = handle.next_request().await.unwrap();
         // Second request while the first is in flight: rejected.
-        let r = svc.ready().await.unwrap().call(req("1.1.1.1:2")).await.unwrap();
+        let r = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(req("1.1.1.1:2"))
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         send.send_response(Response::new(Full::new(Bytes::from_static(b"x"))));
         let res = first.await.unwrap();
         // Headers are out but the body is not read yet: still in flight.
-        let r = svc.ready().await.unwrap().call(req("1.1.1.1:3")).await.unwrap();
+        let r = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(req("1.1.1.1:3"))
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         let _ = res.into_body().collect().await.unwrap();
         let next = svc.ready().await.unwrap().call(req("1.1.1.1:4"));

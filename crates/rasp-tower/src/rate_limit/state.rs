@@ -140,12 +140,12 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> Drop for InFlightGuard<K> {
 impl<K: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static> SharedState<K> {
     pub(crate) fn new(cfg: &StateConfig) -> SharedState<K> {
         SharedState {
-            per_second: cfg
-                .per_second
-                .map(|(rate, burst)| limiter(Quota::per_second(rate).allow_burst(burst), cfg.max_keys)),
-            per_minute: cfg
-                .per_minute
-                .map(|(rate, burst)| limiter(Quota::per_minute(rate).allow_burst(burst), cfg.max_keys)),
+            per_second: cfg.per_second.map(|(rate, burst)| {
+                limiter(Quota::per_second(rate).allow_burst(burst), cfg.max_keys)
+            }),
+            per_minute: cfg.per_minute.map(|(rate, burst)| {
+                limiter(Quota::per_minute(rate).allow_burst(burst), cfg.max_keys)
+            }),
             max_concurrent: cfg.max_concurrent,
             in_flight: DashMap::new(),
             start: tokio::time::Instant::now(),
@@ -180,7 +180,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static> SharedState<K> {
         let slot = Slot::Key(key.clone());
         for limiter in [&self.per_second, &self.per_minute].into_iter().flatten() {
             if let Err(not_until) = limiter.check_key(&slot) {
-                let retry_after = not_until.wait_time_from(governor::clock::Clock::now(&TokioClock));
+                let retry_after =
+                    not_until.wait_time_from(governor::clock::Clock::now(&TokioClock));
                 return Decision::Limited { retry_after };
             }
         }
@@ -242,7 +243,10 @@ mod tests {
 
     fn cfg(rps: u32, burst: u32, max_keys: usize) -> StateConfig {
         StateConfig {
-            per_second: Some((NonZeroU32::new(rps).unwrap(), NonZeroU32::new(burst).unwrap())),
+            per_second: Some((
+                NonZeroU32::new(rps).unwrap(),
+                NonZeroU32::new(burst).unwrap(),
+            )),
             per_minute: None,
             max_concurrent: None,
             max_keys,
@@ -263,10 +267,17 @@ mod tests {
         for n in 0..1_000_000u32 {
             let _ = state.check(&ip(n));
         }
-        assert!(state.tracked_keys() <= 50_001, "tracked {}", state.tracked_keys());
+        assert!(
+            state.tracked_keys() <= 50_001,
+            "tracked {}",
+            state.tracked_keys()
+        );
         assert!(state.tracked_keys() >= 50_000);
         // A rotating client is still limited: the overflow bucket is empty.
-        assert!(matches!(state.check(&ip(2_000_000)), Decision::Limited { .. }));
+        assert!(matches!(
+            state.check(&ip(2_000_000)),
+            Decision::Limited { .. }
+        ));
         // A tracked client keeps its own bucket.
         assert!(matches!(state.check(&ip(1)), Decision::Allowed(_)));
         // After a full refill period every key is idle and goes.

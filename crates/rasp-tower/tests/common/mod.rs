@@ -80,7 +80,9 @@ pub fn client() -> Client<HttpConnector, ClientBody> {
 }
 
 pub fn h2_client() -> Client<HttpConnector, ClientBody> {
-    Client::builder(TokioExecutor::new()).http2_only(true).build_http()
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
 }
 
 pub fn full(b: impl Into<Bytes>) -> ClientBody {
@@ -126,7 +128,12 @@ impl Seen {
 /// and answers 200 with the body it received.
 pub fn echo<B>(
     seen: Seen,
-) -> impl Service<Request<B>, Response = Response<Full<Bytes>>, Error = Infallible, Future = impl Future + Send> + Clone
+) -> impl Service<
+    Request<B>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Future + Send,
+> + Clone
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -144,7 +151,10 @@ where
                 }
                 Err(e) => (Bytes::from(format!("body error: {e:?}")), None),
             };
-            seen.requests.lock().unwrap().push((target, body.clone(), trailers));
+            seen.requests
+                .lock()
+                .unwrap()
+                .push((target, body.clone(), trailers));
             Ok::<_, Infallible>(Response::new(Full::new(body)))
         }
     })
@@ -155,7 +165,9 @@ where
 pub fn crs_dir() -> std::path::PathBuf {
     let dir = std::env::var_os("RASP_CRS_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/crs")
+        });
     assert!(
         dir.join("rules").is_dir(),
         "CRS not found at {} (set RASP_CRS_DIR)",
