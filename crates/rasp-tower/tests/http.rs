@@ -551,6 +551,34 @@ async fn route_exclusion_disables_a_rule_for_one_route() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_exclusion_removes_one_target_only() {
+    within(async {
+        let seen = Seen::default();
+        let layer =
+            RaspLayer::new(blocking()).exclude(RouteExclusion::path("/login").remove_target(
+                1001..=1001,
+                crs_compiler::ir::variable::Variable::Args,
+                "password",
+            ));
+        let server = serve(
+            ServiceBuilder::new()
+                .layer(layer)
+                .service(echo(seen.clone())),
+        )
+        .await;
+        // The excluded argument is not inspected on that route…
+        let (status, _, _) = send(&client(), get(server.addr, "/login?password=attack")).await;
+        assert_eq!(status, StatusCode::OK);
+        // …every other argument still is, and other routes are untouched.
+        let (status, _, _) = send(&client(), get(server.addr, "/login?user=attack")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = send(&client(), get(server.addr, "/other?password=attack")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_429_after_burst_with_retry_after() {
     within(async {
         let seen = Seen::default();

@@ -223,6 +223,28 @@ impl Transaction {
             .push(crs_compiler::ir::action::IdRange { start, end });
     }
 
+    /// Stops rules `start..=end` from inspecting `variable` (or only its
+    /// member `key`) for this transaction only, as
+    /// `ctl:ruleRemoveTargetById` does: e.g. keep SQLi rules off a
+    /// `password` argument on one route.
+    pub fn remove_target_by_id(
+        &mut self,
+        start: u32,
+        end: u32,
+        variable: crs_compiler::ir::variable::Variable,
+        key: Option<&str>,
+    ) {
+        use crs_compiler::ir::variable::{Exclusion, Selector};
+        let selector = match key {
+            Some(k) => Selector::Key(k.to_ascii_lowercase()),
+            None => Selector::All,
+        };
+        self.apply_ctl(&crs_compiler::ir::action::Ctl::RuleRemoveTargetById(
+            vec![crs_compiler::ir::action::IdRange { start, end }],
+            Exclusion { variable, selector },
+        ));
+    }
+
     /// The value of `TX:name`, if set (e.g. `blocking_inbound_anomaly_score`).
     pub fn tx_var(&self, name: &str) -> Option<String> {
         self.cols

@@ -3,6 +3,7 @@
 
 use std::ops::RangeInclusive;
 
+use crs_compiler::ir::variable::Variable;
 use http::Method;
 
 /// Rules to switch off for requests to some paths.
@@ -18,6 +19,15 @@ pub struct RouteExclusion {
     path: PathMatch,
     methods: Vec<Method>,
     ids: Vec<(u32, u32)>,
+    targets: Vec<TargetExclusion>,
+}
+
+/// Rules `ids` do not inspect `variable` (or its member `key`).
+#[derive(Clone, Debug)]
+pub(crate) struct TargetExclusion {
+    pub(crate) ids: (u32, u32),
+    pub(crate) variable: Variable,
+    pub(crate) key: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -33,6 +43,7 @@ impl RouteExclusion {
             path: PathMatch::Exact(path.into()),
             methods: Vec::new(),
             ids: Vec::new(),
+            targets: Vec::new(),
         }
     }
 
@@ -44,6 +55,7 @@ impl RouteExclusion {
             path: PathMatch::Prefix(prefix.into()),
             methods: Vec::new(),
             ids: Vec::new(),
+            targets: Vec::new(),
         }
     }
 
@@ -64,6 +76,43 @@ impl RouteExclusion {
     pub fn remove_ids(mut self, ids: RangeInclusive<u32>) -> RouteExclusion {
         self.ids.push((*ids.start(), *ids.end()));
         self
+    }
+
+    /// Keeps rules `ids` from inspecting one member of a collection on
+    /// this route (`ARGS:password`, `REQUEST_COOKIES:session`), as
+    /// `ctl:ruleRemoveTargetById` does; the rules still inspect everything
+    /// else.
+    pub fn remove_target(
+        mut self,
+        ids: RangeInclusive<u32>,
+        variable: Variable,
+        key: &str,
+    ) -> RouteExclusion {
+        self.targets.push(TargetExclusion {
+            ids: (*ids.start(), *ids.end()),
+            variable,
+            key: Some(key.to_string()),
+        });
+        self
+    }
+
+    /// Keeps rules `ids` from inspecting a whole variable on this route
+    /// (e.g. `REQUEST_BODY`).
+    pub fn remove_variable(
+        mut self,
+        ids: RangeInclusive<u32>,
+        variable: Variable,
+    ) -> RouteExclusion {
+        self.targets.push(TargetExclusion {
+            ids: (*ids.start(), *ids.end()),
+            variable,
+            key: None,
+        });
+        self
+    }
+
+    pub(crate) fn targets(&self) -> &[TargetExclusion] {
+        &self.targets
     }
 
     // The path is compared byte for byte with the path as sent, not a

@@ -145,6 +145,13 @@ impl Inspection {
             .filter(|e| e.matches(req.method(), path))
             .flat_map(|e| e.ids().iter().copied())
             .collect();
+        let target_removals: Vec<super::exclusion::TargetExclusion> = this
+            .config
+            .exclusions
+            .iter()
+            .filter(|e| e.matches(req.method(), path))
+            .flat_map(|e| e.targets().iter().cloned())
+            .collect();
         this.engine(1, |tx| {
             tx.process_connection(cip, cport, sip, sport);
             tx.process_uri(method, target.as_bytes(), version);
@@ -155,6 +162,9 @@ impl Inspection {
             }
             for (name, value) in req.headers() {
                 tx.add_request_header(name.as_str().as_bytes(), value.as_bytes());
+            }
+            for t in &target_removals {
+                tx.remove_target_by_id(t.ids.0, t.ids.1, t.variable, t.key.as_deref());
             }
             for (start, end) in removals {
                 tx.remove_rule_by_id(start, end);
