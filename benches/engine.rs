@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench --bench engine                                  # rasp only
 //! cargo bench --bench engine --features bench-modsecurity     # rasp and libmodsecurity side by side
+//! cargo bench --bench engine --features bench-zentinel        # + zentinel-modsec (crates.io)
 //! cargo bench --bench engine -- 'pl1/'                        # one paranoia level
 //! ```
 //!
@@ -19,6 +20,8 @@
 mod common;
 #[cfg(feature = "bench-modsecurity")]
 mod modsecurity;
+#[cfg(feature = "bench-zentinel")]
+mod zentinel;
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -69,6 +72,25 @@ fn engine(c: &mut Criterion) {
             }
             m
         };
+        #[cfg(feature = "bench-zentinel")]
+        let zen = {
+            let z = zentinel::Zentinel::load(&dir, pl);
+            let outcomes: Vec<_> = cases
+                .iter()
+                .map(|k| {
+                    let (status, phase) = z.run(k);
+                    common::Outcome {
+                        status,
+                        phase,
+                        rules: Vec::new(),
+                    }
+                })
+                .collect();
+            for e in common::check("zentinel", pl, &cases, &outcomes) {
+                eprintln!("warning: {e}");
+            }
+            z
+        };
         for case in &cases {
             let mut g = c.benchmark_group(format!("pl{pl}/{}", case.name));
             g.throughput(Throughput::Elements(1));
@@ -77,6 +99,8 @@ fn engine(c: &mut Criterion) {
             });
             #[cfg(feature = "bench-modsecurity")]
             g.bench_function("modsecurity", |b| b.iter(|| msc.run(black_box(case))));
+            #[cfg(feature = "bench-zentinel")]
+            g.bench_function("zentinel", |b| b.iter(|| zen.run(black_box(case))));
             g.finish();
         }
     }
