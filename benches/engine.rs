@@ -75,17 +75,7 @@ fn engine(c: &mut Criterion) {
         #[cfg(feature = "bench-zentinel")]
         let zen = {
             let z = zentinel::Zentinel::load(&dir, pl);
-            let outcomes: Vec<_> = cases
-                .iter()
-                .map(|k| {
-                    let (status, phase) = z.run(k);
-                    common::Outcome {
-                        status,
-                        phase,
-                        rules: Vec::new(),
-                    }
-                })
-                .collect();
+            let outcomes: Vec<_> = cases.iter().map(|k| z.outcome(k)).collect();
             for e in common::check("zentinel", pl, &cases, &outcomes) {
                 eprintln!("warning: {e}");
             }

@@ -74,6 +74,22 @@ impl Zentinel {
         r
     }
 
+    /// Like [`Zentinel::run`], also collecting the matched rule ids (outside timing).
+    pub fn outcome(&self, case: &Case) -> crate::common::Outcome {
+        let mut tx = self.engine.new_transaction();
+        let (status, phase) = Self::exchange(&mut tx, case);
+        let _ = tx.process_logging();
+        crate::common::Outcome {
+            status,
+            phase,
+            rules: tx
+                .matched_rules()
+                .iter()
+                .filter_map(|r| r.parse().ok())
+                .collect(),
+        }
+    }
+
     fn exchange(tx: &mut zentinel_modsec::Transaction, case: &Case) -> (Option<u16>, u8) {
         let stop = |tx: &zentinel_modsec::Transaction| {
             tx.intervention()
