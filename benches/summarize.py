@@ -44,15 +44,28 @@ def main():
     if not m:
         sys.exit(f"no criterion results under {CRITERION}: run cargo bench first")
     for pl in (1, 4):
-        rows = [(c, m.get(f"pl{pl}/{c}/rasp"), m.get(f"pl{pl}/{c}/modsecurity")) for c in CASES]
+        rows = [
+            (c, m.get(f"pl{pl}/{c}/rasp"), m.get(f"pl{pl}/{c}/modsecurity"), m.get(f"pl{pl}/{c}/zentinel"))
+            for c in CASES
+        ]
         if not any(r[1] for r in rows):
             continue
+        zen = any(r[3] for r in rows)
         print(f"\n### Engine time per exchange, full CRS, PL{pl} (median)\n")
-        print("| case | rasp | libmodsecurity | libmodsecurity / rasp |")
-        print("|---|---|---|---|")
-        for case, r, ms in rows:
+        head = "| case | rasp | libmodsecurity | libmodsecurity / rasp |"
+        rule = "|---|---|---|---|"
+        if zen:
+            head += " zentinel-modsec | zentinel / rasp |"
+            rule += "---|---|"
+        print(head)
+        print(rule)
+        for case, r, ms, z in rows:
             ratio = f"{ms / r:.1f}×" if r and ms else "–"
-            print(f"| {case} | {fmt(r)} | {fmt(ms)} | {ratio} |")
+            line = f"| {case} | {fmt(r)} | {fmt(ms)} | {ratio} |"
+            if zen:
+                zr = f"{z / r:.1f}×" if r and z else "–"
+                line += f" {fmt(z)} | {zr} |"
+            print(line)
     r, ms = m.get("load/crs_pl1/rasp"), m.get("load/crs_pl1/modsecurity")
     if r or ms:
         print("\n### Loading the full CRS (PL1, median)\n")
