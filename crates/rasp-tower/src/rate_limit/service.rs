@@ -126,6 +126,15 @@ mod tests {
         r
     }
 
+    /// The status `svc` answers `r` with.
+    async fn status<S, B>(svc: &S, r: Request<Empty<Bytes>>) -> StatusCode
+    where
+        S: Service<Request<Empty<Bytes>>, Response = Response<B>> + Clone,
+        S::Error: std::fmt::Debug,
+    {
+        svc.clone().oneshot(r).await.unwrap().status()
+    }
+
     async fn ok(_: Request<Empty<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
         Ok(Response::new(Full::new(Bytes::from_static(b"ok"))))
     }
@@ -160,14 +169,7 @@ mod tests {
         let svc = ServiceBuilder::new()
             .layer(RateLimitLayer::new().per_minute(6).burst(1))
             .service_fn(ok);
-        assert_eq!(
-            svc.clone()
-                .oneshot(req("1.1.1.1:1"))
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(status(&svc, req("1.1.1.1:1")).await, StatusCode::OK);
         let r = svc.clone().oneshot(req("1.1.1.1:1")).await.unwrap();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.headers()[http::header::RETRY_AFTER], "10");
@@ -201,14 +203,7 @@ mod tests {
             .layer(RateLimitLayer::new().per_second(2).nginx_compatible())
             .service_fn(ok);
         for _ in 0..10 {
-            assert_eq!(
-                svc.clone()
-                    .oneshot(req("1.1.1.1:1"))
-                    .await
-                    .unwrap()
-                    .status(),
-                StatusCode::OK
-            );
+            assert_eq!(status(&svc, req("1.1.1.1:1")).await, StatusCode::OK);
         }
         let r = svc.clone().oneshot(req("1.1.1.1:1")).await.unwrap();
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -226,29 +221,11 @@ mod tests {
             )
             .service_fn(ok);
         for _ in 0..50 {
-            assert_eq!(
-                svc.clone()
-                    .oneshot(req("10.9.9.9:1"))
-                    .await
-                    .unwrap()
-                    .status(),
-                StatusCode::OK
-            );
+            assert_eq!(status(&svc, req("10.9.9.9:1")).await, StatusCode::OK);
         }
+        assert_eq!(status(&svc, req("11.0.0.1:1")).await, StatusCode::OK);
         assert_eq!(
-            svc.clone()
-                .oneshot(req("11.0.0.1:1"))
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
-        assert_eq!(
-            svc.clone()
-                .oneshot(req("11.0.0.1:1"))
-                .await
-                .unwrap()
-                .status(),
+            status(&svc, req("11.0.0.1:1")).await,
             StatusCode::TOO_MANY_REQUESTS
         );
     }
@@ -266,46 +243,22 @@ mod tests {
                 .insert("x-forwarded-for", client.parse().unwrap());
             r
         };
-        assert_eq!(
-            svc.clone()
-                .oneshot(via_proxy("5.5.5.5"))
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(status(&svc, via_proxy("5.5.5.5")).await, StatusCode::OK);
         // A different client behind the same proxy has its own bucket.
+        assert_eq!(status(&svc, via_proxy("6.6.6.6")).await, StatusCode::OK);
         assert_eq!(
-            svc.clone()
-                .oneshot(via_proxy("6.6.6.6"))
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
-        assert_eq!(
-            svc.clone()
-                .oneshot(via_proxy("5.5.5.5"))
-                .await
-                .unwrap()
-                .status(),
+            status(&svc, via_proxy("5.5.5.5")).await,
             StatusCode::TOO_MANY_REQUESTS
         );
         // An untrusted peer cannot choose its bucket with the header.
         let mut r = req("8.8.8.8:1");
         r.headers_mut()
             .insert("x-forwarded-for", "7.7.7.7".parse().unwrap());
-        assert_eq!(
-            svc.clone().oneshot(r).await.unwrap().status(),
-            StatusCode::OK
-        );
+        assert_eq!(status(&svc, r).await, StatusCode::OK);
         let mut r = req("8.8.8.8:1");
         r.headers_mut()
             .insert("x-forwarded-for", "1.2.3.4".parse().unwrap());
-        assert_eq!(
-            svc.clone().oneshot(r).await.unwrap().status(),
-            StatusCode::TOO_MANY_REQUESTS
-        );
+        assert_eq!(status(&svc, r).await, StatusCode::TOO_MANY_REQUESTS);
     }
 
     #[tokio::test(start_paused = true)]
@@ -319,35 +272,12 @@ mod tests {
             r.headers_mut().insert("x-token", t.parse().unwrap());
             r
         };
-        assert_eq!(
-            svc.clone().oneshot(with("a")).await.unwrap().status(),
-            StatusCode::OK
-        );
-        assert_eq!(
-            svc.clone().oneshot(with("b")).await.unwrap().status(),
-            StatusCode::OK
-        );
-        assert_eq!(
-            svc.clone().oneshot(with("a")).await.unwrap().status(),
-            StatusCode::TOO_MANY_REQUESTS
-        );
+        assert_eq!(status(&svc, with("a")).await, StatusCode::OK);
+        assert_eq!(status(&svc, with("b")).await, StatusCode::OK);
+        assert_eq!(status(&svc, with("a")).await, StatusCode::TOO_MANY_REQUESTS);
         // No token: no key, not limited.
-        assert_eq!(
-            svc.clone()
-                .oneshot(req("1.1.1.1:1"))
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
-        assert_eq!(
-            svc.clone()
-                .oneshot(req("1.1.1.1:1"))
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(status(&svc, req("1.1.1.1:1")).await, StatusCode::OK);
+        assert_eq!(status(&svc, req("1.1.1.1:1")).await, StatusCode::OK);
     }
 
     /// The limited request never reaches the inner service.
