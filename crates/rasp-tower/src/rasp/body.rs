@@ -69,51 +69,10 @@ fn hint<B: Body>(prefix: &VecDeque<Frame<Bytes>>, rest: &Option<Rest<B>>) -> Siz
     }
 }
 
-/// The request body the inner service receives. See the module docs.
-pub struct RaspRequestBody<B> {
-    prefix: VecDeque<Frame<Bytes>>,
-    rest: Option<Rest<B>>,
-}
-
-impl<B> std::fmt::Debug for RaspRequestBody<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RaspRequestBody")
-            .field("buffered_frames", &self.prefix.len())
-            .field("streaming", &self.rest.is_some())
-            .finish()
-    }
-}
-
-impl<B> RaspRequestBody<B> {
-    pub(crate) fn new(prefix: VecDeque<Frame<Bytes>>, rest: Option<Rest<B>>) -> RaspRequestBody<B> {
-        RaspRequestBody { prefix, rest }
-    }
-}
-
-impl<B> Body for RaspRequestBody<B>
-where
-    B: Body,
-    B::Data: Buf,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = self.get_mut();
-        poll_prefix_then_rest(&mut this.prefix, &mut this.rest, cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.prefix.is_empty() && self.rest.as_ref().is_none_or(|b| b.is_end_stream())
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        hint(&self.prefix, &self.rest)
-    }
-}
+/// The request body the inner service receives: the bytes the layer
+/// buffered for inspection, then the rest of the client's stream. It is the
+/// same replaying body as [`RaspBody`]. See the module docs.
+pub type RaspRequestBody<B> = RaspBody<B>;
 
 /// The response body of [`Rasp`](super::Rasp): the inner service's body
 /// (the inspected prefix, then the rest), or the text of a block.
