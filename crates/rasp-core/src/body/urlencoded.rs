@@ -94,7 +94,8 @@ pub fn decode(input: &[u8], invalid: &mut bool) -> Vec<u8> {
     out
 }
 
-fn hex_value(b: u8) -> Option<u8> {
+/// The value of one hex digit.
+pub(crate) fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

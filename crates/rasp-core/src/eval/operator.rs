@@ -27,7 +27,7 @@ pub(crate) struct OpOutcome {
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 impl OpOutcome {
@@ -145,7 +145,7 @@ pub(crate) fn run(
         }
         K::Contains(m) => {
             let p = expand(m, scope);
-            if let Some(pos) = find(value, &p) {
+            if let Some(pos) = memchr::memmem::find(value, &p) {
                 o.hit(|| format!("String match \"{}\"", lossy(&p)));
                 if capture {
                     o.captures = vec![value.get(pos..pos + p.len()).unwrap_or_default().to_vec()];
@@ -246,11 +246,4 @@ pub(crate) fn run(
         _ => {}
     }
     o
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
 }

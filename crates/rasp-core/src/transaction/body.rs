@@ -113,21 +113,7 @@ fn apply_parsed(tx: &mut Transaction, parsed: crate::body::ParsedBody) {
         .map(|(n, v)| Pair::new(n, v))
         .collect();
     if let Some(m) = parsed.multipart {
-        let f = &mut ex.multipart;
-        f.boundary_quoted = m.flags.boundary_quoted;
-        f.boundary_whitespace = m.flags.boundary_whitespace;
-        f.data_before = m.flags.data_before;
-        f.data_after = m.flags.data_after;
-        f.header_folding = m.flags.header_folding;
-        f.lf_line = m.flags.lf_line;
-        f.crlf_lf_lines = m.flags.crlf_lf_lines();
-        f.missing_semicolon = m.flags.missing_semicolon;
-        f.invalid_quoting = m.flags.invalid_quoting;
-        f.invalid_part = m.flags.invalid_part;
-        f.invalid_header_folding = m.flags.invalid_header_folding;
-        f.file_limit_exceeded = m.flags.file_limit_exceeded;
-        f.unmatched_boundary = m.flags.unmatched_boundary;
-        f.strict_error = m.flags.strict_error();
+        ex.multipart = Some(m.flags);
         ex.files_combined_size = usize::try_from(m.files_combined_size()).unwrap_or(usize::MAX);
         for part in &m.parts {
             for line in &part.header_lines {
@@ -157,9 +143,7 @@ fn apply_parsed(tx: &mut Transaction, parsed: crate::body::ParsedBody) {
     }
     if let Some(e) = parsed.error {
         ex.reqbody_error = true;
-        ex.reqbody_processor_error = true;
-        ex.reqbody_error_msg = e.msg.clone().into_bytes();
-        ex.reqbody_processor_error_msg = e.msg.into_bytes();
+        ex.reqbody_error_msg = e.msg.into_bytes();
         tx.body_error_log = Some(e.log);
     }
 }

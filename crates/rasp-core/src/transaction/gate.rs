@@ -63,7 +63,7 @@ impl super::Transaction {
             return any.contains(pattern);
         }
         let mut any = PatternSet::new(group.set.pattern_len());
-        let scope = self.scope_without_rule();
+        let scope = self.scope(None);
         let mut values = Vec::with_capacity(32);
         for t in &group.targets {
             crate::variables::collect_target(&scope, t, &|_, _| false, &mut values);
@@ -93,17 +93,6 @@ impl super::Transaction {
         let hit = any.contains(pattern);
         self.gates.any.borrow_mut().insert(gate.group, any);
         hit
-    }
-
-    fn scope_without_rule(&self) -> crate::variables::Scope<'_> {
-        crate::variables::Scope {
-            ex: &self.ex,
-            cols: &self.cols,
-            matched: &self.matched,
-            rule: None,
-            highest_severity: self.highest_severity,
-            started_us: self.started_us,
-        }
     }
 }
 

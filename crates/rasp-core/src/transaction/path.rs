@@ -12,12 +12,7 @@
 /// Percent-decodes `%XX`; invalid escapes are kept as written (Apache
 /// answers 400 for those before ModSecurity's phase 2 could run).
 fn unescape(path: &[u8], only_unreserved: bool) -> Vec<u8> {
-    let hex = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    };
+    let hex = crate::body::urlencoded::hex_value;
     let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < path.len() {

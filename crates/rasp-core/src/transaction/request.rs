@@ -28,7 +28,7 @@ pub(super) fn set_request_line(ex: &mut ExchangeData, method: &[u8], uri: &[u8],
         None => uri,
     };
     let mut rest = target;
-    if let Some(pos) = find(rest, b"://") {
+    if let Some(pos) = memchr::memmem::find(rest, b"://") {
         let scheme = &rest[..pos];
         if !scheme.is_empty()
             && scheme
@@ -67,10 +67,6 @@ pub(super) fn set_path(ex: &mut ExchangeData, path: Vec<u8>) {
         .map_or(0, |i| i + 1);
     ex.basename = path[base_start..].to_vec();
     ex.path = path;
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Derives everything phase 1 needs from the headers: GET arguments,

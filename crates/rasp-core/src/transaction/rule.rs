@@ -68,11 +68,17 @@ const EXCERPT: usize = 512;
 
 impl Transaction {
     pub(crate) fn scope_for<'a>(&'a self, head: &'a Rule) -> Scope<'a> {
+        self.scope(Some(head))
+    }
+
+    /// What targets and macros can read now; `rule` is the chain head
+    /// (`RULE.*`), or none for scans not made on behalf of one rule.
+    pub(super) fn scope<'a>(&'a self, rule: Option<&'a Rule>) -> Scope<'a> {
         Scope {
             ex: &self.ex,
             cols: &self.cols,
             matched: &self.matched,
-            rule: Some(head),
+            rule,
             highest_severity: self.highest_severity,
             started_us: self.started_us,
         }

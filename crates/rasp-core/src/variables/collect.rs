@@ -325,13 +325,13 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         | V::MultipartMissingSemicolon
         | V::MultipartStrictError
         | V::MultipartUnmatchedBoundary
-            if ex.reqbody_processor == Some(crs_compiler::ir::action::BodyProcessor::Multipart) =>
+            if ex.multipart.is_some() =>
         {
-            let m = &ex.multipart;
+            let Some(m) = ex.multipart else { return };
             let b = match var {
                 V::MultipartBoundaryQuoted => m.boundary_quoted,
                 V::MultipartBoundaryWhitespace => m.boundary_whitespace,
-                V::MultipartCrlfLfLines => m.crlf_lf_lines,
+                V::MultipartCrlfLfLines => m.crlf_lf_lines(),
                 V::MultipartDataAfter => m.data_after,
                 V::MultipartDataBefore => m.data_before,
                 V::MultipartFileLimitExceeded => m.file_limit_exceeded,
@@ -341,7 +341,7 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 V::MultipartInvalidQuoting => m.invalid_quoting,
                 V::MultipartLfLine => m.lf_line,
                 V::MultipartMissingSemicolon => m.missing_semicolon,
-                V::MultipartStrictError => m.strict_error,
+                V::MultipartStrictError => m.strict_error(),
                 _ => m.unmatched_boundary,
             };
             scalar(var, flag(b), out)
@@ -364,19 +364,11 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::ServerName => scalar(var, Cow::Borrowed(&ex.server_name), out),
         V::ServerPort => scalar(var, num(ex.server_port), out),
         V::UniqueId => scalar(var, Cow::Borrowed(&ex.unique_id), out),
-        V::ReqbodyError | V::ReqbodyProcessorError => {
-            let b = if var == V::ReqbodyError {
-                ex.reqbody_error
-            } else {
-                ex.reqbody_processor_error
-            };
-            scalar(var, flag(b), out)
-        }
-        V::ReqbodyErrorMsg if ex.reqbody_error => {
+        // v2 keeps one body error; REQBODY_PROCESSOR_ERROR(_MSG) are its
+        // older names.
+        V::ReqbodyError | V::ReqbodyProcessorError => scalar(var, flag(ex.reqbody_error), out),
+        V::ReqbodyErrorMsg | V::ReqbodyProcessorErrorMsg if ex.reqbody_error => {
             scalar(var, Cow::Borrowed(&ex.reqbody_error_msg), out)
-        }
-        V::ReqbodyProcessorErrorMsg if ex.reqbody_processor_error => {
-            scalar(var, Cow::Borrowed(&ex.reqbody_processor_error_msg), out)
         }
         // v2 always has a value, empty when no processor is selected (CRS
         // 901340 relies on that to force REQUEST_BODY).

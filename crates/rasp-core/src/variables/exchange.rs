@@ -30,25 +30,6 @@ pub(crate) struct FileEntry {
     pub(crate) size: usize,
 }
 
-/// Multipart strictness flags (the `MULTIPART_*` variables).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct MultipartFlags {
-    pub(crate) boundary_quoted: bool,
-    pub(crate) boundary_whitespace: bool,
-    pub(crate) data_before: bool,
-    pub(crate) data_after: bool,
-    pub(crate) header_folding: bool,
-    pub(crate) lf_line: bool,
-    pub(crate) crlf_lf_lines: bool,
-    pub(crate) missing_semicolon: bool,
-    pub(crate) invalid_quoting: bool,
-    pub(crate) invalid_part: bool,
-    pub(crate) invalid_header_folding: bool,
-    pub(crate) file_limit_exceeded: bool,
-    pub(crate) unmatched_boundary: bool,
-    pub(crate) strict_error: bool,
-}
-
 /// Everything the rules can read about the exchange.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ExchangeData {
@@ -86,8 +67,6 @@ pub(crate) struct ExchangeData {
     pub(crate) reqbody_processor: Option<BodyProcessor>,
     pub(crate) reqbody_error: bool,
     pub(crate) reqbody_error_msg: Vec<u8>,
-    pub(crate) reqbody_processor_error: bool,
-    pub(crate) reqbody_processor_error_msg: Vec<u8>,
     pub(crate) inbound_data_error: bool,
 
     pub(crate) files: Vec<FileEntry>,
@@ -95,7 +74,8 @@ pub(crate) struct ExchangeData {
     pub(crate) multipart_part_headers: Vec<Pair>,
     pub(crate) multipart_names: Vec<Vec<u8>>,
     pub(crate) multipart_filenames: Vec<Vec<u8>>,
-    pub(crate) multipart: MultipartFlags,
+    /// The multipart processor's flags (`MULTIPART_*`), when it ran.
+    pub(crate) multipart: Option<crate::body::multipart::Flags>,
 
     /// `XML:/*`: the string value of the document's root element.
     pub(crate) xml_text: Option<Vec<u8>>,
