@@ -38,14 +38,25 @@ impl GateCache {
             return true;
         };
         let pattern = PatternID::new_unchecked(gate.pattern);
-        let key = (origin.0, origin.1, gate.group);
-        if let Some(set) = self.results.borrow().get(&key) {
-            return set.contains(pattern);
-        }
-        let set = scan(&group.set, transformed);
-        let hit = set.contains(pattern);
-        self.results.borrow_mut().insert(key, set);
-        hit
+        self.with_scan(&group.set, gate.group, origin, transformed, |set| {
+            set.contains(pattern)
+        })
+    }
+
+    /// Runs `f` on the (cached) scan of `transformed` by group `index`.
+    fn with_scan<R>(
+        &self,
+        set: &regex_automata::meta::Regex,
+        index: usize,
+        origin: (usize, usize),
+        transformed: &[u8],
+        f: impl FnOnce(&PatternSet) -> R,
+    ) -> R {
+        let mut results = self.results.borrow_mut();
+        let scanned = results
+            .entry((origin.0, origin.1, index))
+            .or_insert_with(|| scan(set, transformed));
+        f(scanned)
     }
 }
 
@@ -68,26 +79,21 @@ impl super::Transaction {
         for t in &group.targets {
             crate::variables::collect_target(&scope, t, &|_, _| false, &mut values);
         }
-        for v in values {
-            let stable = super::rule::value_is_stable(&v.name);
-            let borrowed = matches!(v.value, std::borrow::Cow::Borrowed(_));
-            let origin = (v.value.as_ptr() as usize, v.value.len());
-            let current = self.tcache.apply(v.value, &group.transforms, stable);
-            if !(stable && borrowed) {
-                // Values without a stable address are never gated per
-                // value: count their hits here only.
-                for p in scan(&group.set, &current).iter() {
-                    let _ = any.try_insert(p);
-                }
-                continue;
-            }
-            let key = (origin.0, origin.1, gate.group);
-            let mut results = self.gates.results.borrow_mut();
-            let set = results
-                .entry(key)
-                .or_insert_with(|| scan(&group.set, &current));
+        let mut add = |set: &PatternSet| {
             for p in set.iter() {
                 let _ = any.try_insert(p);
+            }
+        };
+        for v in values {
+            let key = super::rule::cache_key(&v);
+            let current = self.tcache.apply(v.value, &group.transforms, key.is_some());
+            match key {
+                Some(key) => self
+                    .gates
+                    .with_scan(&group.set, gate.group, key, &current, &mut add),
+                // Values without a stable address are never gated per
+                // value: count their hits here only.
+                None => add(&scan(&group.set, &current)),
             }
         }
         let hit = any.contains(pattern);

@@ -36,9 +36,16 @@ struct Hit {
     message: String,
 }
 
-/// True for values borrowed from the exchange data, which stays put for the
-/// whole phase (so their transformations can be cached by address).
-pub(super) fn value_is_stable(name: &crate::variables::ValueName<'_>) -> bool {
+/// The address and length of a value borrowed from the exchange data, which
+/// stays put for the whole phase: transformation results and gate scans
+/// are cached under it. `None` for values that may move or change (TX,
+/// counts, computed numbers).
+pub(super) fn cache_key(v: &Value<'_>) -> Option<(usize, usize)> {
+    let borrowed = matches!(v.value, Cow::Borrowed(_));
+    (borrowed && value_is_stable(&v.name)).then(|| (v.value.as_ptr() as usize, v.value.len()))
+}
+
+fn value_is_stable(name: &crate::variables::ValueName<'_>) -> bool {
     use crate::variables::ValueName;
     let var = match name {
         ValueName::Scalar(v) | ValueName::Member(v, _) => *v,
@@ -191,20 +198,13 @@ impl Transaction {
                     }
                 }
             } else {
-                let stable = value_is_stable(&v.name);
-                let origin = (v.value.as_ptr() as usize, v.value.len());
-                let borrowed = matches!(v.value, Cow::Borrowed(_));
-                let current = self.tcache.apply(v.value, &link.transforms, stable);
-                if let Some(gate) = gate {
-                    // Only values that stay put for the phase can share a
-                    // cached scan; the planner gates only rules whose
-                    // targets are such values.
-                    if stable
-                        && borrowed
-                        && !self
-                            .gates
-                            .allows(&self.engine.rules, gate, origin, &current)
-                    {
+                let key = cache_key(&v);
+                let current = self.tcache.apply(v.value, &link.transforms, key.is_some());
+                // Only values that stay put for the phase can share a
+                // cached scan; the planner gates only rules whose targets
+                // are such values.
+                if let (Some(gate), Some(key)) = (gate, key) {
+                    if !self.gates.allows(&self.engine.rules, gate, key, &current) {
                         continue;
                     }
                 }
