@@ -295,6 +295,8 @@ impl ArgSink {
 #[cfg(test)]
 mod parsers_v2_vectors;
 #[cfg(test)]
+mod vectors;
+#[cfg(test)]
 mod robustness;
 
 #[cfg(test)]

@@ -5,24 +5,9 @@
 //! from the 7,943 of 8,000 generated documents on which we agree.
 
 use super::*;
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .filter_map(|i| s.get(2 * i..2 * i + 2))
-        .filter_map(|h| u8::from_str_radix(h, 16).ok())
-        .collect()
-}
+use crate::body::vectors::{check_vectors, mismatch, push_hex as hex, unhex};
 
 fn render(r: &XmlResult) -> String {
-    use std::fmt::Write;
-    fn hex(key: &str, v: &[u8], out: &mut String) {
-        out.push_str(key);
-        out.push('=');
-        for b in v {
-            let _ = write!(out, "{b:02x}");
-        }
-        out.push('\n');
-    }
     let mut out = String::new();
     if let Some(e) = &r.error {
         hex("error", e.msg.as_bytes(), &mut out);
@@ -42,25 +27,12 @@ fn render(r: &XmlResult) -> String {
 
 #[test]
 fn agrees_with_v2_reference_vectors() {
-    let data = include_str!("testdata/v2-vectors.jsonl");
-    let mut checked = 0;
-    let mut failures = Vec::new();
-    for (line_no, line) in data.lines().enumerate() {
-        let v: serde_json::Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => panic!("vector {line_no}: {e}"),
-        };
+    check_vectors(include_str!("testdata/v2-vectors.jsonl"), 300, |v| {
         let body = unhex(v["body"].as_str().unwrap_or_default());
         let ours = render(&parse(&body));
-        let expected = v["expected"].as_str().unwrap_or_default();
-        if ours != expected {
-            failures.push(format!(
-                "vector {line_no} {:?}:\n--- v2\n{expected}--- ours\n{ours}",
-                String::from_utf8_lossy(&body)
-            ));
-        }
-        checked += 1;
-    }
-    assert_eq!(checked, 300);
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+        let what = format!("{:?}", String::from_utf8_lossy(&body));
+        mismatch(what, v["expected"].as_str().unwrap_or_default(), &ours)
+            .into_iter()
+            .collect()
+    });
 }
