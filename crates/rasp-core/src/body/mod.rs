@@ -295,9 +295,9 @@ impl ArgSink {
 #[cfg(test)]
 mod parsers_v2_vectors;
 #[cfg(test)]
-mod vectors;
-#[cfg(test)]
 mod robustness;
+#[cfg(test)]
+mod vectors;
 
 #[cfg(test)]
 mod tests {
