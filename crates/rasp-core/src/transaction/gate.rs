@@ -9,12 +9,17 @@ use crs_compiler::program::{CompiledRuleset, GateRef};
 use foldhash::fast::RandomState;
 use regex_automata::{Input, PatternID, PatternSet};
 
+/// Value (address, length) and group → the group's patterns that hit it.
+type ScanResults = HashMap<(usize, usize, usize), Option<PatternSet>, RandomState>;
+
 /// Scan results for this phase, keyed by the value's address and length
 /// (values borrowed from the exchange data stay put during a phase) and
 /// the group. Cleared at every phase start.
 #[derive(Debug, Default)]
 pub(super) struct GateCache {
-    results: RefCell<HashMap<(usize, usize, usize), PatternSet, RandomState>>,
+    /// `None`: no pattern of the group matched (the common case, kept
+    /// without allocating a set).
+    results: RefCell<ScanResults>,
     /// Per group: the patterns that hit any value of the group's targets.
     any: RefCell<HashMap<usize, PatternSet, RandomState>>,
 }
@@ -39,7 +44,7 @@ impl GateCache {
         };
         let pattern = PatternID::new_unchecked(gate.pattern);
         self.with_scan(&group.set, gate.group, origin, transformed, |set| {
-            set.contains(pattern)
+            set.is_some_and(|s| s.contains(pattern))
         })
     }
 
@@ -50,13 +55,13 @@ impl GateCache {
         index: usize,
         origin: (usize, usize),
         transformed: &[u8],
-        f: impl FnOnce(&PatternSet) -> R,
+        f: impl FnOnce(Option<&PatternSet>) -> R,
     ) -> R {
         let mut results = self.results.borrow_mut();
         let scanned = results
             .entry((origin.0, origin.1, index))
             .or_insert_with(|| scan(set, transformed));
-        f(scanned)
+        f(scanned.as_ref())
     }
 }
 
@@ -79,8 +84,8 @@ impl super::Transaction {
         for t in &group.targets {
             crate::variables::collect_target(&scope, t, &|_, _| false, &mut values);
         }
-        let mut add = |set: &PatternSet| {
-            for p in set.iter() {
+        let mut add = |set: Option<&PatternSet>| {
+            for p in set.into_iter().flat_map(PatternSet::iter) {
                 let _ = any.try_insert(p);
             }
         };
@@ -93,7 +98,7 @@ impl super::Transaction {
                     .with_scan(&group.set, gate.group, key, &current, &mut add),
                 // Values without a stable address are never gated per
                 // value: count their hits here only.
-                None => add(&scan(&group.set, &current)),
+                None => add(scan(&group.set, &current).as_ref()),
             }
         }
         let hit = any.contains(pattern);
@@ -102,13 +107,14 @@ impl super::Transaction {
     }
 }
 
-/// Which patterns of `set` match `value`. Most values match none: an
-/// earliest-match search, which stops at the first hit and is cheaper per
-/// byte than an overlapping one, answers that case first.
-fn scan(set: &regex_automata::meta::Regex, value: &[u8]) -> PatternSet {
-    let mut out = PatternSet::new(set.pattern_len());
-    if set.is_match(Input::new(value)) {
-        set.which_overlapping_matches(&Input::new(value), &mut out);
+/// Which patterns of `set` match `value`, `None` for none. Most values
+/// match none: an earliest-match search, which stops at the first hit and
+/// is cheaper per byte than an overlapping one, answers that case first.
+fn scan(set: &regex_automata::meta::Regex, value: &[u8]) -> Option<PatternSet> {
+    if !set.is_match(Input::new(value)) {
+        return None;
     }
-    out
+    let mut out = PatternSet::new(set.pattern_len());
+    set.which_overlapping_matches(&Input::new(value), &mut out);
+    Some(out)
 }

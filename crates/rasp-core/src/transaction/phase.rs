@@ -7,7 +7,6 @@ use crs_compiler::ir::rule::{Entry, Phase};
 
 use super::rule::RuleOutcome;
 use super::Transaction;
-use crate::variables::MatchedState;
 
 impl Transaction {
     /// Runs the rules of `phase`, following ModSecurity v2's
@@ -53,7 +52,7 @@ impl Transaction {
             if self.state.rule_removed(rule) {
                 continue;
             }
-            self.matched = MatchedState::default();
+            self.matched.clear();
             match self.eval_rule(rule, phase) {
                 RuleOutcome::NoMatch => {}
                 RuleOutcome::Stop => return,

@@ -26,7 +26,15 @@ impl ValueName<'_> {
     pub(crate) fn render(&self) -> String {
         match self {
             ValueName::Scalar(v) => v.name().to_string(),
-            ValueName::Member(v, k) => format!("{}:{}", v.name(), String::from_utf8_lossy(k)),
+            ValueName::Member(v, k) => {
+                let name = v.name();
+                let key = String::from_utf8_lossy(k);
+                let mut out = String::with_capacity(name.len() + 1 + key.len());
+                out.push_str(name);
+                out.push(':');
+                out.push_str(&key);
+                out
+            }
             ValueName::Count(v, None) => format!("&{}", v.name()),
             ValueName::Count(v, Some(k)) => format!("&{}:{k}", v.name()),
         }
@@ -47,6 +55,15 @@ pub(crate) struct MatchedState {
     pub(crate) var: Vec<u8>,
     /// `MATCHED_VARS` (name, value) within the current rule/chain.
     pub(crate) vars: Vec<(String, Vec<u8>)>,
+}
+
+impl MatchedState {
+    /// Empties the state for the next rule, keeping its buffers.
+    pub(crate) fn clear(&mut self) {
+        self.var_name.clear();
+        self.var.clear();
+        self.vars.clear();
+    }
 }
 
 /// Everything a target or macro can read.
