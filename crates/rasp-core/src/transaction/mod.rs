@@ -42,6 +42,9 @@ pub struct Transaction {
     pub(crate) highest_severity: u8,
     gates: GateCache,
     tcache: TransformCache,
+    /// Buffers reused by every rule evaluation (see `rule.rs`).
+    hit_scratch: rule::HitScratch,
+    values_scratch: std::cell::RefCell<Vec<crate::variables::Value<'static>>>,
     /// Collections loaded with `initcol` (name, key), saved at the end.
     persistent: Vec<(String, Vec<u8>)>,
     /// `expirevar` requests: (collection, variable, seconds).
@@ -97,6 +100,8 @@ impl Transaction {
             highest_severity: 255,
             gates: GateCache::default(),
             tcache: TransformCache::default(),
+            hit_scratch: rule::HitScratch::default(),
+            values_scratch: std::cell::RefCell::default(),
             persistent: Vec::new(),
             expirations: Vec::new(),
             request_body_truncated: false,

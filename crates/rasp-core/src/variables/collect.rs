@@ -22,21 +22,25 @@ pub(crate) enum ValueName<'a> {
 }
 
 impl ValueName<'_> {
-    /// `ARGS:q`, as ModSecurity writes it in `MATCHED_VAR_NAME`.
-    pub(crate) fn render(&self) -> String {
+    /// Appends the name as ModSecurity writes it in `MATCHED_VAR_NAME`
+    /// (`ARGS:q`).
+    pub(crate) fn render_into(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
         match self {
-            ValueName::Scalar(v) => v.name().to_string(),
+            ValueName::Scalar(v) => out.extend_from_slice(v.name().as_bytes()),
             ValueName::Member(v, k) => {
-                let name = v.name();
-                let key = String::from_utf8_lossy(k);
-                let mut out = String::with_capacity(name.len() + 1 + key.len());
-                out.push_str(name);
-                out.push(':');
-                out.push_str(&key);
-                out
+                out.extend_from_slice(v.name().as_bytes());
+                out.push(b':');
+                out.extend_from_slice(String::from_utf8_lossy(k).as_bytes());
             }
-            ValueName::Count(v, None) => format!("&{}", v.name()),
-            ValueName::Count(v, Some(k)) => format!("&{}:{k}", v.name()),
+            ValueName::Count(v, None) => {
+                out.push(b'&');
+                out.extend_from_slice(v.name().as_bytes());
+            }
+            ValueName::Count(v, Some(k)) => {
+                // Writing to a vector cannot fail.
+                let _ = write!(out, "&{}:{k}", v.name());
+            }
         }
     }
 }
