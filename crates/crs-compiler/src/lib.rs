@@ -30,6 +30,7 @@ pub mod error;
 pub mod ir;
 mod parse;
 mod plan;
+pub use plan::plan_gates;
 pub mod program;
 
 pub use compiler::{Compiler, Support};

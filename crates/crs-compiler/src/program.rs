@@ -36,6 +36,18 @@ pub struct MatchGroup {
     pub member_ids: Vec<u32>,
 }
 
+/// The multi-pattern gates of a ruleset: what [`crate::plan_gates`]
+/// returns. [`CompiledRuleset`] carries the plan for every rule.
+#[derive(Clone, Debug, Default)]
+pub struct GatePlan {
+    /// The groups.
+    pub groups: Vec<MatchGroup>,
+    /// Gate of each rule link, indexed by `Rule::link_index`.
+    pub gates: Vec<Option<GateRef>>,
+    /// Chain heads left ungated, with the reason.
+    pub ungated: Vec<(u32, &'static str)>,
+}
+
 /// Where a rule link's gate is: group index and pattern index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GateRef {

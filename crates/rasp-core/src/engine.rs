@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crs_compiler::program::GatePlan;
 use crs_compiler::CompiledRuleset;
 
 use crate::transaction::Transaction;
@@ -87,6 +88,10 @@ pub struct Engine {
     pub(crate) rules: Arc<CompiledRuleset>,
     pub(crate) config: EngineConfig,
     pub(crate) store: Arc<crate::store::CollectionStore>,
+    /// The multi-pattern gates this engine uses: the ruleset's own plan,
+    /// or one without the rules its configuration never reaches (see
+    /// [`crate::reach`]).
+    pub(crate) plan: Arc<GatePlan>,
 }
 
 impl Engine {
@@ -96,12 +101,36 @@ impl Engine {
     }
 
     /// An engine with an explicit configuration.
+    ///
+    /// Unless [`EngineConfig::per_rule`] is set, this runs a few built-in
+    /// benign exchanges through the rules once, to learn which rules the
+    /// configuration reaches (CRS skips the rules above its paranoia
+    /// level), and plans the multi-pattern gates over those only (see
+    /// [`crate::reach`]).
     pub fn with_config(rules: Arc<CompiledRuleset>, config: EngineConfig) -> Engine {
-        Engine {
+        let plan = Arc::new(GatePlan {
+            groups: rules.groups.clone(),
+            gates: rules.gates.clone(),
+            ungated: Vec::new(),
+        });
+        let mut engine = Engine {
             rules,
             config,
             store: Arc::default(),
+            plan,
+        };
+        if !engine.config.per_rule {
+            if let Some(plan) = crate::reach::plan_for_reached(&engine) {
+                engine.plan = Arc::new(plan);
+            }
         }
+        engine
+    }
+
+    /// The multi-pattern gates in use: groups, and the gate of each rule
+    /// link (`None` for rules evaluated one by one).
+    pub fn gate_plan(&self) -> &GatePlan {
+        &self.plan
     }
 
     /// The compiled rules.

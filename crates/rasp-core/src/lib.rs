@@ -30,6 +30,7 @@ pub mod body;
 mod engine;
 mod eval;
 pub mod operator;
+mod reach;
 mod record;
 mod store;
 mod transaction;

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{engine, ids, run};
+use common::{engine, ids, request, run};
 use rasp_core::{Engine, EngineConfig, Transaction, Verdict};
 
 #[test]
@@ -295,4 +295,35 @@ fn operator_errors_fail_closed_by_default_and_open_when_asked() {
     let tx = run(&open, "/?q=x&p=(", None);
     assert!(tx.intervention().is_none());
     assert_eq!(tx.errors().len(), 1);
+}
+
+#[test]
+fn rules_the_probes_never_reach_are_ungated_but_still_evaluated() {
+    // The built-in probes send no X-Deep header, so rules 2 and 3 are never
+    // reached while the engine plans its gates; 5 and 6 are.
+    let e = engine(
+        "SecRule &REQUEST_HEADERS:X-Deep \"@eq 0\" \"id:1,phase:2,pass,nolog,skipAfter:END\"\n\
+         SecRule ARGS \"@rx attack\" \"id:2,phase:2,deny,log\"\n\
+         SecRule ARGS \"@rx evil\" \"id:3,phase:2,deny,log\"\n\
+         SecMarker END\n\
+         SecRule ARGS \"@rx intrusion\" \"id:5,phase:2,deny,log\"\n\
+         SecRule ARGS \"@rx exploit\" \"id:6,phase:2,deny,log\"\n",
+    );
+    let link = |id: u32| e.rules().rule(id).unwrap().link_index;
+    for id in [2, 3, 5, 6] {
+        assert!(
+            e.rules().gates[link(id)].is_some(),
+            "rule {id} gated by the compiler"
+        );
+    }
+    let plan = e.gate_plan();
+    assert!(plan.gates[link(2)].is_none() && plan.gates[link(3)].is_none());
+    assert!(plan.gates[link(5)].is_some() && plan.gates[link(6)].is_some());
+    // Reached by a request, the ungated rules still decide.
+    let tx = request(&e, b"/?q=attack", &[(b"X-Deep", b"1")], None);
+    assert_eq!(tx.intervention().map(|i| i.rule_id), Some(Some(2)));
+    let tx = request(&e, b"/?q=attack", &[], None);
+    assert!(tx.intervention().is_none());
+    let tx = request(&e, b"/?q=exploit", &[], None);
+    assert_eq!(tx.intervention().map(|i| i.rule_id), Some(Some(6)));
 }

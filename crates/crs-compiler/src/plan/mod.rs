@@ -39,7 +39,10 @@ use tracing::debug;
 use crate::ir::operator::OperatorKind;
 use crate::ir::rule::{Entry, Rule};
 use crate::ir::variable::Variable;
-use crate::program::{CompiledRuleset, GateRef, MatchGroup};
+use crate::program::{CompiledRuleset, GatePlan, GateRef, MatchGroup};
+
+/// Reason recorded for a rule the caller of [`plan_gates`] left out.
+const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 
 /// Reason recorded for an eligible rule without partners.
 const ALONE: &str = "no other rule of its phase shares its transformations";
@@ -128,6 +131,25 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
 
 /// Finds gate groups and fills `groups`, `gates` and the report.
 pub(crate) fn plan(rs: &mut CompiledRuleset) {
+    let plan = plan_gates(rs, &|_| true);
+    rs.groups = plan.groups;
+    rs.gates = plan.gates;
+    rs.report.ungated.extend(plan.ungated);
+    rs.report.gated_links = rs.gates.iter().filter(|g| g.is_some()).count();
+}
+
+/// Plans the gates of `rs` for the chain heads `include` accepts (the
+/// others stay ungated). Engines use it to leave out rules their
+/// configuration never reaches (CRS rules above the paranoia level):
+/// their patterns would only make every scan slower. Leaving a rule out
+/// never changes results: an ungated rule runs its own operator on every
+/// value.
+pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> GatePlan {
+    let mut plan = GatePlan {
+        groups: Vec::new(),
+        gates: vec![None; rs.link_count],
+        ungated: Vec::new(),
+    };
     // Group key → (first link index for ordering, members).
     let mut groups: HashMap<String, Vec<&Rule>> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -136,7 +158,11 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
             let Entry::Rule(rule) = entry else { continue };
             if let Some(why) = ineligible(rule) {
                 debug!(rule = rule.id, reason = why, "rule not gated");
-                rs.report.ungated.push((rule.id, why));
+                plan.ungated.push((rule.id, why));
+                continue;
+            }
+            if !include(rule) {
+                plan.ungated.push((rule.id, LEFT_OUT));
                 continue;
             }
             let key = group_key(p, rule);
@@ -158,7 +184,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
                     rule = r.id,
                     "rule not gated: no other rule of its phase shares its transformations"
                 );
-                rs.report.ungated.push((r.id, ALONE));
+                plan.ungated.push((r.id, ALONE));
             }
             continue;
         }
@@ -171,7 +197,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
             Ok(s) => s,
             Err(e) => {
                 debug!(rules = ?ids, error = %e, "group left ungated: set does not compile");
-                rs.report.ungated.extend(
+                plan.ungated.extend(
                     ids.iter()
                         .map(|&id| (id, "multi-pattern set does not compile")),
                 );
@@ -181,10 +207,10 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
         let Some(first) = members.first() else {
             continue;
         };
-        let group_index = rs.groups.len();
+        let group_index = plan.groups.len();
         debug!(group = group_index, phase = %first.phase, size = members.len(), rules = ?ids, "multi-pattern gate");
         for (pattern, r) in members.iter().enumerate() {
-            if let Some(slot) = rs.gates.get_mut(r.link_index) {
+            if let Some(slot) = plan.gates.get_mut(r.link_index) {
                 *slot = Some(GateRef {
                     group: group_index,
                     pattern,
@@ -200,7 +226,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
                 }
             }
         }
-        rs.groups.push(MatchGroup {
+        plan.groups.push(MatchGroup {
             phase: first.phase,
             targets,
             transforms: first.transforms.clone(),
@@ -209,7 +235,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
             member_ids: ids,
         });
     }
-    rs.report.gated_links = rs.gates.iter().filter(|g| g.is_some()).count();
+    plan
 }
 
 fn group_key(phase: usize, rule: &Rule) -> String {

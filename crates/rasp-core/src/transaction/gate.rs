@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crs_compiler::program::{CompiledRuleset, GateRef};
+use crs_compiler::program::{GatePlan, GateRef};
 use foldhash::fast::RandomState;
 use regex_automata::{Input, PatternID, PatternSet};
 
@@ -34,12 +34,12 @@ impl GateCache {
     /// `origin` (address, length) after the group's transformations.
     pub(super) fn allows(
         &self,
-        rules: &CompiledRuleset,
+        plan: &GatePlan,
         gate: GateRef,
         origin: (usize, usize),
         transformed: &[u8],
     ) -> bool {
-        let Some(group) = rules.groups.get(gate.group) else {
+        let Some(group) = plan.groups.get(gate.group) else {
             return true;
         };
         let pattern = PatternID::new_unchecked(gate.pattern);
@@ -70,8 +70,8 @@ impl super::Transaction {
     /// at least one value of its group's targets. Scanning those values
     /// fills the per-value cache that [`GateCache::allows`] reads later.
     pub(super) fn rule_may_match(&self, gate: GateRef) -> bool {
-        let rules = &self.engine.rules;
-        let Some(group) = rules.groups.get(gate.group) else {
+        let plan = &self.engine.plan;
+        let Some(group) = plan.groups.get(gate.group) else {
             return true;
         };
         let pattern = PatternID::new_unchecked(gate.pattern);

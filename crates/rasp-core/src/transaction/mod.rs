@@ -42,6 +42,9 @@ pub struct Transaction {
     pub(crate) highest_severity: u8,
     gates: GateCache,
     tcache: TransformCache,
+    /// Chain heads evaluated so far, by link index: only recorded for the
+    /// engine's reachability probes (see `crate::reach`).
+    pub(crate) reached: Option<Vec<bool>>,
     /// Buffers reused by every rule evaluation (see `rule.rs`).
     hit_scratch: rule::HitScratch,
     values_scratch: std::cell::RefCell<Vec<crate::variables::Value<'static>>>,
@@ -100,6 +103,7 @@ impl Transaction {
             highest_severity: 255,
             gates: GateCache::default(),
             tcache: TransformCache::default(),
+            reached: None,
             hit_scratch: rule::HitScratch::default(),
             values_scratch: std::cell::RefCell::default(),
             persistent: Vec::new(),

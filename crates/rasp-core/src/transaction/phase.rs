@@ -52,6 +52,13 @@ impl Transaction {
             if self.state.rule_removed(rule) {
                 continue;
             }
+            if let Some(slot) = self
+                .reached
+                .as_mut()
+                .and_then(|r| r.get_mut(rule.link_index))
+            {
+                *slot = true;
+            }
             self.matched.clear();
             match self.eval_rule(rule, phase) {
                 RuleOutcome::NoMatch => {}

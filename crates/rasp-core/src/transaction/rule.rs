@@ -138,7 +138,7 @@ impl Transaction {
 
     pub(super) fn eval_rule(&mut self, head: &Arc<Rule>, phase: Phase) -> RuleOutcome {
         if !self.engine.config.per_rule {
-            if let Some(Some(gate)) = self.engine.rules.gates.get(head.link_index) {
+            if let Some(Some(gate)) = self.engine.plan.gates.get(head.link_index) {
                 if !self.rule_may_match(*gate) {
                     return RuleOutcome::NoMatch;
                 }
@@ -229,7 +229,7 @@ impl Transaction {
             None
         } else {
             self.engine
-                .rules
+                .plan
                 .gates
                 .get(link.link_index)
                 .copied()
@@ -261,7 +261,7 @@ impl Transaction {
                 // cached scan; the planner gates only rules whose targets
                 // are such values.
                 if let (Some(gate), Some(key)) = (gate, key) {
-                    if !self.gates.allows(&self.engine.rules, gate, key, &current) {
+                    if !self.gates.allows(&self.engine.plan, gate, key, &current) {
                         continue;
                     }
                 }

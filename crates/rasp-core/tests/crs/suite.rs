@@ -70,6 +70,9 @@ pub struct Options {
     /// `--url`, see `http.rs`); every stage is also run in-process and the
     /// tests whose result differs are listed.
     pub http: Option<super::http::Target>,
+    /// Overrides test-setup.conf's paranoia level (4) when set: the
+    /// engine then plans its gates without the rules above it.
+    pub paranoia: Option<u8>,
 }
 
 impl Options {
@@ -91,6 +94,7 @@ impl Options {
             print_failures: true,
             report_name,
             http: None,
+            paranoia: None,
         }
     }
 }
@@ -225,9 +229,23 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
     }
 
     // Rules, loaded once.
+    let paranoia = opts.paranoia.map(|pl| {
+        format!("SecAction \"id:999990,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"")
+    });
     let rules = super::rule_files(&crs_dir)
         .iter()
-        .try_fold(crs_compiler::Compiler::new(), |c, f| c.add_file(f))
+        .enumerate()
+        .try_fold(
+            crs_compiler::Compiler::new(),
+            |c, (i, f)| -> Result<_, crs_compiler::CompileErrors> {
+                let c = c.add_file(f)?;
+                // Right after test-setup.conf, before REQUEST-901 reads it.
+                Ok(match (&paranoia, i) {
+                    (Some(text), 0) => c.add_str("paranoia.conf", text),
+                    _ => c,
+                })
+            },
+        )
         .map_err(|e| e.to_string())
         .and_then(|c| c.compile().map_err(|e| e.to_string()))
         .map(Arc::new)
