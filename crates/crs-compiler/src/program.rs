@@ -1,7 +1,7 @@
 //! The compiled, immutable rule program.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::meta::Regex;
 
@@ -9,8 +9,8 @@ use crate::ir::rule::{Entry, Phase, PhaseProgram, Rule};
 use crate::ir::settings::Settings;
 use crate::ir::transform::Transform;
 
-/// A multi-pattern gate: the positive `@rx` rules of one phase that share
-/// a transformation chain, compiled into one automaton.
+/// A multi-pattern gate: the positive `@rx` and `@pm` rules of one phase
+/// that share a transformation chain, compiled into one automaton.
 ///
 /// Scanning a transformed value once tells which members' patterns match
 /// it; the engine caches that answer per value for the whole phase and
@@ -28,12 +28,75 @@ pub struct MatchGroup {
     /// The shared transformation chain.
     pub transforms: Vec<Transform>,
     /// One pattern per member (pattern id `i` belongs to `members[i]`),
-    /// `MatchKind::All`, no captures.
-    pub set: Arc<Regex>,
+    /// `MatchKind::All`, no captures; compiled on first use (engines build
+    /// the sets of the plan they use up front, see [`GatePlan::build`]).
+    pub set: LazySet,
     /// `link_index` of each member rule.
     pub members: Vec<usize>,
     /// Rule id of each member (for reports).
     pub member_ids: Vec<u32>,
+}
+
+/// A multi-pattern set compiled on first use and shared by clones.
+///
+/// The compiler plans gates for every rule, but an engine usually plans
+/// its own over the rules its configuration reaches (`plan_gates`); the
+/// ruleset's sets are then never used, and building them would cost load
+/// time and memory for nothing.
+#[derive(Clone, Debug)]
+pub struct LazySet {
+    patterns: Arc<[String]>,
+    set: Arc<OnceLock<Option<Arc<Regex>>>>,
+}
+
+impl LazySet {
+    pub(crate) fn new(patterns: Vec<String>) -> LazySet {
+        LazySet {
+            patterns: patterns.into(),
+            set: Arc::default(),
+        }
+    }
+
+    /// The compiled set, built now if needed; `None` when it does not
+    /// compile (within the size limit), in which case every member must be
+    /// treated as possibly matching.
+    pub fn get(&self) -> Option<&Arc<Regex>> {
+        self.set
+            .get_or_init(|| {
+                crate::build::regex::compile_gate_set(&self.patterns)
+                    .map_err(|e| tracing::debug!(error = %e, "gate set does not compile; its members are checked one by one"))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// Whether the set was built already.
+    pub fn is_built(&self) -> bool {
+        self.set.get().is_some()
+    }
+
+    /// Number of patterns.
+    pub fn len(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Whether there are no patterns.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Total length of the pattern sources (a build cost estimate).
+    pub fn source_len(&self) -> usize {
+        self.patterns.iter().map(String::len).sum()
+    }
+
+    /// Heap bytes of the built set (0 when not built).
+    pub fn memory_usage(&self) -> usize {
+        self.set
+            .get()
+            .and_then(Option::as_ref)
+            .map_or(0, |s| s.memory_usage())
+    }
 }
 
 /// The multi-pattern gates of a ruleset: what [`crate::plan_gates`]
@@ -46,6 +109,20 @@ pub struct GatePlan {
     pub gates: Vec<Option<GateRef>>,
     /// Chain heads left ungated, with the reason.
     pub ungated: Vec<(u32, &'static str)>,
+}
+
+impl GatePlan {
+    /// Compiles every group's set now, on all cores, so that no request
+    /// pays for it.
+    pub fn build(&self) {
+        let sets: Vec<&LazySet> = self.groups.iter().map(|g| &g.set).collect();
+        crate::plan::build_all(&sets);
+    }
+
+    /// Heap bytes of the built sets.
+    pub fn memory_usage(&self) -> usize {
+        self.groups.iter().map(|g| g.set.memory_usage()).sum()
+    }
 }
 
 /// Where a rule link's gate is: group index and pattern index.

@@ -118,18 +118,21 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
             .members
             .iter()
             .map(|l| match &links[l].operator.kind {
-                OperatorKind::Rx(rx) => rx.regex.clone(),
-                other => panic!("gated link {l} is not @rx: {other:?}"),
+                OperatorKind::Rx(rx) => Member::Rx(rx.regex.clone()),
+                OperatorKind::Pm(set) => Member::Pm(set.automaton.clone()),
+                other => panic!("gated link {l} is not @rx or @pm: {other:?}"),
             })
             .collect();
-        let mut which = PatternSet::new(group.set.pattern_len());
+        let set = group.set.get().expect("every CRS gate set compiles");
+        let mut which = PatternSet::new(set.pattern_len());
         for input in &inputs {
             which.clear();
-            group
-                .set
-                .which_overlapping_matches(&Input::new(input), &mut which);
+            set.which_overlapping_matches(&Input::new(input), &mut which);
             for (i, re) in regexes.iter().enumerate() {
-                let single = re.is_match(input.as_slice());
+                let single = match re {
+                    Member::Rx(re) => re.is_match(input.as_slice()),
+                    Member::Pm(ac) => ac.is_match(input.as_slice()),
+                };
                 let gated = which.contains(regex_automata::PatternID::must(i));
                 assert_eq!(
                     single,
@@ -153,4 +156,10 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
         hits > 1_000,
         "the inputs barely exercise the patterns ({hits} hits)"
     );
+}
+
+/// A gated member's own operator.
+enum Member {
+    Rx(std::sync::Arc<regex_automata::meta::Regex>),
+    Pm(std::sync::Arc<aho_corasick::AhoCorasick>),
 }

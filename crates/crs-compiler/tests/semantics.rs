@@ -231,9 +231,9 @@ fn gates_group_positive_rx_heads_with_identical_inputs() {
     let gate = rs.gates[rs.rule(2).unwrap().link_index].unwrap();
     assert_eq!((gate.group, gate.pattern), (0, 1));
     assert_eq!(rs.report.gated_links, 2);
-    let mut which = regex_automata::PatternSet::new(g.set.pattern_len());
-    g.set
-        .which_overlapping_matches(&regex_automata::Input::new("xbarx"), &mut which);
+    let set = g.set.get().expect("the set compiles");
+    let mut which = regex_automata::PatternSet::new(set.pattern_len());
+    set.which_overlapping_matches(&regex_automata::Input::new("xbarx"), &mut which);
     assert!(
         which.contains(regex_automata::PatternID::must(1))
             && !which.contains(regex_automata::PatternID::must(0))

@@ -123,6 +123,7 @@ impl Engine {
             if let Some(plan) = crate::reach::plan_for_reached(&engine) {
                 engine.plan = Arc::new(plan);
             }
+            engine.plan.build();
         }
         engine
     }

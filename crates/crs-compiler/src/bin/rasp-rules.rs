@@ -109,10 +109,23 @@ fn print_summary(rs: &CompiledRuleset, ms: f64) {
         rs.groups.len(),
         r.gated_links
     );
+    // Engines build the sets of the gates they use; build them all here to
+    // report their size and any that does not compile.
+    let plan = crs_compiler::program::GatePlan {
+        groups: rs.groups.clone(),
+        gates: rs.gates.clone(),
+        ungated: Vec::new(),
+    };
+    plan.build();
     for (i, g) in rs.groups.iter().enumerate() {
         let transforms: Vec<&str> = g.transforms.iter().map(|t| t.name()).collect();
+        let state = if g.set.get().is_some() {
+            ""
+        } else {
+            " (set does not compile: members checked one by one)"
+        };
         println!(
-            "  #{i} phase {} size {}: [{}]",
+            "  #{i} phase {} size {}: [{}]{state}",
             g.phase,
             g.members.len(),
             transforms.join(",")
@@ -127,8 +140,9 @@ fn print_summary(rs: &CompiledRuleset, ms: f64) {
         println!("  {n}: {why}");
     }
     println!(
-        "automata heap: {:.1} MiB",
-        r.automata_bytes as f64 / (1024.0 * 1024.0)
+        "automata heap: {:.1} MiB (rules) + {:.1} MiB (all gate sets)",
+        r.automata_bytes as f64 / (1024.0 * 1024.0),
+        plan.memory_usage() as f64 / (1024.0 * 1024.0)
     );
     println!("compiled in {ms:.0} ms");
 }

@@ -13,8 +13,10 @@
 //! A rule is gated only when the scan is sure to see the same transformed
 //! value the rule would see at its turn:
 //! - it is a chain head (links run on values the head's match selected);
-//! - its operator is a positive, constant `@rx` (a negated rule matches
-//!   when the pattern does *not*; `RxMacro` changes per transaction);
+//! - its operator is a positive, constant `@rx` or `@pm` (a negated rule
+//!   matches when the pattern does *not*; `RxMacro` changes per
+//!   transaction). A phrase list joins the set as one case-insensitive
+//!   alternation of its phrases, which matches exactly when `@pm` does;
 //! - it does not use `multiMatch` (which inspects every intermediate
 //!   transformation result, not only the last);
 //! - every target is request or response data that does not change while
@@ -29,8 +31,14 @@
 //! Patterns that match the empty string are left out: they hit on every
 //! value, so gating them saves nothing and makes the set bigger. Groups of
 //! one rule get no set either: a set of one pattern is just the rule.
+//!
+//! Sets are compiled lazily ([`crate::program::LazySet`]): an engine
+//! usually re-plans over the rules its configuration reaches
+//! ([`plan_gates`]) and builds only those.
 
 mod strategy;
+
+pub(crate) use strategy::build_all;
 
 use std::collections::HashMap;
 
@@ -39,7 +47,13 @@ use tracing::debug;
 use crate::ir::operator::OperatorKind;
 use crate::ir::rule::{Entry, Rule};
 use crate::ir::variable::Variable;
-use crate::program::{CompiledRuleset, GatePlan, GateRef, MatchGroup};
+use crate::program::{CompiledRuleset, GatePlan, GateRef, LazySet, MatchGroup};
+
+/// Longest `@pm` list gated. The NFA of a phrase alternation grows with
+/// the list: CRS's longest, php-errors.data (1,833 phrases, a response-body
+/// rule), alone would add 4.9 MiB and 50 ms of load time to its group,
+/// while the request lists (≤ 1,082 phrases) take 0.5-1 MiB each.
+const GATE_MAX_PHRASES: usize = 1_200;
 
 /// Reason recorded for a rule the caller of [`plan_gates`] left out.
 const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
@@ -104,8 +118,13 @@ fn stable(v: Variable) -> bool {
 
 /// Why a rule is not gated, or `None` when it can be.
 fn ineligible(rule: &Rule) -> Option<&'static str> {
-    let OperatorKind::Rx(rx) = &rule.operator.kind else {
-        return Some("operator is not a constant @rx");
+    let matches_empty = match &rule.operator.kind {
+        OperatorKind::Rx(rx) => rx.regex.is_match(b"".as_slice()),
+        OperatorKind::Pm(set) if set.phrases.len() > GATE_MAX_PHRASES => {
+            return Some("phrase list too long for a gate");
+        }
+        OperatorKind::Pm(set) => set.phrases.is_empty() || set.phrases.iter().any(String::is_empty),
+        _ => return Some("operator is not a constant @rx or @pm"),
     };
     if rule.operator.negated {
         return Some("negated operator");
@@ -123,7 +142,7 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
             "target changes during the phase"
         });
     }
-    if rx.regex.is_match(b"".as_slice()) {
+    if matches_empty {
         return Some("pattern matches the empty string");
     }
     None
@@ -190,20 +209,8 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         }
         jobs.push(members.clone());
     }
-    let sets = strategy::compile_sets(&jobs);
-    for (members, set) in jobs.iter().zip(sets) {
+    for members in &jobs {
         let ids: Vec<u32> = members.iter().map(|r| r.id).collect();
-        let set = match set {
-            Ok(s) => s,
-            Err(e) => {
-                debug!(rules = ?ids, error = %e, "group left ungated: set does not compile");
-                plan.ungated.extend(
-                    ids.iter()
-                        .map(|&id| (id, "multi-pattern set does not compile")),
-                );
-                continue;
-            }
-        };
         let Some(first) = members.first() else {
             continue;
         };
@@ -230,7 +237,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             phase: first.phase,
             targets,
             transforms: first.transforms.clone(),
-            set,
+            set: LazySet::new(members.iter().map(|r| strategy::pattern(r)).collect()),
             members: members.iter().map(|r| r.link_index).collect(),
             member_ids: ids,
         });

@@ -6,54 +6,48 @@
 //! set compilation is, after the single patterns, the biggest part of the
 //! load time (the largest CRS groups hold 30-60 patterns).
 
-use std::sync::Arc;
-
-use regex_automata::meta::Regex;
-
-use crate::build;
 use crate::build::pool;
 use crate::ir::operator::OperatorKind;
 use crate::ir::rule::Rule;
+use crate::program::LazySet;
 
-/// A compiled set, or why it failed.
-type SetResult = Result<Arc<Regex>, String>;
-
-/// Compiles one set per job; result `i` belongs to `jobs[i]`.
-pub(super) fn compile_sets(jobs: &[Vec<&Rule>]) -> Vec<SetResult> {
-    let patterns: Vec<Vec<String>> = jobs
-        .iter()
-        .map(|members| {
-            members
-                .iter()
-                .map(|r| match &r.operator.kind {
-                    OperatorKind::Rx(rx) => rx.source.clone(),
-                    // Planning only admits constant @rx rules.
-                    _ => String::from("[^\\x00-\\xff]"),
-                })
-                .collect()
-        })
-        .collect();
-    // Biggest groups first so no worker is left with all the large ones.
-    let mut order: Vec<usize> = (0..patterns.len()).collect();
-    order.sort_by_key(|&i| {
-        std::cmp::Reverse(
-            patterns
-                .get(i)
-                .map_or(0, |p| p.iter().map(String::len).sum::<usize>()),
-        )
-    });
-    let done = pool::run(order.len(), |k| {
-        let i = order.get(k).copied()?;
-        Some((i, build::regex::compile_gate_set(patterns.get(i)?)))
-    });
-    let mut results: Vec<Option<SetResult>> = vec![None; patterns.len()];
-    for (i, r) in done.into_iter().flatten().flatten() {
-        if let Some(slot) = results.get_mut(i) {
-            *slot = Some(r);
-        }
+/// The gate pattern of a planned rule: its `@rx` source, or its `@pm`
+/// phrases as one alternation.
+pub(super) fn pattern(rule: &Rule) -> String {
+    match &rule.operator.kind {
+        OperatorKind::Rx(rx) => rx.source.clone(),
+        OperatorKind::Pm(set) => phrase_pattern(&set.phrases),
+        // Planning only admits constant @rx and @pm rules; this matches
+        // nothing.
+        _ => String::from("[^\\x00-\\xff]"),
     }
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("set compilation thread failed".into())))
-        .collect()
+}
+
+/// Builds every set of `sets` not built yet, on all cores.
+pub(crate) fn build_all(sets: &[&LazySet]) {
+    let mut order: Vec<usize> = (0..sets.len()).filter(|&i| !sets[i].is_built()).collect();
+    // Biggest groups first so no worker is left with all the large ones.
+    order.sort_by_key(|&i| std::cmp::Reverse(sets[i].source_len()));
+    pool::run(order.len(), |k| {
+        if let Some(set) = order.get(k).and_then(|&i| sets.get(i)) {
+            set.get();
+        }
+    });
+}
+
+/// The pattern of an `@pm` phrase list: any phrase, ASCII
+/// case-insensitive (what `@pm` matches, as the compiled regexes fold ASCII
+/// only). Its gate then answers exactly whether the phrase list matches, in
+/// the same pass as the group's `@rx` patterns, instead of one
+/// Aho-Corasick pass per rule over every value.
+fn phrase_pattern(phrases: &[String]) -> String {
+    let mut out = String::from("(?i:");
+    for (i, p) in phrases.iter().enumerate() {
+        if i > 0 {
+            out.push('|');
+        }
+        out.push_str(&regex_syntax::escape(p));
+    }
+    out.push(')');
+    out
 }

@@ -39,11 +39,12 @@ impl GateCache {
         origin: (usize, usize),
         transformed: &[u8],
     ) -> bool {
-        let Some(group) = plan.groups.get(gate.group) else {
+        // A group whose set did not compile gates nothing.
+        let Some(set) = plan.groups.get(gate.group).and_then(|g| g.set.get()) else {
             return true;
         };
         let pattern = PatternID::new_unchecked(gate.pattern);
-        self.with_scan(&group.set, gate.group, origin, transformed, |set| {
+        self.with_scan(set, gate.group, origin, transformed, |set| {
             set.is_some_and(|s| s.contains(pattern))
         })
     }
@@ -74,11 +75,14 @@ impl super::Transaction {
         let Some(group) = plan.groups.get(gate.group) else {
             return true;
         };
+        let Some(set) = group.set.get() else {
+            return true;
+        };
         let pattern = PatternID::new_unchecked(gate.pattern);
         if let Some(any) = self.gates.any.borrow().get(&gate.group) {
             return any.contains(pattern);
         }
-        let mut any = PatternSet::new(group.set.pattern_len());
+        let mut any = PatternSet::new(set.pattern_len());
         let scope = self.scope(None);
         let mut values = Vec::with_capacity(32);
         for t in &group.targets {
@@ -95,10 +99,10 @@ impl super::Transaction {
             match key {
                 Some(key) => self
                     .gates
-                    .with_scan(&group.set, gate.group, key, &current, &mut add),
+                    .with_scan(set, gate.group, key, &current, &mut add),
                 // Values without a stable address are never gated per
                 // value: count their hits here only.
-                None => add(scan(&group.set, &current).as_ref()),
+                None => add(scan(set, &current).as_ref()),
             }
         }
         let hit = any.contains(pattern);
