@@ -11,11 +11,15 @@
 
 use std::borrow::Cow;
 
-use super::writer::CowWriter;
-
 /// `t:cmdLine`.
 pub(super) fn cmd_line(input: &[u8]) -> Cow<'_, [u8]> {
-    let mut out = CowWriter::new(input);
+    if unchanged(input) {
+        return Cow::Borrowed(input);
+    }
+    // Written straight into a vector (the value changes): the copy-on-write
+    // writer's per-byte comparison made this the slowest transformation
+    // on long values.
+    let mut out = Vec::with_capacity(input.len());
     let mut in_space = false;
     for &c in input {
         match c {
@@ -40,7 +44,26 @@ pub(super) fn cmd_line(input: &[u8]) -> Cow<'_, [u8]> {
             }
         }
     }
-    out.finish()
+    Cow::Owned(out)
+}
+
+/// Whether `cmd_line` would return `input` as is: no byte it deletes,
+/// replaces or lowercases, no run of separators and no space before `/`
+/// or `(`.
+fn unchanged(input: &[u8]) -> bool {
+    let mut after_space = false;
+    for &c in input {
+        match c {
+            0 | b'"' | b'\'' | b'\\' | b'^' | b',' | b';' | b'\t' | b'\r' | b'\n' | b'A'..=b'Z' => {
+                return false
+            }
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'/' | b'(' if after_space => return false,
+            _ => after_space = false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

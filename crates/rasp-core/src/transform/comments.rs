@@ -10,6 +10,10 @@ use super::writer::CowWriter;
 /// unterminated one also becomes a space (to the end of the value). A
 /// stray `*/` is left alone.
 pub(super) fn replace_comments(input: &[u8]) -> Cow<'_, [u8]> {
+    // Without a comment opener nothing changes (the common case).
+    if memchr::memmem::find(input, b"/*").is_none() {
+        return Cow::Borrowed(input);
+    }
     let mut out = CowWriter::new(input);
     let mut in_comment = false;
     let mut i = 0;
@@ -91,6 +95,9 @@ pub(super) fn remove_comments(input: &[u8]) -> Cow<'_, [u8]> {
 /// `t:removeCommentsChar`: deletes the comment *markers* `/*`, `*/`,
 /// `<!--`, `-->`, `--` and `#`, keeping the text between them.
 pub(super) fn remove_comments_char(input: &[u8]) -> Cow<'_, [u8]> {
+    if !has_comment_char(input) {
+        return Cow::Borrowed(input);
+    }
     let mut out = CowWriter::new(input);
     let mut i = 0;
     while let Some(&c) = input.get(i) {
@@ -116,6 +123,20 @@ pub(super) fn remove_comments_char(input: &[u8]) -> Cow<'_, [u8]> {
         }
     }
     out.finish()
+}
+
+/// Whether `input` holds any marker `removeCommentsChar` deletes (`/*`,
+/// `*/`, `<!--`, `-->`, `--`, `#`): each contains `#`, `*` or `--`, found
+/// with a vectorised search instead of testing every position.
+fn has_comment_char(input: &[u8]) -> bool {
+    memchr::memchr3_iter(b'#', b'*', b'-', input).any(|i| match input.get(i) {
+        Some(b'#') => true,
+        Some(b'*') => {
+            i.checked_sub(1).and_then(|p| input.get(p)) == Some(&b'/')
+                || input.get(i + 1) == Some(&b'/')
+        }
+        _ => input.get(i + 1) == Some(&b'-'),
+    })
 }
 
 #[cfg(test)]

@@ -337,3 +337,144 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fast_path_tests {
+    //! The "nothing to do" shortcuts of the transformations must agree
+    //! with their full loops: every string of up to five bytes over the
+    //! bytes the shortcuts look at, against the straightforward versions.
+
+    use std::borrow::Cow;
+
+    const ALPHABET: &[u8] = b"aA /*-#(,\"\t\0%+<>!\xa0\x80";
+
+    fn all_strings(max: usize, mut f: impl FnMut(&[u8])) {
+        let mut buf = Vec::new();
+        fn rec(buf: &mut Vec<u8>, max: usize, f: &mut dyn FnMut(&[u8])) {
+            f(buf);
+            if buf.len() == max {
+                return;
+            }
+            for &b in ALPHABET {
+                buf.push(b);
+                rec(buf, max, f);
+                buf.pop();
+            }
+        }
+        rec(&mut buf, max, &mut f);
+    }
+
+    fn reference_cmd_line(input: &[u8]) -> Vec<u8> {
+        let mut out: Vec<u8> = Vec::new();
+        let mut in_space = false;
+        for &c in input {
+            match c {
+                0 => break,
+                b'"' | b'\'' | b'\\' | b'^' => {}
+                b' ' | b',' | b';' | b'\t' | b'\r' | b'\n' => {
+                    if !in_space {
+                        out.push(b' ');
+                        in_space = true;
+                    }
+                }
+                b'/' | b'(' => {
+                    if in_space {
+                        out.pop();
+                    }
+                    in_space = false;
+                    out.push(c);
+                }
+                _ => {
+                    out.push(c.to_ascii_lowercase());
+                    in_space = false;
+                }
+            }
+        }
+        out
+    }
+
+    fn reference_remove_comments_char(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while let Some(&c) = input.get(i) {
+            let rest = &input[i..];
+            let marker = if rest.starts_with(b"/*") || rest.starts_with(b"*/") {
+                2
+            } else if rest.starts_with(b"<!--") {
+                4
+            } else if rest.starts_with(b"-->") {
+                3
+            } else if rest.starts_with(b"--") {
+                2
+            } else if c == b'#' {
+                1
+            } else {
+                0
+            };
+            if marker == 0 {
+                out.push(c);
+                i += 1;
+            } else {
+                i += marker;
+            }
+        }
+        out
+    }
+
+    fn reference_compress_whitespace(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut in_space = false;
+        for &b in input {
+            if matches!(b, b' ' | b'\t'..=b'\r' | 0xa0) {
+                if !in_space {
+                    out.push(b' ');
+                }
+                in_space = true;
+            } else {
+                out.push(b);
+                in_space = false;
+            }
+        }
+        out
+    }
+
+    /// A borrowed output is the input or, for the writer-based
+    /// functions, a prefix of it (a truncation).
+    fn owned_iff_changed(input: &[u8], out: &Cow<'_, [u8]>) {
+        if let Cow::Borrowed(b) = out {
+            assert!(input.starts_with(b), "borrowed output is not the input");
+        }
+    }
+
+    #[test]
+    fn shortcuts_agree_with_the_full_loops() {
+        let mut n = 0;
+        all_strings(5, |s| {
+            n += 1;
+            let c = super::cmd_line::cmd_line(s);
+            owned_iff_changed(s, &c);
+            assert_eq!(&*c, reference_cmd_line(s).as_slice(), "cmdLine {s:?}");
+            let c = super::comments::remove_comments_char(s);
+            owned_iff_changed(s, &c);
+            assert_eq!(
+                &*c,
+                reference_remove_comments_char(s).as_slice(),
+                "removeCommentsChar {s:?}"
+            );
+            let c = super::whitespace::compress_whitespace(s);
+            owned_iff_changed(s, &c);
+            assert_eq!(
+                &*c,
+                reference_compress_whitespace(s).as_slice(),
+                "compressWhitespace {s:?}"
+            );
+            if memchr::memmem::find(s, b"/*").is_none() {
+                assert!(matches!(
+                    super::comments::replace_comments(s),
+                    Cow::Borrowed(_)
+                ));
+            }
+        });
+        assert!(n > 2_000_000);
+    }
+}

@@ -30,7 +30,7 @@ pub(super) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
 
 fn decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
     // Nothing to decode is the common case: skip the writer entirely.
-    if !input.iter().any(|&b| b == b'%' || b == b'+') {
+    if memchr::memchr2(b'%', b'+', input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = CowWriter::new(input);

@@ -27,7 +27,7 @@ use super::writer::CowWriter;
 /// `t:utf8toUnicode`. The flag is v2's "changed" report.
 pub(super) fn utf8_to_unicode(input: &[u8]) -> (Cow<'_, [u8]>, bool) {
     // Plain ASCII without NUL (the common case) is returned untouched.
-    if input.iter().all(|&b| b != 0 && b.is_ascii()) {
+    if input.is_ascii() && memchr::memchr(0, input).is_none() {
         return (Cow::Borrowed(input), false);
     }
     let mut out = CowWriter::new(input);

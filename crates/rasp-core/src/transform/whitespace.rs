@@ -17,6 +17,12 @@ fn is_space(b: u8) -> bool {
 
 /// `t:compressWhitespace`: every run of whitespace becomes one space.
 pub(super) fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
+    // Single spaces between words (the common case) stay as they are.
+    if !input.iter().any(|&b| is_space(b) && b != b' ')
+        && memchr::memmem::find(input, b"  ").is_none()
+    {
+        return Cow::Borrowed(input);
+    }
     let mut out = CowWriter::new(input);
     let mut in_space = false;
     for &b in input {
