@@ -52,16 +52,6 @@ impl<'a> CowWriter<'a> {
         }
     }
 
-    /// Removes the last byte, if any (cmdLine's "space before `/`" rule).
-    pub(super) fn pop(&mut self) {
-        match &mut self.owned {
-            Some(v) => {
-                v.pop();
-            }
-            None => self.len = self.len.saturating_sub(1),
-        }
-    }
-
     /// Switches to owned mode, copying the prefix agreed so far.
     fn diverge(&mut self) -> &mut Vec<u8> {
         let prefix = self.input.get(..self.len).unwrap_or(self.input);
