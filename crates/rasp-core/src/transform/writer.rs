@@ -96,20 +96,4 @@ mod tests {
         w.extend(b"aXcd");
         assert_eq!(w.finish().as_ref(), b"aXcd");
     }
-
-    #[test]
-    fn pop_in_both_modes() {
-        let mut w = CowWriter::new(b"ab");
-        w.push(b'a');
-        w.pop();
-        w.pop();
-        w.push(b'z');
-        w.push(b'y');
-        w.pop();
-        assert_eq!(w.finish().as_ref(), b"z");
-        let mut w = CowWriter::new(b"ab");
-        w.extend(b"ab");
-        w.pop();
-        assert!(matches!(w.finish(), Cow::Borrowed(b"a")));
-    }
 }
