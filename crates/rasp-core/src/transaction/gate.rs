@@ -25,6 +25,18 @@ pub(super) struct GateCache {
 }
 
 impl GateCache {
+    /// A cache sized for a request phase under CRS (each value is scanned
+    /// by a handful of groups), so it does not rehash while filling up.
+    pub(super) fn new() -> GateCache {
+        GateCache {
+            results: RefCell::new(HashMap::with_capacity_and_hasher(
+                256,
+                RandomState::default(),
+            )),
+            any: RefCell::default(),
+        }
+    }
+
     pub(super) fn reset(&self) {
         self.results.borrow_mut().clear();
         self.any.borrow_mut().clear();

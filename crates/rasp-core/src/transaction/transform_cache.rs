@@ -43,6 +43,9 @@ pub(super) struct TransformCache {
     map: RefCell<Entries>,
 }
 
+/// FNV-1a offset basis: the hash of the empty chain.
+const CHAIN_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
 fn step_hash(h: u64, t: Transform) -> u64 {
     // FNV-1a over the transformation ids; collisions would need identical
     // (address, length) too, and ids are small.
@@ -50,6 +53,17 @@ fn step_hash(h: u64, t: Transform) -> u64 {
 }
 
 impl TransformCache {
+    /// A cache sized for a typical request phase under CRS (a few hundred
+    /// value and chain pairs), so it does not rehash while filling up.
+    pub(super) fn new() -> TransformCache {
+        TransformCache {
+            map: RefCell::new(HashMap::with_capacity_and_hasher(
+                512,
+                RandomState::default(),
+            )),
+        }
+    }
+
     pub(super) fn clear(&self) {
         self.map.borrow_mut().clear();
     }
@@ -76,9 +90,18 @@ impl TransformCache {
             };
         }
         let (ptr, len) = (original.as_ptr() as usize, original.len());
-        let mut current: Option<Arc<[u8]>> = None;
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut map = self.map.borrow_mut();
+        // Most calls repeat a chain already applied to this value this
+        // phase: one lookup of the whole chain answers them.
+        let whole = chain.iter().fold(CHAIN_SEED, |h, t| step_hash(h, *t));
+        if let Some(hit) = map.get(&(ptr, len, whole)) {
+            return match hit {
+                Some(v) => Transformed::Shared(Arc::clone(v)),
+                None => Transformed::Original(original),
+            };
+        }
+        let mut current: Option<Arc<[u8]>> = None;
+        let mut h: u64 = CHAIN_SEED;
         for t in chain {
             h = step_hash(h, *t);
             let key = (ptr, len, h);
