@@ -1,5 +1,7 @@
 //! `setvar`: set, add, subtract or unset a collection member.
 
+use std::borrow::Cow;
+
 use crs_compiler::ir::action::SetVarOp;
 use crs_compiler::ir::macros::MacroString;
 use crs_compiler::ir::rule::Rule;
@@ -15,24 +17,26 @@ pub(super) fn apply(
     op: &SetVarOp,
     head: &Rule,
 ) {
-    let (key, operand) = {
-        let scope = tx.scope_for(head);
-        let key = expand(key, &scope).to_ascii_lowercase();
-        let operand = match op {
-            SetVarOp::Set(v) | SetVarOp::Add(v) | SetVarOp::Sub(v) => {
-                Some(expand(v, &scope).into_owned())
-            }
-            SetVarOp::Unset => None,
-            #[allow(unreachable_patterns)]
-            _ => None,
-        };
-        (key, operand)
+    // Literal keys and values (nearly all of CRS's ~150 setvars per
+    // request) are used as written: keys are lower-cased at compile time.
+    let key: Cow<'_, [u8]> = match key.as_literal() {
+        Some(k) => Cow::Borrowed(k.as_bytes()),
+        None => Cow::Owned(expand(key, &tx.scope_for(head)).to_ascii_lowercase()),
+    };
+    let operand: Option<Cow<'_, [u8]>> = match op {
+        SetVarOp::Set(v) | SetVarOp::Add(v) | SetVarOp::Sub(v) => Some(match v.as_literal() {
+            Some(l) => Cow::Borrowed(l.as_bytes()),
+            None => Cow::Owned(expand(v, &tx.scope_for(head)).into_owned()),
+        }),
+        SetVarOp::Unset => None,
+        #[allow(unreachable_patterns)]
+        _ => None,
     };
     let Some(col) = tx.collections_mut().by_name_mut(collection) else {
         return;
     };
     match (op, operand) {
-        (SetVarOp::Set(_), Some(v)) => col.set(&key, v),
+        (SetVarOp::Set(_), Some(v)) => col.set_slice(&key, &v),
         (SetVarOp::Add(_), Some(v)) | (SetVarOp::Sub(_), Some(v)) => {
             // ModSecurity: a missing variable counts as 0; operands are
             // read with atoi.
@@ -43,7 +47,7 @@ pub(super) fn apply(
             } else {
                 current.saturating_sub(delta)
             };
-            col.set(&key, next.to_string().into_bytes());
+            col.set_number(&key, next);
         }
         (SetVarOp::Unset, _) => col.remove(&key),
         _ => {}

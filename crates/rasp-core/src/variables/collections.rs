@@ -56,6 +56,31 @@ impl Collection {
         }
     }
 
+    /// Like [`Collection::set`], reusing the member's buffer when it
+    /// exists (CRS updates the same TX scores many times per request).
+    pub(crate) fn set_slice(&mut self, key: &[u8], value: &[u8]) {
+        match self.position(key).and_then(|i| self.entries.get_mut(i)) {
+            Some(p) => {
+                p.value.clear();
+                p.value.extend_from_slice(value);
+            }
+            None => self.set(key, value.to_vec()),
+        }
+    }
+
+    /// Stores `n` in decimal (setvar arithmetic).
+    pub(crate) fn set_number(&mut self, key: &[u8], n: i64) {
+        use std::io::Write;
+        match self.position(key).and_then(|i| self.entries.get_mut(i)) {
+            Some(p) => {
+                p.value.clear();
+                // Writing to a vector cannot fail.
+                let _ = write!(p.value, "{n}");
+            }
+            None => self.set(key, n.to_string().into_bytes()),
+        }
+    }
+
     pub(crate) fn remove(&mut self, key: &[u8]) {
         if let Some(i) = self.position(key) {
             self.entries.remove(i);
