@@ -1,5 +1,7 @@
 //! Loading and compiling the full OWASP CRS (configuration, paranoia 1,
-//! `crs-setup.conf.example`, `rules/*.conf`), from files on disk.
+//! `crs-setup.conf.example`, `rules/*.conf`), from files on disk, up to an
+//! engine ready for the first request: `Engine::new` learns which rules
+//! PL1 reaches and builds their multi-pattern sets.
 //!
 //! ```text
 //! cargo bench --bench load [--features bench-modsecurity]
@@ -18,7 +20,10 @@ fn load(c: &mut Criterion) {
     let dir = common::crs_dir();
     let mut g = c.benchmark_group("load/crs_pl1");
     g.bench_function("rasp", |b| {
-        b.iter(|| black_box(common::compile_rasp(&dir, 1)))
+        b.iter(|| {
+            let rules = std::sync::Arc::new(common::compile_rasp(&dir, 1));
+            black_box(rasp_core::Engine::new(rules))
+        })
     });
     #[cfg(feature = "bench-modsecurity")]
     g.bench_function("modsecurity", |b| {
