@@ -93,7 +93,7 @@ impl Transaction {
         Transaction {
             engine,
             ex,
-            cols: Collections::default(),
+            cols: Collections::for_transaction(),
             matched: MatchedState::default(),
             state,
             matches: Vec::new(),

@@ -20,15 +20,28 @@ pub(crate) struct Collection {
 }
 
 impl Collection {
+    /// An empty collection with room for `n` members.
+    pub(crate) fn with_capacity(n: usize) -> Collection {
+        Collection {
+            entries: Vec::with_capacity(n),
+            index: HashMap::with_capacity_and_hasher(n, RandomState::default()),
+        }
+    }
+
     pub(crate) fn entries(&self) -> &[Pair] {
         &self.entries
     }
 
     fn position(&self, key: &[u8]) -> Option<usize> {
+        // Keys from rules are lower-cased at compile time: look them up as
+        // they are first, and fold the case only when that misses.
+        if let Some(&i) = self.index.get(key) {
+            return Some(i);
+        }
         if key.iter().any(u8::is_ascii_uppercase) {
             self.index.get(&key.to_ascii_lowercase()).copied()
         } else {
-            self.index.get(key).copied()
+            None
         }
     }
 
@@ -118,6 +131,15 @@ pub(crate) struct Collections {
 }
 
 impl Collections {
+    /// Empty collections, with TX sized for CRS (about 200 variables per
+    /// request) so it does not grow and rehash seven times.
+    pub(crate) fn for_transaction() -> Collections {
+        Collections {
+            tx: Collection::with_capacity(256),
+            ..Collections::default()
+        }
+    }
+
     /// The collection named in a `setvar` (`tx`, `ip`, …).
     pub(crate) fn by_name_mut(&mut self, name: &str) -> Option<&mut Collection> {
         match name {
