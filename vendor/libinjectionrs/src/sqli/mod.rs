@@ -528,18 +528,22 @@ impl<'a> SqliState<'a> {
                     
                     if sz3 < 32 { // make sure there is room for ending null
                         // Create merged string: a.val + ' ' + b.val
-                        let a_val = self.token_vec[left].value_as_str();
-                        let b_val = self.token_vec[left + 1].value_as_str();
-                        let merged_original = format!("{} {}", a_val, b_val);
-                        let merged_upper = merged_original.to_ascii_uppercase();
+                        // rasp patch (speed): the merged word is built on the
+                        // stack, not with `format!`; a word that is not UTF-8
+                        // is never listed, as before.
+                        let mut merged = [0u8; 32];
+                        merged[..sz1].copy_from_slice(&self.token_vec[left].val[..sz1]);
+                        merged[sz1] = b' ';
+                        merged[sz1 + 1..sz3].copy_from_slice(&self.token_vec[left + 1].val[..sz2]);
+                        let merged_original = &merged[..sz3];
                         
                         // rasp patch: C merges whenever the word is listed, even
                         // with the bareword type (multi-word prefixes).
-                        if let Some(lookup_result) = sqli_data::lookup_word_listed(&merged_upper) {
+                        if let Some(lookup_result) = sqli_data::lookup_word_listed_bytes(merged_original) {
                             // Update the first token with merged value and new type
                             self.token_vec[left].token_type = lookup_result;
                             // Update the value - store the original case version, not uppercase
-                            let merged_bytes = merged_original.as_bytes();
+                            let merged_bytes = merged_original;
                             let copy_len = merged_bytes.len().min(31); // Leave space for null terminator
                             self.token_vec[left].val[..copy_len].copy_from_slice(&merged_bytes[..copy_len]);
                             self.token_vec[left].len = copy_len;
