@@ -7,7 +7,7 @@ use crate::record::{Intervention, MatchRecord};
 use crate::transaction::Transaction;
 
 /// Header values replaced by this text unless raw values are enabled with
-/// [`crate::EngineConfig::log_raw_values`].
+/// [`crate::DangerousEngineConfig::log_raw_values`].
 pub const REDACTED: &str = "[redacted]";
 
 /// Headers whose values carry credentials and are redacted by default.

@@ -90,7 +90,7 @@ pub struct Engine {
     pub(crate) store: Arc<crate::store::CollectionStore>,
     /// The multi-pattern gates this engine uses: the ruleset's own plan,
     /// or one without the rules its configuration never reaches (see
-    /// [`crate::reach`]).
+    /// `reach.rs`).
     pub(crate) plan: Arc<GatePlan>,
 }
 
@@ -106,7 +106,7 @@ impl Engine {
     /// benign exchanges through the rules once, to learn which rules the
     /// configuration reaches (CRS skips the rules above its paranoia
     /// level), and plans the multi-pattern gates over those only (see
-    /// [`crate::reach`]).
+    /// `reach.rs`).
     pub fn with_config(rules: Arc<CompiledRuleset>, config: EngineConfig) -> Engine {
         let plan = Arc::new(GatePlan {
             groups: rules.groups.clone(),
