@@ -327,3 +327,37 @@ fn rules_the_probes_never_reach_are_ungated_but_still_evaluated() {
     let tx = request(&e, b"/?q=exploit", &[], None);
     assert_eq!(tx.intervention().map(|i| i.rule_id), Some(Some(6)));
 }
+
+#[test]
+fn negated_rules_are_decided_by_their_gate_scan() {
+    let rules = "SecRule ARGS \"!@rx ^[a-z]+$\" \"id:10,phase:2,deny,log\"\n\
+                 SecRule ARGS \"!@pm alpha beta\" \"id:11,phase:2,pass,log\"\n\
+                 SecRule ARGS \"@rx evil\" \"id:12,phase:2,deny,log\"\n";
+    let gated = engine(rules);
+    for id in [10, 11, 12] {
+        let link = gated.rules().rule(id).unwrap().link_index;
+        assert!(gated.gate_plan().gates[link].is_some(), "rule {id} gated");
+    }
+    let compiled = Arc::clone(gated.rules());
+    let per_rule = Engine::with_config(compiled, EngineConfig::new().per_rule(true));
+    for uri in [
+        "/?a=abc",
+        "/?a=ABC1",
+        "/?a=alpha",
+        "/?a=x&b=beta",
+        "/?a=evil",
+        "/?a=",
+    ] {
+        let g = run(&gated, uri, None);
+        let p = run(&per_rule, uri, None);
+        assert_eq!(ids(&g), ids(&p), "{uri}");
+        assert_eq!(
+            g.intervention().map(|i| i.rule_id),
+            p.intervention().map(|i| i.rule_id),
+            "{uri}"
+        );
+    }
+    assert_eq!(ids(&run(&gated, "/?a=abc", None)), vec![11]);
+    assert_eq!(ids(&run(&gated, "/?a=ABC1", None)), vec![10]);
+    assert!(ids(&run(&gated, "/?a=alpha", None)).is_empty());
+}

@@ -1,22 +1,25 @@
 //! Grouping rules into multi-pattern gates.
 //!
-//! A gate is a necessary condition: a member rule can only match a value
-//! if its own pattern matches that value after the rule's transformations.
+//! A gate answers, for a transformed value, whether a member's pattern
+//! matches it: a positive rule can only match where it does, a negated
+//! one only where it does not.
 //! All gated rules of a phase that share a transformation chain form one
 //! group, whatever their targets: the engine scans each distinct value
 //! once per group (the scan is cached per value for the whole phase), and
-//! runs a member's own operator (captures, `MATCHED_VAR`, actions) only on
-//! the values whose scan hit that member's pattern. Rules that inspect
+//! runs a positive member's own operator (captures, `MATCHED_VAR`,
+//! actions) only on the values whose scan hit that member's pattern. Rules that inspect
 //! different targets still share the scan of the values they have in
 //! common (ARGS, cookies and headers are inspected by most CRS rules).
 //!
 //! A rule is gated only when the scan is sure to see the same transformed
 //! value the rule would see at its turn:
 //! - it is a chain head (links run on values the head's match selected);
-//! - its operator is a positive, constant `@rx` or `@pm` (a negated rule
-//!   matches when the pattern does *not*; `RxMacro` changes per
+//! - its operator is a constant `@rx` or `@pm` (`RxMacro` changes per
 //!   transaction). A phrase list joins the set as one case-insensitive
-//!   alternation of its phrases, which matches exactly when `@pm` does;
+//!   alternation of its phrases, which matches exactly when `@pm` does.
+//!   The scan is exact, not only a necessary condition, so a negated rule
+//!   is gated too: it matches exactly the values its pattern misses (and
+//!   cannot be skipped for a whole phase);
 //! - it does not use `multiMatch` (which inspects every intermediate
 //!   transformation result, not only the last);
 //! - every target is request or response data that does not change while
@@ -126,9 +129,6 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
         OperatorKind::Pm(set) => set.phrases.is_empty() || set.phrases.iter().any(String::is_empty),
         _ => return Some("operator is not a constant @rx or @pm"),
     };
-    if rule.operator.negated {
-        return Some("negated operator");
-    }
     if rule.actions.multi_match {
         return Some("multiMatch");
     }

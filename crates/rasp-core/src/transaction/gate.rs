@@ -42,23 +42,23 @@ impl GateCache {
         self.any.borrow_mut().clear();
     }
 
-    /// Whether the gate's pattern can match `transformed`, the value at
-    /// `origin` (address, length) after the group's transformations.
-    pub(super) fn allows(
+    /// Whether the gate's pattern matches `transformed`, the value at
+    /// `origin` (address, length) after the group's transformations. The
+    /// scan is exact (an overlapping search reports every pattern that
+    /// matches), so this is the operator's own answer; `None` when there
+    /// is no scan to ask (a set that did not compile).
+    pub(super) fn pattern_matches(
         &self,
         plan: &GatePlan,
         gate: GateRef,
         origin: (usize, usize),
         transformed: &[u8],
-    ) -> bool {
-        // A group whose set did not compile gates nothing.
-        let Some(set) = plan.groups.get(gate.group).and_then(|g| g.set.get()) else {
-            return true;
-        };
+    ) -> Option<bool> {
+        let set = plan.groups.get(gate.group).and_then(|g| g.set.get())?;
         let pattern = PatternID::new_unchecked(gate.pattern);
-        self.with_scan(set, gate.group, origin, transformed, |set| {
+        Some(self.with_scan(set, gate.group, origin, transformed, |set| {
             set.is_some_and(|s| s.contains(pattern))
-        })
+        }))
     }
 
     /// Runs `f` on the (cached) scan of `transformed` by group `index`.

@@ -69,6 +69,45 @@ impl HitScratch {
     }
 }
 
+/// Records a hit of `link` on `value`: its name and value in the scratch
+/// text, the description when wanted (`op_message` is the operator's own,
+/// unused for negated operators).
+fn push_hit(
+    link: &Rule,
+    name: &crate::variables::ValueName<'_>,
+    value: &[u8],
+    captures: Vec<Vec<u8>>,
+    op_message: &str,
+    describe: bool,
+    out: &mut HitScratch,
+) {
+    let start = out.text.len();
+    name.render_into(&mut out.text);
+    let name_range = start..out.text.len();
+    let message = if !describe {
+        String::new()
+    } else {
+        let name = String::from_utf8_lossy(out.text.get(name_range.clone()).unwrap_or_default());
+        if link.operator.negated {
+            format!(
+                "Match of \"{} {}\" against \"{}\" required.",
+                link.operator.name, link.operator.argument, name
+            )
+        } else if name.is_empty() {
+            format!("{op_message}.")
+        } else {
+            format!("{op_message} at {name}.")
+        }
+    };
+    out.text.extend_from_slice(value);
+    out.hits.push(Hit {
+        name: name_range.clone(),
+        value: name_range.end..out.text.len(),
+        captures,
+        message,
+    });
+}
+
 /// A reusable buffer of target values; the values borrow the transaction,
 /// so the buffer is kept empty (and re-typed) between rules.
 fn recycle<'b>(mut values: Vec<Value<'_>>) -> Vec<Value<'b>> {
@@ -139,7 +178,9 @@ impl Transaction {
     pub(super) fn eval_rule(&mut self, head: &Arc<Rule>, phase: Phase) -> RuleOutcome {
         if !self.engine.config.per_rule {
             if let Some(Some(gate)) = self.engine.plan.gates.get(head.link_index) {
-                if !self.rule_may_match(*gate) {
+                // A negated rule matches the values its pattern misses, so
+                // only a positive one can be ruled out for the whole phase.
+                if !head.operator.negated && !self.rule_may_match(*gate) {
                     return RuleOutcome::NoMatch;
                 }
             }
@@ -260,12 +301,26 @@ impl Transaction {
                 // Only values that stay put for the phase can share a
                 // cached scan; the planner gates only rules whose targets
                 // are such values.
-                if let (Some(gate), Some(key)) = (gate, key) {
-                    if !self.gates.allows(&self.engine.plan, gate, key, &current) {
-                        continue;
+                let known = match (gate, key) {
+                    (Some(gate), Some(key)) => {
+                        self.gates
+                            .pattern_matches(&self.engine.plan, gate, key, &current)
+                    }
+                    _ => None,
+                };
+                match known {
+                    // The pattern misses: a positive rule does not match,
+                    // a negated one does, without running its operator.
+                    Some(false) if link.operator.negated => {
+                        push_hit(link, &v.name, &current, Vec::new(), "", describe, out);
+                    }
+                    Some(false) => {}
+                    // The pattern matches: a negated rule does not.
+                    Some(true) if link.operator.negated => {}
+                    Some(true) | None => {
+                        self.check(link, &scope, &v.name, &current, capture, describe, out);
                     }
                 }
-                self.check(link, &scope, &v.name, &current, capture, describe, out);
             }
         }
         *self.values_scratch.borrow_mut() = recycle(values);
@@ -294,32 +349,7 @@ impl Transaction {
         if o.matched == link.operator.negated {
             return;
         }
-        let start = out.text.len();
-        name.render_into(&mut out.text);
-        let name_range = start..out.text.len();
-        let message = if !describe {
-            String::new()
-        } else {
-            let name =
-                String::from_utf8_lossy(out.text.get(name_range.clone()).unwrap_or_default());
-            if link.operator.negated {
-                format!(
-                    "Match of \"{} {}\" against \"{}\" required.",
-                    link.operator.name, link.operator.argument, name
-                )
-            } else if name.is_empty() {
-                format!("{}.", o.message)
-            } else {
-                format!("{} at {}.", o.message, name)
-            }
-        };
-        out.text.extend_from_slice(value);
-        out.hits.push(Hit {
-            name: name_range.clone(),
-            value: name_range.end..out.text.len(),
-            captures: o.captures,
-            message,
-        });
+        push_hit(link, name, value, o.captures, &o.message, describe, out);
     }
 
     /// Runs the non-disruptive side effects of `link`, in the order written.
