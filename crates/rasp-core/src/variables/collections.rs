@@ -2,9 +2,10 @@
 //! SESSION, USER and RESOURCE collections (in-memory, per transaction
 //! unless the engine's store backs them).
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use crate::variables::Pair;
 
@@ -16,7 +17,9 @@ use crate::variables::Pair;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Collection {
     entries: Vec<Pair>,
-    index: HashMap<Vec<u8>, usize, RandomState>,
+    /// Positions in `entries`, hashed by member name.
+    index: HashTable<usize>,
+    hasher: RandomState,
 }
 
 impl Collection {
@@ -24,7 +27,8 @@ impl Collection {
     pub(crate) fn with_capacity(n: usize) -> Collection {
         Collection {
             entries: Vec::with_capacity(n),
-            index: HashMap::with_capacity_and_hasher(n, RandomState::default()),
+            index: HashTable::with_capacity(n),
+            hasher: RandomState::default(),
         }
     }
 
@@ -32,14 +36,23 @@ impl Collection {
         &self.entries
     }
 
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        let entries = &self.entries;
+        self.index
+            .find(self.hasher.hash_one(key), |&i| {
+                entries.get(i).is_some_and(|p| p.name == key)
+            })
+            .copied()
+    }
+
     fn position(&self, key: &[u8]) -> Option<usize> {
         // Keys from rules are lower-cased at compile time: look them up as
         // they are first, and fold the case only when that misses.
-        if let Some(&i) = self.index.get(key) {
+        if let Some(i) = self.find(key) {
             return Some(i);
         }
         if key.iter().any(u8::is_ascii_uppercase) {
-            self.index.get(&key.to_ascii_lowercase()).copied()
+            self.find(&key.to_ascii_lowercase())
         } else {
             None
         }
@@ -63,10 +76,18 @@ impl Collection {
             }
             None => {
                 let name = key.to_ascii_lowercase();
-                self.index.insert(name.clone(), self.entries.len());
+                self.insert_index(&name, self.entries.len());
                 self.entries.push(Pair::new(name, value));
             }
         }
+    }
+
+    fn insert_index(&mut self, name: &[u8], position: usize) {
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        self.index
+            .insert_unique(hasher.hash_one(name), position, |&i| {
+                entries.get(i).map_or(0, |p| hasher.hash_one(&p.name))
+            });
     }
 
     /// Like [`Collection::set`], reusing the member's buffer when it
@@ -112,8 +133,11 @@ impl Collection {
 
     fn reindex(&mut self) {
         self.index.clear();
-        for (i, p) in self.entries.iter().enumerate() {
-            self.index.insert(p.name.clone(), i);
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        for (i, p) in entries.iter().enumerate() {
+            self.index.insert_unique(hasher.hash_one(&p.name), i, |&j| {
+                entries.get(j).map_or(0, |q| hasher.hash_one(&q.name))
+            });
         }
     }
 }
