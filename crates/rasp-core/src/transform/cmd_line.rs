@@ -16,9 +16,13 @@ pub(super) fn cmd_line(input: &[u8]) -> Cow<'_, [u8]> {
     if unchanged(input) {
         return Cow::Borrowed(input);
     }
-    // Written straight into a vector (the value changes): the copy-on-write
-    // writer's per-byte comparison made this the slowest transformation
-    // on long values.
+    Cow::Owned(rewrite(input))
+}
+
+/// The whole normalisation, written straight into a vector (the value
+/// changes): the copy-on-write writer's per-byte comparison made this the
+/// slowest transformation on long values.
+pub(super) fn rewrite(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut in_space = false;
     for &c in input {
@@ -44,7 +48,7 @@ pub(super) fn cmd_line(input: &[u8]) -> Cow<'_, [u8]> {
             }
         }
     }
-    Cow::Owned(out)
+    out
 }
 
 /// Whether `cmd_line` would return `input` as is: no byte it deletes,

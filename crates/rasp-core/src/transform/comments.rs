@@ -98,6 +98,11 @@ pub(super) fn remove_comments_char(input: &[u8]) -> Cow<'_, [u8]> {
     if !has_comment_char(input) {
         return Cow::Borrowed(input);
     }
+    strip_comment_chars(input)
+}
+
+/// `removeCommentsChar` without the shortcut.
+pub(super) fn strip_comment_chars(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out = CowWriter::new(input);
     let mut i = 0;
     while let Some(&c) = input.get(i) {

@@ -23,6 +23,11 @@ pub(super) fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
     {
         return Cow::Borrowed(input);
     }
+    compress(input)
+}
+
+/// `compressWhitespace` without the shortcut.
+pub(super) fn compress(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out = CowWriter::new(input);
     let mut in_space = false;
     for &b in input {
