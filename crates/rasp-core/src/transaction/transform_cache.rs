@@ -1,11 +1,10 @@
-//! Per-phase cache of transformed values, with prefix sharing: the value of
-//! `t:lowercase` is reused by `t:lowercase,t:urlDecodeUni`, and no value is
-//! transformed twice the same way within a phase.
+//! Per-phase cache of transformed values: no bytes are transformed twice
+//! the same way within a phase, whichever chains lead to them.
 //!
 //! Keys are the address and length of a value borrowed from the exchange
-//! data (which does not change during a phase) plus a hash of the
-//! transformation prefix. The cache is cleared at every phase start, before
-//! the exchange data can change (body processing adds arguments).
+//! data (which does not change during a phase) or of a cached transformed
+//! copy. The cache is cleared at every phase start, before the exchange
+//! data can change (body processing adds arguments).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -33,14 +32,25 @@ impl Deref for Transformed<'_> {
     }
 }
 
-type Key = (usize, usize, u64);
+/// A whole chain applied to a value: (value address, length, chain hash).
+type ChainKey = (usize, usize, u64);
 
-/// `None`: every step so far left the value unchanged.
-type Entries = HashMap<Key, Option<Arc<[u8]>>, RandomState>;
+/// One step: (input address, input length, transformation).
+type StepKey = (usize, usize, Transform);
+
+/// `None`: the transformation(s) left the bytes as they were.
+type Entries<K> = HashMap<K, Option<Arc<[u8]>>, RandomState>;
 
 #[derive(Debug, Default)]
 pub(super) struct TransformCache {
-    map: RefCell<Entries>,
+    /// Final results of whole chains, for the one-lookup repeat.
+    chains: RefCell<Entries<ChainKey>>,
+    /// Single steps keyed by the bytes they read. A step's result depends
+    /// on its input bytes only, and most steps leave ordinary values as
+    /// they are, so chains that differ in their prefixes converge here:
+    /// `t:utf8toUnicode,t:urlDecodeUni` and `t:urlDecodeUni` share the
+    /// decoding of a value without non-ASCII bytes.
+    steps: RefCell<Entries<StepKey>>,
 }
 
 /// FNV-1a offset basis: the hash of the empty chain.
@@ -57,7 +67,11 @@ impl TransformCache {
     /// value and chain pairs), so it does not rehash while filling up.
     pub(super) fn new() -> TransformCache {
         TransformCache {
-            map: RefCell::new(HashMap::with_capacity_and_hasher(
+            chains: RefCell::new(HashMap::with_capacity_and_hasher(
+                512,
+                RandomState::default(),
+            )),
+            steps: RefCell::new(HashMap::with_capacity_and_hasher(
                 512,
                 RandomState::default(),
             )),
@@ -65,11 +79,17 @@ impl TransformCache {
     }
 
     pub(super) fn clear(&self) {
-        self.map.borrow_mut().clear();
+        self.chains.borrow_mut().clear();
+        self.steps.borrow_mut().clear();
     }
 
     /// Applies `chain` to `value`; `cacheable` says the value is borrowed
     /// from data that stays put for the rest of the phase.
+    ///
+    /// Step keys are addresses: of the original value (stable for the
+    /// phase) or of a transformed copy, which the step map itself keeps
+    /// alive until it is cleared, so an address is never reused for other
+    /// bytes while it is a key.
     pub(super) fn apply<'v>(
         &self,
         value: Cow<'v, [u8]>,
@@ -90,30 +110,43 @@ impl TransformCache {
             };
         }
         let (ptr, len) = (original.as_ptr() as usize, original.len());
-        let mut map = self.map.borrow_mut();
         // Most calls repeat a chain already applied to this value this
-        // phase: one lookup of the whole chain answers them.
+        // phase: one lookup of the whole chain answers them (for a single
+        // step, the step map does).
         let whole = chain.iter().fold(CHAIN_SEED, |h, t| step_hash(h, *t));
-        if let Some(hit) = map.get(&(ptr, len, whole)) {
-            return match hit {
-                Some(v) => Transformed::Shared(Arc::clone(v)),
-                None => Transformed::Original(original),
-            };
+        let remember = chain.len() > 1;
+        if remember {
+            if let Some(hit) = self.chains.borrow().get(&(ptr, len, whole)) {
+                return match hit {
+                    Some(v) => Transformed::Shared(Arc::clone(v)),
+                    None => Transformed::Original(original),
+                };
+            }
         }
         let mut current: Option<Arc<[u8]>> = None;
-        let mut h: u64 = CHAIN_SEED;
+        let mut steps = self.steps.borrow_mut();
         for t in chain {
-            h = step_hash(h, *t);
-            let key = (ptr, len, h);
-            if let Some(hit) = map.get(&key) {
-                current = hit.clone();
-                continue;
-            }
             let input: &[u8] = current.as_deref().unwrap_or(original);
-            if let Cow::Owned(v) = crate::transform::apply(*t, input) {
-                current = Some(Arc::from(v));
+            let key = (input.as_ptr() as usize, input.len(), *t);
+            let next = match steps.get(&key) {
+                Some(hit) => hit.clone(),
+                None => {
+                    let out = match crate::transform::apply(*t, input) {
+                        Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
+                        Cow::Borrowed(_) => None,
+                    };
+                    steps.insert(key, out.clone());
+                    out
+                }
+            };
+            if next.is_some() {
+                current = next;
             }
-            map.insert(key, current.clone());
+        }
+        if remember {
+            self.chains
+                .borrow_mut()
+                .insert((ptr, len, whole), current.clone());
         }
         match current {
             Some(v) => Transformed::Shared(v),
@@ -137,5 +170,45 @@ fn apply_uncached<'v>(value: Arc<[u8]>, chain: &[Transform]) -> Transformed<'v> 
     match apply_chain(&value, chain) {
         Some(v) => Transformed::Shared(v),
         None => Transformed::Shared(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Transform::{HtmlEntityDecode, Lowercase, UrlDecodeUni, Utf8ToUnicode};
+
+    fn direct(value: &[u8], chain: &[Transform]) -> Vec<u8> {
+        apply_chain(value, chain).map_or_else(|| value.to_vec(), |v| v.to_vec())
+    }
+
+    #[test]
+    fn chains_sharing_steps_give_the_direct_results() {
+        let cache = TransformCache::new();
+        let chains: &[&[Transform]] = &[
+            &[Utf8ToUnicode, UrlDecodeUni, Lowercase],
+            &[UrlDecodeUni, Lowercase],
+            &[Lowercase],
+            &[UrlDecodeUni, HtmlEntityDecode, Lowercase],
+            &[Lowercase, UrlDecodeUni],
+            &[Utf8ToUnicode, UrlDecodeUni, Lowercase],
+        ];
+        let values: [&[u8]; 4] = [b"Plain Text", b"a%41%3c&lt;B", "Ünï %41".as_bytes(), b""];
+        // Twice: the second round is answered from the cache.
+        for _ in 0..2 {
+            for value in values {
+                for chain in chains {
+                    let got = cache.apply(Cow::Borrowed(value), chain, true);
+                    assert_eq!(
+                        &*got,
+                        direct(value, chain).as_slice(),
+                        "{value:?} {chain:?}"
+                    );
+                    if let Transformed::Original(b) = got {
+                        assert_eq!(b.as_ptr(), value.as_ptr());
+                    }
+                }
+            }
+        }
     }
 }
