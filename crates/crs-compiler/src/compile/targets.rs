@@ -131,6 +131,7 @@ fn selector(ctx: &mut Ctx, variable: Variable, v: &str) -> Result<Selector, Stri
         return Ok(Selector::Regex(SelectorRegex {
             source: source.to_string(),
             regex,
+            literal_prefix: SelectorRegex::literal_prefix_of(source),
         }));
     }
     Ok(Selector::Key(v.to_ascii_lowercase()))

@@ -176,6 +176,23 @@ pub struct SelectorRegex {
     /// The compiled pattern (byte mode, case-insensitive like ModSecurity's
     /// name matching).
     pub regex: Arc<Regex>,
+    /// For patterns that are only `^` and a literal (`^header_name_920450_`,
+    /// the form CRS uses to iterate its own TX variables), the literal,
+    /// lower-cased: a prefix comparison decides, without running the
+    /// regex over every member.
+    pub literal_prefix: Option<Vec<u8>>,
+}
+
+impl SelectorRegex {
+    /// The compile-time analysis behind [`SelectorRegex::literal_prefix`].
+    pub fn literal_prefix_of(source: &str) -> Option<Vec<u8>> {
+        let rest = source.strip_prefix('^')?;
+        (!rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        .then(|| rest.to_ascii_lowercase().into_bytes())
+    }
 }
 
 impl Selector {
@@ -184,7 +201,12 @@ impl Selector {
         match self {
             Selector::All | Selector::XPath(_) => true,
             Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(name),
-            Selector::Regex(r) => r.regex.is_match(name),
+            Selector::Regex(r) => match &r.literal_prefix {
+                Some(p) => name
+                    .get(..p.len())
+                    .is_some_and(|n| n.eq_ignore_ascii_case(p)),
+                None => r.regex.is_match(name),
+            },
         }
     }
 
@@ -237,5 +259,45 @@ impl Exclusion {
     /// A stable textual form (`!ARGS:foo`).
     pub fn describe(&self) -> String {
         format!("!{}:{}", self.variable, self.selector.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_prefix_selectors_agree_with_their_regex() {
+        assert_eq!(
+            SelectorRegex::literal_prefix_of("^Header_Name_920450_"),
+            Some(b"header_name_920450_".to_vec())
+        );
+        for not_literal in ["^a.b", "header", "^", "^a$", "^(a)", "^a|b", "^a\\d"] {
+            assert_eq!(
+                SelectorRegex::literal_prefix_of(not_literal),
+                None,
+                "{not_literal}"
+            );
+        }
+        let source = "^header_name_920450_";
+        let regex = crate::build::regex::compile_name_pattern(source).expect("compiles");
+        let sel = Selector::Regex(SelectorRegex {
+            source: source.into(),
+            regex: Arc::clone(&regex),
+            literal_prefix: SelectorRegex::literal_prefix_of(source),
+        });
+        for name in [
+            "header_name_920450_host",
+            "HEADER_NAME_920450_x",
+            "header_name_92045",
+            "xheader_name_920450_",
+            "",
+        ] {
+            assert_eq!(
+                sel.matches(name.as_bytes()),
+                regex.is_match(name.as_bytes()),
+                "{name}"
+            );
+        }
     }
 }
