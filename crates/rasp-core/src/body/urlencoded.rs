@@ -62,46 +62,9 @@ pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
 
 /// v2's non-strict URL decoding: `+` → space, valid `%hh` → byte, anything
 /// else copied. Sets `*invalid` when a `%` is not followed by two hex digits.
+/// The same decoder as `t:urlDecode`.
 pub fn decode(input: &[u8], invalid: &mut bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match b {
-            b'%' => match (
-                input.get(i + 1).copied().and_then(hex_value),
-                input.get(i + 2).copied().and_then(hex_value),
-            ) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                }
-                _ => {
-                    *invalid = true;
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-/// The value of one hex digit.
-pub(crate) fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    crate::transform::url_decode_reporting(input, invalid).into_owned()
 }
 
 #[cfg(test)]

@@ -12,23 +12,21 @@
 /// Percent-decodes `%XX`; invalid escapes are kept as written (Apache
 /// answers 400 for those before ModSecurity's phase 2 could run).
 fn unescape(path: &[u8], only_unreserved: bool) -> Vec<u8> {
-    let hex = crate::body::urlencoded::hex_value;
+    use crate::transform::{hex_pair, is_hex};
     let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < path.len() {
         let b = path[i];
-        if b == b'%' {
-            if let (Some(h), Some(l)) = (
-                path.get(i + 1).copied().and_then(hex),
-                path.get(i + 2).copied().and_then(hex),
-            ) {
-                let c = (h << 4) | l;
-                let unreserved = c.is_ascii_alphanumeric() || b"-._~".contains(&c);
-                if !only_unreserved || unreserved {
-                    out.push(c);
-                    i += 3;
-                    continue;
-                }
+        let escaped = match path.get(i + 1..i + 3) {
+            Some(&[h, l]) if b == b'%' && is_hex(h) && is_hex(l) => Some(hex_pair(h, l)),
+            _ => None,
+        };
+        if let Some(c) = escaped {
+            let unreserved = c.is_ascii_alphanumeric() || b"-._~".contains(&c);
+            if !only_unreserved || unreserved {
+                out.push(c);
+                i += 3;
+                continue;
             }
         }
         out.push(b);

@@ -7,7 +7,7 @@ const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// ASCII hex digit (`0-9a-fA-F`), ModSecurity's `VALID_HEX`.
 #[inline]
-pub(super) fn is_hex(b: u8) -> bool {
+pub(crate) fn is_hex(b: u8) -> bool {
     b.is_ascii_hexdigit()
 }
 
@@ -26,7 +26,7 @@ fn digit_unchecked(b: u8) -> u8 {
 
 /// Byte for two hex digits (ModSecurity's `x2c`, same wrapping rules).
 #[inline]
-pub(super) fn pair(hi: u8, lo: u8) -> u8 {
+pub(crate) fn pair(hi: u8, lo: u8) -> u8 {
     digit_unchecked(hi)
         .wrapping_mul(16)
         .wrapping_add(digit_unchecked(lo))

@@ -67,6 +67,9 @@ mod sql_hex;
 mod trim;
 mod unicode_map;
 mod url_decode;
+
+pub(crate) use hex::{is_hex, pair as hex_pair};
+pub(crate) use url_decode::url_decode_reporting;
 mod url_encode;
 mod utf8_to_unicode;
 #[cfg(test)]

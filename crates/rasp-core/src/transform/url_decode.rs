@@ -20,15 +20,22 @@ use super::writer::CowWriter;
 
 /// `t:urlDecode`.
 pub(super) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    decode(input, false)
+    decode(input, false, &mut false)
 }
 
 /// `t:urlDecodeUni`, with the code page 20127 map.
 pub(super) fn url_decode_uni(input: &[u8]) -> Cow<'_, [u8]> {
-    decode(input, true)
+    decode(input, true, &mut false)
 }
 
-fn decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
+/// `t:urlDecode` that also reports, in `*invalid`, a `%` not followed by a
+/// valid escape: the body processor's decoding of urlencoded arguments
+/// (v2 uses the same function for both and sets `URLENCODED_ERROR`).
+pub(crate) fn url_decode_reporting<'a>(input: &'a [u8], invalid: &mut bool) -> Cow<'a, [u8]> {
+    decode(input, false, invalid)
+}
+
+fn decode<'a>(input: &'a [u8], uni: bool, invalid: &mut bool) -> Cow<'a, [u8]> {
     // Nothing to decode is the common case: skip the writer entirely.
     if memchr::memchr2(b'%', b'+', input).is_none() {
         return Cow::Borrowed(input);
@@ -49,6 +56,7 @@ fn decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
                         }
                         _ => {
                             // Invalid or short: keep "%u" and go on after it.
+                            *invalid = true;
                             out.push(c);
                             out.push(next.unwrap_or(b'u'));
                             i += 2;
@@ -61,6 +69,7 @@ fn decode(input: &[u8], uni: bool) -> Cow<'_, [u8]> {
                             i += 3;
                         }
                         _ => {
+                            *invalid = true;
                             out.push(b'%');
                             i += 1;
                         }
