@@ -18,8 +18,8 @@
 //! are validated, `SecDefaultAction` is merged into each rule, chains are
 //! assembled, `skipAfter` markers resolved, `@rx` patterns compiled with
 //! ModSecurity's PCRE semantics (see [`build::regex`]), phrase lists built
-//! into Aho-Corasick automata, and positive `@rx` rules that share
-//! targets and transformations grouped into multi-pattern sets.
+//! into Aho-Corasick automata, and `@rx`/`@pm` chain heads of a phase that
+//! share a transformation chain grouped into multi-pattern sets.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

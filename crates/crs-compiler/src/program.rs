@@ -9,8 +9,9 @@ use crate::ir::rule::{Entry, Phase, PhaseProgram, Rule};
 use crate::ir::settings::Settings;
 use crate::ir::transform::Transform;
 
-/// A multi-pattern gate: the positive `@rx` and `@pm` rules of one phase
-/// that share a transformation chain, compiled into one automaton.
+/// A multi-pattern gate: the `@rx` and `@pm` chain heads (positive or
+/// negated) of one phase that share a transformation chain, compiled into
+/// one automaton.
 ///
 /// Scanning a transformed value once tells which members' patterns match
 /// it; the engine caches that answer per value for the whole phase and
@@ -71,22 +72,12 @@ impl LazySet {
     }
 
     /// Whether the set was built already.
-    pub fn is_built(&self) -> bool {
+    pub(crate) fn is_built(&self) -> bool {
         self.set.get().is_some()
     }
 
-    /// Number of patterns.
-    pub fn len(&self) -> usize {
-        self.patterns.len()
-    }
-
-    /// Whether there are no patterns.
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// Total length of the pattern sources (a build cost estimate).
-    pub fn source_len(&self) -> usize {
+    pub(crate) fn source_len(&self) -> usize {
         self.patterns.iter().map(String::len).sum()
     }
 
@@ -197,6 +188,16 @@ impl CompiledRuleset {
                 _ => None,
             })
         })
+    }
+
+    /// The gates the compiler planned, over every rule (engines usually
+    /// plan their own over the rules they reach: [`crate::plan_gates`]).
+    pub fn gate_plan(&self) -> GatePlan {
+        GatePlan {
+            groups: self.groups.clone(),
+            gates: self.gates.clone(),
+            ungated: self.report.ungated.clone(),
+        }
     }
 
     /// Looks a rule up by id.

@@ -108,11 +108,7 @@ impl Engine {
     /// level), and plans the multi-pattern gates over those only (see
     /// `reach.rs`).
     pub fn with_config(rules: Arc<CompiledRuleset>, config: EngineConfig) -> Engine {
-        let plan = Arc::new(GatePlan {
-            groups: rules.groups.clone(),
-            gates: rules.gates.clone(),
-            ungated: Vec::new(),
-        });
+        let plan = Arc::new(rules.gate_plan());
         let mut engine = Engine {
             rules,
             config,

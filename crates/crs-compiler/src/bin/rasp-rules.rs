@@ -111,11 +111,7 @@ fn print_summary(rs: &CompiledRuleset, ms: f64) {
     );
     // Engines build the sets of the gates they use; build them all here to
     // report their size and any that does not compile.
-    let plan = crs_compiler::program::GatePlan {
-        groups: rs.groups.clone(),
-        gates: rs.gates.clone(),
-        ungated: Vec::new(),
-    };
+    let plan = rs.gate_plan();
     plan.build();
     for (i, g) in rs.groups.iter().enumerate() {
         let transforms: Vec<&str> = g.transforms.iter().map(|t| t.name()).collect();

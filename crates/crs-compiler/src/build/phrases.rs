@@ -6,25 +6,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::ir::operator::PhraseSet;
 
-/// Splits an `@pm` argument into phrases (whitespace separated, as
-/// ModSecurity does).
-pub fn split_pm_argument(arg: &str) -> Vec<String> {
-    arg.split_ascii_whitespace().map(str::to_string).collect()
-}
-
-/// Reads the phrases of a `@pmFromFile` data file: one per line, `#`
-/// comments and blank lines skipped, surrounding whitespace trimmed.
-pub fn parse_data_file(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
-
 /// Builds a case-insensitive phrase set. ModSecurity's `@pm` is
 /// case-insensitive (ASCII) and matches anywhere in the value.
-pub fn build(phrases: Vec<String>) -> Result<PhraseSet, String> {
+fn build(phrases: Vec<String>) -> Result<PhraseSet, String> {
     let automaton = AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)

@@ -243,10 +243,5 @@ fn automata_bytes(rs: &CompiledRuleset) -> usize {
             }
         }
     }
-    for g in &rs.groups {
-        // Built by engines on demand (`GatePlan::build`): 0 here unless
-        // the ruleset's own sets were built.
-        total += g.set.memory_usage();
-    }
     total
 }
