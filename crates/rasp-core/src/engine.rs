@@ -108,18 +108,19 @@ impl Engine {
     /// level), and plans the multi-pattern gates over those only (see
     /// `reach.rs`).
     pub fn with_config(rules: Arc<CompiledRuleset>, config: EngineConfig) -> Engine {
-        let plan = Arc::new(rules.gate_plan());
+        // Per-rule mode is an engine without gates: every rule link then
+        // finds none and runs its own operator on every value.
         let mut engine = Engine {
             rules,
             config,
             store: Arc::default(),
-            plan,
+            plan: Arc::default(),
         };
         if !engine.config.per_rule {
-            if let Some(plan) = crate::reach::plan_for_reached(&engine) {
-                engine.plan = Arc::new(plan);
-            }
-            engine.plan.build();
+            let plan =
+                crate::reach::plan_for_reached(&engine).unwrap_or_else(|| engine.rules.gate_plan());
+            plan.build();
+            engine.plan = Arc::new(plan);
         }
         engine
     }

@@ -91,7 +91,7 @@ pub(crate) fn plan_for_reached(engine: &Engine) -> Option<GatePlan> {
         rules: Arc::clone(&engine.rules),
         config: engine.config.clone().per_rule(true),
         store: Arc::default(),
-        plan: Arc::clone(&engine.plan),
+        plan: Arc::default(),
     };
     let mut reached = vec![false; engine.rules.link_count];
     for probe in PROBES {
@@ -102,7 +102,7 @@ pub(crate) fn plan_for_reached(engine: &Engine) -> Option<GatePlan> {
     }
     let is_reached = |link: usize| reached.get(link).copied().unwrap_or(true);
     let unreached_gate = engine
-        .plan
+        .rules
         .gates
         .iter()
         .enumerate()

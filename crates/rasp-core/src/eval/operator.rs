@@ -178,17 +178,17 @@ pub(crate) fn run(
             }
         }
         K::Eq(m) | K::Ge(m) | K::Gt(m) | K::Le(m) | K::Lt(m) => {
-            let left = crate::operator::numeric::atoi(value);
-            let right = crate::operator::numeric::atoi(&expand(m, scope));
-            let (hit, name) = match &op.kind {
-                K::Eq(_) => (left == right, "EQ"),
-                K::Ge(_) => (left >= right, "GE"),
-                K::Gt(_) => (left > right, "GT"),
-                K::Le(_) => (left <= right, "LE"),
-                _ => (left < right, "LT"),
+            use crate::operator::numeric::{atoi, Comparison};
+            let comparison = match &op.kind {
+                K::Eq(_) => Comparison::Eq,
+                K::Ge(_) => Comparison::Ge,
+                K::Gt(_) => Comparison::Gt,
+                K::Le(_) => Comparison::Le,
+                _ => Comparison::Lt,
             };
-            if hit {
-                o.hit(|| format!("Operator {name} matched {right}"));
+            let argument = expand(m, scope);
+            if comparison.matches(value, &argument) {
+                o.hit(|| format!("Operator {} matched {}", comparison.name(), atoi(&argument)));
             }
         }
         K::IpMatch(nets) => {
@@ -203,29 +203,24 @@ pub(crate) fn run(
         }
         K::DetectSqli => {
             if let Some(fp) = crate::operator::detect_sqli::detect_sqli(value) {
-                o.hit(|| format!("detected SQLi using libinjection with fingerprint '{fp}'"));
+                o.hit(|| crate::operator::detect_sqli::message(&fp));
                 if capture {
                     o.captures = vec![fp.into_bytes()];
                 }
             }
         }
         K::DetectXss if crate::operator::detect_xss::detect_xss(value) => {
-            o.hit(|| "detected XSS using libinjection.".to_string());
+            o.hit(|| crate::operator::detect_xss::MESSAGE.to_string());
         }
         K::ValidateByteRange(table) => {
-            let bad = value.iter().filter(|b| !table[usize::from(**b)]).count();
+            let bad = crate::operator::validate_byte_range::count_outside(table, value);
             if bad > 0 {
                 o.hit(|| format!("Found {bad} byte(s) outside range: {}", op.argument));
             }
         }
         K::ValidateUrlEncoding => {
             if let Err(e) = crate::operator::validate_url_encoding::validate(value) {
-                o.hit(|| {
-                    e.message("")
-                        .trim_end_matches(['.', ' '])
-                        .trim_end_matches(" at")
-                        .to_string()
-                });
+                o.hit(|| e.reason().to_string());
             }
         }
         K::ValidateUtf8Encoding => {

@@ -72,16 +72,24 @@ impl Comparison {
         }
     }
 
-    /// v2's match message, e.g. `Operator GE matched 5 at ARGS:x.`
-    pub fn message(self, argument: &[u8], var_name: &str) -> String {
-        let name = match self {
+    /// The name v2's messages use (`GE`).
+    pub fn name(self) -> &'static str {
+        match self {
             Comparison::Eq => "EQ",
             Comparison::Ge => "GE",
             Comparison::Gt => "GT",
             Comparison::Le => "LE",
             Comparison::Lt => "LT",
-        };
-        format!("Operator {name} matched {} at {var_name}.", atoi(argument))
+        }
+    }
+
+    /// v2's match message, e.g. `Operator GE matched 5 at ARGS:x.`
+    pub fn message(self, argument: &[u8], var_name: &str) -> String {
+        format!(
+            "Operator {} matched {} at {var_name}.",
+            self.name(),
+            atoi(argument)
+        )
     }
 }
 

@@ -11,16 +11,19 @@ pub enum UrlEncodingError {
 }
 
 impl UrlEncodingError {
+    /// What is wrong, as v2's message says it before the variable name.
+    pub fn reason(self) -> &'static str {
+        match self {
+            UrlEncodingError::NonHexDigits => "Invalid URL Encoding: Non-hexadecimal digits used",
+            UrlEncodingError::NotEnoughCharacters => {
+                "Invalid URL Encoding: Not enough characters at the end of input"
+            }
+        }
+    }
+
     /// v2's match message for this error at `var_name`.
     pub fn message(self, var_name: &str) -> String {
-        match self {
-            UrlEncodingError::NonHexDigits => {
-                format!("Invalid URL Encoding: Non-hexadecimal digits used at {var_name}.")
-            }
-            UrlEncodingError::NotEnoughCharacters => format!(
-                "Invalid URL Encoding: Not enough characters at the end of input at {var_name}."
-            ),
-        }
+        format!("{} at {var_name}.", self.reason())
     }
 }
 

@@ -81,7 +81,7 @@ impl GateCache {
 impl super::Transaction {
     /// Whether a gated rule can match at all this phase: its pattern hit
     /// at least one value of its group's targets. Scanning those values
-    /// fills the per-value cache that [`GateCache::allows`] reads later.
+    /// fills the per-value cache that [`GateCache::pattern_matches`] reads later.
     pub(super) fn rule_may_match(&self, gate: GateRef) -> bool {
         let plan = &self.engine.plan;
         let Some(group) = plan.groups.get(gate.group) else {

@@ -176,13 +176,11 @@ impl Transaction {
     }
 
     pub(super) fn eval_rule(&mut self, head: &Arc<Rule>, phase: Phase) -> RuleOutcome {
-        if !self.engine.config.per_rule {
-            if let Some(Some(gate)) = self.engine.plan.gates.get(head.link_index) {
-                // A negated rule matches the values its pattern misses, so
-                // only a positive one can be ruled out for the whole phase.
-                if !head.operator.negated && !self.rule_may_match(*gate) {
-                    return RuleOutcome::NoMatch;
-                }
+        if let Some(Some(gate)) = self.engine.plan.gates.get(head.link_index) {
+            // A negated rule matches the values its pattern misses, so
+            // only a positive one can be ruled out for the whole phase.
+            if !head.operator.negated && !self.rule_may_match(*gate) {
+                return RuleOutcome::NoMatch;
             }
         }
         let mut scratch = std::mem::take(&mut self.hit_scratch);
@@ -266,16 +264,13 @@ impl Transaction {
         let a = &head.actions;
         let describe = link.chain.is_none()
             && (a.log || a.auditlog || !matches!(a.disruptive, Some(Disruptive::Pass) | None));
-        let gate = if self.engine.config.per_rule {
-            None
-        } else {
-            self.engine
-                .plan
-                .gates
-                .get(link.link_index)
-                .copied()
-                .flatten()
-        };
+        let gate = self
+            .engine
+            .plan
+            .gates
+            .get(link.link_index)
+            .copied()
+            .flatten();
         for v in values.drain(..) {
             if link.actions.multi_match && !link.transforms.is_empty() {
                 let mut current: Cow<'_, [u8]> = v.value;

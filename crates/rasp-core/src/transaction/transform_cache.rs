@@ -113,10 +113,15 @@ impl TransformCache {
         // Most calls repeat a chain already applied to this value this
         // phase: one lookup of the whole chain answers them (for a single
         // step, the step map does).
-        let whole = chain.iter().fold(CHAIN_SEED, |h, t| step_hash(h, *t));
-        let remember = chain.len() > 1;
-        if remember {
-            if let Some(hit) = self.chains.borrow().get(&(ptr, len, whole)) {
+        let chain_key = (chain.len() > 1).then(|| {
+            (
+                ptr,
+                len,
+                chain.iter().fold(CHAIN_SEED, |h, t| step_hash(h, *t)),
+            )
+        });
+        if let Some(key) = chain_key {
+            if let Some(hit) = self.chains.borrow().get(&key) {
                 return match hit {
                     Some(v) => Transformed::Shared(Arc::clone(v)),
                     None => Transformed::Original(original),
@@ -143,10 +148,8 @@ impl TransformCache {
                 current = next;
             }
         }
-        if remember {
-            self.chains
-                .borrow_mut()
-                .insert((ptr, len, whole), current.clone());
+        if let Some(key) = chain_key {
+            self.chains.borrow_mut().insert(key, current.clone());
         }
         match current {
             Some(v) => Transformed::Shared(v),
