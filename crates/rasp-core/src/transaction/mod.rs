@@ -227,9 +227,9 @@ impl Transaction {
     /// Removes rules by id for this transaction only (as
     /// `ctl:ruleRemoveById` does), e.g. for per-route exclusions.
     pub fn remove_rule_by_id(&mut self, start: u32, end: u32) {
-        self.state
-            .removed_ids
-            .push(crs_compiler::ir::action::IdRange { start, end });
+        self.state.removed_rules.push(state::RuleSelector::Ids(vec![
+            crs_compiler::ir::action::IdRange { start, end },
+        ]));
     }
 
     /// Stops rules `start..=end` from inspecting `variable` (or only its

@@ -37,9 +37,9 @@ impl RuleSelector {
 #[derive(Clone, Debug)]
 pub(crate) struct TxState {
     pub(crate) mode: EngineMode,
-    pub(crate) removed_ids: Vec<IdRange>,
-    pub(crate) removed_tags: Vec<NamePattern>,
-    pub(crate) removed_msgs: Vec<NamePattern>,
+    /// Rules removed by `ctl:ruleRemoveBy*` (or the API) for this
+    /// transaction.
+    pub(crate) removed_rules: Vec<RuleSelector>,
     pub(crate) removed_targets: Vec<(RuleSelector, Exclusion)>,
     pub(crate) request_body_access: bool,
     pub(crate) response_body_access: bool,
@@ -57,9 +57,7 @@ impl TxState {
     pub(crate) fn new(s: &Settings) -> TxState {
         TxState {
             mode: s.rule_engine,
-            removed_ids: Vec::new(),
-            removed_tags: Vec::new(),
-            removed_msgs: Vec::new(),
+            removed_rules: Vec::new(),
             removed_targets: Vec::new(),
             request_body_access: s.request_body_access,
             response_body_access: s.response_body_access,
@@ -76,36 +74,7 @@ impl TxState {
 
     /// True when `ctl:ruleRemoveBy*` removed this rule for this transaction.
     pub(crate) fn rule_removed(&self, rule: &Rule) -> bool {
-        if self.removed_ids.is_empty()
-            && self.removed_tags.is_empty()
-            && self.removed_msgs.is_empty()
-        {
-            return false;
-        }
-        if self.removed_ids.iter().any(|r| r.contains(rule.id)) {
-            return true;
-        }
-        if !self.removed_tags.is_empty()
-            && rule.actions.tags.iter().any(|t| {
-                self.removed_tags
-                    .iter()
-                    .any(|p| p.regex.is_match(t.as_bytes()))
-            })
-        {
-            return true;
-        }
-        if !self.removed_msgs.is_empty() {
-            if let Some(m) = rule.actions.msg.as_ref().and_then(|m| m.as_literal()) {
-                if self
-                    .removed_msgs
-                    .iter()
-                    .any(|p| p.regex.is_match(m.as_bytes()))
-                {
-                    return true;
-                }
-            }
-        }
-        false
+        self.removed_rules.iter().any(|s| s.selects(rule))
     }
 
     /// True when a runtime target removal excludes `var:name` for `head`.
@@ -120,9 +89,9 @@ impl TxState {
     pub(crate) fn apply_ctl(&mut self, ctl: &Ctl) {
         match ctl {
             Ctl::RuleEngine(m) => self.mode = *m,
-            Ctl::RuleRemoveById(r) => self.removed_ids.extend_from_slice(r),
-            Ctl::RuleRemoveByTag(p) => self.removed_tags.push(p.clone()),
-            Ctl::RuleRemoveByMsg(p) => self.removed_msgs.push(p.clone()),
+            Ctl::RuleRemoveById(r) => self.removed_rules.push(RuleSelector::Ids(r.clone())),
+            Ctl::RuleRemoveByTag(p) => self.removed_rules.push(RuleSelector::Tag(p.clone())),
+            Ctl::RuleRemoveByMsg(p) => self.removed_rules.push(RuleSelector::Msg(p.clone())),
             Ctl::RuleRemoveTargetById(r, ex) => self
                 .removed_targets
                 .push((RuleSelector::Ids(r.clone()), ex.clone())),
