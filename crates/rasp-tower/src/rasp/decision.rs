@@ -23,11 +23,12 @@ pub enum Outcome {
 impl Outcome {
     /// The `outcome` label of `rasp_requests_total`.
     pub fn as_str(self) -> &'static str {
+        use crate::telemetry::outcome;
         match self {
-            Outcome::Passed => "passed",
-            Outcome::Blocked => "blocked",
-            Outcome::Detected => "detected",
-            Outcome::Error => "error",
+            Outcome::Passed => outcome::PASSED,
+            Outcome::Blocked => outcome::BLOCKED,
+            Outcome::Detected => outcome::DETECTED,
+            Outcome::Error => outcome::ERROR,
         }
     }
 }
@@ -86,6 +87,9 @@ impl OnDecision for DefaultOnDecision {
                 .map(|m| m.id)
                 .collect::<Vec<_>>()
         };
+        if d.outcome == Outcome::Passed {
+            return;
+        }
         let client = d.client_ip.map(|ip| ip.to_string()).unwrap_or_default();
         match d.outcome {
             Outcome::Blocked => tracing::warn!(

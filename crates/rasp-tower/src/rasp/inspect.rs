@@ -135,22 +135,14 @@ impl Inspection {
         };
         let method = req.method().as_str().as_bytes();
         let version = protocol(req.version());
-        let authority = req.uri().authority().map(|a| a.as_str().to_string());
+        let authority = req.uri().authority().map(|a| a.as_str());
         let has_host = req.headers().contains_key(header::HOST);
         let path = req.uri().path();
-        let removals: Vec<(u32, u32)> = this
-            .config
+        let config = Arc::clone(&this.config);
+        let excluded: Vec<&super::exclusion::RouteExclusion> = config
             .exclusions
             .iter()
             .filter(|e| e.matches(req.method(), path))
-            .flat_map(|e| e.ids().iter().copied())
-            .collect();
-        let target_removals: Vec<super::exclusion::TargetExclusion> = this
-            .config
-            .exclusions
-            .iter()
-            .filter(|e| e.matches(req.method(), path))
-            .flat_map(|e| e.targets().iter().cloned())
             .collect();
         this.engine(1, |tx| {
             tx.process_connection(cip, cport, sip, sport);
@@ -163,10 +155,10 @@ impl Inspection {
             for (name, value) in req.headers() {
                 tx.add_request_header(name.as_str().as_bytes(), value.as_bytes());
             }
-            for t in &target_removals {
+            for t in excluded.iter().flat_map(|e| e.targets()) {
                 tx.remove_target_by_id(t.ids.0, t.ids.1, t.variable, t.key.as_deref());
             }
-            for (start, end) in removals {
+            for &(start, end) in excluded.iter().flat_map(|e| e.ids()) {
                 tx.remove_rule_by_id(start, end);
             }
         });

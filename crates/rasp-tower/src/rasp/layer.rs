@@ -1,6 +1,6 @@
 //! [`RaspLayer`]: configuration and the swappable rules.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -29,7 +29,10 @@ use crate::client::TrustedProxies;
 pub struct RaspLayer {
     config: Arc<RaspConfig>,
     rules: Rules,
-    current: Arc<ArcSwap<Loaded>>,
+    /// The engine over `rules`, built when the layer is first used (an
+    /// engine learns which rules its configuration reaches and builds its
+    /// automata, so the builder methods do not build one each).
+    current: Arc<OnceLock<Arc<ArcSwap<Loaded>>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -44,12 +47,12 @@ pub(crate) struct RaspConfig {
     pub(crate) on_decision: Hook,
 }
 
-impl RaspConfig {
-    #[cfg(test)]
-    pub(crate) fn for_tests(mode: FailMode) -> RaspConfig {
+/// The documented defaults of [`RaspLayer`].
+impl Default for RaspConfig {
+    fn default() -> RaspConfig {
         RaspConfig {
-            engine: EngineConfig::new().fail_mode(mode),
-            fail_mode: mode,
+            engine: EngineConfig::new(),
+            fail_mode: FailMode::Closed,
             trusted: TrustedProxies::none(),
             exclusions: Vec::new(),
             audit: None,
@@ -60,30 +63,25 @@ impl RaspConfig {
     }
 }
 
+impl RaspConfig {
+    #[cfg(test)]
+    pub(crate) fn for_tests(mode: FailMode) -> RaspConfig {
+        RaspConfig {
+            engine: EngineConfig::new().fail_mode(mode),
+            fail_mode: mode,
+            ..RaspConfig::default()
+        }
+    }
+}
+
 impl RaspLayer {
     /// A layer running `rules` (anything that converts into [`Rules`],
     /// such as a `CompiledRuleset` or an `Arc` of one).
     pub fn new(rules: impl Into<Rules>) -> RaspLayer {
-        let config = RaspConfig {
-            engine: EngineConfig::new(),
-            fail_mode: FailMode::Closed,
-            trusted: TrustedProxies::none(),
-            exclusions: Vec::new(),
-            audit: None,
-            body_timeout: Duration::from_secs(30),
-            expose_matched_rules: false,
-            on_decision: Hook(Arc::new(DefaultOnDecision)),
-        };
-        let rules = rules.into();
-        let current = Arc::new(ArcSwap::from_pointee(Loaded::new(
-            &rules,
-            config.engine.clone(),
-            0,
-        )));
         RaspLayer {
-            config: Arc::new(config),
-            rules,
-            current,
+            config: Arc::new(RaspConfig::default()),
+            rules: rules.into(),
+            current: Arc::default(),
         }
     }
 
@@ -153,7 +151,7 @@ impl RaspLayer {
     /// it made) at run time.
     pub fn reload_handle(&self) -> ReloadHandle {
         ReloadHandle {
-            current: Arc::clone(&self.current),
+            current: Arc::clone(self.current()),
             config: self.config.engine.clone(),
         }
     }
@@ -163,13 +161,28 @@ impl RaspLayer {
         &self.rules
     }
 
-    fn rebuild(mut self) -> RaspLayer {
-        let generation = self.current.load().generation;
-        self.current = Arc::new(ArcSwap::from_pointee(Loaded::new(
+    /// The engine in use, built now if it was not yet.
+    fn current(&self) -> &Arc<ArcSwap<Loaded>> {
+        self.current.get_or_init(|| self.load(0))
+    }
+
+    fn load(&self, generation: u64) -> Arc<ArcSwap<Loaded>> {
+        Arc::new(ArcSwap::from_pointee(Loaded::new(
             &self.rules,
             self.config.engine.clone(),
             generation,
-        )));
+        )))
+    }
+
+    /// After an engine setting changed: services and handles made so far
+    /// keep their engine; this layer gets a new one, at once if it had
+    /// one already (same generation), else when first used.
+    fn rebuild(mut self) -> RaspLayer {
+        let built = self.current.get().map(|c| c.load().generation);
+        self.current = Arc::default();
+        if let Some(generation) = built {
+            let _ = self.current.set(self.load(generation));
+        }
         self
     }
 }
@@ -196,7 +209,7 @@ impl<S> Layer<S> for RaspLayer {
     type Service = Rasp<S>;
 
     fn layer(&self, inner: S) -> Rasp<S> {
-        Rasp::new(inner, Arc::clone(&self.config), Arc::clone(&self.current))
+        Rasp::new(inner, Arc::clone(&self.config), Arc::clone(self.current()))
     }
 }
 
