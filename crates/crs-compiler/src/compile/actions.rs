@@ -584,16 +584,11 @@ fn parse_ctl(ctx: &mut Ctx, v: &str) -> Result<Ctl, ActError> {
             })
         };
     Ok(match lower.as_str() {
-        "ruleengine" => Ctl::RuleEngine(match value.to_ascii_lowercase().as_str() {
-            "on" => EngineMode::On,
-            "off" => EngineMode::Off,
-            "detectiononly" => EngineMode::DetectionOnly,
-            _ => {
-                return Err(bad(format!(
-                    "ctl:ruleEngine takes On, Off or DetectionOnly, got {value:?}"
-                )))
-            }
-        }),
+        "ruleengine" => Ctl::RuleEngine(EngineMode::parse(value).ok_or_else(|| {
+            bad(format!(
+                "ctl:ruleEngine takes On, Off or DetectionOnly, got {value:?}"
+            ))
+        })?),
         "ruleremovebyid" => Ctl::RuleRemoveById(parse_id_ranges(value).map_err(bad)?),
         "ruleremovebytag" => Ctl::RuleRemoveByTag(name_pattern(ctx, value)?),
         "ruleremovebymsg" => Ctl::RuleRemoveByMsg(name_pattern(ctx, value)?),

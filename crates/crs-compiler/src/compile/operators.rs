@@ -67,35 +67,10 @@ const SUPPORTED: &[&str] = &[
 
 /// The canonical spelling of a supported operator, from its lower-cased name.
 pub(crate) fn canonical_name(lower: &str) -> Option<&'static str> {
-    Some(match lower {
-        "rx" => "rx",
-        "pm" => "pm",
-        "pmf" => "pmf",
-        "pmfromfile" => "pmFromFile",
-        "strmatch" => "strmatch",
-        "streq" => "streq",
-        "contains" => "contains",
-        "containsword" => "containsWord",
-        "beginswith" => "beginsWith",
-        "endswith" => "endsWith",
-        "within" => "within",
-        "eq" => "eq",
-        "ge" => "ge",
-        "gt" => "gt",
-        "le" => "le",
-        "lt" => "lt",
-        "ipmatch" => "ipMatch",
-        "ipmatchf" => "ipMatchF",
-        "ipmatchfromfile" => "ipMatchFromFile",
-        "detectsqli" => "detectSQLi",
-        "detectxss" => "detectXSS",
-        "validatebyterange" => "validateByteRange",
-        "validateurlencoding" => "validateUrlEncoding",
-        "validateutf8encoding" => "validateUtf8Encoding",
-        "unconditionalmatch" => "unconditionalMatch",
-        "nomatch" => "noMatch",
-        _ => return None,
-    })
+    SUPPORTED
+        .iter()
+        .copied()
+        .find(|name| name.eq_ignore_ascii_case(lower))
 }
 
 /// Builds the operator of a `SecRule`. `word` is the operator word (for

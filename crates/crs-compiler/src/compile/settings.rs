@@ -178,17 +178,12 @@ fn apply_inner(state: &mut State, d: &Directive, lower: &str) -> Result<(), Comp
     match lower {
         "secruleengine" => {
             let v = one(d)?;
-            s.rule_engine = match v.to_ascii_lowercase().as_str() {
-                "on" => EngineMode::On,
-                "off" => EngineMode::Off,
-                "detectiononly" => EngineMode::DetectionOnly,
-                _ => {
-                    return Err(bad(
-                        d,
-                        format!("SecRuleEngine takes On, Off or DetectionOnly, got {v:?}"),
-                    ))
-                }
-            };
+            s.rule_engine = EngineMode::parse(v).ok_or_else(|| {
+                bad(
+                    d,
+                    format!("SecRuleEngine takes On, Off or DetectionOnly, got {v:?}"),
+                )
+            })?;
         }
         "secrequestbodyaccess" => s.request_body_access = on_off(d)?,
         "secresponsebodyaccess" => s.response_body_access = on_off(d)?,

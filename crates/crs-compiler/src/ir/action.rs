@@ -159,6 +159,18 @@ pub enum EngineMode {
     Off,
 }
 
+impl EngineMode {
+    /// Parses `On`, `Off`, `DetectionOnly` (case-insensitive).
+    pub fn parse(s: &str) -> Option<EngineMode> {
+        match s.to_ascii_lowercase().as_str() {
+            "on" => Some(EngineMode::On),
+            "off" => Some(EngineMode::Off),
+            "detectiononly" => Some(EngineMode::DetectionOnly),
+            _ => None,
+        }
+    }
+}
+
 /// Request body processor (`ctl:requestBodyProcessor`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
