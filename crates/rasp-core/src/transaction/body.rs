@@ -32,19 +32,21 @@ fn over_limit(tx: &mut Transaction, why: &str) -> Verdict {
     let action = tx.engine.rules.settings.request_body_limit_action;
     if action == BodyLimitAction::Reject && tx.state.mode == EngineMode::On {
         tx.request_body_over_limit = true;
-        tx.interrupt(
-            413,
-            InterventionKind::BodyLimit,
-            2,
-            format!("{why} ({}).", tx.state.request_body_limit),
-        );
-        if let Some(i) = &tx.intervention {
-            return Verdict::Interrupt(i.clone());
+        let message = format!("{why} ({}).", tx.state.request_body_limit);
+        if let Some(v) = reject(tx, 413, 2, message) {
+            return v;
         }
     }
     tx.request_body_truncated = true;
     tx.ex.inbound_data_error = true;
     Verdict::Continue
+}
+
+/// Interrupts for a body over its limit (`Reject`); the verdict, unless
+/// the transaction may not be interrupted.
+fn reject(tx: &mut Transaction, status: u16, phase: u8, message: String) -> Option<Verdict> {
+    tx.interrupt(status, InterventionKind::BodyLimit, phase, message);
+    tx.intervention.clone().map(Verdict::Interrupt)
 }
 
 /// Runs the body processor before phase 2. Returns a verdict when a limit
@@ -178,14 +180,8 @@ pub(super) fn append_response(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
         let action = tx.engine.rules.settings.response_body_limit_action;
         if action == BodyLimitAction::Reject && tx.state.mode == EngineMode::On {
             tx.response_body_over_limit = true;
-            tx.interrupt(
-                500,
-                InterventionKind::BodyLimit,
-                4,
-                "Response body too large.".to_string(),
-            );
-            if let Some(i) = &tx.intervention {
-                return Verdict::Interrupt(i.clone());
+            if let Some(v) = reject(tx, 500, 4, "Response body too large.".to_string()) {
+                return v;
             }
         }
         return Verdict::Continue;

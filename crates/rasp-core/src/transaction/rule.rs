@@ -108,6 +108,12 @@ fn push_hit(
     });
 }
 
+/// Whether the rule's disruptive action does anything (`pass` and none do
+/// not).
+fn disrupts(a: &crs_compiler::ir::action::Actions) -> bool {
+    !matches!(a.disruptive, Some(Disruptive::Pass) | None)
+}
+
 /// A reusable buffer of target values; the values borrow the transaction,
 /// so the buffer is kept empty (and re-typed) between rules.
 fn recycle<'b>(mut values: Vec<Value<'_>>) -> Vec<Value<'b>> {
@@ -262,8 +268,7 @@ impl Transaction {
         // Only the last link of a rule that leaves a record needs the
         // human-readable match description.
         let a = &head.actions;
-        let describe = link.chain.is_none()
-            && (a.log || a.auditlog || !matches!(a.disruptive, Some(Disruptive::Pass) | None));
+        let describe = link.chain.is_none() && (a.log || a.auditlog || disrupts(a));
         let gate = self
             .engine
             .plan
@@ -372,7 +377,7 @@ impl Transaction {
             self.state.relevant = true;
         }
         let enforce = self.state.mode == EngineMode::On && phase != Phase::Logging;
-        let takes_effect = enforce && !matches!(a.disruptive, Some(Disruptive::Pass) | None);
+        let takes_effect = enforce && disrupts(a);
         // v2 writes nothing for a `nolog` (which implies `noauditlog`) match
         // that does not disrupt: CRS has ~90 such flow-control matches per
         // request, so they get no record at all.

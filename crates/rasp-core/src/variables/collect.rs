@@ -140,24 +140,12 @@ pub(crate) fn first_value<'a>(
     key: Option<&str>,
 ) -> Option<Cow<'a, [u8]>> {
     // Fast path for `%{tx.name}` and friends: a direct lookup, no selector.
-    if let Some(k) = key {
-        let c = match variable {
-            Variable::Tx => Some(&scope.cols.tx),
-            Variable::Ip => Some(&scope.cols.ip),
-            Variable::Global => Some(&scope.cols.global),
-            Variable::Session => Some(&scope.cols.session),
-            Variable::User => Some(&scope.cols.user),
-            Variable::Resource => Some(&scope.cols.resource),
-            Variable::Env => Some(&scope.cols.env),
-            _ => None,
-        };
-        if let Some(c) = c {
-            return c.get(k.as_bytes()).map(Cow::Borrowed);
-        }
+    if let (Some(k), Some(c)) = (key, scope.cols.by_variable(variable)) {
+        return c.get(k.as_bytes()).map(Cow::Borrowed);
     }
     let mut out = Vec::new();
     let selector = match key {
-        Some(k) => Selector::Key(k.to_ascii_lowercase()),
+        Some(k) => Selector::Key(k.to_owned()),
         None => Selector::All,
     };
     resolve(scope, variable, &selector, &mut out);
@@ -222,34 +210,17 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
         V::MultipartPartHeaders => {
             members(var, ex.multipart_part_headers.iter(), selector, false, out)
         }
-        V::Files => {
-            for f in &ex.files {
-                if selector.matches(&f.field) {
-                    out.push(Value {
-                        name: ValueName::Member(var, Cow::Borrowed(&f.field)),
-                        value: Cow::Borrowed(&f.filename),
-                    });
-                }
-            }
-        }
-        V::FilesNames => {
-            for f in &ex.files {
-                if selector.matches(&f.field) {
-                    out.push(Value {
-                        name: ValueName::Member(var, Cow::Borrowed(&f.field)),
-                        value: Cow::Borrowed(&f.field),
-                    });
-                }
-            }
-        }
-        V::FilesSizes => {
-            for f in &ex.files {
-                if selector.matches(&f.field) {
-                    out.push(Value {
-                        name: ValueName::Member(var, Cow::Borrowed(&f.field)),
-                        value: num(f.size),
-                    });
-                }
+        V::Files | V::FilesNames | V::FilesSizes => {
+            for f in ex.files.iter().filter(|f| selector.matches(&f.field)) {
+                let value = match var {
+                    V::Files => Cow::Borrowed(f.filename.as_slice()),
+                    V::FilesNames => Cow::Borrowed(f.field.as_slice()),
+                    _ => num(f.size),
+                };
+                out.push(Value {
+                    name: ValueName::Member(var, Cow::Borrowed(&f.field)),
+                    value,
+                });
             }
         }
         V::FilesCombinedSize => scalar(var, num(ex.files_combined_size), out),
@@ -263,13 +234,11 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 scalar(var, Cow::Borrowed(f), out);
             }
         }
-        V::Tx => collection(var, &scope.cols.tx, selector, out),
-        V::Env => collection(var, &scope.cols.env, selector, out),
-        V::Ip => collection(var, &scope.cols.ip, selector, out),
-        V::Global => collection(var, &scope.cols.global, selector, out),
-        V::Session => collection(var, &scope.cols.session, selector, out),
-        V::User => collection(var, &scope.cols.user, selector, out),
-        V::Resource => collection(var, &scope.cols.resource, selector, out),
+        V::Tx | V::Env | V::Ip | V::Global | V::Session | V::User | V::Resource => {
+            if let Some(c) = scope.cols.by_variable(var) {
+                collection(var, c, selector, out);
+            }
+        }
         V::MatchedVar if !scope.matched.var_name.is_empty() => {
             scalar(var, Cow::Borrowed(&scope.matched.var), out)
         }

@@ -7,6 +7,8 @@ use std::hash::BuildHasher;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
+use crs_compiler::ir::variable::Variable;
+
 use crate::variables::Pair;
 
 /// A mutable collection with case-insensitive keys (stored lower-cased, as
@@ -165,6 +167,20 @@ impl Collections {
     }
 
     /// The collection named in a `setvar` (`tx`, `ip`, …).
+    /// The collection behind a variable (`TX`, `IP`, …), if it is one.
+    pub(crate) fn by_variable(&self, variable: Variable) -> Option<&Collection> {
+        match variable {
+            Variable::Tx => Some(&self.tx),
+            Variable::Env => Some(&self.env),
+            Variable::Ip => Some(&self.ip),
+            Variable::Global => Some(&self.global),
+            Variable::Session => Some(&self.session),
+            Variable::User => Some(&self.user),
+            Variable::Resource => Some(&self.resource),
+            _ => None,
+        }
+    }
+
     pub(crate) fn by_name_mut(&mut self, name: &str) -> Option<&mut Collection> {
         match name {
             "tx" => Some(&mut self.tx),
