@@ -46,14 +46,7 @@ impl CollectionStore {
         }
         match records.get_mut(&id) {
             Some(r) => {
-                let expired: Vec<Vec<u8>> = r
-                    .expiries
-                    .iter()
-                    .filter(|(_, at)| *at <= now)
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                r.vars
-                    .retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
+                drop_expired_vars(r, now);
                 r.expiries.retain(|(_, at)| *at > now);
                 r.last_used = now;
                 r.vars.clone()
@@ -95,16 +88,7 @@ impl CollectionStore {
             record.expiries.retain(|(n, _)| n != name);
             record.expiries.push((name.clone(), now + *after));
         }
-        // Drop variables whose expiry passed.
-        let expired: Vec<Vec<u8>> = record
-            .expiries
-            .iter()
-            .filter(|(_, at)| *at <= now)
-            .map(|(n, _)| n.clone())
-            .collect();
-        record
-            .vars
-            .retain(|p| !expired.iter().any(|n| p.name.eq_ignore_ascii_case(n)));
+        drop_expired_vars(record, now);
     }
 
     /// Number of records held.
@@ -112,6 +96,16 @@ impl CollectionStore {
     pub(crate) fn len(&self) -> usize {
         self.records.lock().map(|r| r.len()).unwrap_or(0)
     }
+}
+
+/// Drops the variables of `record` whose `expirevar` time has passed.
+fn drop_expired_vars(record: &mut Record, now: Instant) {
+    let expiries = &record.expiries;
+    record.vars.retain(|p| {
+        !expiries
+            .iter()
+            .any(|(name, at)| *at <= now && p.name.eq_ignore_ascii_case(name))
+    });
 }
 
 #[cfg(test)]

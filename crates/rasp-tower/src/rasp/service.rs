@@ -20,21 +20,11 @@ use crate::macros::define_inner_service_accessors;
 
 /// Inspects each exchange with the rules of its [`RaspLayer`](super::RaspLayer).
 /// See the [module docs](super).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Rasp<S> {
     inner: S,
     config: Arc<RaspConfig>,
     current: Arc<ArcSwap<Loaded>>,
-}
-
-impl<S: Clone> Clone for Rasp<S> {
-    fn clone(&self) -> Self {
-        Rasp {
-            inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            current: Arc::clone(&self.current),
-        }
-    }
 }
 
 impl<S> Rasp<S> {

@@ -17,23 +17,12 @@ use crate::telemetry;
 
 /// Rejects requests of clients over their limits. See the
 /// [module docs](super).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct KeyedRateLimit<S, X: KeyExtractor = PeerIp> {
     inner: S,
     config: Arc<Config>,
     key: X,
     state: Arc<SharedState<X::Key>>,
-}
-
-impl<S: Clone, X: KeyExtractor> Clone for KeyedRateLimit<S, X> {
-    fn clone(&self) -> Self {
-        KeyedRateLimit {
-            inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            key: self.key.clone(),
-            state: Arc::clone(&self.state),
-        }
-    }
 }
 
 impl<S, X: KeyExtractor> KeyedRateLimit<S, X> {

@@ -178,7 +178,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static> SharedState<K> {
             None => None,
         };
         let slot = Slot::Key(key.clone());
-        for limiter in [&self.per_second, &self.per_minute].into_iter().flatten() {
+        for limiter in self.limiters() {
             if let Err(not_until) = limiter.check_key(&slot) {
                 let retry_after =
                     not_until.wait_time_from(governor::clock::Clock::now(&TokioClock));
@@ -188,20 +188,20 @@ impl<K: Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static> SharedState<K> {
         Decision::Allowed(guard)
     }
 
+    /// The configured buckets (per second, per minute).
+    fn limiters(&self) -> impl Iterator<Item = &Limiter<K>> {
+        [&self.per_second, &self.per_minute].into_iter().flatten()
+    }
+
     /// Number of keys the buckets currently track (the larger table).
     pub(crate) fn tracked_keys(&self) -> usize {
-        [&self.per_second, &self.per_minute]
-            .into_iter()
-            .flatten()
-            .map(|l| l.len())
-            .max()
-            .unwrap_or(0)
+        self.limiters().map(|l| l.len()).max().unwrap_or(0)
     }
 
     /// Drops keys whose buckets are full again (indistinguishable from a
     /// new key) and gives the memory back.
     pub(crate) fn cleanup(&self) {
-        for limiter in [&self.per_second, &self.per_minute].into_iter().flatten() {
+        for limiter in self.limiters() {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
