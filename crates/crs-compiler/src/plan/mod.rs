@@ -49,6 +49,7 @@ use tracing::debug;
 
 use crate::ir::operator::OperatorKind;
 use crate::ir::rule::{Entry, Rule};
+use crate::ir::transform::Transform;
 use crate::ir::variable::Variable;
 use crate::program::{CompiledRuleset, GatePlan, GateRef, LazySet, MatchGroup};
 
@@ -169,9 +170,11 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         gates: vec![None; rs.link_count],
         ungated: Vec::new(),
     };
-    // Group key → (first link index for ordering, members).
-    let mut groups: HashMap<String, Vec<&Rule>> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
+    // Rules sharing a phase and a transformation chain, in order of first
+    // appearance. Targets are not part of the key: the scan result belongs
+    // to a value, and every member checks only the values it inspects.
+    let mut bucket_of: HashMap<(usize, &[Transform]), usize> = HashMap::new();
+    let mut buckets: Vec<Vec<&Rule>> = Vec::new();
     for (p, program) in rs.phases.iter().enumerate() {
         for entry in &program.entries {
             let Entry::Rule(rule) = entry else { continue };
@@ -184,36 +187,28 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
                 plan.ungated.push((rule.id, LEFT_OUT));
                 continue;
             }
-            let key = group_key(p, rule);
-            let members = groups.entry(key.clone()).or_default();
-            if members.is_empty() {
-                order.push(key);
+            let next = buckets.len();
+            let b = *bucket_of
+                .entry((p, rule.transforms.as_slice()))
+                .or_insert(next);
+            if b == next {
+                buckets.push(Vec::new());
             }
-            members.push(rule);
+            if let Some(members) = buckets.get_mut(b) {
+                members.push(rule);
+            }
         }
     }
-    let mut jobs = Vec::new();
-    for key in &order {
-        let Some(members) = groups.get(key) else {
+    for members in &buckets {
+        let [first, rest @ ..] = members.as_slice() else {
             continue;
         };
-        if members.len() < 2 {
-            if let Some(r) = members.first() {
-                debug!(
-                    rule = r.id,
-                    "rule not gated: no other rule of its phase shares its transformations"
-                );
-                plan.ungated.push((r.id, ALONE));
-            }
+        if rest.is_empty() {
+            debug!(rule = first.id, reason = ALONE, "rule not gated");
+            plan.ungated.push((first.id, ALONE));
             continue;
         }
-        jobs.push(members.clone());
-    }
-    for members in &jobs {
         let ids: Vec<u32> = members.iter().map(|r| r.id).collect();
-        let Some(first) = members.first() else {
-            continue;
-        };
         let group_index = plan.groups.len();
         debug!(group = group_index, phase = %first.phase, size = members.len(), rules = ?ids, "multi-pattern gate");
         for (pattern, r) in members.iter().enumerate() {
@@ -243,11 +238,4 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         });
     }
     plan
-}
-
-fn group_key(phase: usize, rule: &Rule) -> String {
-    // Targets are not part of the key: the scan result belongs to a value,
-    // and every member checks only the values it inspects.
-    let transforms: Vec<&str> = rule.transforms.iter().map(|t| t.name()).collect();
-    format!("{phase}\u{1}{}", transforms.join(","))
 }
