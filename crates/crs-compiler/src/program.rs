@@ -10,13 +10,16 @@ use crate::ir::settings::Settings;
 use crate::ir::transform::Transform;
 
 /// A multi-pattern gate: the `@rx` and `@pm` chain heads (positive or
-/// negated) of one phase that share a transformation chain, compiled into
-/// one automaton.
+/// negated) of one phase that share a transformation chain.
 ///
-/// Scanning a transformed value once tells which members' patterns match
-/// it; the engine caches that answer per value for the whole phase and
-/// runs a member's own operator (for captures and `MATCHED_VAR`) only on
-/// the values whose scan hit its pattern.
+/// The members' patterns sit side by side in one of the plan's
+/// [`GatePlan::sets`], together with the other groups of the phase. A set
+/// is scanned once per distinct transformed value, whichever chain
+/// produced it: most transformations leave ordinary values as they are, so
+/// groups with different chains mostly read the same bytes and share one
+/// pass. The engine caches each answer for the whole phase and runs a
+/// member's own operator (for captures and `MATCHED_VAR`) only on the
+/// values whose scan hit its pattern.
 #[derive(Clone, Debug)]
 pub struct MatchGroup {
     /// The phase of every member.
@@ -28,10 +31,11 @@ pub struct MatchGroup {
     pub targets: Vec<crate::ir::variable::Target>,
     /// The shared transformation chain.
     pub transforms: Vec<Transform>,
-    /// One pattern per member (pattern id `i` belongs to `members[i]`),
-    /// `MatchKind::All`, no captures; compiled on first use (engines build
-    /// the sets of the plan they use up front, see [`GatePlan::build`]).
-    pub set: LazySet,
+    /// Index into [`GatePlan::sets`] of the set holding the members'
+    /// patterns: `members[i]`'s pattern id there is `first_pattern + i`.
+    pub set: usize,
+    /// Pattern id of the first member in its set.
+    pub first_pattern: usize,
     /// `link_index` of each member rule.
     pub members: Vec<usize>,
     /// Rule id of each member (for reports).
@@ -96,6 +100,10 @@ impl LazySet {
 pub struct GatePlan {
     /// The groups.
     pub groups: Vec<MatchGroup>,
+    /// The pattern sets the groups share (`MatchKind::All`, no captures,
+    /// compiled on first use; engines build the sets of the plan they use
+    /// up front, see [`GatePlan::build`]). Each belongs to one phase.
+    pub sets: Vec<LazySet>,
     /// Gate of each rule link, indexed by `Rule::link_index`.
     pub gates: Vec<Option<GateRef>>,
     /// Chain heads left ungated, with the reason.
@@ -106,22 +114,24 @@ impl GatePlan {
     /// Compiles every group's set now, on all cores, so that no request
     /// pays for it.
     pub fn build(&self) {
-        let sets: Vec<&LazySet> = self.groups.iter().map(|g| &g.set).collect();
+        let sets: Vec<&LazySet> = self.sets.iter().collect();
         crate::plan::build_all(&sets);
     }
 
     /// Heap bytes of the built sets.
     pub fn memory_usage(&self) -> usize {
-        self.groups.iter().map(|g| g.set.memory_usage()).sum()
+        self.sets.iter().map(LazySet::memory_usage).sum()
     }
 }
 
 /// Where a rule link's gate is: group index and pattern index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GateRef {
-    /// Index into [`CompiledRuleset::groups`].
+    /// Index into [`GatePlan::groups`].
     pub group: usize,
-    /// Pattern id inside that group's set.
+    /// Index into [`GatePlan::sets`].
+    pub set: usize,
+    /// Pattern id inside that set.
     pub pattern: usize,
 }
 
@@ -166,6 +176,8 @@ pub struct CompiledRuleset {
     pub phases: [PhaseProgram; 5],
     /// Multi-pattern gates.
     pub groups: Vec<MatchGroup>,
+    /// The pattern sets of the groups.
+    pub sets: Vec<LazySet>,
     /// Gate of each rule link, indexed by `Rule::link_index`.
     pub gates: Vec<Option<GateRef>>,
     /// Total number of rule links (size for per-link tables).
@@ -195,6 +207,7 @@ impl CompiledRuleset {
     pub fn gate_plan(&self) -> GatePlan {
         GatePlan {
             groups: self.groups.clone(),
+            sets: self.sets.clone(),
             gates: self.gates.clone(),
             ungated: self.report.ungated.clone(),
         }

@@ -161,10 +161,19 @@ fn known_rules_compile_as_written() {
     assert!(rs.settings.response_body_access);
     // Every gate member is a chain head with the group's phase.
     for (g, group) in rs.groups.iter().enumerate() {
-        assert!(group.members.len() >= 2);
-        for (pattern, &link) in group.members.iter().enumerate() {
+        assert!(!group.members.is_empty());
+        for (i, &link) in group.members.iter().enumerate() {
             let gate = rs.gates[link].expect("member has a gate");
-            assert_eq!((gate.group, gate.pattern), (g, pattern));
+            assert_eq!(
+                (gate.group, gate.set, gate.pattern),
+                (g, group.set, group.first_pattern + i)
+            );
+        }
+    }
+    // A set holds the groups of one phase.
+    for pair in rs.groups.windows(2) {
+        if pair[0].set == pair[1].set {
+            assert_eq!(pair[0].phase, pair[1].phase);
         }
     }
     assert!(rs.report.gated_links > 100);

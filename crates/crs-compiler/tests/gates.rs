@@ -113,33 +113,36 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
     }
     let mut checked = 0usize;
     let mut hits = 0usize;
-    for group in &rs.groups {
-        let regexes: Vec<_> = group
-            .members
-            .iter()
-            .map(|l| match &links[l].operator.kind {
-                OperatorKind::Rx(rx) => Member::Rx(rx.regex.clone()),
-                OperatorKind::Pm(set) => Member::Pm(set.automaton.clone()),
-                other => panic!("gated link {l} is not @rx or @pm: {other:?}"),
-            })
-            .collect();
-        let set = group.set.get().expect("every CRS gate set compiles");
+    // Each set once per input, checked against every member of the groups
+    // that share it.
+    for (index, set) in rs.sets.iter().enumerate() {
+        let mut members: Vec<(usize, u32, Member)> = Vec::new();
+        for group in rs.groups.iter().filter(|g| g.set == index) {
+            for (i, (l, id)) in group.members.iter().zip(&group.member_ids).enumerate() {
+                let member = match &links[l].operator.kind {
+                    OperatorKind::Rx(rx) => Member::Rx(rx.regex.clone()),
+                    OperatorKind::Pm(set) => Member::Pm(set.automaton.clone()),
+                    other => panic!("gated link {l} is not @rx or @pm: {other:?}"),
+                };
+                members.push((group.first_pattern + i, *id, member));
+            }
+        }
+        let set = set.get().expect("every CRS gate set compiles");
+        assert_eq!(set.pattern_len(), members.len());
         let mut which = PatternSet::new(set.pattern_len());
         for input in &inputs {
             which.clear();
             set.which_overlapping_matches(&Input::new(input), &mut which);
-            for (i, re) in regexes.iter().enumerate() {
+            for (pattern, id, re) in &members {
                 let single = match re {
                     Member::Rx(re) => re.is_match(input.as_slice()),
                     Member::Pm(ac) => ac.is_match(input.as_slice()),
                 };
-                let gated = which.contains(regex_automata::PatternID::must(i));
+                let gated = which.contains(regex_automata::PatternID::must(*pattern));
                 assert_eq!(
                     single,
                     gated,
-                    "rule {} (group of {:?}) disagrees with its gate on {:?}",
-                    group.member_ids[i],
-                    group.member_ids,
+                    "rule {id} (set {index}) disagrees with its gate on {:?}",
                     String::from_utf8_lossy(input)
                 );
                 checked += 1;

@@ -113,16 +113,20 @@ fn print_summary(rs: &CompiledRuleset, ms: f64) {
     // report their size and any that does not compile.
     let plan = rs.gate_plan();
     plan.build();
-    for (i, g) in rs.groups.iter().enumerate() {
-        let transforms: Vec<&str> = g.transforms.iter().map(|t| t.name()).collect();
-        let state = if g.set.get().is_some() {
+    for (i, set) in plan.sets.iter().enumerate() {
+        let state = if set.get().is_some() {
             ""
         } else {
-            " (set does not compile: members checked one by one)"
+            " (does not compile: its rules are checked one by one)"
         };
+        println!("  set #{i}: {} KiB{state}", set.memory_usage() / 1024);
+    }
+    for (i, g) in rs.groups.iter().enumerate() {
+        let transforms: Vec<&str> = g.transforms.iter().map(|t| t.name()).collect();
         println!(
-            "  #{i} phase {} size {}: [{}]{state}",
+            "  #{i} phase {} set #{} size {}: [{}]",
             g.phase,
+            g.set,
             g.members.len(),
             transforms.join(",")
         );

@@ -132,6 +132,7 @@ pub(crate) fn assemble(state: &mut State, files: Vec<String>) -> CompiledRuleset
         settings: state.settings.clone(),
         phases,
         groups: Vec::new(),
+        sets: Vec::new(),
         gates: vec![None; link_count],
         link_count,
         report,

@@ -62,8 +62,9 @@ const GATE_MAX_PHRASES: usize = 1_200;
 /// Reason recorded for a rule the caller of [`plan_gates`] left out.
 const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 
-/// Reason recorded for an eligible rule without partners.
-const ALONE: &str = "no other rule of its phase shares its transformations";
+/// Pattern source bytes per set. CRS at paranoia level 1 fits each
+/// phase in one set; at level 4 the request body phase takes two.
+const SET_BUDGET: usize = 64 * 1024;
 
 /// Variables whose values stay the same for the whole phase.
 fn stable(v: Variable) -> bool {
@@ -153,6 +154,7 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
 pub(crate) fn plan(rs: &mut CompiledRuleset) {
     let plan = plan_gates(rs, &|_| true);
     rs.groups = plan.groups;
+    rs.sets = plan.sets;
     rs.gates = plan.gates;
     rs.report.ungated.extend(plan.ungated);
     rs.report.gated_links = rs.gates.iter().filter(|g| g.is_some()).count();
@@ -167,6 +169,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
 pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> GatePlan {
     let mut plan = GatePlan {
         groups: Vec::new(),
+        sets: Vec::new(),
         gates: vec![None; rs.link_count],
         ungated: Vec::new(),
     };
@@ -199,23 +202,42 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             }
         }
     }
+    // Groups of one phase share sets: a set is scanned once per distinct
+    // transformed value, so the fewer sets, the fewer passes over a value
+    // that most chains leave as it is. A set grows up to a budget, beyond
+    // which its lazy DFA would thrash and its build would be one long job.
+    let mut open_set: Option<(usize, Vec<String>, usize)> = None; // (phase, patterns, source bytes)
+    let mut sets: Vec<Vec<String>> = Vec::new();
     for members in &buckets {
-        let [first, rest @ ..] = members.as_slice() else {
+        let Some(first) = members.first() else {
             continue;
         };
-        if rest.is_empty() {
-            debug!(rule = first.id, reason = ALONE, "rule not gated");
-            plan.ungated.push((first.id, ALONE));
-            continue;
+        let patterns: Vec<String> = members.iter().map(|r| strategy::pattern(r)).collect();
+        let bytes: usize = patterns.iter().map(String::len).sum();
+        let phase = first.phase.index();
+        let fits = matches!(&open_set, Some((p, pats, b)) if *p == phase && (pats.is_empty() || b + bytes <= SET_BUDGET));
+        if !fits {
+            if let Some((_, done, _)) = open_set.take() {
+                sets.push(done);
+            }
+            open_set = Some((phase, Vec::new(), 0));
         }
+        let Some((_, set_patterns, set_bytes)) = open_set.as_mut() else {
+            continue;
+        };
+        let set_index = sets.len();
+        let first_pattern = set_patterns.len();
+        set_patterns.extend(patterns);
+        *set_bytes += bytes;
         let ids: Vec<u32> = members.iter().map(|r| r.id).collect();
         let group_index = plan.groups.len();
-        debug!(group = group_index, phase = %first.phase, size = members.len(), rules = ?ids, "multi-pattern gate");
-        for (pattern, r) in members.iter().enumerate() {
+        debug!(group = group_index, set = set_index, phase = %first.phase, size = members.len(), rules = ?ids, "multi-pattern gate");
+        for (i, r) in members.iter().enumerate() {
             if let Some(slot) = plan.gates.get_mut(r.link_index) {
                 *slot = Some(GateRef {
                     group: group_index,
-                    pattern,
+                    set: set_index,
+                    pattern: first_pattern + i,
                 });
             }
         }
@@ -232,10 +254,15 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             phase: first.phase,
             targets,
             transforms: first.transforms.clone(),
-            set: LazySet::new(members.iter().map(|r| strategy::pattern(r)).collect()),
+            set: set_index,
+            first_pattern,
             members: members.iter().map(|r| r.link_index).collect(),
             member_ids: ids,
         });
     }
+    if let Some((_, done, _)) = open_set {
+        sets.push(done);
+    }
+    plan.sets = sets.into_iter().map(LazySet::new).collect();
     plan
 }

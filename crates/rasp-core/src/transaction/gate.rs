@@ -1,6 +1,6 @@
 //! Multi-pattern gates, per value: one scan of a transformed value answers
-//! for every rule of the phase that shares the transformation chain which
-//! of their patterns can match it.
+//! for every gated rule of the phase which of their patterns match it,
+//! whichever transformation chain produced those bytes.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -9,18 +9,23 @@ use crs_compiler::program::{GatePlan, GateRef};
 use foldhash::fast::RandomState;
 use regex_automata::{Input, PatternID, PatternSet};
 
-/// Value (address, length) and group → the group's patterns that hit it.
+/// Transformed value (address, length) and set → the set's patterns that
+/// hit it.
 type ScanResults = HashMap<(usize, usize, usize), Option<PatternSet>, RandomState>;
 
-/// Scan results for this phase, keyed by the value's address and length
-/// (values borrowed from the exchange data stay put during a phase) and
-/// the group. Cleared at every phase start.
+/// Scan results for this phase, keyed by the address and length of the
+/// transformed bytes and the set. Those bytes are exchange data or copies
+/// the transformation cache keeps, both unchanged until the phase ends;
+/// most chains leave an ordinary value as it is, or end in the same
+/// cached copy, so a value is scanned once per set, not once per chain.
+/// Cleared at every phase start.
 #[derive(Debug, Default)]
 pub(super) struct GateCache {
     /// `None`: no pattern of the group matched (the common case, kept
     /// without allocating a set).
     results: RefCell<ScanResults>,
-    /// Per group: the patterns that hit any value of the group's targets.
+    /// Per group: the patterns of its set that hit any value of the
+    /// group's targets after the group's transformations.
     any: RefCell<HashMap<usize, PatternSet, RandomState>>,
 }
 
@@ -42,38 +47,36 @@ impl GateCache {
         self.any.borrow_mut().clear();
     }
 
-    /// Whether the gate's pattern matches `transformed`, the value at
-    /// `origin` (address, length) after the group's transformations. The
-    /// scan is exact (an overlapping search reports every pattern that
-    /// matches), so this is the operator's own answer; `None` when there
-    /// is no scan to ask (a set that did not compile).
+    /// Whether the gate's pattern matches `transformed`, a value after
+    /// the gate's transformations that stays put for the phase (see
+    /// [`GateCache`]). The scan is exact (an overlapping search reports
+    /// every pattern that matches), so this is the operator's own answer;
+    /// `None` when there is no scan to ask (a set that did not compile).
     pub(super) fn pattern_matches(
         &self,
         plan: &GatePlan,
         gate: GateRef,
-        origin: (usize, usize),
         transformed: &[u8],
     ) -> Option<bool> {
-        let set = plan.groups.get(gate.group).and_then(|g| g.set.get())?;
+        let set = plan.sets.get(gate.set).and_then(|s| s.get())?;
         let pattern = PatternID::new_unchecked(gate.pattern);
-        Some(self.with_scan(set, gate.group, origin, transformed, |set| {
+        Some(self.with_scan(set, gate.set, transformed, |set| {
             set.is_some_and(|s| s.contains(pattern))
         }))
     }
 
-    /// Runs `f` on the (cached) scan of `transformed` by group `index`.
+    /// Runs `f` on the (cached) scan of `transformed`, which stays put for
+    /// the phase, by set `index`.
     fn with_scan<R>(
         &self,
         set: &regex_automata::meta::Regex,
         index: usize,
-        origin: (usize, usize),
         transformed: &[u8],
         f: impl FnOnce(Option<&PatternSet>) -> R,
     ) -> R {
         let mut results = self.results.borrow_mut();
-        let scanned = results
-            .entry((origin.0, origin.1, index))
-            .or_insert_with(|| scan(set, transformed));
+        let key = (transformed.as_ptr() as usize, transformed.len(), index);
+        let scanned = results.entry(key).or_insert_with(|| scan(set, transformed));
         f(scanned.as_ref())
     }
 }
@@ -87,7 +90,7 @@ impl super::Transaction {
         let Some(group) = plan.groups.get(gate.group) else {
             return true;
         };
-        let Some(set) = group.set.get() else {
+        let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
             return true;
         };
         let pattern = PatternID::new_unchecked(gate.pattern);
@@ -109,9 +112,7 @@ impl super::Transaction {
             let key = super::rule::cache_key(&v);
             let current = self.tcache.apply(v.value, &group.transforms, key.is_some());
             match key {
-                Some(key) => self
-                    .gates
-                    .with_scan(set, gate.group, key, &current, &mut add),
+                Some(_) => self.gates.with_scan(set, gate.set, &current, &mut add),
                 // Values without a stable address are never gated per
                 // value: count their hits here only.
                 None => add(scan(set, &current).as_ref()),

@@ -302,9 +302,9 @@ impl Transaction {
                 // cached scan; the planner gates only rules whose targets
                 // are such values.
                 let known = match (gate, key) {
-                    (Some(gate), Some(key)) => {
+                    (Some(gate), Some(_)) => {
                         self.gates
-                            .pattern_matches(&self.engine.plan, gate, key, &current)
+                            .pattern_matches(&self.engine.plan, gate, &current)
                     }
                     _ => None,
                 };
