@@ -5,7 +5,7 @@
 //! one only where it does not.
 //! All gated rules of a phase that share a transformation chain form one
 //! group, whatever their targets: the engine scans each distinct value
-//! once per group (the scan is cached per value for the whole phase), and
+//! once (the scan is cached per value for the whole phase), and
 //! runs a positive member's own operator (captures, `MATCHED_VAR`,
 //! actions) only on the values whose scan hit that member's pattern. Rules that inspect
 //! different targets still share the scan of the values they have in
@@ -32,8 +32,16 @@
 //! operator can match, so they need no special treatment.
 //!
 //! Patterns that match the empty string are left out: they hit on every
-//! value, so gating them saves nothing and makes the set bigger. Groups of
-//! one rule get no set either: a set of one pattern is just the rule.
+//! value, so gating them saves nothing and makes the set bigger. So are
+//! rules that inspect only named values (`REQUEST_HEADERS:Content-Type`,
+//! `REQUEST_METHOD`): see [`names_one_value`].
+//!
+//! The groups of a phase share sets ([`GatePlan::sets`]), and a set is
+//! scanned once per distinct transformed value: most transformations leave
+//! an ordinary value as it is, or chains end in the same cached copy
+//! (`t:lowercase` and `t:urlDecodeUni,t:lowercase` on a value without
+//! escapes), so a 4 KiB form field is scanned a few times per phase rather
+//! than once per chain. A rule alone with its chain is a group of its own.
 //!
 //! Sets are compiled lazily ([`crate::program::LazySet`]): an engine
 //! usually re-plans over the rules its configuration reaches
@@ -147,7 +155,28 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
     if matches_empty {
         return Some("pattern matches the empty string");
     }
+    if rule.targets.iter().all(names_one_value) {
+        return Some("inspects named values only");
+    }
     None
+}
+
+/// Whether `target` names a few short values (`REQUEST_HEADERS:Host`,
+/// `REQUEST_METHOD`) rather than a whole collection or a body. A rule on
+/// such values runs its own operator on them in about the time of one set
+/// lookup, while its pattern in a set costs every scan: such patterns
+/// (`^[^;\s]+` on the Content-Type header, a request-line check) often
+/// match any value, and a value that hits a pattern needs a second,
+/// overlapping pass to tell which.
+fn names_one_value(target: &crate::ir::variable::Target) -> bool {
+    use crate::ir::variable::Selector;
+    if target.variable.is_collection() {
+        return matches!(target.selector, Selector::Key(_));
+    }
+    !matches!(
+        target.variable,
+        Variable::RequestBody | Variable::ResponseBody | Variable::FullRequest
+    )
 }
 
 /// Finds gate groups and fills `groups`, `gates` and the report.
