@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use crs_compiler::ir::transform::Transform;
 
-/// A transformed value: the original bytes, or a shared transformed copy.
+/// A transformed value: the original bytes, a shared transformed copy, or
+/// a computed value (a count, a size) no chain changed.
 pub(super) enum Transformed<'v> {
     Original(&'v [u8]),
     Shared(Arc<[u8]>),
+    Computed(Vec<u8>),
 }
 
 impl Deref for Transformed<'_> {
@@ -28,6 +30,7 @@ impl Deref for Transformed<'_> {
         match self {
             Transformed::Original(b) => b,
             Transformed::Shared(a) => a,
+            Transformed::Computed(v) => v,
         }
     }
 }
@@ -98,6 +101,7 @@ impl TransformCache {
     ) -> Transformed<'v> {
         let original: &'v [u8] = match value {
             Cow::Borrowed(b) => b,
+            Cow::Owned(v) if chain.is_empty() => return Transformed::Computed(v),
             Cow::Owned(v) => return apply_uncached(Arc::from(v), chain),
         };
         if chain.is_empty() {

@@ -17,8 +17,8 @@ pub(crate) enum ValueName<'a> {
     Scalar(Variable),
     /// A collection member: `ARGS:q`.
     Member(Variable, Cow<'a, [u8]>),
-    /// A count: `&ARGS`, `&ARGS:q`.
-    Count(Variable, Option<String>),
+    /// A count: `&ARGS`, `&ARGS:q` (the rule's own selector).
+    Count(Variable, &'a Selector),
 }
 
 impl ValueName<'_> {
@@ -33,13 +33,13 @@ impl ValueName<'_> {
                 out.push(b':');
                 out.extend_from_slice(String::from_utf8_lossy(k).as_bytes());
             }
-            ValueName::Count(v, None) => {
+            ValueName::Count(v, Selector::All) => {
                 out.push(b'&');
                 out.extend_from_slice(v.name().as_bytes());
             }
-            ValueName::Count(v, Some(k)) => {
+            ValueName::Count(v, selector) => {
                 // Writing to a vector cannot fail.
-                let _ = write!(out, "&{}:{k}", v.name());
+                let _ = write!(out, "&{}:{}", v.name(), selector.describe());
             }
         }
     }
@@ -87,6 +87,17 @@ fn num(n: impl ToString) -> Cow<'static, [u8]> {
     Cow::Owned(n.to_string().into_bytes())
 }
 
+/// A count as the operator reads it. Counts are compared by most CRS
+/// initialisation and flow-control rules (`&TX:x "@eq 0"`) and are almost
+/// always small, so those need no allocation.
+fn count(n: usize) -> Cow<'static, [u8]> {
+    const SMALL: [&[u8]; 10] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
+    match SMALL.get(n) {
+        Some(digits) => Cow::Borrowed(digits),
+        None => num(n),
+    }
+}
+
 fn flag(b: bool) -> Cow<'static, [u8]> {
     Cow::Borrowed(if b { b"1" } else { b"0" })
 }
@@ -95,20 +106,23 @@ fn flag(b: bool) -> Cow<'static, [u8]> {
 /// member is excluded for this rule.
 pub(crate) fn collect_target<'a>(
     scope: &Scope<'a>,
-    target: &Target,
+    target: &'a Target,
     excluded: &dyn Fn(Variable, &[u8]) -> bool,
     out: &mut Vec<Value<'a>>,
 ) {
     if target.count {
-        let mut tmp = Vec::new();
-        resolve(scope, target.variable, &target.selector, &mut tmp);
-        let key = match &target.selector {
-            Selector::All => None,
-            s => Some(s.describe()),
+        let n = match (&target.selector, scope.cols.by_variable(target.variable)) {
+            // `&TX:name`: one lookup, nothing collected.
+            (Selector::Key(k), Some(c)) => usize::from(c.get_pair(k.as_bytes()).is_some()),
+            (selector, _) => {
+                let mut members = Vec::new();
+                resolve(scope, target.variable, selector, &mut members);
+                members.len()
+            }
         };
         out.push(Value {
-            name: ValueName::Count(target.variable, key),
-            value: num(tmp.len()),
+            name: ValueName::Count(target.variable, &target.selector),
+            value: count(n),
         });
         return;
     }
