@@ -5,14 +5,19 @@
 //! bounded in size (least recently used records are evicted) and in time
 //! (`SecCollectionTimeout`, `expirevar`).
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use lru::LruCache;
 
 use crate::variables::Pair;
 
 /// Most records kept before the least recently used are evicted.
-const MAX_RECORDS: usize = 100_000;
+const MAX_RECORDS: NonZeroUsize = match NonZeroUsize::new(100_000) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
 
 #[derive(Debug)]
 struct Record {
@@ -24,9 +29,17 @@ struct Record {
 
 /// The shared store. Cheap to lock: one short critical section when a
 /// transaction loads a collection and one when it saves it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CollectionStore {
-    records: Mutex<HashMap<(String, Vec<u8>), Record>>,
+    records: Mutex<LruCache<(String, Vec<u8>), Record>>,
+}
+
+impl Default for CollectionStore {
+    fn default() -> CollectionStore {
+        CollectionStore {
+            records: Mutex::new(LruCache::new(MAX_RECORDS)),
+        }
+    }
 }
 
 impl CollectionStore {
@@ -38,10 +51,10 @@ impl CollectionStore {
         let now = Instant::now();
         let id = (collection.to_string(), key.to_vec());
         let expired = records
-            .get(&id)
+            .peek(&id)
             .is_some_and(|r| now.duration_since(r.last_used) > timeout);
         if expired {
-            records.remove(&id);
+            records.pop(&id);
             return Vec::new();
         }
         match records.get_mut(&id) {
@@ -67,17 +80,10 @@ impl CollectionStore {
             return;
         };
         let now = Instant::now();
-        if records.len() >= MAX_RECORDS {
-            if let Some(oldest) = records
-                .iter()
-                .min_by_key(|(_, r)| r.last_used)
-                .map(|(k, _)| k.clone())
-            {
-                records.remove(&oldest);
-            }
-        }
         let id = (collection.to_string(), key.to_vec());
-        let record = records.entry(id).or_insert_with(|| Record {
+        // A new record pushes out the least recently used one when the
+        // store is full; saving one already held evicts nothing.
+        let record = records.get_or_insert_mut(id, || Record {
             vars: Vec::new(),
             expiries: Vec::new(),
             last_used: now,
@@ -131,7 +137,7 @@ mod tests {
     #[test]
     fn store_is_bounded() {
         let store = CollectionStore::default();
-        for i in 0..(MAX_RECORDS + 50) {
+        for i in 0..(MAX_RECORDS.get() + 50) {
             store.save(
                 "ip",
                 i.to_string().as_bytes(),
@@ -139,6 +145,31 @@ mod tests {
                 &[],
             );
         }
-        assert_eq!(store.len(), MAX_RECORDS);
+        assert_eq!(store.len(), MAX_RECORDS.get());
+        // The oldest records went, the newest stayed.
+        let hour = Duration::from_secs(3600);
+        assert!(store.load("ip", b"0", hour).is_empty());
+        let last = (MAX_RECORDS.get() + 49).to_string();
+        assert_eq!(store.load("ip", last.as_bytes(), hour).len(), 1);
+    }
+
+    #[test]
+    fn saving_a_held_record_at_capacity_evicts_nothing() {
+        let store = CollectionStore::default();
+        for i in 0..MAX_RECORDS.get() {
+            store.save(
+                "ip",
+                i.to_string().as_bytes(),
+                vec![Pair::new("n", "1")],
+                &[],
+            );
+        }
+        let hour = Duration::from_secs(3600);
+        // Record "1" was used last, so "0" is the least recently used.
+        assert_eq!(store.load("ip", b"1", hour).len(), 1);
+        store.save("ip", b"1", vec![Pair::new("n", "2")], &[]);
+        assert_eq!(store.len(), MAX_RECORDS.get());
+        assert_eq!(store.load("ip", b"0", hour).len(), 1);
+        assert_eq!(store.load("ip", b"1", hour)[0].value, b"2");
     }
 }
