@@ -361,3 +361,21 @@ fn negated_rules_are_decided_by_their_gate_scan() {
     assert_eq!(ids(&run(&gated, "/?a=ABC1", None)), vec![10]);
     assert!(ids(&run(&gated, "/?a=alpha", None)).is_empty());
 }
+
+#[test]
+fn match_text_names_the_variable_where_v2_does() {
+    // v2: "Invalid UTF-8 encoding: <what> at <var>. [offset "<n>"]".
+    let e = engine(r#"SecRule ARGS "@validateUtf8Encoding" "id:1,phase:1,pass,log""#);
+    let tx = run(&e, "/?a=ok&b=x%C0%AF", None);
+    assert_eq!(ids(&tx), vec![1]);
+    assert_eq!(
+        tx.matches()[0].match_text,
+        "Invalid UTF-8 encoding: overlong character detected at ARGS:b. [offset \"1\"]"
+    );
+    let e = engine(r#"SecRule ARGS "@rx a+" "id:2,phase:1,pass,log""#);
+    let tx = run(&e, "/?q=baa", None);
+    assert_eq!(
+        tx.matches()[0].match_text,
+        "Pattern match \"a+\" at ARGS:q."
+    );
+}

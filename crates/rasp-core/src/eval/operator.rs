@@ -21,6 +21,8 @@ pub(crate) struct OpOutcome {
     pub(crate) captures: Vec<Vec<u8>>,
     /// ModSecurity-style description of the match (without the variable).
     pub(crate) message: String,
+    /// What v2 writes after the variable (`[offset "3"]`), if anything.
+    pub(crate) detail: String,
     /// The operator could not be evaluated (ModSecurity's "operator
     /// error"); the engine's fail mode decides what follows.
     pub(crate) error: Option<String>,
@@ -225,12 +227,10 @@ pub(crate) fn run(
         }
         K::ValidateUtf8Encoding => {
             if let Err(e) = crate::operator::validate_utf8_encoding::validate(value) {
-                o.hit(|| {
-                    e.message("")
-                        .trim_end_matches(['.', ' '])
-                        .trim_end_matches(" at")
-                        .to_string()
-                });
+                o.hit(|| e.reason());
+                if describe {
+                    o.detail = e.detail();
+                }
             }
         }
         K::UnconditionalMatch => {

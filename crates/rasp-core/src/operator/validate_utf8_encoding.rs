@@ -25,18 +25,26 @@ pub struct Utf8Error {
 }
 
 impl Utf8Error {
-    /// v2's match message at `var_name`.
-    pub fn message(&self, var_name: &str) -> String {
+    /// What v2 writes before the variable name: `Invalid UTF-8 encoding:
+    /// overlong character detected`.
+    pub fn reason(&self) -> String {
         let what = match self.kind {
             Utf8ErrorKind::NotEnoughBytes => "not enough bytes in character",
             Utf8ErrorKind::InvalidByte => "invalid byte value in character",
             Utf8ErrorKind::Overlong => "overlong character detected",
             Utf8ErrorKind::Restricted => "use of restricted character",
         };
-        format!(
-            "Invalid UTF-8 encoding: {what} at {var_name}. [offset \"{}\"]",
-            self.offset
-        )
+        format!("Invalid UTF-8 encoding: {what}")
+    }
+
+    /// What v2 writes after the variable name: `[offset "3"]`.
+    pub fn detail(&self) -> String {
+        format!("[offset \"{}\"]", self.offset)
+    }
+
+    /// v2's whole match message at `var_name`.
+    pub fn message(&self, var_name: &str) -> String {
+        format!("{} at {var_name}. {}", self.reason(), self.detail())
     }
 }
 

@@ -17,7 +17,7 @@ use crs_compiler::ir::variable::Variable;
 
 use super::Transaction;
 use crate::eval::macros::{expand, expand_string};
-use crate::eval::operator;
+use crate::eval::operator::{self, OpOutcome};
 use crate::record::{Intervention, InterventionKind, MatchRecord};
 use crate::variables::{collect_target, Scope, Value};
 
@@ -70,17 +70,18 @@ impl HitScratch {
 }
 
 /// Records a hit of `link` on `value`: its name and value in the scratch
-/// text, the description when wanted (`op_message` is the operator's own,
-/// unused for negated operators).
+/// text, the description when wanted (`op` is the operator's outcome,
+/// unused for negated operators and absent when a gate decided).
 fn push_hit(
     link: &Rule,
     name: &crate::variables::ValueName<'_>,
     value: &[u8],
     captures: Vec<Vec<u8>>,
-    op_message: &str,
+    op: Option<&OpOutcome>,
     describe: bool,
     out: &mut HitScratch,
 ) {
+    let (op_message, op_detail) = op.map_or(("", ""), |o| (o.message.as_str(), o.detail.as_str()));
     let start = out.text.len();
     name.render_into(&mut out.text);
     let name_range = start..out.text.len();
@@ -95,8 +96,10 @@ fn push_hit(
             )
         } else if name.is_empty() {
             format!("{op_message}.")
-        } else {
+        } else if op_detail.is_empty() {
             format!("{op_message} at {name}.")
+        } else {
+            format!("{op_message} at {name}. {op_detail}")
         }
     };
     out.text.extend_from_slice(value);
@@ -312,7 +315,7 @@ impl Transaction {
                     // The pattern misses: a positive rule does not match,
                     // a negated one does, without running its operator.
                     Some(false) if link.operator.negated => {
-                        push_hit(link, &v.name, &current, Vec::new(), "", describe, out);
+                        push_hit(link, &v.name, &current, Vec::new(), None, describe, out);
                     }
                     Some(false) => {}
                     // The pattern matches: a negated rule does not.
@@ -339,7 +342,7 @@ impl Transaction {
         describe: bool,
         out: &mut HitScratch,
     ) {
-        let o = operator::run(&link.operator, value, scope, capture, describe);
+        let mut o = operator::run(&link.operator, value, scope, capture, describe);
         if let Some(e) = o.error {
             self.eval_errors
                 .borrow_mut()
@@ -349,7 +352,8 @@ impl Transaction {
         if o.matched == link.operator.negated {
             return;
         }
-        push_hit(link, name, value, o.captures, &o.message, describe, out);
+        let captures = std::mem::take(&mut o.captures);
+        push_hit(link, name, value, captures, Some(&o), describe, out);
     }
 
     /// Runs the non-disruptive side effects of `link`, in the order written.
