@@ -56,6 +56,9 @@ pub(super) struct TransformCache {
     steps: RefCell<Entries<StepKey>>,
 }
 
+/// Longest value whose steps are first tried without the cache.
+const DIRECT_MAX_LEN: usize = 64;
+
 /// FNV-1a offset basis: the hash of the empty chain.
 const CHAIN_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
@@ -113,6 +116,28 @@ impl TransformCache {
                 None => Transformed::Original(original),
             };
         }
+        // A short value usually passes every step unchanged, and the
+        // functions' own "nothing to do" checks then cost less than the
+        // cache's hashing: try them first. The first step that changes the
+        // value continues through the cache, so its result is still shared
+        // (by address) with every chain that reaches it.
+        let mut unchanged = 0;
+        let mut first_change: Option<Vec<u8>> = None;
+        if original.len() <= DIRECT_MAX_LEN {
+            while let Some(t) = chain.get(unchanged) {
+                match crate::transform::apply(*t, original) {
+                    Cow::Borrowed(_) => unchanged += 1,
+                    Cow::Owned(v) => {
+                        first_change = Some(v);
+                        break;
+                    }
+                }
+            }
+            if unchanged == chain.len() {
+                return Transformed::Original(original);
+            }
+        }
+        let chain = chain.get(unchanged..).unwrap_or_default();
         let (ptr, len) = (original.as_ptr() as usize, original.len());
         // Most calls repeat a chain already applied to this value this
         // phase: one lookup of the whole chain answers them (for a single
@@ -140,14 +165,19 @@ impl TransformCache {
             let next = match steps.get(&key) {
                 Some(hit) => hit.clone(),
                 None => {
-                    let out = match crate::transform::apply(*t, input) {
-                        Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
-                        Cow::Borrowed(_) => None,
+                    // The direct attempt computed the first step already.
+                    let out = match first_change.take() {
+                        Some(v) => Some(Arc::<[u8]>::from(v)),
+                        None => match crate::transform::apply(*t, input) {
+                            Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
+                            Cow::Borrowed(_) => None,
+                        },
                     };
                     steps.insert(key, out.clone());
                     out
                 }
             };
+            first_change = None;
             if next.is_some() {
                 current = next;
             }
@@ -216,6 +246,27 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn chains_ending_in_the_same_bytes_share_one_copy() {
+        // Gate scans are cached by the address of the transformed bytes, so
+        // chains that reach the same result must return the same copy,
+        // for short values (tried without the cache first) and long ones.
+        let cache = TransformCache::new();
+        let long = "Some Text ".repeat(20);
+        for value in [b"Short Text".as_slice(), long.as_bytes()] {
+            let a = cache.apply(Cow::Borrowed(value), &[Lowercase], true);
+            let b = cache.apply(Cow::Borrowed(value), &[UrlDecodeUni, Lowercase], true);
+            let c = cache.apply(
+                Cow::Borrowed(value),
+                &[Utf8ToUnicode, HtmlEntityDecode, Lowercase, UrlDecodeUni],
+                true,
+            );
+            assert_eq!(&*a, value.to_ascii_lowercase().as_slice());
+            assert_eq!(a.as_ptr(), b.as_ptr());
+            assert_eq!(a.as_ptr(), c.as_ptr());
         }
     }
 }
