@@ -104,6 +104,9 @@ pub struct GatePlan {
     /// compiled on first use; engines build the sets of the plan they use
     /// up front, see [`GatePlan::build`]). Each belongs to one phase.
     pub sets: Vec<LazySet>,
+    /// Per set: each distinct target of its groups with the groups that
+    /// read it, so that one sweep over the values answers for all of them.
+    pub set_targets: Vec<Vec<SetTarget>>,
     /// Gate of each rule link, indexed by `Rule::link_index`.
     pub gates: Vec<Option<GateRef>>,
     /// Chain heads left ungated, with the reason.
@@ -122,6 +125,15 @@ impl GatePlan {
     pub fn memory_usage(&self) -> usize {
         self.sets.iter().map(LazySet::memory_usage).sum()
     }
+}
+
+/// A target some groups of a set read (`ARGS`, `REQUEST_HEADERS`).
+#[derive(Clone, Debug)]
+pub struct SetTarget {
+    /// The target, without exclusions.
+    pub target: crate::ir::variable::Target,
+    /// Indexes into [`GatePlan::groups`] of the groups that read it.
+    pub groups: Vec<usize>,
 }
 
 /// Where a rule link's gate is: group index and pattern index.
@@ -178,6 +190,8 @@ pub struct CompiledRuleset {
     pub groups: Vec<MatchGroup>,
     /// The pattern sets of the groups.
     pub sets: Vec<LazySet>,
+    /// The targets of each set's groups (see [`GatePlan::set_targets`]).
+    pub set_targets: Vec<Vec<SetTarget>>,
     /// Gate of each rule link, indexed by `Rule::link_index`.
     pub gates: Vec<Option<GateRef>>,
     /// Total number of rule links (size for per-link tables).
@@ -208,6 +222,7 @@ impl CompiledRuleset {
         GatePlan {
             groups: self.groups.clone(),
             sets: self.sets.clone(),
+            set_targets: self.set_targets.clone(),
             gates: self.gates.clone(),
             ungated: self.report.ungated.clone(),
         }

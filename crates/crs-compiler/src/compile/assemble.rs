@@ -133,6 +133,7 @@ pub(crate) fn assemble(state: &mut State, files: Vec<String>) -> CompiledRuleset
         phases,
         groups: Vec::new(),
         sets: Vec::new(),
+        set_targets: Vec::new(),
         gates: vec![None; link_count],
         link_count,
         report,

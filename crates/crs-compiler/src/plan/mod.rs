@@ -59,7 +59,7 @@ use crate::ir::operator::OperatorKind;
 use crate::ir::rule::{Entry, Rule};
 use crate::ir::transform::Transform;
 use crate::ir::variable::Variable;
-use crate::program::{CompiledRuleset, GatePlan, GateRef, LazySet, MatchGroup};
+use crate::program::{CompiledRuleset, GatePlan, GateRef, LazySet, MatchGroup, SetTarget};
 
 /// Longest `@pm` list gated. The NFA of a phrase alternation grows with
 /// the list: CRS's longest, php-errors.data (1,833 phrases, a response-body
@@ -184,6 +184,7 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
     let plan = plan_gates(rs, &|_| true);
     rs.groups = plan.groups;
     rs.sets = plan.sets;
+    rs.set_targets = plan.set_targets;
     rs.gates = plan.gates;
     rs.report.ungated.extend(plan.ungated);
     rs.report.gated_links = rs.gates.iter().filter(|g| g.is_some()).count();
@@ -199,6 +200,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     let mut plan = GatePlan {
         groups: Vec::new(),
         sets: Vec::new(),
+        set_targets: Vec::new(),
         gates: vec![None; rs.link_count],
         ungated: Vec::new(),
     };
@@ -293,5 +295,21 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         sets.push(done);
     }
     plan.sets = sets.into_iter().map(LazySet::new).collect();
+    plan.set_targets = vec![Vec::new(); plan.sets.len()];
+    for (g, group) in plan.groups.iter().enumerate() {
+        let Some(targets) = plan.set_targets.get_mut(group.set) else {
+            continue;
+        };
+        for t in &group.targets {
+            let key = t.describe();
+            match targets.iter_mut().find(|s| s.target.describe() == key) {
+                Some(s) => s.groups.push(g),
+                None => targets.push(SetTarget {
+                    target: t.clone(),
+                    groups: vec![g],
+                }),
+            }
+        }
+    }
     plan
 }

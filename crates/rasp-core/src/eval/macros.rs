@@ -7,10 +7,14 @@ use crs_compiler::ir::macros::{MacroPart, MacroString};
 use crate::variables::{first_value, Scope};
 
 /// Expands `m` against the transaction. Literal-only strings are borrowed.
-pub(crate) fn expand<'m>(m: &'m MacroString, scope: &Scope<'_>) -> Cow<'m, [u8]> {
+pub(crate) fn expand<'a>(m: &'a MacroString, scope: &Scope<'a>) -> Cow<'a, [u8]> {
     match m.parts.as_slice() {
         [] => Cow::Borrowed(b""),
         [MacroPart::Literal(s)] => Cow::Borrowed(s.as_bytes()),
+        // `%{tx.allowed_methods}` alone: the value itself, not a copy.
+        [MacroPart::Var { variable, key }] => {
+            first_value(scope, *variable, key.as_deref()).unwrap_or(Cow::Borrowed(b""))
+        }
         parts => {
             let mut out = Vec::new();
             for p in parts {

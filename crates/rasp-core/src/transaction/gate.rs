@@ -83,44 +83,91 @@ impl GateCache {
 
 impl super::Transaction {
     /// Whether a gated rule can match at all this phase: its pattern hit
-    /// at least one value of its group's targets. Scanning those values
-    /// fills the per-value cache that [`GateCache::pattern_matches`] reads later.
+    /// at least one value of its group's targets. The first gated rule of
+    /// a set to ask sweeps the values of the whole set (see [`Self::sweep`]),
+    /// which also fills the per-value cache that
+    /// [`GateCache::pattern_matches`] reads later.
     pub(super) fn rule_may_match(&self, gate: GateRef) -> bool {
-        let plan = &self.engine.plan;
-        let Some(group) = plan.groups.get(gate.group) else {
-            return true;
-        };
-        let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
-            return true;
-        };
         let pattern = PatternID::new_unchecked(gate.pattern);
         if let Some(any) = self.gates.any.borrow().get(&gate.group) {
             return any.contains(pattern);
         }
-        let mut any = PatternSet::new(set.pattern_len());
-        let scope = self.scope(None);
-        let mut values = Vec::with_capacity(32);
-        for t in &group.targets {
-            crate::variables::collect_target(&scope, t, &|_, _| false, &mut values);
-        }
-        let mut add = |set: Option<&PatternSet>| {
-            for p in set.into_iter().flat_map(PatternSet::iter) {
-                let _ = any.try_insert(p);
+        let plan = &self.engine.plan;
+        let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
+            return true;
+        };
+        self.sweep(gate.set, set);
+        self.gates
+            .any
+            .borrow()
+            .get(&gate.group)
+            .is_none_or(|any| any.contains(pattern))
+    }
+
+    /// Scans the values of every target of set `index`'s groups, each
+    /// after the transformations of every group that reads it, and records
+    /// per group which patterns hit any of its values. Each target is
+    /// collected once for all the groups, and the bytes that several
+    /// chains leave alike are looked up once per value.
+    fn sweep(&self, index: usize, set: &regex_automata::meta::Regex) {
+        let plan = &self.engine.plan;
+        let mut any: HashMap<usize, PatternSet, RandomState> = plan
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.set == index)
+            .map(|(i, _)| (i, PatternSet::new(set.pattern_len())))
+            .collect();
+        let add = |any: &mut HashMap<usize, PatternSet, RandomState>,
+                   g: usize,
+                   hits: Option<&PatternSet>| {
+            if let (Some(group_any), Some(hits)) = (any.get_mut(&g), hits) {
+                for p in hits.iter() {
+                    let _ = group_any.try_insert(p);
+                }
             }
         };
-        for v in values {
-            let key = super::rule::cache_key(&v);
-            let current = self.tcache.apply(v.value, &group.transforms, key.is_some());
-            match key {
-                Some(_) => self.gates.with_scan(set, gate.set, &current, &mut add),
-                // Values without a stable address are never gated per
-                // value: count their hits here only.
-                None => add(scan(set, &current).as_ref()),
+        let scope = self.scope(None);
+        let mut values = Vec::with_capacity(32);
+        // (address, length, any pattern hit) of the bytes scanned for the
+        // current value.
+        let mut seen: Vec<(usize, usize, bool)> = Vec::with_capacity(8);
+        for target in plan.set_targets.get(index).into_iter().flatten() {
+            values.clear();
+            crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
+            for v in &values {
+                let key = super::rule::cache_key(v);
+                seen.clear();
+                for &g in &target.groups {
+                    let Some(group) = plan.groups.get(g) else {
+                        continue;
+                    };
+                    let current =
+                        self.tcache
+                            .apply(v.value.clone(), &group.transforms, key.is_some());
+                    if key.is_none() {
+                        // Values without a stable address are never gated
+                        // per value: count their hits here only.
+                        add(&mut any, g, scan(set, &current).as_ref());
+                        continue;
+                    }
+                    let bytes = (current.as_ptr() as usize, current.len());
+                    let hit = match seen.iter().find(|s| (s.0, s.1) == bytes) {
+                        Some(s) => s.2,
+                        None => {
+                            let hit = self.gates.with_scan(set, index, &current, |r| r.is_some());
+                            seen.push((bytes.0, bytes.1, hit));
+                            hit
+                        }
+                    };
+                    if hit {
+                        self.gates
+                            .with_scan(set, index, &current, |r| add(&mut any, g, r));
+                    }
+                }
             }
         }
-        let hit = any.contains(pattern);
-        self.gates.any.borrow_mut().insert(gate.group, any);
-        hit
+        self.gates.any.borrow_mut().extend(any);
     }
 }
 
