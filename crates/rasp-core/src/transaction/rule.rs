@@ -246,8 +246,12 @@ impl Transaction {
     /// into `out`.
     fn find_hits(&self, link: &Rule, head: &Rule, out: &mut HitScratch) {
         let scope = self.scope_for(head);
+        // Only the last link of a rule that leaves a record needs the
+        // human-readable match description.
+        let a = &head.actions;
+        let describe = link.chain.is_none() && (a.log || a.auditlog || disrupts(a));
         if link.is_action {
-            let o = operator::run(&link.operator, b"", &scope, false, true);
+            let o = operator::run(&link.operator, b"", &scope, false, describe);
             out.hits.push(Hit {
                 name: 0..0,
                 value: 0..0,
@@ -268,10 +272,6 @@ impl Transaction {
             collect_target(&scope, t, &excluded, &mut values);
         }
         let capture = link.actions.capture;
-        // Only the last link of a rule that leaves a record needs the
-        // human-readable match description.
-        let a = &head.actions;
-        let describe = link.chain.is_none() && (a.log || a.auditlog || disrupts(a));
         let gate = self
             .engine
             .plan

@@ -37,6 +37,12 @@ impl ValueName<'_> {
                 out.push(b'&');
                 out.extend_from_slice(v.name().as_bytes());
             }
+            ValueName::Count(v, Selector::Key(k)) => {
+                out.push(b'&');
+                out.extend_from_slice(v.name().as_bytes());
+                out.push(b':');
+                out.extend_from_slice(k.as_bytes());
+            }
             ValueName::Count(v, selector) => {
                 // Writing to a vector cannot fail.
                 let _ = write!(out, "&{}:{}", v.name(), selector.describe());

@@ -76,12 +76,15 @@ impl Collection {
                     p.value = value;
                 }
             }
-            None => {
-                let name = key.to_ascii_lowercase();
-                self.insert_index(&name, self.entries.len());
-                self.entries.push(Pair::new(name, value));
-            }
+            None => self.push_new(key, value),
         }
+    }
+
+    /// Adds a member that [`Collection::position`] did not find.
+    fn push_new(&mut self, key: &[u8], value: Vec<u8>) {
+        let name = key.to_ascii_lowercase();
+        self.insert_index(&name, self.entries.len());
+        self.entries.push(Pair::new(name, value));
     }
 
     fn insert_index(&mut self, name: &[u8], position: usize) {
@@ -100,7 +103,7 @@ impl Collection {
                 p.value.clear();
                 p.value.extend_from_slice(value);
             }
-            None => self.set(key, value.to_vec()),
+            None => self.push_new(key, value.to_vec()),
         }
     }
 
@@ -113,7 +116,7 @@ impl Collection {
                 // Writing to a vector cannot fail.
                 let _ = write!(p.value, "{n}");
             }
-            None => self.set(key, n.to_string().into_bytes()),
+            None => self.push_new(key, n.to_string().into_bytes()),
         }
     }
 
