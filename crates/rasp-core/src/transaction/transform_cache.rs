@@ -7,7 +7,7 @@
 //! data can change (body processing adds arguments).
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
@@ -54,6 +54,11 @@ pub(super) struct TransformCache {
     /// `t:utf8toUnicode,t:urlDecodeUni` and `t:urlDecodeUni` share the
     /// decoding of a value without non-ASCII bytes.
     steps: RefCell<Entries<StepKey>>,
+    /// The short value whose steps were last tried directly (address,
+    /// length) and the transformations known to leave it unchanged, a bit
+    /// per [`Transform`]: the gate sweep tries every chain of a set on one
+    /// value after another, and most chains share their first steps.
+    known_unchanged: Cell<(usize, usize, u64)>,
 }
 
 /// Longest value whose steps are first tried without the cache.
@@ -81,12 +86,15 @@ impl TransformCache {
                 512,
                 RandomState::default(),
             )),
+            known_unchanged: Cell::default(),
         }
     }
 
     pub(super) fn clear(&self) {
         self.chains.borrow_mut().clear();
         self.steps.borrow_mut().clear();
+        // Addresses are only stable within a phase.
+        self.known_unchanged.set((0, 0, 0));
     }
 
     /// Applies `chain` to `value`; `cacheable` says the value is borrowed
@@ -124,15 +132,29 @@ impl TransformCache {
         let mut unchanged = 0;
         let mut first_change: Option<Vec<u8>> = None;
         if original.len() <= DIRECT_MAX_LEN {
+            let here = (original.as_ptr() as usize, original.len());
+            let (ptr, len, mut known) = self.known_unchanged.get();
+            if (ptr, len) != here {
+                known = 0;
+            }
             while let Some(t) = chain.get(unchanged) {
+                let bit = 1u64.checked_shl(*t as u32).unwrap_or(0);
+                if known & bit != 0 {
+                    unchanged += 1;
+                    continue;
+                }
                 match crate::transform::apply(*t, original) {
-                    Cow::Borrowed(_) => unchanged += 1,
+                    Cow::Borrowed(_) => {
+                        known |= bit;
+                        unchanged += 1;
+                    }
                     Cow::Owned(v) => {
                         first_change = Some(v);
                         break;
                     }
                 }
             }
+            self.known_unchanged.set((here.0, here.1, known));
             if unchanged == chain.len() {
                 return Transformed::Original(original);
             }
