@@ -18,8 +18,8 @@
 //! are validated, `SecDefaultAction` is merged into each rule, chains are
 //! assembled, `skipAfter` markers resolved, `@rx` patterns compiled with
 //! ModSecurity's PCRE semantics (see [`build::regex`]), phrase lists built
-//! into Aho-Corasick automata, and `@rx`/`@pm` chain heads of a phase that
-//! share a transformation chain grouped into multi-pattern sets.
+//! into Aho-Corasick automata, and the `@rx`/`@pm` chain heads of a phase
+//! grouped by transformation chain into multi-pattern sets (see [`plan_gates`]).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -114,8 +114,8 @@ pub struct GatePlan {
 }
 
 impl GatePlan {
-    /// Compiles every group's set now, on all cores, so that no request
-    /// pays for it.
+    /// Compiles every set now, on all cores, so that no request pays for
+    /// it.
     pub fn build(&self) {
         let sets: Vec<&LazySet> = self.sets.iter().collect();
         crate::plan::build_all(&sets);

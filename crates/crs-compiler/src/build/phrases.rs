@@ -36,7 +36,7 @@ fn build(phrases: Vec<String>) -> Result<PhraseSet, String> {
 /// a request value in well under a microsecond.
 pub const DFA_MAX_PHRASES: usize = 100;
 
-/// Like [`build`], but picks the automaton by list size (see
+/// Builds a phrase set, picking the automaton by list size (see
 /// [`DFA_MAX_PHRASES`]) so big data files do not dominate load time.
 pub fn build_sized(phrases: Vec<String>) -> Result<PhraseSet, String> {
     if phrases.len() <= DFA_MAX_PHRASES {

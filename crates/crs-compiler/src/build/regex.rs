@@ -28,8 +28,8 @@ pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
 
 /// Lazy-DFA cache capacity per searcher. The CRS sets fall off a cliff
 /// (95 µs → 40 ms per pass) at the 2 MiB default. The multi-pattern gates
-/// (one set per phase and transformation chain, scanned over every kind of
-/// value) still thrash at 16 MiB on prose bodies: measured on a 4 KiB form
+/// (one or two sets per phase, scanned over every kind of value) still
+/// thrash at 16 MiB on prose bodies: measured on a 4 KiB form
 /// POST, 1.6 ms → 0.94 ms per exchange at 64 MiB, and no further gain at
 /// 256 MiB. The cache only grows as states are built; the process held
 /// 68 MiB in total for the full CRS under that load.

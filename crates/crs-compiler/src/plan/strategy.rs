@@ -1,10 +1,10 @@
 //! Building the gate automata.
 //!
-//! Each group becomes one `regex_automata::meta::Regex` with
+//! Each set becomes one `regex_automata::meta::Regex` with
 //! `MatchKind::All` and no capture slots (see [`crate::build::regex`]).
-//! Groups are independent, so they are compiled on all available cores:
+//! Sets are independent, so they are compiled on all available cores:
 //! set compilation is, after the single patterns, the biggest part of the
-//! load time (the largest CRS groups hold 30-60 patterns).
+//! load time (a CRS phase set holds 40-100 patterns).
 
 use crate::build::pool;
 use crate::ir::operator::OperatorKind;
