@@ -339,6 +339,22 @@ impl MultipartParser {
         }
         let mut i = 0;
         while let Some(&c) = chunk.get(i) {
+            // Bytes other than CR and LF only fill the line buffer and
+            // reset the CR/LF state: copy a run of them at once (file
+            // content is most of a multipart body), short of the byte that
+            // fills the buffer, which the byte loop below handles.
+            let rest = chunk.get(i..).unwrap_or_default();
+            let room = (LINE_BUFFER_SIZE - 1).saturating_sub(self.buf.len());
+            let run = memchr::memchr2(b'\r', b'\n', rest)
+                .unwrap_or(rest.len())
+                .min(room);
+            if run > 0 {
+                self.buf
+                    .extend_from_slice(rest.get(..run).unwrap_or_default());
+                self.crlf_state = 0;
+                i += run;
+                continue;
+            }
             // v2 never lets a CR be the last byte of a full buffer, so a
             // CRLF is not split across two buffers.
             let process_early = c == b'\r' && self.buf.len() == LINE_BUFFER_SIZE - 1;
