@@ -31,6 +31,9 @@ pub struct MatchGroup {
     pub targets: Vec<crate::ir::variable::Target>,
     /// The shared transformation chain.
     pub transforms: Vec<Transform>,
+    /// The members use `multiMatch`. Their gate answers only for the
+    /// untransformed value; it never skips a member for the whole phase.
+    pub multi_match: bool,
     /// Index into [`GatePlan::sets`] of the set holding the members'
     /// patterns: `members[i]`'s pattern id there is `first_pattern + i`.
     pub set: usize,
@@ -104,8 +107,9 @@ pub struct GatePlan {
     /// compiled on first use; engines build the sets of the plan they use
     /// up front, see [`GatePlan::build`]). Each belongs to one phase.
     pub sets: Vec<LazySet>,
-    /// Per set: each distinct target of its groups with the groups that
-    /// read it, so that one sweep over the values answers for all of them.
+    /// Per set: each distinct target of its groups (but the `multiMatch`
+    /// ones) with the groups that read it, so that one sweep over the
+    /// values answers for all of them.
     pub set_targets: Vec<Vec<SetTarget>>,
     /// Gate of each rule link, indexed by `Rule::link_index`.
     pub gates: Vec<Option<GateRef>>,

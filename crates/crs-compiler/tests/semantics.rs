@@ -224,28 +224,35 @@ fn gates_group_rx_heads_with_identical_inputs() {
          SecRule ARGS \"@rx a*\" \"id:7,t:lowercase\"\n\
          SecRule ARGS \"@rx quux\" \"id:8,t:urlDecode\"\n",
     );
-    assert_eq!(rs.groups.len(), 2);
+    assert_eq!(rs.groups.len(), 3);
     let g = &rs.groups[0];
     // The negated rule 3 is gated too: the scan's answer is exact.
     assert_eq!(g.member_ids, vec![1, 2, 3]);
     assert_eq!(g.transforms, vec![Transform::Lowercase]);
+    assert!(!g.multi_match);
     let gate = rs.gates[rs.rule(2).unwrap().link_index].unwrap();
     assert_eq!((gate.group, gate.set, gate.pattern), (0, 0, 1));
+    // A multiMatch rule is a group of its own kind, which the sweep of the
+    // set leaves out.
+    assert_eq!(rs.groups[1].member_ids, vec![4]);
+    assert!(rs.groups[1].multi_match);
+    assert!(rs.set_targets[0].iter().all(|t| !t.groups.contains(&1)));
     // A rule alone with its transformations is a group of its own, in the
     // same set: one scan of a value answers for both groups when the
     // transformations leave it as it is.
-    assert_eq!(rs.groups[1].member_ids, vec![8]);
+    assert_eq!(rs.groups[2].member_ids, vec![8]);
     let gate = rs.gates[rs.rule(8).unwrap().link_index].unwrap();
-    assert_eq!((gate.group, gate.set, gate.pattern), (1, 0, 3));
+    assert_eq!((gate.group, gate.set, gate.pattern), (2, 0, 4));
     assert_eq!(rs.sets.len(), 1);
-    assert_eq!(rs.report.gated_links, 4);
+    assert_eq!(rs.report.gated_links, 5);
     let set = rs.sets[0].get().expect("the set compiles");
     let mut which = regex_automata::PatternSet::new(set.pattern_len());
     set.which_overlapping_matches(&regex_automata::Input::new("xbarx quux"), &mut which);
     assert!(
         which.contains(regex_automata::PatternID::must(1))
-            && which.contains(regex_automata::PatternID::must(3))
+            && which.contains(regex_automata::PatternID::must(4))
             && !which.contains(regex_automata::PatternID::must(0))
+            && !which.contains(regex_automata::PatternID::must(3))
     );
 }
 

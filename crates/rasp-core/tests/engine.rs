@@ -379,3 +379,43 @@ fn match_text_names_the_variable_where_v2_does() {
         "Pattern match \"a+\" at ARGS:q."
     );
 }
+
+#[test]
+fn multi_match_checks_the_value_and_every_changed_result_with_gates_on_and_off() {
+    // v2: with multiMatch the operator runs on the untransformed value and
+    // after every transformation that reports a change. The gated engine
+    // reads the set's scan for the untransformed value only.
+    // Rule 4 comes first, so the set's sweep has run when the multiMatch
+    // rules ask (the sweep leaves them out, and must not answer for them).
+    let rules = r#"
+SecRule ARGS "@rx zzz" "id:4,phase:2,pass,log,t:none,t:lowercase"
+SecRule ARGS "@rx ABC" "id:1,phase:2,pass,log,t:none,t:lowercase,multiMatch"
+SecRule ARGS "@rx abc" "id:2,phase:2,pass,log,t:none,t:lowercase,multiMatch"
+SecRule ARGS "!@rx ^[a-z]+$" "id:3,phase:2,pass,log,t:none,t:lowercase,multiMatch"
+"#;
+    let gated = engine(rules);
+    assert!(gated
+        .gate_plan()
+        .groups
+        .iter()
+        .any(|g| g.multi_match && g.member_ids.contains(&1)));
+    let compiled = crs_compiler::Compiler::new()
+        .add_str("inline.conf", rules)
+        .compile()
+        .expect("rules compile");
+    let per_rule = Engine::with_config(Arc::new(compiled), EngineConfig::new().per_rule(true));
+    for (uri, expected) in [
+        // Raw "ABC" matches 1 and 3 (not all lower case); its lower-cased
+        // form matches 2.
+        ("/?q=ABC", vec![1, 2, 3]),
+        // Nothing changes: only the raw value is checked.
+        ("/?q=abc", vec![2]),
+        ("/?q=xyz", vec![]),
+        ("/?q=XyZ", vec![3]),
+    ] {
+        for e in [&gated, &per_rule] {
+            let tx = run(e, uri, None);
+            assert_eq!(ids(&tx), expected, "{uri}");
+        }
+    }
+}

@@ -20,8 +20,13 @@
 //!   The scan is exact, not only a necessary condition, so a negated rule
 //!   is gated too: it matches exactly the values its pattern misses (and
 //!   cannot be skipped for a whole phase);
-//! - it does not use `multiMatch` (which inspects every intermediate
-//!   transformation result, not only the last);
+//! - a `multiMatch` rule (which inspects every intermediate
+//!   transformation result, not only the last) joins a set too, in a
+//!   group of its own kind: the engine reads the scan of the untransformed
+//!   value, which the other groups' sweep has mostly made already, and
+//!   runs the operator on the later results itself. Scanning those for the
+//!   whole phase would cost more than it saves: `t:base64Decode` and the
+//!   like turn every value into new bytes;
 //! - every target is request or response data that does not change while
 //!   a phase runs. `TX`, `MATCHED_VAR*`, `ENV`, persistent collections,
 //!   `RULE`, time and duration variables, `HIGHEST_SEVERITY` and counts
@@ -139,9 +144,6 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
         OperatorKind::Pm(set) => set.phrases.is_empty() || set.phrases.iter().any(String::is_empty),
         _ => return Some("operator is not a constant @rx or @pm"),
     };
-    if rule.actions.multi_match {
-        return Some("multiMatch");
-    }
     if rule.targets.is_empty() {
         return Some("no targets");
     }
@@ -207,7 +209,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     // Rules sharing a phase and a transformation chain, in order of first
     // appearance. Targets are not part of the key: the scan result belongs
     // to a value, and every member checks only the values it inspects.
-    let mut bucket_of: HashMap<(usize, &[Transform]), usize> = HashMap::new();
+    let mut bucket_of: HashMap<(usize, &[Transform], bool), usize> = HashMap::new();
     let mut buckets: Vec<Vec<&Rule>> = Vec::new();
     for (p, program) in rs.phases.iter().enumerate() {
         for entry in &program.entries {
@@ -223,7 +225,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             }
             let next = buckets.len();
             let b = *bucket_of
-                .entry((p, rule.transforms.as_slice()))
+                .entry((p, rule.transforms.as_slice(), rule.actions.multi_match))
                 .or_insert(next);
             if b == next {
                 buckets.push(Vec::new());
@@ -285,6 +287,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             phase: first.phase,
             targets,
             transforms: first.transforms.clone(),
+            multi_match: first.actions.multi_match,
             set: set_index,
             first_pattern,
             members: members.iter().map(|r| r.link_index).collect(),
@@ -297,7 +300,12 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     plan.sets = sets.into_iter().map(LazySet::new).collect();
     plan.set_targets = vec![Vec::new(); plan.sets.len()];
     for (g, group) in plan.groups.iter().enumerate() {
-        let Some(targets) = plan.set_targets.get_mut(group.set) else {
+        // The sweep leaves `multiMatch` groups out (see the module docs).
+        let Some(targets) = plan
+            .set_targets
+            .get_mut(group.set)
+            .filter(|_| !group.multi_match)
+        else {
             continue;
         };
         for t in &group.targets {

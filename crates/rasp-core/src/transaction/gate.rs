@@ -88,11 +88,16 @@ impl super::Transaction {
     /// which also fills the per-value cache that
     /// [`GateCache::pattern_matches`] reads later.
     pub(super) fn rule_may_match(&self, gate: GateRef) -> bool {
+        let plan = &self.engine.plan;
+        if plan.groups.get(gate.group).is_none_or(|g| g.multi_match) {
+            // Not swept (its intermediate results would all need scans):
+            // no answer for the whole phase (see `crs_compiler::plan_gates`).
+            return true;
+        }
         let pattern = PatternID::new_unchecked(gate.pattern);
         if let Some(any) = self.gates.any.borrow().get(&gate.group) {
             return any.contains(pattern);
         }
-        let plan = &self.engine.plan;
         let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
             return true;
         };
@@ -115,7 +120,7 @@ impl super::Transaction {
             .groups
             .iter()
             .enumerate()
-            .filter(|(_, g)| g.set == index)
+            .filter(|(_, g)| g.set == index && !g.multi_match)
             .map(|(i, _)| (i, PatternSet::new(set.pattern_len())))
             .collect();
         let add = |any: &mut HashMap<usize, PatternSet, RandomState>,

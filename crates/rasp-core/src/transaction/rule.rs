@@ -281,8 +281,18 @@ impl Transaction {
             .flatten();
         for v in values.drain(..) {
             if link.actions.multi_match && !link.transforms.is_empty() {
+                // The untransformed value was (or will be) scanned for the
+                // other gates of its phase; the later results are checked
+                // by the operator itself.
+                let known = match (gate, cache_key(&v)) {
+                    (Some(gate), Some(_)) => {
+                        self.gates
+                            .pattern_matches(&self.engine.plan, gate, &v.value)
+                    }
+                    _ => None,
+                };
                 let mut current: Cow<'_, [u8]> = v.value;
-                self.check(link, &scope, &v.name, &current, capture, describe, out);
+                self.check_known(link, &scope, &v.name, &current, known, describe, out);
                 for t in &link.transforms {
                     // v2 re-runs the operator when a function reports a
                     // change, which is not always a change of bytes.
@@ -311,22 +321,39 @@ impl Transaction {
                     }
                     _ => None,
                 };
-                match known {
-                    // The pattern misses: a positive rule does not match,
-                    // a negated one does, without running its operator.
-                    Some(false) if link.operator.negated => {
-                        push_hit(link, &v.name, &current, Vec::new(), None, describe, out);
-                    }
-                    Some(false) => {}
-                    // The pattern matches: a negated rule does not.
-                    Some(true) if link.operator.negated => {}
-                    Some(true) | None => {
-                        self.check(link, &scope, &v.name, &current, capture, describe, out);
-                    }
-                }
+                self.check_known(link, &scope, &v.name, &current, known, describe, out);
             }
         }
         *self.values_scratch.borrow_mut() = recycle(values);
+    }
+
+    /// Checks `value` given what a gate scan says of the link's pattern on
+    /// it (`None`: nothing known).
+    #[allow(clippy::too_many_arguments)]
+    fn check_known(
+        &self,
+        link: &Rule,
+        scope: &Scope<'_>,
+        name: &crate::variables::ValueName<'_>,
+        value: &[u8],
+        known: Option<bool>,
+        describe: bool,
+        out: &mut HitScratch,
+    ) {
+        match known {
+            // The pattern misses: a positive rule does not match, a
+            // negated one does, without running its operator.
+            Some(false) if link.operator.negated => {
+                push_hit(link, name, value, Vec::new(), None, describe, out);
+            }
+            Some(false) => {}
+            // The pattern matches: a negated rule does not.
+            Some(true) if link.operator.negated => {}
+            Some(true) | None => {
+                let capture = link.actions.capture;
+                self.check(link, scope, name, value, capture, describe, out);
+            }
+        }
     }
 
     // The arguments are the pieces of one evaluation step; bundling them in
