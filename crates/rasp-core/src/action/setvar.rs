@@ -21,7 +21,11 @@ pub(super) fn apply(
     // request) are used as written: keys are lower-cased at compile time.
     let key: Cow<'_, [u8]> = match key.as_literal() {
         Some(k) => Cow::Borrowed(k.as_bytes()),
-        None => Cow::Owned(expand(key, &tx.scope_for(head)).to_ascii_lowercase()),
+        None => {
+            let mut key = expand(key, &tx.scope_for(head)).into_owned();
+            key.make_ascii_lowercase();
+            Cow::Owned(key)
+        }
     };
     let operand: Option<Cow<'_, [u8]>> = match op {
         SetVarOp::Set(v) | SetVarOp::Add(v) | SetVarOp::Sub(v) => Some(match v.as_literal() {
@@ -36,7 +40,9 @@ pub(super) fn apply(
         return;
     };
     match (op, operand) {
-        (SetVarOp::Set(_), Some(v)) => col.set_slice(&key, &v),
+        (SetVarOp::Set(_), Some(Cow::Borrowed(v))) => col.set_slice(&key, v),
+        // An expanded value is moved in, not copied.
+        (SetVarOp::Set(_), Some(Cow::Owned(v))) => col.set(&key, v),
         (SetVarOp::Add(_), Some(v)) | (SetVarOp::Sub(_), Some(v)) => {
             // ModSecurity: a missing variable counts as 0; operands are
             // read with atoi.

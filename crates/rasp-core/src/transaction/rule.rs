@@ -227,7 +227,7 @@ impl Transaction {
                     const KEYS: [&[u8]; 10] =
                         [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
                     for (key, c) in KEYS.iter().zip(hit.captures.iter()) {
-                        self.cols.tx.set(key, c.clone());
+                        self.cols.tx.set_slice(key, c);
                     }
                 }
                 self.run_effects(link, head);
