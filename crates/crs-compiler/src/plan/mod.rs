@@ -20,13 +20,13 @@
 //!   The scan is exact, not only a necessary condition, so a negated rule
 //!   is gated too: it matches exactly the values its pattern misses (and
 //!   cannot be skipped for a whole phase);
-//! - a `multiMatch` rule (which inspects every intermediate
-//!   transformation result, not only the last) joins a set too, in a
+//! - `multiMatch` (which inspects every intermediate transformation
+//!   result, not only the last) is no obstacle, but such a rule gets a
 //!   group of its own kind: the engine reads the scan of the untransformed
-//!   value, which the other groups' sweep has mostly made already, and
-//!   runs the operator on the later results itself. Scanning those for the
-//!   whole phase would cost more than it saves: `t:base64Decode` and the
-//!   like turn every value into new bytes;
+//!   value only, which the other groups' sweep has mostly made already,
+//!   and runs the operator on the later results itself. Scanning those for
+//!   the whole phase would cost more than it saves: `t:base64Decode` and
+//!   the like turn every value into new bytes;
 //! - every target is request or response data that does not change while
 //!   a phase runs. `TX`, `MATCHED_VAR*`, `ENV`, persistent collections,
 //!   `RULE`, time and duration variables, `HIGHEST_SEVERITY` and counts
