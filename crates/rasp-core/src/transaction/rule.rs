@@ -271,7 +271,6 @@ impl Transaction {
         for t in &link.targets {
             collect_target(&scope, t, &excluded, &mut values);
         }
-        let capture = link.actions.capture;
         let gate = self
             .engine
             .plan
@@ -292,7 +291,7 @@ impl Transaction {
                     _ => None,
                 };
                 let mut current: Cow<'_, [u8]> = v.value;
-                self.check_known(link, &scope, &v.name, &current, known, describe, out);
+                self.check(link, &scope, &v.name, &current, known, describe, out);
                 for t in &link.transforms {
                     // v2 re-runs the operator when a function reports a
                     // change, which is not always a change of bytes.
@@ -305,7 +304,7 @@ impl Transaction {
                         current = Cow::Owned(v);
                     }
                     if changed {
-                        self.check(link, &scope, &v.name, &current, capture, describe, out);
+                        self.check(link, &scope, &v.name, &current, None, describe, out);
                     }
                 }
             } else {
@@ -321,16 +320,18 @@ impl Transaction {
                     }
                     _ => None,
                 };
-                self.check_known(link, &scope, &v.name, &current, known, describe, out);
+                self.check(link, &scope, &v.name, &current, known, describe, out);
             }
         }
         *self.values_scratch.borrow_mut() = recycle(values);
     }
 
-    /// Checks `value` given what a gate scan says of the link's pattern on
-    /// it (`None`: nothing known).
+    /// Checks `value`, given what a gate scan says of the link's pattern on
+    /// it (`None`: nothing known, the operator runs).
+    // The arguments are the pieces of one evaluation step; bundling them in
+    // a struct would only move the borrow juggling elsewhere.
     #[allow(clippy::too_many_arguments)]
-    fn check_known(
+    fn check(
         &self,
         link: &Rule,
         scope: &Scope<'_>,
@@ -345,30 +346,15 @@ impl Transaction {
             // negated one does, without running its operator.
             Some(false) if link.operator.negated => {
                 push_hit(link, name, value, Vec::new(), None, describe, out);
+                return;
             }
-            Some(false) => {}
-            // The pattern matches: a negated rule does not.
-            Some(true) if link.operator.negated => {}
-            Some(true) | None => {
-                let capture = link.actions.capture;
-                self.check(link, scope, name, value, capture, describe, out);
-            }
+            // A positive rule does not match where its pattern misses, a
+            // negated one where it matches.
+            Some(false) => return,
+            Some(true) if link.operator.negated => return,
+            Some(true) | None => {}
         }
-    }
-
-    // The arguments are the pieces of one evaluation step; bundling them in
-    // a struct would only move the borrow juggling elsewhere.
-    #[allow(clippy::too_many_arguments)]
-    fn check(
-        &self,
-        link: &Rule,
-        scope: &Scope<'_>,
-        name: &crate::variables::ValueName<'_>,
-        value: &[u8],
-        capture: bool,
-        describe: bool,
-        out: &mut HitScratch,
-    ) {
+        let capture = link.actions.capture;
         let mut o = operator::run(&link.operator, value, scope, capture, describe);
         if let Some(e) = o.error {
             self.eval_errors
