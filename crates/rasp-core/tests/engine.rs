@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{engine, ids, request, run};
+use common::{engine, ids, per_rule, request, run};
 use rasp_core::{Engine, EngineConfig, Transaction, Verdict};
 
 #[test]
@@ -242,8 +242,8 @@ SecRule ARGS "@rx etc/passwd" "id:4,phase:2,pass,log,t:lowercase"
         !compiled.groups.is_empty(),
         "these rules share targets and transforms: they must be grouped"
     );
-    let gated = Engine::new(compiled.clone());
-    let plain = Engine::with_config(compiled, EngineConfig::new().per_rule(true));
+    let gated = Engine::new(compiled);
+    let plain = per_rule(&gated);
     for uri in [
         "/?a=UNION%20SELECT",
         "/?b=<SCRIPT>",
@@ -338,8 +338,7 @@ fn negated_rules_are_decided_by_their_gate_scan() {
         let link = gated.rules().rule(id).unwrap().link_index;
         assert!(gated.gate_plan().gates[link].is_some(), "rule {id} gated");
     }
-    let compiled = Arc::clone(gated.rules());
-    let per_rule = Engine::with_config(compiled, EngineConfig::new().per_rule(true));
+    let per_rule = per_rule(&gated);
     for uri in [
         "/?a=abc",
         "/?a=ABC1",
@@ -399,11 +398,7 @@ SecRule ARGS "!@rx ^[a-z]+$" "id:3,phase:2,pass,log,t:none,t:lowercase,multiMatc
         .groups
         .iter()
         .any(|g| g.multi_match && g.member_ids.contains(&1)));
-    let compiled = crs_compiler::Compiler::new()
-        .add_str("inline.conf", rules)
-        .compile()
-        .expect("rules compile");
-    let per_rule = Engine::with_config(Arc::new(compiled), EngineConfig::new().per_rule(true));
+    let per_rule = per_rule(&gated);
     for (uri, expected) in [
         // Raw "ABC" matches 1 and 3 (not all lower case); its lower-cased
         // form matches 2.

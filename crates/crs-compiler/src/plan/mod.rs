@@ -239,8 +239,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     // transformed value, so the fewer sets, the fewer passes over a value
     // that most chains leave as it is. A set grows up to a budget, beyond
     // which its lazy DFA would thrash and its build would be one long job.
-    let mut open_set: Option<(usize, Vec<String>, usize)> = None; // (phase, patterns, source bytes)
-    let mut sets: Vec<Vec<String>> = Vec::new();
+    let mut sets: Vec<(usize, Vec<String>, usize)> = Vec::new(); // (phase, patterns, source bytes)
     for members in &buckets {
         let Some(first) = members.first() else {
             continue;
@@ -248,17 +247,16 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         let patterns: Vec<String> = members.iter().map(|r| strategy::pattern(r)).collect();
         let bytes: usize = patterns.iter().map(String::len).sum();
         let phase = first.phase.index();
-        let fits = matches!(&open_set, Some((p, pats, b)) if *p == phase && (pats.is_empty() || b + bytes <= SET_BUDGET));
+        let fits = sets
+            .last()
+            .is_some_and(|(p, _, b)| *p == phase && b + bytes <= SET_BUDGET);
         if !fits {
-            if let Some((_, done, _)) = open_set.take() {
-                sets.push(done);
-            }
-            open_set = Some((phase, Vec::new(), 0));
+            sets.push((phase, Vec::new(), 0));
         }
-        let Some((_, set_patterns, set_bytes)) = open_set.as_mut() else {
+        let set_index = sets.len() - 1;
+        let Some((_, set_patterns, set_bytes)) = sets.last_mut() else {
             continue;
         };
-        let set_index = sets.len();
         let first_pattern = set_patterns.len();
         set_patterns.extend(patterns);
         *set_bytes += bytes;
@@ -294,10 +292,10 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             member_ids: ids,
         });
     }
-    if let Some((_, done, _)) = open_set {
-        sets.push(done);
-    }
-    plan.sets = sets.into_iter().map(LazySet::new).collect();
+    plan.sets = sets
+        .into_iter()
+        .map(|(_, patterns, _)| LazySet::new(patterns))
+        .collect();
     plan.set_targets = vec![Vec::new(); plan.sets.len()];
     for (g, group) in plan.groups.iter().enumerate() {
         // The sweep leaves `multiMatch` groups out (see the module docs).

@@ -25,8 +25,11 @@ pub(super) struct GateCache {
     /// without allocating a set).
     results: RefCell<ScanResults>,
     /// Per group: the patterns of its set that hit any value of the
-    /// group's targets after the group's transformations.
+    /// group's targets after the group's transformations. Groups of a
+    /// swept set without an entry had no hit.
     any: RefCell<HashMap<usize, PatternSet, RandomState>>,
+    /// The sets swept this phase.
+    swept: RefCell<Vec<usize>>,
 }
 
 impl GateCache {
@@ -39,12 +42,14 @@ impl GateCache {
                 RandomState::default(),
             )),
             any: RefCell::default(),
+            swept: RefCell::default(),
         }
     }
 
     pub(super) fn reset(&self) {
         self.results.borrow_mut().clear();
         self.any.borrow_mut().clear();
+        self.swept.borrow_mut().clear();
     }
 
     /// Whether the gate's pattern matches `transformed`, a value after
@@ -94,19 +99,18 @@ impl super::Transaction {
             // no answer for the whole phase (see `crs_compiler::plan_gates`).
             return true;
         }
-        let pattern = PatternID::new_unchecked(gate.pattern);
-        if let Some(any) = self.gates.any.borrow().get(&gate.group) {
-            return any.contains(pattern);
+        if !self.gates.swept.borrow().contains(&gate.set) {
+            let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
+                return true;
+            };
+            self.sweep(gate.set, set);
         }
-        let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
-            return true;
-        };
-        self.sweep(gate.set, set);
+        let pattern = PatternID::new_unchecked(gate.pattern);
         self.gates
             .any
             .borrow()
             .get(&gate.group)
-            .is_none_or(|any| any.contains(pattern))
+            .is_some_and(|any| any.contains(pattern))
     }
 
     /// Scans the values of every target of set `index`'s groups, each
@@ -116,17 +120,12 @@ impl super::Transaction {
     /// chains leave alike are looked up once per value.
     fn sweep(&self, index: usize, set: &regex_automata::meta::Regex) {
         let plan = &self.engine.plan;
-        let mut any: HashMap<usize, PatternSet, RandomState> = plan
-            .groups
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.set == index && !g.multi_match)
-            .map(|(i, _)| (i, PatternSet::new(set.pattern_len())))
-            .collect();
-        let add = |any: &mut HashMap<usize, PatternSet, RandomState>,
-                   g: usize,
-                   hits: Option<&PatternSet>| {
-            if let (Some(group_any), Some(hits)) = (any.get_mut(&g), hits) {
+        let mut any = self.gates.any.borrow_mut();
+        let mut add = |g: usize, hits: Option<&PatternSet>| {
+            if let Some(hits) = hits {
+                let group_any = any
+                    .entry(g)
+                    .or_insert_with(|| PatternSet::new(set.pattern_len()));
                 for p in hits.iter() {
                     let _ = group_any.try_insert(p);
                 }
@@ -134,45 +133,43 @@ impl super::Transaction {
         };
         let scope = self.scope(None);
         let mut values = Vec::with_capacity(32);
-        // (address, length, any pattern hit) of the bytes scanned for the
-        // current value.
-        let mut seen: Vec<(usize, usize, bool)> = Vec::with_capacity(8);
+        // (address, length) of the bytes of the current value that no
+        // pattern hit.
+        let mut misses: Vec<(usize, usize)> = Vec::with_capacity(8);
         for target in plan.set_targets.get(index).into_iter().flatten() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
             for v in &values {
-                let key = super::rule::cache_key(v);
-                seen.clear();
+                let stable = super::rule::stays_put(v);
+                misses.clear();
                 for &g in &target.groups {
                     let Some(group) = plan.groups.get(g) else {
                         continue;
                     };
-                    let current =
-                        self.tcache
-                            .apply(v.value.clone(), &group.transforms, key.is_some());
-                    if key.is_none() {
+                    let current = self
+                        .tcache
+                        .apply(v.value.clone(), &group.transforms, stable);
+                    if !stable {
                         // Values without a stable address are never gated
                         // per value: count their hits here only.
-                        add(&mut any, g, scan(set, &current).as_ref());
+                        add(g, scan(set, &current).as_ref());
                         continue;
                     }
                     let bytes = (current.as_ptr() as usize, current.len());
-                    let hit = match seen.iter().find(|s| (s.0, s.1) == bytes) {
-                        Some(s) => s.2,
-                        None => {
-                            let hit = self.gates.with_scan(set, index, &current, |r| r.is_some());
-                            seen.push((bytes.0, bytes.1, hit));
-                            hit
-                        }
-                    };
-                    if hit {
-                        self.gates
-                            .with_scan(set, index, &current, |r| add(&mut any, g, r));
+                    if misses.contains(&bytes) {
+                        continue;
+                    }
+                    let hit = self.gates.with_scan(set, index, &current, |r| {
+                        add(g, r);
+                        r.is_some()
+                    });
+                    if !hit {
+                        misses.push(bytes);
                     }
                 }
             }
         }
-        self.gates.any.borrow_mut().extend(any);
+        self.gates.swept.borrow_mut().push(index);
     }
 }
 

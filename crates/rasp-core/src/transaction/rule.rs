@@ -129,13 +129,12 @@ fn recycle<'b>(mut values: Vec<Value<'_>>) -> Vec<Value<'b>> {
         .collect()
 }
 
-/// The address and length of a value borrowed from the exchange data, which
-/// stays put for the whole phase: transformation results and gate scans
-/// are cached under it. `None` for values that may move or change (TX,
-/// counts, computed numbers).
-pub(super) fn cache_key(v: &Value<'_>) -> Option<(usize, usize)> {
-    let borrowed = matches!(v.value, Cow::Borrowed(_));
-    (borrowed && value_is_stable(&v.name)).then(|| (v.value.as_ptr() as usize, v.value.len()))
+/// Whether `v` is borrowed from the exchange data, whose bytes stay put for
+/// the whole phase: transformation results and gate scans are cached under
+/// their address. Not so for values that may move or change (TX, counts,
+/// computed numbers).
+pub(super) fn stays_put(v: &Value<'_>) -> bool {
+    matches!(v.value, Cow::Borrowed(_)) && value_is_stable(&v.name)
 }
 
 fn value_is_stable(name: &crate::variables::ValueName<'_>) -> bool {
@@ -279,19 +278,20 @@ impl Transaction {
             .copied()
             .flatten();
         for v in values.drain(..) {
+            let stable = stays_put(&v);
+            // Only bytes that stay put for the phase share a cached scan;
+            // the planner gates only rules whose targets are such values.
+            let known = |bytes: &[u8]| match gate {
+                Some(gate) if stable => self.gates.pattern_matches(&self.engine.plan, gate, bytes),
+                _ => None,
+            };
             if link.actions.multi_match && !link.transforms.is_empty() {
                 // The untransformed value was (or will be) scanned for the
                 // other gates of its phase; the later results are checked
                 // by the operator itself.
-                let known = match (gate, cache_key(&v)) {
-                    (Some(gate), Some(_)) => {
-                        self.gates
-                            .pattern_matches(&self.engine.plan, gate, &v.value)
-                    }
-                    _ => None,
-                };
+                let raw = known(&v.value);
                 let mut current: Cow<'_, [u8]> = v.value;
-                self.check(link, &scope, &v.name, &current, known, describe, out);
+                self.check(link, &scope, &v.name, &current, raw, describe, out);
                 for t in &link.transforms {
                     // v2 re-runs the operator when a function reports a
                     // change, which is not always a change of bytes.
@@ -308,19 +308,16 @@ impl Transaction {
                     }
                 }
             } else {
-                let key = cache_key(&v);
-                let current = self.tcache.apply(v.value, &link.transforms, key.is_some());
-                // Only values that stay put for the phase can share a
-                // cached scan; the planner gates only rules whose targets
-                // are such values.
-                let known = match (gate, key) {
-                    (Some(gate), Some(_)) => {
-                        self.gates
-                            .pattern_matches(&self.engine.plan, gate, &current)
-                    }
-                    _ => None,
-                };
-                self.check(link, &scope, &v.name, &current, known, describe, out);
+                let current = self.tcache.apply(v.value, &link.transforms, stable);
+                self.check(
+                    link,
+                    &scope,
+                    &v.name,
+                    &current,
+                    known(&current),
+                    describe,
+                    out,
+                );
             }
         }
         *self.values_scratch.borrow_mut() = recycle(values);

@@ -124,40 +124,9 @@ impl TransformCache {
                 None => Transformed::Original(original),
             };
         }
-        // A short value usually passes every step unchanged, and the
-        // functions' own "nothing to do" checks then cost less than the
-        // cache's hashing: try them first. The first step that changes the
-        // value continues through the cache, so its result is still shared
-        // (by address) with every chain that reaches it.
-        let mut unchanged = 0;
-        let mut first_change: Option<Vec<u8>> = None;
-        if original.len() <= DIRECT_MAX_LEN {
-            let here = (original.as_ptr() as usize, original.len());
-            let (ptr, len, mut known) = self.known_unchanged.get();
-            if (ptr, len) != here {
-                known = 0;
-            }
-            while let Some(t) = chain.get(unchanged) {
-                let bit = 1u64.checked_shl(*t as u32).unwrap_or(0);
-                if known & bit != 0 {
-                    unchanged += 1;
-                    continue;
-                }
-                match crate::transform::apply(*t, original) {
-                    Cow::Borrowed(_) => {
-                        known |= bit;
-                        unchanged += 1;
-                    }
-                    Cow::Owned(v) => {
-                        first_change = Some(v);
-                        break;
-                    }
-                }
-            }
-            self.known_unchanged.set((here.0, here.1, known));
-            if unchanged == chain.len() {
-                return Transformed::Original(original);
-            }
+        let (unchanged, mut first_change) = self.unchanged_prefix(original, chain);
+        if unchanged == chain.len() {
+            return Transformed::Original(original);
         }
         let chain = chain.get(unchanged..).unwrap_or_default();
         let (ptr, len) = (original.as_ptr() as usize, original.len());
@@ -199,6 +168,7 @@ impl TransformCache {
                     out
                 }
             };
+            // Only the first step may use the direct attempt's result.
             first_change = None;
             if next.is_some() {
                 current = next;
@@ -211,6 +181,41 @@ impl TransformCache {
             Some(v) => Transformed::Shared(v),
             None => Transformed::Original(original),
         }
+    }
+
+    /// How many first steps of `chain` leave `original` unchanged, and the
+    /// result of the next one, tried directly: a short value usually
+    /// passes every step unchanged, and the functions' own "nothing to do"
+    /// checks then cost less than the cache's hashing. The step that
+    /// changes the value goes on through the cache, so its result is still
+    /// shared (by address) with every chain that reaches it. Longer values
+    /// skip this (0 steps).
+    fn unchanged_prefix(&self, original: &[u8], chain: &[Transform]) -> (usize, Option<Vec<u8>>) {
+        if original.len() > DIRECT_MAX_LEN {
+            return (0, None);
+        }
+        let here = (original.as_ptr() as usize, original.len());
+        let (ptr, len, mut known) = self.known_unchanged.get();
+        if (ptr, len) != here {
+            known = 0;
+        }
+        let mut unchanged = 0;
+        let mut first_change = None;
+        while let Some(t) = chain.get(unchanged) {
+            let bit = 1u64.checked_shl(*t as u32).unwrap_or(0);
+            if known & bit == 0 {
+                match crate::transform::apply(*t, original) {
+                    Cow::Borrowed(_) => known |= bit,
+                    Cow::Owned(v) => {
+                        first_change = Some(v);
+                        break;
+                    }
+                }
+            }
+            unchanged += 1;
+        }
+        self.known_unchanged.set((here.0, here.1, known));
+        (unchanged, first_change)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use rasp_core::{Engine, Transaction};
+use rasp_core::{Engine, EngineConfig, Transaction};
 
 /// Compiles inline rules into an engine; panics with the compile errors.
 pub fn engine(rules: &str) -> Engine {
@@ -12,6 +12,15 @@ pub fn engine(rules: &str) -> Engine {
         .compile()
         .unwrap_or_else(|e| panic!("rules do not compile: {e}"));
     Engine::new(Arc::new(compiled))
+}
+
+/// The same rules without gates (every rule runs its own operator on
+/// every value), to compare with the gated `engine`.
+pub fn per_rule(engine: &Engine) -> Engine {
+    Engine::with_config(
+        Arc::clone(engine.rules()),
+        EngineConfig::new().per_rule(true),
+    )
 }
 
 /// Runs a request through phases 1, 2 and 5: `GET uri`, or `POST uri` with
