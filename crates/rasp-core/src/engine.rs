@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crs_compiler::program::GatePlan;
 use crs_compiler::CompiledRuleset;
 
+use crate::shortcut::Shortcuts;
 use crate::transaction::Transaction;
 
 /// What the engine does when it cannot evaluate a rule (an operator error,
@@ -57,7 +58,8 @@ impl EngineConfig {
         DangerousEngineConfig { config: self }
     }
 
-    /// Evaluates every rule one by one, ignoring the multi-pattern gates.
+    /// Evaluates every rule one by one, ignoring the multi-pattern gates
+    /// and the other shortcuts that decide a rule without evaluating it.
     /// Slower; used by tests that prove both paths agree. Default is `false`.
     pub fn per_rule(mut self, yes: bool) -> EngineConfig {
         self.per_rule = yes;
@@ -92,6 +94,9 @@ pub struct Engine {
     /// or one without the rules its configuration never reaches (see
     /// `reach.rs`).
     pub(crate) plan: Arc<GatePlan>,
+    /// What can be decided about each rule without evaluating it (gates,
+    /// TX comparisons); empty in per-rule mode.
+    pub(crate) shortcuts: Arc<Shortcuts>,
 }
 
 impl Engine {
@@ -115,11 +120,13 @@ impl Engine {
             config,
             store: Arc::default(),
             plan: Arc::default(),
+            shortcuts: Arc::default(),
         };
         if !engine.config.per_rule {
             let plan =
                 crate::reach::plan_for_reached(&engine).unwrap_or_else(|| engine.rules.gate_plan());
             plan.build();
+            engine.shortcuts = Arc::new(Shortcuts::build(&engine.rules, &plan));
             engine.plan = Arc::new(plan);
         }
         engine

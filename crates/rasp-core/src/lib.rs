@@ -32,6 +32,7 @@ mod eval;
 pub mod operator;
 mod reach;
 mod record;
+mod shortcut;
 mod store;
 mod transaction;
 pub mod transform;

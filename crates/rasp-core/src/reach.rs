@@ -92,6 +92,7 @@ pub(crate) fn plan_for_reached(engine: &Engine) -> Option<GatePlan> {
         config: engine.config.clone().per_rule(true),
         store: Arc::default(),
         plan: Arc::default(),
+        shortcuts: Arc::default(),
     };
     let mut reached = vec![false; engine.rules.link_count];
     for probe in PROBES {

@@ -62,7 +62,11 @@ pub enum Comparison {
 impl Comparison {
     /// Compares `atoi(value)` with `atoi(argument)`.
     pub fn matches(self, value: &[u8], argument: &[u8]) -> bool {
-        let (left, right) = (atoi(value), atoi(argument));
+        self.holds(atoi(value), atoi(argument))
+    }
+
+    /// Compares two numbers already converted.
+    pub fn holds(self, left: i32, right: i32) -> bool {
         match self {
             Comparison::Eq => left == right,
             Comparison::Ge => left >= right,

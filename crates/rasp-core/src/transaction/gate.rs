@@ -24,12 +24,18 @@ pub(super) struct GateCache {
     /// `None`: no pattern of the group matched (the common case, kept
     /// without allocating a set).
     results: RefCell<ScanResults>,
-    /// Per group: the patterns of its set that hit any value of the
-    /// group's targets after the group's transformations. Groups of a
-    /// swept set without an entry had no hit.
-    any: RefCell<HashMap<usize, PatternSet, RandomState>>,
-    /// The sets swept this phase.
-    swept: RefCell<Vec<usize>>,
+    /// Per set: whether it was swept this phase, and the patterns that hit
+    /// a value of their own group's targets after that group's
+    /// transformations (each pattern belongs to one group). Kept across
+    /// phases to reuse the pattern sets.
+    sweeps: RefCell<Vec<Sweep>>,
+}
+
+/// One set's sweep (see [`GateCache::sweeps`]).
+#[derive(Debug)]
+struct Sweep {
+    done: bool,
+    hits: PatternSet,
 }
 
 impl GateCache {
@@ -41,15 +47,16 @@ impl GateCache {
                 256,
                 RandomState::default(),
             )),
-            any: RefCell::default(),
-            swept: RefCell::default(),
+            sweeps: RefCell::default(),
         }
     }
 
     pub(super) fn reset(&self) {
         self.results.borrow_mut().clear();
-        self.any.borrow_mut().clear();
-        self.swept.borrow_mut().clear();
+        for sweep in self.sweeps.borrow_mut().iter_mut() {
+            sweep.done = false;
+            sweep.hits.clear();
+        }
     }
 
     /// Whether the gate's pattern matches `transformed`, a value after
@@ -91,15 +98,13 @@ impl super::Transaction {
     /// at least one value of its group's targets. The first gated rule of
     /// a set to ask sweeps the values of the whole set (see [`Self::sweep`]),
     /// which also fills the per-value cache that
-    /// [`GateCache::pattern_matches`] reads later.
+    /// [`GateCache::pattern_matches`] reads later. Not for `multiMatch`
+    /// groups, which the sweep leaves out (their intermediate results would
+    /// all need scans; see `crs_compiler::plan_gates`).
     pub(super) fn rule_may_match(&self, gate: GateRef) -> bool {
-        let plan = &self.engine.plan;
-        if plan.groups.get(gate.group).is_none_or(|g| g.multi_match) {
-            // Not swept (its intermediate results would all need scans):
-            // no answer for the whole phase (see `crs_compiler::plan_gates`).
-            return true;
-        }
-        if !self.gates.swept.borrow().contains(&gate.set) {
+        let swept = |sweeps: &Vec<Sweep>| sweeps.get(gate.set).is_some_and(|s| s.done);
+        if !swept(&self.gates.sweeps.borrow()) {
+            let plan = &self.engine.plan;
             let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
                 return true;
             };
@@ -107,27 +112,39 @@ impl super::Transaction {
         }
         let pattern = PatternID::new_unchecked(gate.pattern);
         self.gates
-            .any
+            .sweeps
             .borrow()
-            .get(&gate.group)
-            .is_some_and(|any| any.contains(pattern))
+            .get(gate.set)
+            .is_none_or(|s| s.hits.contains(pattern))
     }
 
     /// Scans the values of every target of set `index`'s groups, each
     /// after the transformations of every group that reads it, and records
-    /// per group which patterns hit any of its values. Each target is
+    /// which patterns hit a value of their own group. Each target is
     /// collected once for all the groups, and the bytes that several
     /// chains leave alike are looked up once per value.
     fn sweep(&self, index: usize, set: &regex_automata::meta::Regex) {
         let plan = &self.engine.plan;
-        let mut any = self.gates.any.borrow_mut();
-        let mut add = |g: usize, hits: Option<&PatternSet>| {
-            if let Some(hits) = hits {
-                let group_any = any
-                    .entry(g)
-                    .or_insert_with(|| PatternSet::new(set.pattern_len()));
-                for p in hits.iter() {
-                    let _ = group_any.try_insert(p);
+        let mut sweeps = self.gates.sweeps.borrow_mut();
+        while sweeps.len() <= index {
+            let len = plan
+                .sets
+                .get(sweeps.len())
+                .and_then(|s| s.get())
+                .map_or(0, |s| s.pattern_len());
+            sweeps.push(Sweep {
+                done: false,
+                hits: PatternSet::new(len),
+            });
+        }
+        let Some(sweep) = sweeps.get_mut(index) else {
+            return;
+        };
+        let mut add = |group: &crs_compiler::program::MatchGroup, hits: Option<&PatternSet>| {
+            let own = group.first_pattern..group.first_pattern + group.members.len();
+            for p in hits.into_iter().flat_map(PatternSet::iter) {
+                if own.contains(&p.as_usize()) {
+                    let _ = sweep.hits.try_insert(p);
                 }
             }
         };
@@ -152,7 +169,7 @@ impl super::Transaction {
                     if !stable {
                         // Values without a stable address are never gated
                         // per value: count their hits here only.
-                        add(g, scan(set, &current).as_ref());
+                        add(group, scan(set, &current).as_ref());
                         continue;
                     }
                     let bytes = (current.as_ptr() as usize, current.len());
@@ -160,7 +177,7 @@ impl super::Transaction {
                         continue;
                     }
                     let hit = self.gates.with_scan(set, index, &current, |r| {
-                        add(g, r);
+                        add(group, r);
                         r.is_some()
                     });
                     if !hit {
@@ -169,7 +186,7 @@ impl super::Transaction {
                 }
             }
         }
-        self.gates.swept.borrow_mut().push(index);
+        sweep.done = true;
     }
 }
 

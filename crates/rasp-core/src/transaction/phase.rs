@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use crs_compiler::ir::action::{AllowScope, EngineMode};
 use crs_compiler::ir::rule::{Entry, Phase};
+use crs_compiler::ir::variable::Variable;
 
 use super::rule::RuleOutcome;
 use super::Transaction;
+use crate::shortcut::Decision;
 
 impl Transaction {
     /// Runs the rules of `phase`, following ModSecurity v2's
@@ -60,7 +62,18 @@ impl Transaction {
                 *slot = true;
             }
             self.matched.clear();
-            match self.eval_rule(rule, phase) {
+            let outcome = match self.shortcut(phase, i - 1) {
+                Decision::NoMatch => continue,
+                Decision::Continue { resume, skip: n } => {
+                    match resume {
+                        Some(next) => i = next,
+                        None => skip = n,
+                    }
+                    continue;
+                }
+                Decision::Evaluate => self.eval_rule(rule, phase),
+            };
+            match outcome {
                 RuleOutcome::NoMatch => {}
                 RuleOutcome::Stop => return,
                 RuleOutcome::Matched => {
@@ -71,6 +84,34 @@ impl Transaction {
                     skip = rule.actions.skip;
                 }
             }
+        }
+    }
+
+    /// What the engine's shortcut for entry `entry` decides (see
+    /// `crate::shortcut`).
+    fn shortcut(&self, phase: Phase, entry: usize) -> Decision {
+        let shortcuts = &self.engine.shortcuts;
+        if let Some(gate) = shortcuts.gate(phase.index(), entry) {
+            return if self.rule_may_match(gate) {
+                Decision::Evaluate
+            } else {
+                Decision::NoMatch
+            };
+        }
+        match shortcuts.decide_tx(phase.index(), entry, &self.cols.tx) {
+            // A runtime removal of TX targets may leave the rule nothing
+            // to match: only a full evaluation knows. (CRS removes
+            // REQUEST_FILENAME from its XSS rules on most requests.)
+            Decision::Continue { .. }
+                if self
+                    .state
+                    .removed_targets
+                    .iter()
+                    .any(|(_, ex)| ex.variable == Variable::Tx) =>
+            {
+                Decision::Evaluate
+            }
+            d => d,
         }
     }
 }

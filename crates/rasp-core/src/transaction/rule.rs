@@ -184,13 +184,6 @@ impl Transaction {
     }
 
     pub(super) fn eval_rule(&mut self, head: &Arc<Rule>, phase: Phase) -> RuleOutcome {
-        if let Some(Some(gate)) = self.engine.plan.gates.get(head.link_index) {
-            // A negated rule matches the values its pattern misses, so
-            // only a positive one can be ruled out for the whole phase.
-            if !head.operator.negated && !self.rule_may_match(*gate) {
-                return RuleOutcome::NoMatch;
-            }
-        }
         let mut scratch = std::mem::take(&mut self.hit_scratch);
         let outcome = self.eval_links(head, phase, &mut scratch);
         self.hit_scratch = scratch;

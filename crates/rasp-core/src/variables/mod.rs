@@ -5,7 +5,7 @@
 //! a target never copies request data: values borrow from the exchange.
 
 mod collect;
-mod collections;
+pub(crate) mod collections;
 mod exchange;
 
 pub(crate) use collect::{
