@@ -27,35 +27,33 @@ pub(super) fn apply(
             Cow::Owned(key)
         }
     };
+    // ModSecurity reads the operand of `+=`/`-=` with atoi: only the number
+    // is kept, so an expanded operand is never copied.
+    let delta = match op {
+        SetVarOp::Add(v) => Some(i64::from(atoi(&expand(v, &tx.scope_for(head))))),
+        SetVarOp::Sub(v) => Some(-i64::from(atoi(&expand(v, &tx.scope_for(head))))),
+        _ => None,
+    };
     let operand: Option<Cow<'_, [u8]>> = match op {
-        SetVarOp::Set(v) | SetVarOp::Add(v) | SetVarOp::Sub(v) => Some(match v.as_literal() {
+        SetVarOp::Set(v) => Some(match v.as_literal() {
             Some(l) => Cow::Borrowed(l.as_bytes()),
             None => Cow::Owned(expand(v, &tx.scope_for(head)).into_owned()),
         }),
-        SetVarOp::Unset => None,
-        #[allow(unreachable_patterns)]
         _ => None,
     };
     let Some(col) = tx.collections_mut().by_name_mut(collection) else {
         return;
     };
-    match (op, operand) {
-        (SetVarOp::Set(_), Some(Cow::Borrowed(v))) => col.set_slice(&key, v),
+    match (op, operand, delta) {
+        (SetVarOp::Set(_), Some(Cow::Borrowed(v)), _) => col.set_slice(&key, v),
         // An expanded value is moved in, not copied.
-        (SetVarOp::Set(_), Some(Cow::Owned(v))) => col.set(&key, v),
-        (SetVarOp::Add(_), Some(v)) | (SetVarOp::Sub(_), Some(v)) => {
-            // ModSecurity: a missing variable counts as 0; operands are
-            // read with atoi.
+        (SetVarOp::Set(_), Some(Cow::Owned(v)), _) => col.set(&key, v),
+        (_, _, Some(delta)) => {
+            // ModSecurity: a missing variable counts as 0.
             let current = col.get(&key).map(|v| i64::from(atoi(v))).unwrap_or(0);
-            let delta = i64::from(atoi(&v));
-            let next = if matches!(op, SetVarOp::Add(_)) {
-                current.saturating_add(delta)
-            } else {
-                current.saturating_sub(delta)
-            };
-            col.set_number(&key, next);
+            col.set_number(&key, current.saturating_add(delta));
         }
-        (SetVarOp::Unset, _) => col.remove(&key),
+        (SetVarOp::Unset, _, _) => col.remove(&key),
         _ => {}
     }
 }

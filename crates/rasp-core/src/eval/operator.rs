@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use crs_compiler::ir::operator::{Operator, OperatorKind};
 use regex_automata::meta::Regex;
+use regex_automata::Input;
 
 use crate::eval::macros::expand;
 use crate::variables::Scope;
@@ -59,18 +60,22 @@ fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
     if !re.is_match(value) {
         return None;
     }
-    let mut caps = re.create_captures();
-    re.captures(value, &mut caps);
-    if !caps.is_match() {
-        return None;
-    }
-    let mut out = Vec::new();
-    for i in 0..caps.group_len().min(10) {
-        match caps.get_group(i) {
-            Some(span) => out.push(value.get(span.start..span.end).unwrap_or_default().to_vec()),
-            None => out.push(Vec::new()),
-        }
-    }
+    // Slots for groups 0–9 on the stack: a `Captures` would allocate per
+    // call, and `capture` only ever keeps ten groups.
+    let groups = re.captures_len().min(10);
+    let mut slots = [None; 20];
+    let slots = slots.get_mut(..groups * 2).unwrap_or_default();
+    re.search_slots(&Input::new(value), slots)?;
+    let out = slots
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [Some(start), Some(end)] => value
+                .get(start.get()..end.get())
+                .unwrap_or_default()
+                .to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
     Some(out)
 }
 

@@ -213,7 +213,7 @@ impl Transaction {
                 // MATCHED_VARS only outlives this link inside a chain (it is
                 // cleared at every rule start), so only then is it kept.
                 if link.chain.is_some() {
-                    self.matched.vars.push((name.to_owned(), value.to_vec()));
+                    self.matched.push_var(name.as_bytes(), value);
                 }
                 if link.actions.capture && !hit.captures.is_empty() {
                     const KEYS: [&[u8]; 10] =
