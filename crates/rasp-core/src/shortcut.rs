@@ -20,6 +20,7 @@ use crs_compiler::CompiledRuleset;
 
 use crate::operator::numeric::{atoi, Comparison};
 use crate::variables::collections::Collection;
+use crate::variables::MatchedState;
 
 /// What a shortcut says about a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +30,16 @@ pub(crate) enum Decision {
     /// The rule matches and its match has no effect besides moving the
     /// rule pointer: continue at entry `resume`, or skip `skip` rules.
     Continue {
+        /// The entry to continue at (a resolved `skipAfter`).
+        resume: Option<usize>,
+        /// `skip:N`.
+        skip: u32,
+    },
+    /// The rule matches and its match only runs the rule's own actions
+    /// (`setvar` and the like; no log, no disruption): set the matched
+    /// variable ([`Shortcuts::set_matched`]), run them, then continue as
+    /// for [`Decision::Continue`].
+    Effects {
         /// The entry to continue at (a resolved `skipAfter`).
         resume: Option<usize>,
         /// `skip:N`.
@@ -148,21 +159,29 @@ impl Shortcuts {
         };
         let argument = self.argument(argument)?;
         let a = &rule.actions;
-        // A match with no record, no variable and no disruption only moves
-        // the rule pointer (see `Transaction::conclude`).
-        let flow_only = rule.chain.is_none()
-            && a.effects.is_empty()
+        // A match that leaves no record and does not disrupt only runs
+        // the rule's actions and moves the rule pointer (see
+        // `Transaction::conclude`). A numeric operator captures nothing.
+        let unlogged = rule.chain.is_none()
             && !a.log
             && !a.auditlog
             && a.severity.is_none()
             && matches!(a.disruptive, None | Some(Disruptive::Pass));
-        let on_match = flow_only.then(|| Decision::Continue {
-            resume: a
-                .skip_after
-                .as_ref()
-                .map(|t| t.index.map_or(entries, |m| m + 1)),
-            skip: a.skip,
-        });
+        let resume = a
+            .skip_after
+            .as_ref()
+            .map(|t| t.index.map_or(entries, |m| m + 1));
+        let on_match = match (unlogged, a.effects.is_empty()) {
+            (false, _) => None,
+            (true, true) => Some(Decision::Continue {
+                resume,
+                skip: a.skip,
+            }),
+            (true, false) => Some(Decision::Effects {
+                resume,
+                skip: a.skip,
+            }),
+        };
         Some(TxNumber {
             key: self.key(key),
             count: target.count,
@@ -209,6 +228,35 @@ impl Shortcuts {
         match self.phases.get(phase)?.get(entry)? {
             Shortcut::Gate(g) => Some(*g),
             _ => None,
+        }
+    }
+
+    /// Sets `MATCHED_VAR` and `MATCHED_VAR_NAME` as the full evaluation of
+    /// entry `entry`'s matching TX comparison would (`&TX:x` and its count,
+    /// or `TX:x` and its value), for [`Decision::Effects`].
+    pub(crate) fn set_matched(
+        &self,
+        phase: usize,
+        entry: usize,
+        tx: &Collection,
+        matched: &mut MatchedState,
+    ) {
+        let Some(Shortcut::TxNumber(t)) = self.phases.get(phase).and_then(|p| p.get(entry)) else {
+            return;
+        };
+        let key = self.key_bytes(t.key);
+        let member = tx.get(key);
+        matched.var_name.clear();
+        if t.count {
+            matched.var_name.push('&');
+        }
+        matched.var_name.push_str(Variable::Tx.name());
+        matched.var_name.push(':');
+        matched.var_name.push_str(&String::from_utf8_lossy(key));
+        matched.var.clear();
+        match (t.count, member) {
+            (true, m) => matched.var.push(if m.is_some() { b'1' } else { b'0' }),
+            (false, m) => matched.var.extend_from_slice(m.unwrap_or_default()),
         }
     }
 

@@ -285,6 +285,12 @@ SecRule TX:level "@eq 1" "id:13,phase:1,pass,nolog,skipAfter:END-B"
 SecRule ARGS "@rx ." "id:14,phase:1,pass,log"
 SecMarker END-B
 SecRule TX:level "@eq 1" "id:15,phase:1,pass,log"
+SecRule &TX:fresh "@eq 0" "id:16,phase:1,pass,nolog,setvar:'tx.seen=%{MATCHED_VAR_NAME}=%{MATCHED_VAR}',skipAfter:END-C"
+SecRule ARGS "@rx ." "id:17,phase:1,pass,log"
+SecMarker END-C
+SecRule TX:seen "@streq &TX:fresh=0" "id:18,phase:1,pass,log"
+SecRule TX:level "@eq 1" "id:19,phase:1,pass,nolog,setvar:'tx.seen=%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
+SecRule TX:seen "@streq TX:level=1" "id:20,phase:1,pass,log"
 "#,
     );
     let plain = per_rule(&gated);
@@ -295,11 +301,15 @@ SecRule TX:level "@eq 1" "id:15,phase:1,pass,log"
             "{uri}"
         );
     }
-    // What that common answer is: 9 and 11 skipped, 6 never (an absent
+    // What that common answer is: 9, 11 and 17 skipped, 6 never (an absent
     // member gives a negated operator nothing to match), 14 only when the
-    // removal left rule 13 nothing to match.
-    assert_eq!(ids(&run(&gated, "/?s=5", None)), vec![3, 5, 7, 15]);
-    assert_eq!(ids(&run(&gated, "/?rm=1", None)), vec![3, 7, 14, 15]);
+    // removal left rule 13 nothing to match; a match that runs `setvar`
+    // sees the matched variable (18, 20).
+    assert_eq!(ids(&run(&gated, "/?s=5", None)), vec![3, 5, 7, 15, 18, 20]);
+    assert_eq!(
+        ids(&run(&gated, "/?rm=1", None)),
+        vec![3, 7, 14, 15, 18, 20]
+    );
 }
 
 #[test]

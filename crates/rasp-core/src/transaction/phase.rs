@@ -62,27 +62,36 @@ impl Transaction {
                 *slot = true;
             }
             self.matched.clear();
-            let outcome = match self.shortcut(phase, i - 1) {
+            // Where a match moves the rule pointer: after a marker
+            // (`skipAfter`), or past `skip` rules.
+            let (resume, skip_next) = match self.shortcut(phase, i - 1) {
                 Decision::NoMatch => continue,
-                Decision::Continue { resume, skip: n } => {
-                    match resume {
-                        Some(next) => i = next,
-                        None => skip = n,
-                    }
-                    continue;
+                Decision::Continue { resume, skip } => (resume, skip),
+                Decision::Effects { resume, skip } => {
+                    self.engine.shortcuts.set_matched(
+                        phase.index(),
+                        i - 1,
+                        &self.cols.tx,
+                        &mut self.matched,
+                    );
+                    self.run_effects(rule, rule);
+                    (resume, skip)
                 }
-                Decision::Evaluate => self.eval_rule(rule, phase),
+                Decision::Evaluate => match self.eval_rule(rule, phase) {
+                    RuleOutcome::NoMatch => continue,
+                    RuleOutcome::Stop => return,
+                    RuleOutcome::Matched => (
+                        rule.actions
+                            .skip_after
+                            .as_ref()
+                            .map(|t| t.index.map_or(entries.len(), |m| m + 1)),
+                        rule.actions.skip,
+                    ),
+                },
             };
-            match outcome {
-                RuleOutcome::NoMatch => {}
-                RuleOutcome::Stop => return,
-                RuleOutcome::Matched => {
-                    if let Some(target) = &rule.actions.skip_after {
-                        i = target.index.map_or(entries.len(), |m| m + 1);
-                        continue;
-                    }
-                    skip = rule.actions.skip;
-                }
+            match resume {
+                Some(next) => i = next,
+                None => skip = skip_next,
             }
         }
     }
@@ -102,7 +111,7 @@ impl Transaction {
             // A runtime removal of TX targets may leave the rule nothing
             // to match: only a full evaluation knows. (CRS removes
             // REQUEST_FILENAME from its XSS rules on most requests.)
-            Decision::Continue { .. }
+            Decision::Continue { .. } | Decision::Effects { .. }
                 if self
                     .state
                     .removed_targets

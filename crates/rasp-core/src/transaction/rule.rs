@@ -360,7 +360,7 @@ impl Transaction {
     }
 
     /// Runs the non-disruptive side effects of `link`, in the order written.
-    fn run_effects(&mut self, link: &Rule, head: &Rule) {
+    pub(super) fn run_effects(&mut self, link: &Rule, head: &Rule) {
         for effect in &link.actions.effects {
             crate::action::apply(self, effect, head);
         }
