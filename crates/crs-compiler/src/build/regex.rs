@@ -216,6 +216,23 @@ mod tests {
     }
 
     #[test]
+    fn patterns_said_to_match_everything_match_every_input_in_full() {
+        use crate::ir::operator::CompiledRegex;
+        let inputs: [&[u8]; 6] = [b"", b"a", b"Host", b"line\nbreak\n", b"\0\xff\r\n", b"\n"];
+        for source in ["^.*$", "^.*", ".*$", ".*"] {
+            assert!(CompiledRegex::matches_everything(source), "{source}");
+            let re = compile(source).unwrap();
+            for input in inputs {
+                let m = re.find(input).expect("matches");
+                assert_eq!((m.start(), m.end()), (0, input.len()), "{source} {input:?}");
+            }
+        }
+        for source in ["^.+$", ".", "^.*$x", "(?-s)^.*$", "^(.*)$"] {
+            assert!(!CompiledRegex::matches_everything(source), "{source}");
+        }
+    }
+
+    #[test]
     fn pcre_semantics() {
         // DOTALL
         assert!(compile("a.b").unwrap().is_match(b"a\nb".as_slice()));

@@ -145,6 +145,7 @@ pub(crate) fn build_operator(
                 OperatorKind::Rx(CompiledRegex {
                     source: arg.to_string(),
                     regex,
+                    matches_everything: CompiledRegex::matches_everything(arg),
                 })
             }
         }

@@ -31,6 +31,19 @@ pub struct CompiledRegex {
     /// ASCII classes, `$` = end of input). Capture groups are kept so
     /// `capture` can fill `TX.0`–`TX.9`.
     pub regex: Arc<Regex>,
+    /// The pattern matches every value, and group 0 is the whole value
+    /// (`^.*$`, `.*` and the like under dot-all): the engine needs no
+    /// search. CRS's 920450 captures every header name this way.
+    pub matches_everything: bool,
+}
+
+impl CompiledRegex {
+    /// Whether `source` matches every input with group 0 spanning all of
+    /// it under ModSecurity's semantics (dot-all, `$` only at the end):
+    /// a greedy `.*` from the start, optionally anchored at either end.
+    pub fn matches_everything(source: &str) -> bool {
+        matches!(source, "^.*$" | "^.*" | ".*$" | ".*")
+    }
 }
 
 /// A compiled phrase list for `@pm`, `@pmFromFile`.

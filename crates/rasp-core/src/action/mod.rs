@@ -26,7 +26,10 @@ pub(crate) fn apply(tx: &mut Transaction, effect: &Effect, head: &Rule) {
                 )
             };
             match value {
-                Some(v) => tx.collections_mut().env.set(&name, v),
+                Some(v) => tx
+                    .collections_mut()
+                    .env
+                    .set(std::borrow::Cow::Owned(name), v),
                 None => tx.collections_mut().env.remove(&name),
             }
         }

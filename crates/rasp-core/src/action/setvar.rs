@@ -47,7 +47,7 @@ pub(super) fn apply(
     match (op, operand, delta) {
         (SetVarOp::Set(_), Some(Cow::Borrowed(v)), _) => col.set_slice(&key, v),
         // An expanded value is moved in, not copied.
-        (SetVarOp::Set(_), Some(Cow::Owned(v)), _) => col.set(&key, v),
+        (SetVarOp::Set(_), Some(Cow::Owned(v)), _) => col.set(key, v),
         (_, _, Some(delta)) => {
             // ModSecurity: a missing variable counts as 0.
             let current = col.get(&key).map(|v| i64::from(atoi(v))).unwrap_or(0);

@@ -79,15 +79,23 @@ fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
+/// Runs a compiled pattern; `everything` says it matches every value in
+/// full (see `CompiledRegex::matches_everything`).
 fn regex_outcome(
     re: &Regex,
     source: &str,
+    everything: bool,
     value: &[u8],
     capture: bool,
     describe: bool,
 ) -> OpOutcome {
     let mut o = OpOutcome::new(describe);
-    if capture {
+    if everything {
+        o.matched = true;
+        if capture {
+            o.captures = vec![value.to_vec()];
+        }
+    } else if capture {
         if let Some(c) = captures_of(re, value) {
             o.matched = true;
             o.captures = c;
@@ -116,7 +124,16 @@ pub(crate) fn run(
     use OperatorKind as K;
     let mut o = OpOutcome::new(describe);
     match &op.kind {
-        K::Rx(rx) => return regex_outcome(&rx.regex, &rx.source, value, capture, describe),
+        K::Rx(rx) => {
+            return regex_outcome(
+                &rx.regex,
+                &rx.source,
+                rx.matches_everything,
+                value,
+                capture,
+                describe,
+            )
+        }
         K::RxMacro(m) => {
             let pattern = expand(m, scope);
             let pattern = String::from_utf8_lossy(&pattern).into_owned();
@@ -124,7 +141,7 @@ pub(crate) fn run(
             // pattern that does not compile is an operator error, as PCRE
             // compile errors are in ModSecurity.
             match crs_compiler::build::regex::compile(&pattern) {
-                Ok(re) => return regex_outcome(&re, &pattern, value, capture, describe),
+                Ok(re) => return regex_outcome(&re, &pattern, false, value, capture, describe),
                 Err(e) => {
                     o.error = Some(format!(
                         "@rx pattern built from macros does not compile: {e}"

@@ -2,6 +2,7 @@
 //! SESSION, USER and RESOURCE collections (in-memory, per transaction
 //! unless the engine's store backs them).
 
+use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
@@ -69,8 +70,10 @@ impl Collection {
         self.get_pair(key).map(|p| p.value.as_slice())
     }
 
-    pub(crate) fn set(&mut self, key: &[u8], value: Vec<u8>) {
-        match self.position(key) {
+    /// Sets `key` to `value`. A key the caller owns (an expanded macro)
+    /// becomes the new member's name without a copy.
+    pub(crate) fn set(&mut self, key: Cow<'_, [u8]>, value: Vec<u8>) {
+        match self.position(&key) {
             Some(i) => {
                 if let Some(p) = self.entries.get_mut(i) {
                     p.value = value;
@@ -81,8 +84,9 @@ impl Collection {
     }
 
     /// Adds a member that [`Collection::position`] did not find.
-    fn push_new(&mut self, key: &[u8], value: Vec<u8>) {
-        let name = key.to_ascii_lowercase();
+    fn push_new(&mut self, key: Cow<'_, [u8]>, value: Vec<u8>) {
+        let mut name = key.into_owned();
+        name.make_ascii_lowercase();
         self.insert_index(&name, self.entries.len());
         self.entries.push(Pair::new(name, value));
     }
@@ -103,7 +107,7 @@ impl Collection {
                 p.value.clear();
                 p.value.extend_from_slice(value);
             }
-            None => self.push_new(key, value.to_vec()),
+            None => self.push_new(Cow::Borrowed(key), value.to_vec()),
         }
     }
 
@@ -116,7 +120,7 @@ impl Collection {
                 // Writing to a vector cannot fail.
                 let _ = write!(p.value, "{n}");
             }
-            None => self.push_new(key, n.to_string().into_bytes()),
+            None => self.push_new(Cow::Borrowed(key), n.to_string().into_bytes()),
         }
     }
 
