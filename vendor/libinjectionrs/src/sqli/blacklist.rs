@@ -13,19 +13,22 @@ pub fn is_blacklisted(fingerprint: &str) -> bool {
         return false;
     }
     
-    // Build the v1 fingerprint with '0' prefix and uppercase
-    let mut fp2 = String::with_capacity(8);
-    fp2.push('0');
-    
-    for ch in fingerprint.chars() {
-        if ch >= 'a' && ch <= 'z' {
-            // Convert to uppercase
-            fp2.push((ch as u8 - 0x20) as char);
-        } else {
-            fp2.push(ch);
-        }
+    // Build the v1 fingerprint with '0' prefix and uppercase, on the stack
+    // (fingerprints have at most 5 tokens).
+    let bytes = fingerprint.as_bytes();
+    let mut buf = [0u8; 16];
+    let Some(fp2) = buf.get_mut(..bytes.len() + 1) else {
+        return false;
+    };
+    fp2[0] = b'0';
+    for (out, b) in fp2[1..].iter_mut().zip(bytes) {
+        // Only a-z change: the same as uppercasing char by char.
+        *out = b.to_ascii_uppercase();
     }
-    
+    let Ok(fp2) = std::str::from_utf8(fp2) else {
+        return false;
+    };
+
     // Check if this fingerprint exists in the keywords table with type 'F'
-    sqli_data::lookup_word(&fp2) == crate::sqli::TokenType::Fingerprint
+    sqli_data::lookup_word(fp2) == crate::sqli::TokenType::Fingerprint
 }
