@@ -313,6 +313,35 @@ SecRule TX:seen "@streq TX:level=1" "id:20,phase:1,pass,log"
 }
 
 #[test]
+fn engines_on_one_thread_share_no_gate_answers() {
+    // A finished transaction leaves its emptied tables to the next one on
+    // its thread (`transaction/spare.rs`), whatever its engine: nothing of
+    // one engine's pattern sets may carry over to another's.
+    let small = engine(
+        r#"
+SecRule ARGS "@rx aaa" "id:1,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@rx bbb" "id:2,phase:2,pass,log,t:lowercase"
+"#,
+    );
+    let mut rules = String::new();
+    for i in 0..40 {
+        rules.push_str(&format!(
+            "SecRule ARGS \"@rx w{i}x\" \"id:{},phase:2,pass,log,t:lowercase\"\n",
+            100 + i
+        ));
+    }
+    let big = engine(&rules);
+    assert!(!big.gate_plan().groups.is_empty() && !small.gate_plan().groups.is_empty());
+    // The small engine's tables first: a set of two patterns.
+    for _ in 0..3 {
+        assert_eq!(ids(&run(&small, "/?q=bbb", None)), vec![2]);
+        assert_eq!(ids(&run(&big, "/?q=W39X", None)), vec![139]);
+        assert!(ids(&run(&small, "/?q=w39x", None)).is_empty());
+        assert_eq!(ids(&run(&big, "/?q=w1x&r=w39x", None)), vec![101, 139]);
+    }
+}
+
+#[test]
 fn engine_is_send_and_sync_and_transaction_is_send() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}

@@ -38,17 +38,29 @@ struct Sweep {
     hits: PatternSet,
 }
 
+/// Scan results a CRS request phase typically holds.
+const SCANS: usize = 256;
+
 impl GateCache {
     /// A cache sized for a request phase under CRS (each value is scanned
     /// by a handful of groups), so it does not rehash while filling up.
     pub(super) fn new() -> GateCache {
         GateCache {
             results: RefCell::new(HashMap::with_capacity_and_hasher(
-                256,
+                SCANS,
                 RandomState::default(),
             )),
             sweeps: RefCell::default(),
         }
+    }
+
+    /// Empties the cache for a transaction of any engine (the sweeps are
+    /// sized for one engine's sets), keeping the scan table's capacity up
+    /// to its initial size.
+    pub(super) fn recycle(&mut self) {
+        self.reset();
+        self.results.get_mut().shrink_to(SCANS);
+        self.sweeps.get_mut().clear();
     }
 
     pub(super) fn reset(&self) {
@@ -140,6 +152,10 @@ impl super::Transaction {
         let Some(sweep) = sweeps.get_mut(index) else {
             return;
         };
+        if sweep.hits.capacity() != set.pattern_len() {
+            // Never answer from a set of another size (see `recycle`).
+            sweep.hits = PatternSet::new(set.pattern_len());
+        }
         let mut add = |group: &crs_compiler::program::MatchGroup, hits: Option<&PatternSet>| {
             let own = group.first_pattern..group.first_pattern + group.members.len();
             for p in hits.into_iter().flat_map(PatternSet::iter) {

@@ -6,6 +6,7 @@ mod path;
 mod phase;
 mod request;
 mod rule;
+mod spare;
 mod state;
 mod transform_cache;
 
@@ -84,6 +85,7 @@ impl Transaction {
     pub(crate) fn new(engine: Engine) -> Transaction {
         let started_us = now_us();
         let state = TxState::new(&engine.rules.settings);
+        let tables = spare::take();
         let ex = ExchangeData {
             unique_id: unique_id(started_us),
             remote_addr: b"0.0.0.0".to_vec(),
@@ -93,7 +95,7 @@ impl Transaction {
         Transaction {
             engine,
             ex,
-            cols: Collections::for_transaction(),
+            cols: Collections::with_tx(tables.tx),
             matched: MatchedState::default(),
             state,
             matches: Vec::new(),
@@ -101,8 +103,8 @@ impl Transaction {
             phase_done: 0,
             started_us,
             highest_severity: 255,
-            gates: GateCache::new(),
-            tcache: TransformCache::new(),
+            gates: tables.gates,
+            tcache: tables.tcache,
             reached: None,
             hit_scratch: rule::HitScratch::default(),
             values_scratch: std::cell::RefCell::default(),
@@ -328,6 +330,16 @@ impl Transaction {
                 message,
             });
         }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        spare::give(spare::Tables {
+            gates: std::mem::take(&mut self.gates),
+            tcache: std::mem::take(&mut self.tcache),
+            tx: std::mem::take(&mut self.cols.tx),
+        });
     }
 }
 

@@ -61,6 +61,9 @@ pub(super) struct TransformCache {
     known_unchanged: Cell<(usize, usize, u64)>,
 }
 
+/// Value and chain pairs a CRS request phase typically holds.
+const ENTRIES: usize = 512;
+
 /// Longest value whose steps are first tried without the cache.
 const DIRECT_MAX_LEN: usize = 64;
 
@@ -79,15 +82,23 @@ impl TransformCache {
     pub(super) fn new() -> TransformCache {
         TransformCache {
             chains: RefCell::new(HashMap::with_capacity_and_hasher(
-                512,
+                ENTRIES,
                 RandomState::default(),
             )),
             steps: RefCell::new(HashMap::with_capacity_and_hasher(
-                512,
+                ENTRIES,
                 RandomState::default(),
             )),
             known_unchanged: Cell::default(),
         }
+    }
+
+    /// Empties the cache for another transaction, keeping its tables'
+    /// capacity up to their initial size.
+    pub(super) fn recycle(&mut self) {
+        self.clear();
+        self.chains.get_mut().shrink_to(ENTRIES);
+        self.steps.get_mut().shrink_to(ENTRIES);
     }
 
     pub(super) fn clear(&self) {

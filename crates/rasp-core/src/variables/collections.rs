@@ -35,6 +35,15 @@ impl Collection {
         }
     }
 
+    /// Removes every member, keeping the capacity up to `capacity`.
+    pub(crate) fn clear(&mut self, capacity: usize) {
+        self.entries.clear();
+        self.entries.shrink_to(capacity);
+        self.index.clear();
+        // The table is empty: nothing is rehashed.
+        self.index.shrink_to(capacity, |_| 0);
+    }
+
     pub(crate) fn entries(&self) -> &[Pair] {
         &self.entries
     }
@@ -164,11 +173,12 @@ pub(crate) struct Collections {
 }
 
 impl Collections {
-    /// Empty collections, with TX sized for CRS (about 200 variables per
-    /// request) so it does not grow and rehash seven times.
-    pub(crate) fn for_transaction() -> Collections {
+    /// Empty collections around `tx`, an empty TX collection sized for
+    /// CRS (about 200 variables per request, so it does not grow and
+    /// rehash seven times; see `transaction::spare`).
+    pub(crate) fn with_tx(tx: Collection) -> Collections {
         Collections {
-            tx: Collection::with_capacity(256),
+            tx,
             ..Collections::default()
         }
     }

@@ -1,0 +1,63 @@
+//! Per-thread reuse of a transaction's working tables.
+//!
+//! Why: the phase caches (gate scans, transformed values) and TX are sized
+//! up front for CRS, about 50 KiB of tables per exchange. Allocating and
+//! freeing blocks that large on every exchange made glibc consolidate its
+//! free lists each time. A finished transaction hands its emptied tables
+//! to the next one started on the same thread; nothing is shared between
+//! threads.
+
+use std::cell::RefCell;
+
+use super::gate::GateCache;
+use super::transform_cache::TransformCache;
+use crate::variables::collections::Collection;
+
+/// The tables one transaction works in.
+#[derive(Debug)]
+pub(super) struct Tables {
+    pub(super) gates: GateCache,
+    pub(super) tcache: TransformCache,
+    pub(super) tx: Collection,
+}
+
+/// TX members a CRS request holds (about 200).
+const TX_MEMBERS: usize = 256;
+
+/// At most this many spare sets of tables per thread (one per transaction
+/// a thread keeps open at a time is enough).
+const SPARES: usize = 4;
+
+thread_local! {
+    static SPARE: RefCell<Vec<Tables>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Empty tables: a spare one, or new ones.
+pub(super) fn take() -> Tables {
+    SPARE
+        .try_with(|s| s.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Tables {
+            gates: GateCache::new(),
+            tcache: TransformCache::new(),
+            tx: Collection::with_capacity(TX_MEMBERS),
+        })
+}
+
+/// Empties `tables` (keeping their capacity up to the initial sizes, so a
+/// huge request does not leave huge tables behind) and keeps them for the
+/// next transaction on this thread.
+pub(super) fn give(mut tables: Tables) {
+    tables.gates.recycle();
+    tables.tcache.recycle();
+    tables.tx.clear(TX_MEMBERS);
+    // During thread exit the spare list may be gone: the tables are then
+    // simply dropped.
+    let _ = SPARE.try_with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < SPARES {
+            s.push(tables);
+        }
+    });
+}
