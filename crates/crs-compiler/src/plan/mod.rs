@@ -75,8 +75,9 @@ const GATE_MAX_PHRASES: usize = 1_200;
 /// Reason recorded for a rule the caller of [`plan_gates`] left out.
 const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 
-/// Pattern source bytes per set. CRS at paranoia level 1 fits each
-/// phase in one set; at level 4 the request body phase takes two.
+/// Pattern source bytes per set. With the rules CRS reaches at paranoia
+/// level 1 the request body phase takes two sets and every other phase
+/// one.
 const SET_BUDGET: usize = 64 * 1024;
 
 /// Variables whose values stay the same for the whole phase.
@@ -247,14 +248,20 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         let patterns: Vec<String> = members.iter().map(|r| strategy::pattern(r)).collect();
         let bytes: usize = patterns.iter().map(String::len).sum();
         let phase = first.phase.index();
-        let fits = sets
-            .last()
-            .is_some_and(|(p, _, b)| *p == phase && b + bytes <= SET_BUDGET);
-        if !fits {
-            sets.push((phase, Vec::new(), 0));
-        }
-        let set_index = sets.len() - 1;
-        let Some((_, set_patterns, set_bytes)) = sets.last_mut() else {
+        // The first set of the phase with room: filling earlier sets
+        // before opening one more keeps the number of passes down (a group
+        // too big for the open set must not leave a small set behind).
+        let set_index = match sets
+            .iter()
+            .position(|(p, _, b)| *p == phase && b + bytes <= SET_BUDGET)
+        {
+            Some(i) => i,
+            None => {
+                sets.push((phase, Vec::new(), 0));
+                sets.len() - 1
+            }
+        };
+        let Some((_, set_patterns, set_bytes)) = sets.get_mut(set_index) else {
             continue;
         };
         let first_pattern = set_patterns.len();
