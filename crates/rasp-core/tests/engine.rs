@@ -342,6 +342,42 @@ SecRule ARGS "@rx bbb" "id:2,phase:2,pass,log,t:lowercase"
 }
 
 #[test]
+fn multi_match_on_long_values_agrees_with_full_evaluation() {
+    // On long values a `multiMatch` link takes its steps through the
+    // transformation cache and reads the answer of its set where another
+    // chain's scan covered the same bytes (here `t:lowercase` and
+    // `t:lowercase,t:removeWhitespace`); `t:normalizePath` reports its
+    // changes itself. Matches on intermediate results must stay the same.
+    let gated = engine(
+        r#"
+SecRule ARGS "@rx evil" "id:1,phase:2,pass,log,t:none,t:lowercase"
+SecRule ARGS "@rx zzz" "id:3,phase:2,pass,log,t:none,t:lowercase,t:removeWhitespace"
+SecRule ARGS "@rx evilpayload|^a/b$" "id:2,phase:2,pass,log,multiMatch,t:none,t:lowercase,t:removeWhitespace,t:normalizePath"
+"#,
+    );
+    let plain = per_rule(&gated);
+    let filler = "Lorem+ipsum+dolor+sit+amet+".repeat(12);
+    let bodies = [
+        format!("q={filler}E+v+I+l+P+a+y+L+o+A+d"),
+        format!("q={filler}evilpayload"),
+        format!("q={filler}EVIL"),
+        format!("q={filler}nothing+here"),
+        "q=E+v+I+l+P+a+y+L+o+A+d".to_string(),
+        format!("q={}./a/./b&r={filler}", " ".repeat(300).replace(' ', "+")),
+    ];
+    for body in &bodies {
+        assert_eq!(
+            ids(&run(&gated, "/", Some(body))),
+            ids(&run(&plain, "/", Some(body))),
+            "{body}"
+        );
+    }
+    // Found after removeWhitespace only (lowercase alone leaves spaces).
+    assert!(ids(&run(&gated, "/", Some(&bodies[0]))).contains(&2));
+    assert!(!ids(&run(&gated, "/", Some(&bodies[3]))).contains(&2));
+}
+
+#[test]
 fn engine_is_send_and_sync_and_transaction_is_send() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}

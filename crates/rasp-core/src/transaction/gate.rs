@@ -89,6 +89,18 @@ impl GateCache {
         }))
     }
 
+    /// What an earlier scan of `transformed` (bytes that stay put for the
+    /// phase) by the gate's set says of the gate's pattern, without
+    /// scanning: `None` when those bytes were not scanned by that set.
+    pub(super) fn scanned(&self, gate: GateRef, transformed: &[u8]) -> Option<bool> {
+        let key = (transformed.as_ptr() as usize, transformed.len(), gate.set);
+        let pattern = PatternID::new_unchecked(gate.pattern);
+        self.results
+            .borrow()
+            .get(&key)
+            .map(|scan| scan.as_ref().is_some_and(|s| s.contains(pattern)))
+    }
+
     /// Runs `f` on the (cached) scan of `transformed`, which stays put for
     /// the phase, by set `index`.
     fn with_scan<R>(

@@ -162,6 +162,11 @@ fn value_is_stable(name: &crate::variables::ValueName<'_>) -> bool {
     )
 }
 
+/// Values longer than this take a `multiMatch` link's steps through the
+/// transformation cache (see `Transaction::multi_match_shared`); on shorter
+/// ones the cache's hashing costs more than the steps and checks it saves.
+const SHARED_STEPS_MIN_LEN: usize = 256;
+
 /// Longest value excerpt kept in a match record.
 const EXCERPT: usize = 512;
 
@@ -283,6 +288,13 @@ impl Transaction {
                 // other gates of its phase; the later results are checked
                 // by the operator itself.
                 let raw = known(&v.value);
+                if let (Some(gate), true, Cow::Borrowed(bytes)) = (gate, stable, &v.value) {
+                    if bytes.len() > SHARED_STEPS_MIN_LEN {
+                        self.check(link, &scope, &v.name, bytes, raw, describe, out);
+                        self.multi_match_shared(link, &scope, &v.name, bytes, gate, describe, out);
+                        continue;
+                    }
+                }
                 let mut current: Cow<'_, [u8]> = v.value;
                 self.check(link, &scope, &v.name, &current, raw, describe, out);
                 for t in &link.transforms {
@@ -314,6 +326,38 @@ impl Transaction {
             }
         }
         *self.values_scratch.borrow_mut() = recycle(values);
+    }
+
+    /// The steps of a `multiMatch` link on a long value that stays put,
+    /// through the transformation cache: a step result that another chain
+    /// reached already (the same bytes) is not computed again, and where
+    /// the link's set scanned those bytes its answer replaces the operator
+    /// (CRS's 930110 after `t:cmdLine`, 934100 after `t:removeWhitespace`).
+    /// The untransformed value is checked by the caller.
+    #[allow(clippy::too_many_arguments)]
+    fn multi_match_shared(
+        &self,
+        link: &Rule,
+        scope: &Scope<'_>,
+        name: &crate::variables::ValueName<'_>,
+        original: &[u8],
+        gate: crs_compiler::program::GateRef,
+        describe: bool,
+        out: &mut HitScratch,
+    ) {
+        let mut current = super::transform_cache::Transformed::Original(original);
+        for t in &link.transforms {
+            let next = self.tcache.step(&current, *t);
+            // v2 re-runs the operator when a function reports a change,
+            // which is not always a change of bytes.
+            let changed = crate::transform::reports_change(*t, &current, &next)
+                .unwrap_or_else(|| crate::transform::apply_tracked(*t, &current).1);
+            current = next;
+            if changed {
+                let known = self.gates.scanned(gate, &current);
+                self.check(link, scope, name, &current, known, describe, out);
+            }
+        }
     }
 
     /// Checks `value`, given what a gate scan says of the link's pattern on

@@ -18,6 +18,7 @@ use crs_compiler::ir::transform::Transform;
 
 /// A transformed value: the original bytes, a shared transformed copy, or
 /// a computed value (a count, a size) no chain changed.
+#[derive(Clone)]
 pub(super) enum Transformed<'v> {
     Original(&'v [u8]),
     Shared(Arc<[u8]>),
@@ -191,6 +192,30 @@ impl TransformCache {
         match current {
             Some(v) => Transformed::Shared(v),
             None => Transformed::Original(original),
+        }
+    }
+
+    /// One step on bytes that stay put for the phase (exchange data, or a
+    /// copy this cache keeps): `t` applied to `input`, shared by address
+    /// with every chain that takes the same step on the same bytes.
+    pub(super) fn step<'v>(&self, input: &Transformed<'v>, t: Transform) -> Transformed<'v> {
+        let bytes: &[u8] = input;
+        let key = (bytes.as_ptr() as usize, bytes.len(), t);
+        let mut steps = self.steps.borrow_mut();
+        let out = match steps.get(&key) {
+            Some(hit) => hit.clone(),
+            None => {
+                let out = match crate::transform::apply(t, bytes) {
+                    Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
+                    Cow::Borrowed(_) => None,
+                };
+                steps.insert(key, out.clone());
+                out
+            }
+        };
+        match out {
+            Some(v) => Transformed::Shared(v),
+            None => input.clone(),
         }
     }
 

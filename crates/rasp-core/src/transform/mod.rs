@@ -194,8 +194,6 @@ fn change_report(t: Transform) -> ChangeReport {
 /// report for it (see the module docs for why it can differ from comparing
 /// the values).
 pub fn apply_tracked(t: Transform, input: &[u8]) -> (Cow<'_, [u8]>, bool) {
-    // For these the report is not derivable from the values; the functions
-    // track it the way v2 does.
     let tracked = match t {
         Transform::Utf8ToUnicode => Some(utf8_to_unicode::utf8_to_unicode(input)),
         Transform::NormalizePath => Some(normalize_path::normalize_path(input, false)),
@@ -206,13 +204,26 @@ pub fn apply_tracked(t: Transform, input: &[u8]) -> (Cow<'_, [u8]>, bool) {
         return (borrow_if_unchanged(input, out), changed);
     }
     let out = apply(t, input);
-    let changed = match change_report(t) {
-        ChangeReport::Always => true,
-        ChangeReport::NonEmpty => !out.is_empty(),
-        ChangeReport::Length => out.len() != input.len(),
-        ChangeReport::Content => out.as_ref() != input,
-    };
+    let changed = reports_change(t, input, &out).unwrap_or(true);
     (out, changed)
+}
+
+/// v2's "changed" report for `t` turning `input` into `output`, or `None`
+/// for the transformations whose report is not derivable from the values
+/// (the functions track it the way v2 does; see [`apply_tracked`]).
+pub(crate) fn reports_change(t: Transform, input: &[u8], output: &[u8]) -> Option<bool> {
+    if matches!(
+        t,
+        Transform::Utf8ToUnicode | Transform::NormalizePath | Transform::NormalizePathWin
+    ) {
+        return None;
+    }
+    Some(match change_report(t) {
+        ChangeReport::Always => true,
+        ChangeReport::NonEmpty => !output.is_empty(),
+        ChangeReport::Length => output.len() != input.len(),
+        ChangeReport::Content => output != input,
+    })
 }
 
 #[cfg(test)]
