@@ -24,9 +24,10 @@ pub(super) struct Tables {
 /// TX members a CRS request holds (about 200).
 const TX_MEMBERS: usize = 256;
 
-/// At most this many spare sets of tables per thread (one per transaction
-/// a thread keeps open at a time is enough).
-const SPARES: usize = 4;
+/// At most this many spare sets of tables (about 120 KiB each) per thread:
+/// a thread that runs many transactions at once (async connections) makes
+/// new tables for the others rather than keep a spare for each of them.
+const SPARES: usize = 2;
 
 thread_local! {
     static SPARE: RefCell<Vec<Tables>> = const { RefCell::new(Vec::new()) };
