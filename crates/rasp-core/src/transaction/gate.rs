@@ -187,10 +187,30 @@ impl super::Transaction {
             for v in &values {
                 let stable = super::rule::stays_put(v);
                 misses.clear();
+                // A short value: the transformations tried on it, and those
+                // that change it (a bit per `Transform`). Most chains leave
+                // an ordinary short value as it is; they then need neither
+                // a step nor a cache lookup.
+                let short = stable && v.value.len() <= SHORT;
+                let (mut tried, mut changes) = (0u64, 0u64);
                 for &g in &target.groups {
                     let Some(group) = plan.groups.get(g) else {
                         continue;
                     };
+                    if short && !changed_by(&group.transforms, &v.value, &mut tried, &mut changes) {
+                        let bytes = (v.value.as_ptr() as usize, v.value.len());
+                        if misses.contains(&bytes) {
+                            continue;
+                        }
+                        let hit = self.gates.with_scan(set, index, &v.value, |r| {
+                            add(group, r);
+                            r.is_some()
+                        });
+                        if !hit {
+                            misses.push(bytes);
+                        }
+                        continue;
+                    }
                     let current = self
                         .tcache
                         .apply(v.value.clone(), &group.transforms, stable);
@@ -218,6 +238,38 @@ impl super::Transaction {
     }
 }
 
+/// Longest value the sweep tries transformations on directly (see
+/// [`changed_by`]).
+const SHORT: usize = 64;
+
+/// Whether a step of `chain` changes `value`, each step tried on `value`
+/// itself: when none does, every step reads the value as it was, so the
+/// chain leaves it unchanged. `tried` and `changes` remember, a bit per
+/// transformation, what was learnt of `value` already.
+fn changed_by(
+    chain: &[crs_compiler::ir::transform::Transform],
+    value: &[u8],
+    tried: &mut u64,
+    changes: &mut u64,
+) -> bool {
+    chain.iter().any(|t| {
+        let bit = 1u64.checked_shl(*t as u32).unwrap_or(0);
+        if bit == 0 {
+            return true;
+        }
+        if *tried & bit == 0 {
+            *tried |= bit;
+            if matches!(
+                crate::transform::apply(*t, value),
+                std::borrow::Cow::Owned(_)
+            ) {
+                *changes |= bit;
+            }
+        }
+        *changes & bit != 0
+    })
+}
+
 /// Which patterns of `set` match `value`, `None` for none. Most values
 /// match none: an earliest-match search, which stops at the first hit and
 /// is cheaper per byte than an overlapping one, answers that case first.
@@ -228,4 +280,44 @@ fn scan(set: &regex_automata::meta::Regex, value: &[u8]) -> Option<PatternSet> {
     let mut out = PatternSet::new(set.pattern_len());
     set.which_overlapping_matches(&Input::new(value), &mut out);
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_by;
+    use crs_compiler::ir::transform::Transform::{Lowercase, RemoveNulls, UrlDecodeUni};
+
+    #[test]
+    fn a_chain_changes_a_value_only_through_a_step_that_changes_it() {
+        let (mut tried, mut changes) = (0, 0);
+        assert!(!changed_by(
+            &[Lowercase, UrlDecodeUni],
+            b"abc",
+            &mut tried,
+            &mut changes
+        ));
+        assert!(!changed_by(
+            &[RemoveNulls],
+            b"abc",
+            &mut tried,
+            &mut changes
+        ));
+        assert_eq!(changes, 0);
+        let (mut tried, mut changes) = (0, 0);
+        assert!(changed_by(
+            &[RemoveNulls, Lowercase],
+            b"aBc",
+            &mut tried,
+            &mut changes
+        ));
+        // Remembered: asked again, the answer needs no step.
+        assert!(changed_by(&[Lowercase], b"aBc", &mut tried, &mut changes));
+        assert!(!changed_by(
+            &[UrlDecodeUni],
+            b"aBc",
+            &mut tried,
+            &mut changes
+        ));
+        assert!(changed_by(&[UrlDecodeUni], b"a%41", &mut 0, &mut 0));
+    }
 }
