@@ -31,6 +31,12 @@ pub struct MatchGroup {
     pub targets: Vec<crate::ir::variable::Target>,
     /// The shared transformation chain.
     pub transforms: Vec<Transform>,
+    /// The chain the sweep applies before scanning for this group: the
+    /// same, or without a final `t:lowercase` when the members' set
+    /// patterns were rewritten to match the value before that step
+    /// (`build::regex::before_lowercase`). A rewritten pattern gives its
+    /// rule's answer on the value after either chain.
+    pub sweep_transforms: Vec<Transform>,
     /// The members use `multiMatch`. Their gate answers only for the
     /// untransformed value; it never skips a member for the whole phase.
     pub multi_match: bool,

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 use regex_automata::MatchKind;
+use regex_syntax::hir::{Capture, Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
 
 /// Size limit for one compiled pattern (and for a multi-pattern set).
 /// The largest CRS pattern (932220, 12 KB of alternations) needs well under
@@ -87,6 +88,67 @@ fn syntax_config() -> syntax::Config {
         .unicode(false)
         .utf8(false)
         .dot_matches_new_line(true)
+}
+
+/// The pattern that matches a value exactly when `pattern` matches the
+/// value after `t:lowercase` (ASCII): every byte class becomes the bytes
+/// that lower-case into it. `None` when the pattern does not parse.
+///
+/// Why: a gate group whose chain ends in `t:lowercase` can then be
+/// scanned on the value before that step, which its set scans anyway for
+/// other chains, instead of on one more (lower-cased) copy. Word
+/// boundaries and anchors do not see case, so only classes and literals
+/// change.
+pub fn before_lowercase(pattern: &str) -> Option<String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .build()
+        .parse(&rewrite_braced_hex(pattern))
+        .ok()?;
+    Some(preimage(&hir)?.to_string())
+}
+
+/// [`before_lowercase`] on a parsed pattern.
+fn preimage(hir: &Hir) -> Option<Hir> {
+    Some(match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => hir.clone(),
+        HirKind::Literal(lit) => {
+            Hir::concat(lit.0.iter().map(|&b| byte_preimage(&[(b, b)])).collect())
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let ranges: Vec<(u8, u8)> = c.ranges().iter().map(|r| (r.start(), r.end())).collect();
+            byte_preimage(&ranges)
+        }
+        // With Unicode off every class is of bytes.
+        HirKind::Class(Class::Unicode(_)) => return None,
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(preimage(&r.sub)?),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => Hir::capture(Capture {
+            sub: Box::new(preimage(&c.sub)?),
+            ..c.clone()
+        }),
+        HirKind::Concat(v) => Hir::concat(v.iter().map(preimage).collect::<Option<_>>()?),
+        HirKind::Alternation(v) => Hir::alternation(v.iter().map(preimage).collect::<Option<_>>()?),
+    })
+}
+
+/// The class of bytes whose ASCII lower case is in `ranges`: upper-case
+/// letters only through their lower-case letter (a lower-cased value has
+/// none of its own).
+fn byte_preimage(ranges: &[(u8, u8)]) -> Hir {
+    let has = |b: u8| ranges.iter().any(|&(lo, hi)| lo <= b && b <= hi);
+    let mut class = ClassBytes::empty();
+    for b in 0..=255u8 {
+        let lower = b.to_ascii_lowercase();
+        if has(lower) {
+            class.push(ClassBytesRange::new(b, b));
+        }
+    }
+    Hir::class(Class::Bytes(class))
 }
 
 /// Compiles one `@rx` pattern (with capture groups, leftmost-first).
@@ -229,6 +291,37 @@ mod tests {
         }
         for source in ["^.+$", ".", "^.*$x", "(?-s)^.*$", "^(.*)$"] {
             assert!(!CompiledRegex::matches_everything(source), "{source}");
+        }
+    }
+
+    /// Patterns of the shapes CRS writes after `t:lowercase`.
+    const LOWERCASE_PATTERNS: &[&str] = &[
+        r"^(?:get|head)$",
+        r"\bselect\b.{0,8}from",
+        r"[a-z]+=[^a-z;]*;",
+        r"(?i)union\s+all",
+        r"\x41b[^c]",
+        r"(?:a|B|[x-z]){2,3}\d",
+        r"^[^\s\x00-\x1f]*$",
+        r"(?:\.\./|%2e)",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn before_lowercase_matches_what_the_pattern_matches_after_it(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"aAbBcCgGeEtTxXyYzZ019 ;=./%\x00\xc3".to_vec()), 0..14),
+            which in 0..LOWERCASE_PATTERNS.len(),
+        ) {
+            let source = LOWERCASE_PATTERNS[which];
+            let original = compile(source).unwrap();
+            let rewritten = before_lowercase(source).unwrap();
+            let before = compile(&rewritten).unwrap();
+            proptest::prop_assert_eq!(
+                before.is_match(input.as_slice()),
+                original.is_match(input.to_ascii_lowercase().as_slice()),
+                "{} as {}", source, rewritten
+            );
         }
     }
 

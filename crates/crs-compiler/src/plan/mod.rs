@@ -80,6 +80,29 @@ const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 /// one.
 const SET_BUDGET: usize = 64 * 1024;
 
+/// The set patterns of a group and the chain its sweep applies. A chain
+/// that ends in `t:lowercase` (outside `multiMatch`, whose intermediate
+/// results are checked one by one) is swept without that step, on patterns
+/// rewritten to match before it: the value before the step is usually a
+/// copy the set scans for other chains anyway, the lower-cased one would
+/// be one more pass. The patterns stay as written when one does not
+/// rewrite.
+fn before_final_lowercase(first: &Rule, written: Vec<String>) -> (Vec<String>, Vec<Transform>) {
+    let chain = &first.transforms;
+    if let (Some((Transform::Lowercase, before)), false) =
+        (chain.split_last(), first.actions.multi_match)
+    {
+        let rewritten: Option<Vec<String>> = written
+            .iter()
+            .map(|p| crate::build::regex::before_lowercase(p))
+            .collect();
+        if let Some(rewritten) = rewritten {
+            return (rewritten, before.to_vec());
+        }
+    }
+    (written, chain.clone())
+}
+
 /// Variables whose values stay the same for the whole phase.
 fn stable(v: Variable) -> bool {
     use Variable::*;
@@ -245,8 +268,11 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         let Some(first) = members.first() else {
             continue;
         };
-        let patterns: Vec<String> = members.iter().map(|r| strategy::pattern(r)).collect();
-        let bytes: usize = patterns.iter().map(String::len).sum();
+        let written: Vec<String> = members.iter().map(|r| strategy::pattern(r)).collect();
+        // The budget counts the patterns as written: a rewritten one prints
+        // longer but compiles to an automaton of about the same size.
+        let bytes: usize = written.iter().map(String::len).sum();
+        let (patterns, sweep_transforms) = before_final_lowercase(first, written);
         let phase = first.phase.index();
         // The first set of the phase with room: filling earlier sets
         // before opening one more keeps the number of passes down (a group
@@ -292,6 +318,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             phase: first.phase,
             targets,
             transforms: first.transforms.clone(),
+            sweep_transforms,
             multi_match: first.actions.multi_match,
             set: set_index,
             first_pattern,

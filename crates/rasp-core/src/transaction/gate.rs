@@ -197,7 +197,9 @@ impl super::Transaction {
                     let Some(group) = plan.groups.get(g) else {
                         continue;
                     };
-                    if short && !changed_by(&group.transforms, &v.value, &mut tried, &mut changes) {
+                    if short
+                        && !changed_by(&group.sweep_transforms, &v.value, &mut tried, &mut changes)
+                    {
                         let bytes = (v.value.as_ptr() as usize, v.value.len());
                         if misses.contains(&bytes) {
                             continue;
@@ -211,9 +213,9 @@ impl super::Transaction {
                         }
                         continue;
                     }
-                    let current = self
-                        .tcache
-                        .apply(v.value.clone(), &group.transforms, stable);
+                    let current =
+                        self.tcache
+                            .apply(v.value.clone(), &group.sweep_transforms, stable);
                     if !stable {
                         // Values without a stable address are never gated
                         // per value: count their hits here only.
