@@ -31,22 +31,25 @@ pub(super) fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let mut out = CowWriter::new(input);
     let mut i = 0;
     while let Some(&c) = input.get(i) {
-        if c == b'&' {
-            match entity(input, i) {
-                Ok((byte, next)) => {
-                    out.push(byte);
-                    i = next;
-                }
-                Err(raw) => {
-                    // Not an entity: copy the bytes v2 looked at and go on.
-                    let end = (i + raw).min(input.len());
-                    out.extend(input.get(i..end).unwrap_or_default());
-                    i = end;
-                }
+        if c != b'&' {
+            // Everything up to the next `&` is copied as it is.
+            let rest = input.get(i..).unwrap_or_default();
+            let run = memchr::memchr(b'&', rest).unwrap_or(rest.len());
+            out.extend(rest.get(..run).unwrap_or_default());
+            i += run;
+            continue;
+        }
+        match entity(input, i) {
+            Ok((byte, next)) => {
+                out.push(byte);
+                i = next;
             }
-        } else {
-            out.push(c);
-            i += 1;
+            Err(raw) => {
+                // Not an entity: copy the bytes v2 looked at and go on.
+                let end = (i + raw).min(input.len());
+                out.extend(input.get(i..end).unwrap_or_default());
+                i = end;
+            }
         }
     }
     out.finish()

@@ -18,7 +18,10 @@ fn is_space(b: u8) -> bool {
 /// `t:compressWhitespace`: every run of whitespace becomes one space.
 pub(super) fn compress_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
     // Single spaces between words (the common case) stay as they are.
-    if !input.iter().any(|&b| is_space(b) && b != b' ')
+    // Whitespace other than the space: `\t` `\n` `\v` `\f` `\r` and NBSP,
+    // looked for with `memchr` (free text is long, and has none).
+    if memchr::memchr3(b'\t', b'\n', b'\r', input).is_none()
+        && memchr::memchr3(0x0b, 0x0c, 0xa0, input).is_none()
         && memchr::memmem::find(input, b"  ").is_none()
     {
         return Cow::Borrowed(input);
