@@ -378,6 +378,45 @@ SecRule ARGS "@rx evilpayload|^a/b$" "id:2,phase:2,pass,log,multiMatch,t:none,t:
 }
 
 #[test]
+fn gated_chain_links_agree_with_full_evaluation() {
+    // Chain links join the gate groups too: their set answers per value
+    // from the phase's scans (a negated link matches where it misses).
+    let gated = engine(
+        r#"
+SecRule ARGS "@rx attack" "id:1,phase:2,pass,log,t:none,t:lowercase"
+SecRule REQUEST_METHOD "@rx ^GET$" "id:2,phase:2,pass,log,chain"
+    SecRule ARGS "@rx evil" "t:none,t:lowercase"
+SecRule REQUEST_METHOD "@rx ^GET$" "id:3,phase:2,pass,log,chain"
+    SecRule ARGS "!@rx fine" "t:none,t:lowercase"
+"#,
+    );
+    assert!(
+        gated
+            .gate_plan()
+            .groups
+            .iter()
+            .any(|g| g.members.len() >= 3),
+        "the chain links share the head rule's group"
+    );
+    let plain = per_rule(&gated);
+    for uri in [
+        "/?a=EVIL",
+        "/?a=fine",
+        "/?a=fine&b=Evil",
+        "/?a=attack",
+        "/?a=x",
+    ] {
+        assert_eq!(
+            ids(&run(&gated, uri, None)),
+            ids(&run(&plain, uri, None)),
+            "{uri}"
+        );
+    }
+    assert_eq!(ids(&run(&gated, "/?a=EVIL", None)), vec![2, 3]);
+    assert!(ids(&run(&gated, "/?a=fine", None)).is_empty());
+}
+
+#[test]
 fn engine_is_send_and_sync_and_transaction_is_send() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}

@@ -216,8 +216,8 @@ pub(crate) fn plan(rs: &mut CompiledRuleset) {
     rs.report.gated_links = rs.gates.iter().filter(|g| g.is_some()).count();
 }
 
-/// Plans the gates of `rs` for the chain heads `include` accepts (the
-/// others stay ungated). Engines use it to leave out rules their
+/// Plans the gates of `rs` for the rules `include` accepts (their chain
+/// heads and links; the others stay ungated). Engines use it to leave out rules their
 /// configuration never reaches (CRS rules above the paranoia level):
 /// their patterns would only make every scan slower. Leaving a rule out
 /// never changes results: an ungated rule runs its own operator on every
@@ -236,14 +236,21 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     let mut bucket_of: HashMap<(usize, &[Transform], bool), usize> = HashMap::new();
     let mut buckets: Vec<Vec<&Rule>> = Vec::new();
     for (p, program) in rs.phases.iter().enumerate() {
-        for entry in &program.entries {
-            let Entry::Rule(rule) = entry else { continue };
+        // Chain links too: a link's gate answers per value from the scans
+        // its set made for the phase (a response-body check behind a
+        // status test, 954130, would otherwise run its own regex over
+        // every HTML page).
+        let links = program.entries.iter().flat_map(|entry| match entry {
+            Entry::Rule(head) => head.links().map(|link| (head.as_ref(), link)).collect(),
+            _ => Vec::new(),
+        });
+        for (head, rule) in links {
             if let Some(why) = ineligible(rule) {
                 debug!(rule = rule.id, reason = why, "rule not gated");
                 plan.ungated.push((rule.id, why));
                 continue;
             }
-            if !include(rule) {
+            if !include(head) {
                 plan.ungated.push((rule.id, LEFT_OUT));
                 continue;
             }
