@@ -23,6 +23,19 @@ pub fn per_rule(engine: &Engine) -> Engine {
     )
 }
 
+/// Asserts that `gated` and its per-rule twin log the same rules for each
+/// GET of `uris`.
+pub fn assert_modes_agree(gated: &Engine, uris: &[&str]) {
+    let plain = per_rule(gated);
+    for uri in uris {
+        assert_eq!(
+            ids(&run(gated, uri, None)),
+            ids(&run(&plain, uri, None)),
+            "{uri}"
+        );
+    }
+}
+
 /// Runs a request through phases 1, 2 and 5: `GET uri`, or `POST uri` with
 /// `body` and its content type.
 pub fn request(
