@@ -1,7 +1,7 @@
 //! Per-thread reuse of a transaction's working tables.
 //!
 //! Why: the phase caches (gate scans, transformed values) and TX are sized
-//! up front for CRS, about 50 KiB of tables per exchange. Allocating and
+//! up front for CRS, about 120 KiB of tables per exchange. Allocating and
 //! freeing blocks that large on every exchange made glibc consolidate its
 //! free lists each time. A finished transaction hands its emptied tables
 //! to the next one started on the same thread; nothing is shared between
