@@ -222,12 +222,24 @@ impl Shortcuts {
             .unwrap_or_default()
     }
 
-    /// The gate of entry `entry` of phase `phase` (0–4), if it is a gated
-    /// rule.
-    pub(crate) fn gate(&self, phase: usize, entry: usize) -> Option<GateRef> {
-        match self.phases.get(phase)?.get(entry)? {
-            Shortcut::Gate(g) => Some(*g),
-            _ => None,
+    fn entry(&self, phase: usize, entry: usize) -> Option<&Shortcut> {
+        self.phases.get(phase)?.get(entry)
+    }
+
+    /// What the shortcut of entry `entry` of phase `phase` (0–4) decides,
+    /// given the transaction's TX collection; `may_match` answers for a
+    /// gated rule whether its pattern hit a value this phase.
+    pub(crate) fn decide(
+        &self,
+        phase: usize,
+        entry: usize,
+        tx: &Collection,
+        may_match: impl FnOnce(GateRef) -> bool,
+    ) -> Decision {
+        match self.entry(phase, entry) {
+            Some(Shortcut::Gate(gate)) if !may_match(*gate) => Decision::NoMatch,
+            Some(Shortcut::TxNumber(t)) => self.decide_tx(t, tx),
+            _ => Decision::Evaluate,
         }
     }
 
@@ -241,7 +253,7 @@ impl Shortcuts {
         tx: &Collection,
         matched: &mut MatchedState,
     ) {
-        let Some(Shortcut::TxNumber(t)) = self.phases.get(phase).and_then(|p| p.get(entry)) else {
+        let Some(Shortcut::TxNumber(t)) = self.entry(phase, entry) else {
             return;
         };
         let key = self.key_bytes(t.key);
@@ -260,13 +272,8 @@ impl Shortcuts {
         }
     }
 
-    /// What the TX comparison of entry `entry` of phase `phase` decides,
-    /// given the transaction's TX collection. [`Decision::Evaluate`] for
-    /// entries without one.
-    pub(crate) fn decide_tx(&self, phase: usize, entry: usize, tx: &Collection) -> Decision {
-        let Some(Shortcut::TxNumber(t)) = self.phases.get(phase).and_then(|p| p.get(entry)) else {
-            return Decision::Evaluate;
-        };
+    /// What TX comparison `t` decides on the transaction's TX collection.
+    fn decide_tx(&self, t: &TxNumber, tx: &Collection) -> Decision {
         let member = tx.get(self.key_bytes(t.key));
         let left = match (t.count, member) {
             (true, m) => i32::from(m.is_some()),

@@ -187,89 +187,42 @@ impl super::Transaction {
             for v in &values {
                 let stable = super::rule::stays_put(v);
                 misses.clear();
-                // A short value: the transformations tried on it, and those
-                // that change it (a bit per `Transform`). Most chains leave
-                // an ordinary short value as it is; they then need neither
-                // a step nor a cache lookup.
-                let short = stable && v.value.len() <= SHORT;
-                let (mut tried, mut changes) = (0u64, 0u64);
                 for &g in &target.groups {
                     let Some(group) = plan.groups.get(g) else {
                         continue;
                     };
-                    if short
-                        && !changed_by(&group.sweep_transforms, &v.value, &mut tried, &mut changes)
-                    {
-                        let bytes = (v.value.as_ptr() as usize, v.value.len());
-                        if misses.contains(&bytes) {
+                    let chain = &group.sweep_transforms;
+                    // Most chains leave an ordinary short value as it is:
+                    // those need neither a step nor a cache lookup.
+                    let current;
+                    let bytes: &[u8] = if stable && self.tcache.leaves_unchanged(&v.value, chain) {
+                        &v.value
+                    } else {
+                        current = self.tcache.apply(v.value.clone(), chain, stable);
+                        if !stable {
+                            // Values without a stable address are never
+                            // gated per value: count their hits here only.
+                            add(group, scan(set, &current).as_ref());
                             continue;
                         }
-                        let hit = self.gates.with_scan(set, index, &v.value, |r| {
-                            add(group, r);
-                            r.is_some()
-                        });
-                        if !hit {
-                            misses.push(bytes);
-                        }
+                        &current
+                    };
+                    let key = (bytes.as_ptr() as usize, bytes.len());
+                    if misses.contains(&key) {
                         continue;
                     }
-                    let current =
-                        self.tcache
-                            .apply(v.value.clone(), &group.sweep_transforms, stable);
-                    if !stable {
-                        // Values without a stable address are never gated
-                        // per value: count their hits here only.
-                        add(group, scan(set, &current).as_ref());
-                        continue;
-                    }
-                    let bytes = (current.as_ptr() as usize, current.len());
-                    if misses.contains(&bytes) {
-                        continue;
-                    }
-                    let hit = self.gates.with_scan(set, index, &current, |r| {
+                    let hit = self.gates.with_scan(set, index, bytes, |r| {
                         add(group, r);
                         r.is_some()
                     });
                     if !hit {
-                        misses.push(bytes);
+                        misses.push(key);
                     }
                 }
             }
         }
         sweep.done = true;
     }
-}
-
-/// Longest value the sweep tries transformations on directly (see
-/// [`changed_by`]).
-const SHORT: usize = 64;
-
-/// Whether a step of `chain` changes `value`, each step tried on `value`
-/// itself: when none does, every step reads the value as it was, so the
-/// chain leaves it unchanged. `tried` and `changes` remember, a bit per
-/// transformation, what was learnt of `value` already.
-fn changed_by(
-    chain: &[crs_compiler::ir::transform::Transform],
-    value: &[u8],
-    tried: &mut u64,
-    changes: &mut u64,
-) -> bool {
-    chain.iter().any(|t| {
-        let bit = 1u64.checked_shl(*t as u32).unwrap_or(0);
-        if bit == 0 {
-            return true;
-        }
-        if *tried & bit == 0 {
-            *tried |= bit;
-            if matches!(
-                crate::transform::apply(*t, value),
-                std::borrow::Cow::Owned(_)
-            ) {
-                *changes |= bit;
-            }
-        }
-        *changes & bit != 0
-    })
 }
 
 /// Which patterns of `set` match `value`, `None` for none. Most values
@@ -282,44 +235,4 @@ fn scan(set: &regex_automata::meta::Regex, value: &[u8]) -> Option<PatternSet> {
     let mut out = PatternSet::new(set.pattern_len());
     set.which_overlapping_matches(&Input::new(value), &mut out);
     Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::changed_by;
-    use crs_compiler::ir::transform::Transform::{Lowercase, RemoveNulls, UrlDecodeUni};
-
-    #[test]
-    fn a_chain_changes_a_value_only_through_a_step_that_changes_it() {
-        let (mut tried, mut changes) = (0, 0);
-        assert!(!changed_by(
-            &[Lowercase, UrlDecodeUni],
-            b"abc",
-            &mut tried,
-            &mut changes
-        ));
-        assert!(!changed_by(
-            &[RemoveNulls],
-            b"abc",
-            &mut tried,
-            &mut changes
-        ));
-        assert_eq!(changes, 0);
-        let (mut tried, mut changes) = (0, 0);
-        assert!(changed_by(
-            &[RemoveNulls, Lowercase],
-            b"aBc",
-            &mut tried,
-            &mut changes
-        ));
-        // Remembered: asked again, the answer needs no step.
-        assert!(changed_by(&[Lowercase], b"aBc", &mut tried, &mut changes));
-        assert!(!changed_by(
-            &[UrlDecodeUni],
-            b"aBc",
-            &mut tried,
-            &mut changes
-        ));
-        assert!(changed_by(&[UrlDecodeUni], b"a%41", &mut 0, &mut 0));
-    }
 }

@@ -99,15 +99,13 @@ impl Transaction {
     /// What the engine's shortcut for entry `entry` decides (see
     /// `crate::shortcut`).
     fn shortcut(&self, phase: Phase, entry: usize) -> Decision {
-        let shortcuts = &self.engine.shortcuts;
-        if let Some(gate) = shortcuts.gate(phase.index(), entry) {
-            return if self.rule_may_match(gate) {
-                Decision::Evaluate
-            } else {
-                Decision::NoMatch
-            };
-        }
-        match shortcuts.decide_tx(phase.index(), entry, &self.cols.tx) {
+        let decision = self
+            .engine
+            .shortcuts
+            .decide(phase.index(), entry, &self.cols.tx, |gate| {
+                self.rule_may_match(gate)
+            });
+        match decision {
             // A runtime removal of TX targets may leave the rule nothing
             // to match: only a full evaluation knows. (CRS removes
             // REQUEST_FILENAME from its XSS rules on most requests.)

@@ -55,11 +55,25 @@ pub(super) struct TransformCache {
     /// `t:utf8toUnicode,t:urlDecodeUni` and `t:urlDecodeUni` share the
     /// decoding of a value without non-ASCII bytes.
     steps: RefCell<Entries<StepKey>>,
-    /// The short value whose steps were last tried directly (address,
-    /// length) and the transformations known to leave it unchanged, a bit
-    /// per [`Transform`]: the gate sweep tries every chain of a set on one
-    /// value after another, and most chains share their first steps.
-    known_unchanged: Cell<(usize, usize, u64)>,
+    /// What is known of the short value whose steps were last tried
+    /// directly: the gate sweep tries every chain of a set on one value
+    /// after another, and most chains share their steps.
+    known: Cell<Known>,
+}
+
+/// The transformations known to leave one short value (address, length)
+/// unchanged, and those known to change it, a bit per [`Transform`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Known {
+    ptr: usize,
+    len: usize,
+    unchanged: u64,
+    changed: u64,
+}
+
+/// `t`'s bit in [`Known`] (0 for none: every transformation fits).
+fn bit(t: Transform) -> u64 {
+    1u64.checked_shl(t as u32).unwrap_or(0)
 }
 
 /// Value and chain pairs a CRS request phase typically holds.
@@ -90,7 +104,7 @@ impl TransformCache {
                 ENTRIES,
                 RandomState::default(),
             )),
-            known_unchanged: Cell::default(),
+            known: Cell::default(),
         }
     }
 
@@ -106,7 +120,7 @@ impl TransformCache {
         self.chains.borrow_mut().clear();
         self.steps.borrow_mut().clear();
         // Addresses are only stable within a phase.
-        self.known_unchanged.set((0, 0, 0));
+        self.known.set(Known::default());
     }
 
     /// Applies `chain` to `value`; `cacheable` says the value is borrowed
@@ -164,24 +178,8 @@ impl TransformCache {
         let mut steps = self.steps.borrow_mut();
         for t in chain {
             let input: &[u8] = current.as_deref().unwrap_or(original);
-            let key = (input.as_ptr() as usize, input.len(), *t);
-            let next = match steps.get(&key) {
-                Some(hit) => hit.clone(),
-                None => {
-                    // The direct attempt computed the first step already.
-                    let out = match first_change.take() {
-                        Some(v) => Some(Arc::<[u8]>::from(v)),
-                        None => match crate::transform::apply(*t, input) {
-                            Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
-                            Cow::Borrowed(_) => None,
-                        },
-                    };
-                    steps.insert(key, out.clone());
-                    out
-                }
-            };
             // Only the first step may use the direct attempt's result.
-            first_change = None;
+            let next = cached_step(&mut steps, input, *t, first_change.take());
             if next.is_some() {
                 current = next;
             }
@@ -199,23 +197,55 @@ impl TransformCache {
     /// copy this cache keeps): `t` applied to `input`, shared by address
     /// with every chain that takes the same step on the same bytes.
     pub(super) fn step<'v>(&self, input: &Transformed<'v>, t: Transform) -> Transformed<'v> {
-        let bytes: &[u8] = input;
-        let key = (bytes.as_ptr() as usize, bytes.len(), t);
-        let mut steps = self.steps.borrow_mut();
-        let out = match steps.get(&key) {
-            Some(hit) => hit.clone(),
-            None => {
-                let out = match crate::transform::apply(t, bytes) {
-                    Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
-                    Cow::Borrowed(_) => None,
-                };
-                steps.insert(key, out.clone());
-                out
-            }
-        };
-        match out {
+        match cached_step(&mut self.steps.borrow_mut(), input, t, None) {
             Some(v) => Transformed::Shared(v),
             None => input.clone(),
+        }
+    }
+
+    /// Whether every step of `chain` leaves `original`, a short value that
+    /// stays put for the phase, as it is: then each step reads the value
+    /// as it was. Each transformation is tried on the value once; what it
+    /// did is remembered for the value's next chains. `false` for values
+    /// longer than [`DIRECT_MAX_LEN`], which are not tried.
+    pub(super) fn leaves_unchanged(&self, original: &[u8], chain: &[Transform]) -> bool {
+        if original.len() > DIRECT_MAX_LEN {
+            return false;
+        }
+        let mut known = self.known_for(original);
+        let unchanged = chain.iter().all(|t| {
+            let bit = bit(*t);
+            if bit == 0 || known.changed & bit != 0 {
+                return false;
+            }
+            if known.unchanged & bit == 0 {
+                match crate::transform::apply(*t, original) {
+                    Cow::Borrowed(_) => known.unchanged |= bit,
+                    Cow::Owned(_) => {
+                        known.changed |= bit;
+                        return false;
+                    }
+                }
+            }
+            true
+        });
+        self.known.set(known);
+        unchanged
+    }
+
+    /// What is known of `original` (nothing yet if another value was
+    /// tried last).
+    fn known_for(&self, original: &[u8]) -> Known {
+        let (ptr, len) = (original.as_ptr() as usize, original.len());
+        let known = self.known.get();
+        if (known.ptr, known.len) == (ptr, len) {
+            known
+        } else {
+            Known {
+                ptr,
+                len,
+                ..Known::default()
+            }
         }
     }
 
@@ -230,19 +260,16 @@ impl TransformCache {
         if original.len() > DIRECT_MAX_LEN {
             return (0, None);
         }
-        let here = (original.as_ptr() as usize, original.len());
-        let (ptr, len, mut known) = self.known_unchanged.get();
-        if (ptr, len) != here {
-            known = 0;
-        }
+        let mut known = self.known_for(original);
         let mut unchanged = 0;
         let mut first_change = None;
         while let Some(t) = chain.get(unchanged) {
-            let bit = 1u64.checked_shl(*t as u32).unwrap_or(0);
-            if known & bit == 0 {
+            let bit = bit(*t);
+            if known.unchanged & bit == 0 {
                 match crate::transform::apply(*t, original) {
-                    Cow::Borrowed(_) => known |= bit,
+                    Cow::Borrowed(_) => known.unchanged |= bit,
                     Cow::Owned(v) => {
+                        known.changed |= bit;
                         first_change = Some(v);
                         break;
                     }
@@ -250,9 +277,33 @@ impl TransformCache {
             }
             unchanged += 1;
         }
-        self.known_unchanged.set((here.0, here.1, known));
+        self.known.set(known);
         (unchanged, first_change)
     }
+}
+
+/// `t` on `input` (bytes that stay put for the phase) from the step map,
+/// or computed and recorded there; `computed` is the result when the
+/// caller has it already. `None`: the step leaves the bytes as they are.
+fn cached_step(
+    steps: &mut Entries<StepKey>,
+    input: &[u8],
+    t: Transform,
+    computed: Option<Vec<u8>>,
+) -> Option<Arc<[u8]>> {
+    let key = (input.as_ptr() as usize, input.len(), t);
+    if let Some(hit) = steps.get(&key) {
+        return hit.clone();
+    }
+    let out = match computed {
+        Some(v) => Some(Arc::<[u8]>::from(v)),
+        None => match crate::transform::apply(t, input) {
+            Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
+            Cow::Borrowed(_) => None,
+        },
+    };
+    steps.insert(key, out.clone());
+    out
 }
 
 fn apply_chain(original: &[u8], chain: &[Transform]) -> Option<Arc<[u8]>> {
@@ -276,7 +327,7 @@ fn apply_uncached<'v>(value: Arc<[u8]>, chain: &[Transform]) -> Transformed<'v> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Transform::{HtmlEntityDecode, Lowercase, UrlDecodeUni, Utf8ToUnicode};
+    use Transform::{HtmlEntityDecode, Lowercase, RemoveNulls, UrlDecodeUni, Utf8ToUnicode};
 
     fn direct(value: &[u8], chain: &[Transform]) -> Vec<u8> {
         apply_chain(value, chain).map_or_else(|| value.to_vec(), |v| v.to_vec())
@@ -310,6 +361,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_chain_leaves_a_short_value_unchanged_only_if_every_step_does() {
+        let cache = TransformCache::new();
+        let plain: &[u8] = b"abc";
+        assert!(cache.leaves_unchanged(plain, &[Lowercase, UrlDecodeUni]));
+        assert!(cache.leaves_unchanged(plain, &[RemoveNulls]));
+        let mixed: &[u8] = b"aBc";
+        assert!(!cache.leaves_unchanged(mixed, &[RemoveNulls, Lowercase]));
+        // Remembered for the value, and asked again the answer is the same.
+        assert!(!cache.leaves_unchanged(mixed, &[Lowercase]));
+        assert!(cache.leaves_unchanged(mixed, &[UrlDecodeUni]));
+        assert!(!cache.leaves_unchanged(b"a%41", &[UrlDecodeUni]));
+        // Long values are not tried.
+        assert!(!cache.leaves_unchanged("x".repeat(100).as_bytes(), &[Lowercase]));
     }
 
     #[test]
