@@ -9,8 +9,8 @@ use crate::ir::rule::{Entry, Phase, PhaseProgram, Rule};
 use crate::ir::settings::Settings;
 use crate::ir::transform::Transform;
 
-/// A multi-pattern gate: the `@rx` and `@pm` chain heads (positive or
-/// negated) of one phase that share a transformation chain.
+/// A multi-pattern gate: the `@rx` and `@pm` rules and chain links
+/// (positive or negated) of one phase that share a transformation chain.
 ///
 /// The members' patterns sit side by side in one of the plan's
 /// [`GatePlan::sets`], together with the other groups of the phase. A set

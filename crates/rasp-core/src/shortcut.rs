@@ -1,4 +1,4 @@
-//! Per-rule shortcuts: what can be decided about a chain head from a few
+//! Per-rule shortcuts: what can be decided about a rule from a few
 //! bytes kept side by side, before the rule itself is touched.
 //!
 //! Why: a benign request under CRS evaluates about 390 rules, and about

@@ -13,7 +13,10 @@
 //!
 //! A rule is gated only when the scan is sure to see the same transformed
 //! value the rule would see at its turn:
-//! - it is a chain head (links run on values the head's match selected);
+//! - heads and chain links alike, but only a head can be skipped for a
+//!   whole phase: a link reads its answer per value, on the values it
+//!   resolves when its turn comes (a link on `TX:0` or `MATCHED_VARS`,
+//!   which the head's match sets, fails the rule on stable targets below);
 //! - its operator is a constant `@rx` or `@pm` (`RxMacro` changes per
 //!   transaction). A phrase list joins the set as one case-insensitive
 //!   alternation of its phrases, which matches exactly when `@pm` does.
