@@ -27,33 +27,42 @@ pub(super) fn apply(
             Cow::Owned(key)
         }
     };
-    // ModSecurity reads the operand of `+=`/`-=` with atoi: only the number
-    // is kept, so an expanded operand is never copied.
-    let delta = match op {
-        SetVarOp::Add(v) => Some(i64::from(atoi(&expand(v, &tx.scope_for(head))))),
-        SetVarOp::Sub(v) => Some(-i64::from(atoi(&expand(v, &tx.scope_for(head))))),
-        _ => None,
-    };
-    let operand: Option<Cow<'_, [u8]>> = match op {
-        SetVarOp::Set(v) => Some(match v.as_literal() {
-            Some(l) => Cow::Borrowed(l.as_bytes()),
-            None => Cow::Owned(expand(v, &tx.scope_for(head)).into_owned()),
-        }),
-        _ => None,
+    let change = match op {
+        SetVarOp::Set(v) => match v.as_literal() {
+            Some(l) => Change::Copy(l.as_bytes()),
+            None => Change::Move(expand(v, &tx.scope_for(head)).into_owned()),
+        },
+        // ModSecurity reads the operand of `+=`/`-=` with atoi: only the
+        // number is kept, so an expanded operand is never copied.
+        SetVarOp::Add(v) => Change::Add(i64::from(atoi(&expand(v, &tx.scope_for(head))))),
+        SetVarOp::Sub(v) => Change::Add(-i64::from(atoi(&expand(v, &tx.scope_for(head))))),
+        SetVarOp::Unset => Change::Unset,
+        #[allow(unreachable_patterns)]
+        _ => return,
     };
     let Some(col) = tx.collections_mut().by_name_mut(collection) else {
         return;
     };
-    match (op, operand, delta) {
-        (SetVarOp::Set(_), Some(Cow::Borrowed(v)), _) => col.set_slice(&key, v),
+    match change {
+        Change::Copy(v) => col.set_slice(&key, v),
         // An expanded value is moved in, not copied.
-        (SetVarOp::Set(_), Some(Cow::Owned(v)), _) => col.set(key, v),
-        (_, _, Some(delta)) => {
+        Change::Move(v) => col.set(key, v),
+        Change::Add(delta) => {
             // ModSecurity: a missing variable counts as 0.
             let current = col.get(&key).map(|v| i64::from(atoi(v))).unwrap_or(0);
             col.set_number(&key, current.saturating_add(delta));
         }
-        (SetVarOp::Unset, _, _) => col.remove(&key),
-        _ => {}
+        Change::Unset => col.remove(&key),
     }
+}
+
+/// What a `setvar` does to its member once its operand is expanded.
+enum Change<'a> {
+    /// Set to a literal value.
+    Copy(&'a [u8]),
+    /// Set to an expanded value.
+    Move(Vec<u8>),
+    /// Add (or, negative, subtract) a number.
+    Add(i64),
+    Unset,
 }
