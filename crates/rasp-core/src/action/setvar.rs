@@ -1,12 +1,10 @@
 //! `setvar`: set, add, subtract or unset a collection member.
 
-use std::borrow::Cow;
-
 use crs_compiler::ir::action::SetVarOp;
 use crs_compiler::ir::macros::MacroString;
 use crs_compiler::ir::rule::Rule;
 
-use crate::eval::macros::expand;
+use crate::eval::macros::{expand, expand_into};
 use crate::operator::numeric::atoi;
 use crate::transaction::Transaction;
 
@@ -19,18 +17,23 @@ pub(super) fn apply(
 ) {
     // Literal keys and values (nearly all of CRS's ~150 setvars per
     // request) are used as written: keys are lower-cased at compile time.
-    let key: Cow<'_, [u8]> = match key.as_literal() {
-        Some(k) => Cow::Borrowed(k.as_bytes()),
-        None => {
-            let mut key = expand(key, &tx.scope_for(head)).into_owned();
-            key.make_ascii_lowercase();
-            Cow::Owned(key)
-        }
-    };
+    // Expanded ones are written to one reused buffer, key then value, and
+    // copied into the member's own buffer (see `Collection::clear`).
+    let mut scratch = std::mem::take(&mut tx.expand_scratch);
+    scratch.clear();
+    let literal_key = key.as_literal();
+    if literal_key.is_none() {
+        expand_into(key, &tx.scope_for(head), &mut scratch);
+        scratch.make_ascii_lowercase();
+    }
+    let key_len = scratch.len();
     let change = match op {
         SetVarOp::Set(v) => match v.as_literal() {
-            Some(l) => Change::Copy(l.as_bytes()),
-            None => Change::Move(expand(v, &tx.scope_for(head)).into_owned()),
+            Some(l) => Change::Set(Some(l.as_bytes())),
+            None => {
+                expand_into(v, &tx.scope_for(head), &mut scratch);
+                Change::Set(None)
+            }
         },
         // ModSecurity reads the operand of `+=`/`-=` with atoi: only the
         // number is kept, so an expanded operand is never copied.
@@ -38,30 +41,31 @@ pub(super) fn apply(
         SetVarOp::Sub(v) => Change::Add(-i64::from(atoi(&expand(v, &tx.scope_for(head))))),
         SetVarOp::Unset => Change::Unset,
         #[allow(unreachable_patterns)]
-        _ => return,
-    };
-    let Some(col) = tx.collections_mut().by_name_mut(collection) else {
-        return;
-    };
-    match change {
-        Change::Copy(v) => col.set_slice(&key, v),
-        // An expanded value is moved in, not copied.
-        Change::Move(v) => col.set(key, v),
-        Change::Add(delta) => {
-            // ModSecurity: a missing variable counts as 0.
-            let current = col.get(&key).map(|v| i64::from(atoi(v))).unwrap_or(0);
-            col.set_number(&key, current.saturating_add(delta));
+        _ => {
+            tx.expand_scratch = scratch;
+            return;
         }
-        Change::Unset => col.remove(&key),
+    };
+    let (expanded_key, expanded_value) = scratch.split_at(key_len);
+    let key = literal_key.map_or(expanded_key, str::as_bytes);
+    if let Some(col) = tx.collections_mut().by_name_mut(collection) {
+        match change {
+            Change::Set(value) => col.set_slice(key, value.unwrap_or(expanded_value)),
+            Change::Add(delta) => {
+                // ModSecurity: a missing variable counts as 0.
+                let current = col.get(key).map(|v| i64::from(atoi(v))).unwrap_or(0);
+                col.set_number(key, current.saturating_add(delta));
+            }
+            Change::Unset => col.remove(key),
+        }
     }
+    tx.expand_scratch = scratch;
 }
 
 /// What a `setvar` does to its member once its operand is expanded.
 enum Change<'a> {
-    /// Set to a literal value.
-    Copy(&'a [u8]),
-    /// Set to an expanded value.
-    Move(Vec<u8>),
+    /// Set to a literal value, or (`None`) to the expanded one.
+    Set(Option<&'a [u8]>),
     /// Add (or, negative, subtract) a number.
     Add(i64),
     Unset,

@@ -17,19 +17,28 @@ pub(crate) fn expand<'a>(m: &'a MacroString, scope: &Scope<'a>) -> Cow<'a, [u8]>
         }
         parts => {
             let mut out = Vec::new();
-            for p in parts {
-                match p {
-                    MacroPart::Literal(s) => out.extend_from_slice(s.as_bytes()),
-                    MacroPart::Var { variable, key } => {
-                        if let Some(v) = first_value(scope, *variable, key.as_deref()) {
-                            out.extend_from_slice(&v);
-                        }
-                    }
-                    #[allow(unreachable_patterns)]
-                    _ => {}
+            append_parts(parts, scope, &mut out);
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Appends the expansion of `m` to `out` (a buffer the caller reuses).
+pub(crate) fn expand_into(m: &MacroString, scope: &Scope<'_>, out: &mut Vec<u8>) {
+    append_parts(&m.parts, scope, out);
+}
+
+fn append_parts(parts: &[MacroPart], scope: &Scope<'_>, out: &mut Vec<u8>) {
+    for p in parts {
+        match p {
+            MacroPart::Literal(s) => out.extend_from_slice(s.as_bytes()),
+            MacroPart::Var { variable, key } => {
+                if let Some(v) = first_value(scope, *variable, key.as_deref()) {
+                    out.extend_from_slice(&v);
                 }
             }
-            Cow::Owned(out)
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
 }

@@ -19,7 +19,7 @@ pub(crate) struct OpOutcome {
     /// The operator matched (before negation).
     pub(crate) matched: bool,
     /// `TX.0`–`TX.9` when the rule captures.
-    pub(crate) captures: Vec<Vec<u8>>,
+    pub(crate) captures: Captures,
     /// ModSecurity-style description of the match (without the variable).
     pub(crate) message: String,
     /// What v2 writes after the variable (`[offset "3"]`), if anything.
@@ -27,6 +27,47 @@ pub(crate) struct OpOutcome {
     /// The operator could not be evaluated (ModSecurity's "operator
     /// error"); the engine's fail mode decides what follows.
     pub(crate) error: Option<String>,
+}
+
+/// What a capturing match keeps for `TX.0`–`TX.9`: parts of the value
+/// (byte ranges, without copying them), or bytes of its own.
+#[derive(Debug, Default)]
+pub(crate) enum Captures {
+    /// Nothing captured.
+    #[default]
+    None,
+    /// Groups `0..len` as ranges of the value; an empty range for a group
+    /// that did not take part.
+    Ranges {
+        slots: [(usize, usize); 10],
+        len: usize,
+    },
+    /// One value that is not part of the matched value (`@detectSQLi`'s
+    /// fingerprint).
+    Owned(Vec<u8>),
+}
+
+impl Captures {
+    /// The whole range `start..end` of the value as `TX.0`.
+    fn whole(start: usize, end: usize) -> Captures {
+        let mut slots = [(0, 0); 10];
+        slots[0] = (start, end);
+        Captures::Ranges { slots, len: 1 }
+    }
+
+    /// The captured values, `TX.0` first, given the matched value.
+    pub(crate) fn values<'a>(&'a self, value: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+        let (slots, owned): (&[(usize, usize)], Option<&[u8]>) = match self {
+            Captures::None => (&[], None),
+            Captures::Ranges { slots, len } => (slots.get(..*len).unwrap_or_default(), None),
+            Captures::Owned(v) => (&[], Some(v.as_slice())),
+        };
+        owned.into_iter().chain(
+            slots
+                .iter()
+                .map(move |&(start, end)| value.get(start..end).unwrap_or_default()),
+        )
+    }
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -54,9 +95,9 @@ fn lossy(b: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(b)
 }
 
-fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
+fn captures_of(re: &Regex, value: &[u8]) -> Option<Captures> {
     // Most values do not match: decide with the lazy DFA first and pay for
-    // capture slots (an allocation and the slower engines) only on a hit.
+    // capture slots (the slower engines) only on a hit.
     if !re.is_match(value) {
         return None;
     }
@@ -66,17 +107,16 @@ fn captures_of(re: &Regex, value: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut slots = [None; 20];
     let slots = slots.get_mut(..groups * 2).unwrap_or_default();
     re.search_slots(&Input::new(value), slots)?;
-    let out = slots
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            [Some(start), Some(end)] => value
-                .get(start.get()..end.get())
-                .unwrap_or_default()
-                .to_vec(),
-            _ => Vec::new(),
-        })
-        .collect();
-    Some(out)
+    let mut out = [(0, 0); 10];
+    for (range, pair) in out.iter_mut().zip(slots.chunks_exact(2)) {
+        if let [Some(start), Some(end)] = pair {
+            *range = (start.get(), end.get());
+        }
+    }
+    Some(Captures::Ranges {
+        slots: out,
+        len: groups,
+    })
 }
 
 /// Runs a compiled pattern; `everything` says it matches every value in
@@ -93,7 +133,7 @@ fn regex_outcome(
     if everything {
         o.matched = true;
         if capture {
-            o.captures = vec![value.to_vec()];
+            o.captures = Captures::whole(0, value.len());
         }
     } else if capture {
         if let Some(c) = captures_of(re, value) {
@@ -151,10 +191,10 @@ pub(crate) fn run(
         }
         K::Pm(set) => {
             if let Some(m) = set.automaton.find(value) {
-                let phrase = value.get(m.start()..m.end()).unwrap_or_default().to_vec();
-                o.hit(|| format!("Matched phrase \"{}\"", lossy(&phrase)));
+                let phrase = value.get(m.start()..m.end()).unwrap_or_default();
+                o.hit(|| format!("Matched phrase \"{}\"", lossy(phrase)));
                 if capture {
-                    o.captures = vec![phrase];
+                    o.captures = Captures::whole(m.start(), m.end());
                 }
             }
         }
@@ -172,7 +212,7 @@ pub(crate) fn run(
             if let Some(pos) = memchr::memmem::find(value, &p) {
                 o.hit(|| format!("String match \"{}\"", lossy(&p)));
                 if capture {
-                    o.captures = vec![value.get(pos..pos + p.len()).unwrap_or_default().to_vec()];
+                    o.captures = Captures::whole(pos, pos + p.len());
                 }
             }
         }
@@ -229,7 +269,7 @@ pub(crate) fn run(
             if let Some(fp) = crate::operator::detect_sqli::detect_sqli(value) {
                 o.hit(|| crate::operator::detect_sqli::message(&fp));
                 if capture {
-                    o.captures = vec![fp.into_bytes()];
+                    o.captures = Captures::Owned(fp.into_bytes());
                 }
             }
         }

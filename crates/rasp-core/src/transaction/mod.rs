@@ -49,6 +49,8 @@ pub struct Transaction {
     /// Buffers reused by every rule evaluation (see `rule.rs`).
     hit_scratch: rule::HitScratch,
     values_scratch: std::cell::RefCell<Vec<crate::variables::Value<'static>>>,
+    /// Expanded `setvar` keys and values (see `action::setvar`).
+    pub(crate) expand_scratch: Vec<u8>,
     /// Collections loaded with `initcol` (name, key), saved at the end.
     persistent: Vec<(String, Vec<u8>)>,
     /// `expirevar` requests: (collection, variable, seconds).
@@ -96,7 +98,7 @@ impl Transaction {
             engine,
             ex,
             cols: Collections::with_tx(tables.tx),
-            matched: MatchedState::default(),
+            matched: tables.matched,
             state,
             matches: Vec::new(),
             intervention: None,
@@ -106,8 +108,9 @@ impl Transaction {
             gates: tables.gates,
             tcache: tables.tcache,
             reached: None,
-            hit_scratch: rule::HitScratch::default(),
-            values_scratch: std::cell::RefCell::default(),
+            hit_scratch: tables.hits,
+            values_scratch: std::cell::RefCell::new(tables.values),
+            expand_scratch: tables.expand,
             persistent: Vec::new(),
             expirations: Vec::new(),
             request_body_truncated: false,
@@ -339,6 +342,10 @@ impl Drop for Transaction {
             gates: std::mem::take(&mut self.gates),
             tcache: std::mem::take(&mut self.tcache),
             tx: std::mem::take(&mut self.cols.tx),
+            hits: std::mem::take(&mut self.hit_scratch),
+            values: std::mem::take(self.values_scratch.get_mut()),
+            matched: std::mem::take(&mut self.matched),
+            expand: std::mem::take(&mut self.expand_scratch),
         });
     }
 }

@@ -36,7 +36,8 @@ pub(super) enum RuleOutcome {
 struct Hit {
     name: Range<usize>,
     value: Range<usize>,
-    captures: Vec<Vec<u8>>,
+    /// Ranges of `HitScratch::captures`.
+    captures: Range<usize>,
     message: String,
 }
 
@@ -45,6 +46,8 @@ struct Hit {
 pub(super) struct HitScratch {
     text: Vec<u8>,
     hits: Vec<Hit>,
+    /// Captured values (`TX.0`–`TX.9`) of the hits, as ranges of `text`.
+    captures: Vec<Range<usize>>,
 }
 
 impl std::fmt::Debug for Hit {
@@ -57,6 +60,16 @@ impl HitScratch {
     fn clear(&mut self) {
         self.text.clear();
         self.hits.clear();
+        self.captures.clear();
+    }
+
+    /// Empties the buffers for another transaction, keeping up to `bytes`
+    /// of text (see `spare`).
+    pub(super) fn recycle(&mut self, bytes: usize) {
+        self.clear();
+        self.text.shrink_to(bytes);
+        self.hits.shrink_to(64);
+        self.captures.shrink_to(64);
     }
 
     fn name(&self, hit: &Hit) -> &str {
@@ -67,6 +80,14 @@ impl HitScratch {
     fn value(&self, hit: &Hit) -> &[u8] {
         self.text.get(hit.value.clone()).unwrap_or_default()
     }
+
+    fn captures<'a>(&'a self, hit: &Hit) -> impl Iterator<Item = &'a [u8]> {
+        self.captures
+            .get(hit.captures.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| self.text.get(r.clone()).unwrap_or_default())
+    }
 }
 
 /// Records a hit of `link` on `value`: its name and value in the scratch
@@ -76,7 +97,6 @@ fn push_hit(
     link: &Rule,
     name: &crate::variables::ValueName<'_>,
     value: &[u8],
-    captures: Vec<Vec<u8>>,
     op: Option<&OpOutcome>,
     describe: bool,
     out: &mut HitScratch,
@@ -103,10 +123,17 @@ fn push_hit(
         }
     };
     out.text.extend_from_slice(value);
+    let value_range = name_range.end..out.text.len();
+    let first_capture = out.captures.len();
+    for c in op.into_iter().flat_map(|o| o.captures.values(value)) {
+        let start = out.text.len();
+        out.text.extend_from_slice(c);
+        out.captures.push(start..out.text.len());
+    }
     out.hits.push(Hit {
-        name: name_range.clone(),
-        value: name_range.end..out.text.len(),
-        captures,
+        name: name_range,
+        value: value_range,
+        captures: first_capture..out.captures.len(),
         message,
     });
 }
@@ -223,7 +250,7 @@ impl Transaction {
                 if link.actions.capture && !hit.captures.is_empty() {
                     const KEYS: [&[u8]; 10] =
                         [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
-                    for (key, c) in KEYS.iter().zip(hit.captures.iter()) {
+                    for (key, c) in KEYS.iter().zip(scratch.captures(hit)) {
                         self.cols.tx.set_slice(key, c);
                     }
                 }
@@ -252,7 +279,7 @@ impl Transaction {
             out.hits.push(Hit {
                 name: 0..0,
                 value: 0..0,
-                captures: Vec::new(),
+                captures: 0..0,
                 message: o.message,
             });
             return;
@@ -385,7 +412,7 @@ impl Transaction {
             // The pattern misses: a positive rule does not match, a
             // negated one does, without running its operator.
             Some(false) if link.operator.negated => {
-                push_hit(link, name, value, Vec::new(), None, describe, out);
+                push_hit(link, name, value, None, describe, out);
                 return;
             }
             // A positive rule does not match where its pattern misses, a
@@ -395,7 +422,7 @@ impl Transaction {
             Some(true) | None => {}
         }
         let capture = link.actions.capture;
-        let mut o = operator::run(&link.operator, value, scope, capture, describe);
+        let o = operator::run(&link.operator, value, scope, capture, describe);
         if let Some(e) = o.error {
             self.eval_errors
                 .borrow_mut()
@@ -405,8 +432,7 @@ impl Transaction {
         if o.matched == link.operator.negated {
             return;
         }
-        let captures = std::mem::take(&mut o.captures);
-        push_hit(link, name, value, captures, Some(&o), describe, out);
+        push_hit(link, name, value, Some(&o), describe, out);
     }
 
     /// Runs the non-disruptive side effects of `link`, in the order written.

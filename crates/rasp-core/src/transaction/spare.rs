@@ -3,15 +3,19 @@
 //! Why: the phase caches (gate scans, transformed values) and TX are sized
 //! up front for CRS, about 120 KiB of tables per exchange. Allocating and
 //! freeing blocks that large on every exchange made glibc consolidate its
-//! free lists each time. A finished transaction hands its emptied tables
-//! to the next one started on the same thread; nothing is shared between
-//! threads.
+//! free lists each time. The buffers every rule evaluation writes to
+//! (hits, target values, `MATCHED_VAR(S)`, expanded `setvar` operands)
+//! would otherwise grow anew in every exchange. A finished transaction
+//! hands its emptied tables to the next one started on the same thread;
+//! nothing is shared between threads.
 
 use std::cell::RefCell;
 
 use super::gate::GateCache;
+use super::rule::HitScratch;
 use super::transform_cache::TransformCache;
 use crate::variables::collections::Collection;
+use crate::variables::{MatchedState, Value};
 
 /// The tables one transaction works in.
 #[derive(Debug)]
@@ -19,7 +23,15 @@ pub(super) struct Tables {
     pub(super) gates: GateCache,
     pub(super) tcache: TransformCache,
     pub(super) tx: Collection,
+    pub(super) hits: HitScratch,
+    pub(super) values: Vec<Value<'static>>,
+    pub(super) matched: MatchedState,
+    pub(super) expand: Vec<u8>,
 }
+
+/// Scratch buffers larger than this (a huge value went through them) are
+/// not kept.
+const SCRATCH_BYTES: usize = 16 * 1024;
 
 /// TX members a CRS request holds (about 200).
 const TX_MEMBERS: usize = 256;
@@ -43,6 +55,10 @@ pub(super) fn take() -> Tables {
             gates: GateCache::new(),
             tcache: TransformCache::new(),
             tx: Collection::with_capacity(TX_MEMBERS),
+            hits: HitScratch::default(),
+            values: Vec::new(),
+            matched: MatchedState::default(),
+            expand: Vec::new(),
         })
 }
 
@@ -53,6 +69,14 @@ pub(super) fn give(mut tables: Tables) {
     tables.gates.recycle();
     tables.tcache.recycle();
     tables.tx.clear(TX_MEMBERS);
+    tables.hits.recycle(SCRATCH_BYTES);
+    tables.values.clear();
+    tables
+        .values
+        .shrink_to(SCRATCH_BYTES / std::mem::size_of::<Value<'static>>().max(1));
+    tables.matched.recycle(SCRATCH_BYTES);
+    tables.expand.clear();
+    tables.expand.shrink_to(SCRATCH_BYTES);
     // During thread exit the spare list may be gone: the tables are then
     // simply dropped.
     let _ = SPARE.try_with(|s| {

@@ -80,6 +80,16 @@ impl MatchedState {
         self.vars_text.clear();
     }
 
+    /// Empties the state for another transaction, keeping up to `bytes`
+    /// of each buffer.
+    pub(crate) fn recycle(&mut self, bytes: usize) {
+        self.clear();
+        self.var_name.shrink_to(bytes);
+        self.var.shrink_to(bytes);
+        self.vars.shrink_to(64);
+        self.vars_text.shrink_to(bytes);
+    }
+
     /// Adds a value to `MATCHED_VARS`.
     pub(crate) fn push_var(&mut self, name: &[u8], value: &[u8]) {
         let start = self.vars_text.len();
