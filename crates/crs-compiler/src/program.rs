@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use regex_automata::meta::Regex;
+use crate::build::gate_set::GateSet;
 
 use crate::ir::rule::{Entry, Phase, PhaseProgram, Rule};
 use crate::ir::settings::Settings;
@@ -60,7 +60,7 @@ pub struct MatchGroup {
 #[derive(Clone, Debug)]
 pub struct LazySet {
     patterns: Arc<[String]>,
-    set: Arc<OnceLock<Option<Arc<Regex>>>>,
+    set: Arc<OnceLock<Option<Arc<GateSet>>>>,
 }
 
 impl LazySet {
@@ -74,7 +74,7 @@ impl LazySet {
     /// The compiled set, built now if needed; `None` when it does not
     /// compile (within the size limit), in which case every member must be
     /// treated as possibly matching.
-    pub fn get(&self) -> Option<&Arc<Regex>> {
+    pub fn get(&self) -> Option<&Arc<GateSet>> {
         self.set
             .get_or_init(|| {
                 crate::build::regex::compile_gate_set(&self.patterns)
@@ -82,6 +82,11 @@ impl LazySet {
                     .ok()
             })
             .as_ref()
+    }
+
+    /// The set's patterns, in pattern id order.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
     }
 
     /// Whether the set was built already.

@@ -9,9 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crs_compiler::build::gate_set::LANES;
 use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::Compiler;
-use regex_automata::{Input, PatternSet};
+use regex_automata::PatternSet;
 
 fn crs_dir() -> PathBuf {
     let dir = std::env::var_os("RASP_CRS_DIR")
@@ -144,9 +145,28 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
         let set = set.get().expect("every CRS gate set compiles");
         assert_eq!(set.pattern_len(), members.len());
         let mut which = PatternSet::new(set.pattern_len());
+        // The side-by-side walk answers as the single searches do, on
+        // inputs of every length next to each other.
+        for four in inputs.chunks_exact(LANES) {
+            let each = set.is_match_each(std::array::from_fn(|i| four[i].as_slice()));
+            for (input, any) in four.iter().zip(each) {
+                assert_eq!(
+                    any,
+                    set.is_match(input),
+                    "set {index}: is_match_each and is_match disagree on {:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
         for input in &inputs {
             which.clear();
-            set.which_overlapping_matches(&Input::new(input), &mut which);
+            set.which_overlapping_matches(input, &mut which);
+            assert_eq!(
+                set.is_match(input),
+                !which.is_empty(),
+                "set {index}: is_match and which_overlapping_matches disagree on {:?}",
+                String::from_utf8_lossy(input)
+            );
             let lowered = input.to_ascii_lowercase();
             for (pattern, id, re, before_lowercase) in &members {
                 // A rewritten set pattern answers for the rule's pattern

@@ -247,7 +247,7 @@ fn gates_group_rx_heads_with_identical_inputs() {
     assert_eq!(rs.report.gated_links, 5);
     let set = rs.sets[0].get().expect("the set compiles");
     let mut which = regex_automata::PatternSet::new(set.pattern_len());
-    set.which_overlapping_matches(&regex_automata::Input::new("xbarx quux"), &mut which);
+    set.which_overlapping_matches(b"xbarx quux", &mut which);
     assert!(
         which.contains(regex_automata::PatternID::must(1))
             && which.contains(regex_automata::PatternID::must(4))

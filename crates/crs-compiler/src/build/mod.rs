@@ -1,6 +1,7 @@
 //! Building automata under size limits. Only [`regex`] decides PCRE
 //! compatibility.
 
+pub mod gate_set;
 pub mod phrases;
 pub(crate) mod pool;
 pub mod regex;

@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
-use regex_automata::MatchKind;
 use regex_syntax::hir::{Capture, Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
 
 /// Size limit for one compiled pattern (and for a multi-pattern set).
@@ -83,7 +82,7 @@ fn base_config() -> meta::Config {
         .hybrid_cache_capacity(HYBRID_CACHE_CAPACITY)
 }
 
-fn syntax_config() -> syntax::Config {
+pub(crate) fn syntax_config() -> syntax::Config {
     syntax::Config::new()
         .unicode(false)
         .utf8(false)
@@ -226,31 +225,9 @@ pub fn compile_name_pattern(pattern: &str) -> Result<Arc<Regex>, String> {
         .map_err(|e| describe(&e))
 }
 
-/// Compiles a multi-pattern gate: every pattern reports independently
-/// (`MatchKind::All`), no capture slots (they would multiply the PikeVM
-/// cache by the number of patterns).
-///
-/// Tuned for load time: no full DFA and no literal
-/// prefilter. A full DFA is only ever built for small automata and the lazy
-/// DFA reaches the same speed once warm; the prefilter is not consulted by
-/// overlapping (`which_overlapping_matches`) searches at all, yet
-/// extracting it from the big CRS alternations (the RCE group with 932220)
-/// is most of their build time. Measured on that group: build 40 → 18 ms,
-/// scan of six short values 0.22 µs and of 1 KB 1.75 µs either way.
-pub fn compile_gate_set(patterns: &[String]) -> Result<Arc<Regex>, String> {
-    let rewritten: Vec<String> = patterns.iter().map(|p| rewrite_braced_hex(p)).collect();
-    Regex::builder()
-        .syntax(syntax_config())
-        .configure(
-            base_config()
-                .match_kind(MatchKind::All)
-                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                .dfa(false)
-                .auto_prefilter(false),
-        )
-        .build_many(&rewritten)
-        .map(Arc::new)
-        .map_err(|e| describe(&e))
+/// Compiles a multi-pattern gate set (see [`super::gate_set`]).
+pub fn compile_gate_set(patterns: &[String]) -> Result<Arc<super::gate_set::GateSet>, String> {
+    super::gate_set::GateSet::new(patterns).map(Arc::new)
 }
 
 fn describe(e: &meta::BuildError) -> String {

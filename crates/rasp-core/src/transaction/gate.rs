@@ -2,12 +2,16 @@
 //! for every gated rule of the phase which of their patterns match it,
 //! whichever transformation chain produced those bytes.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use crs_compiler::build::gate_set::{GateSet, LANES};
 use crs_compiler::program::{GatePlan, GateRef};
 use foldhash::fast::RandomState;
-use regex_automata::{Input, PatternID, PatternSet};
+use regex_automata::{PatternID, PatternSet};
+
+use super::transform_cache::Transformed;
 
 /// Transformed value (address, length) and set → the set's patterns that
 /// hit it.
@@ -101,11 +105,61 @@ impl GateCache {
             .map(|scan| scan.as_ref().is_some_and(|s| s.contains(pattern)))
     }
 
+    /// Scans each of `values` (bytes that stay put for the phase) by set
+    /// `index` unless it was scanned already, [`LANES`] values at a time
+    /// (see [`GateSet::is_match_each`]); says for each whether a pattern
+    /// hit it.
+    fn scan_all(&self, set: &GateSet, index: usize, values: &[Transformed<'_>]) -> Vec<bool> {
+        let mut results = self.results.borrow_mut();
+        let key = |bytes: &[u8]| (bytes.as_ptr() as usize, bytes.len(), index);
+        let mut hit = vec![false; values.len()];
+        // Positions in `values` of the bytes to scan next.
+        let mut batch = [0usize; LANES];
+        let mut filled = 0;
+        let record = |results: &mut ScanResults, hit: &mut Vec<bool>, at: usize, found: bool| {
+            let Some(bytes) = values.get(at) else {
+                return;
+            };
+            let which = found.then(|| {
+                let mut out = PatternSet::new(set.pattern_len());
+                set.which_overlapping_matches(bytes, &mut out);
+                out
+            });
+            if let Some(h) = hit.get_mut(at) {
+                *h = found;
+            }
+            results.insert(key(bytes), which);
+        };
+        for (at, bytes) in values.iter().enumerate() {
+            if let Some(scanned) = results.get(&key(bytes)) {
+                if let Some(h) = hit.get_mut(at) {
+                    *h = scanned.is_some();
+                }
+                continue;
+            }
+            batch[filled] = at;
+            filled += 1;
+            if filled == LANES {
+                let bytes = batch.map(|i| values.get(i).map_or(&[][..], |b| &**b));
+                let found = set.is_match_each(bytes);
+                for (&at, found) in batch.iter().zip(found) {
+                    record(&mut results, &mut hit, at, found);
+                }
+                filled = 0;
+            }
+        }
+        for &at in batch.get(..filled).unwrap_or_default() {
+            let found = values.get(at).is_some_and(|b| set.is_match(b));
+            record(&mut results, &mut hit, at, found);
+        }
+        hit
+    }
+
     /// Runs `f` on the (cached) scan of `transformed`, which stays put for
     /// the phase, by set `index`.
     fn with_scan<R>(
         &self,
-        set: &regex_automata::meta::Regex,
+        set: &GateSet,
         index: usize,
         transformed: &[u8],
         f: impl FnOnce(Option<&PatternSet>) -> R,
@@ -145,9 +199,11 @@ impl super::Transaction {
     /// Scans the values of every target of set `index`'s groups, each
     /// after the transformations of every group that reads it, and records
     /// which patterns hit a value of their own group. Each target is
-    /// collected once for all the groups, and the bytes that several
-    /// chains leave alike are looked up once per value.
-    fn sweep(&self, index: usize, set: &regex_automata::meta::Regex) {
+    /// collected once for all the groups; the bytes that several chains
+    /// leave alike are scanned once, and all the bytes to scan are
+    /// gathered first so that several are walked side by side
+    /// ([`GateCache::scan_all`]).
+    fn sweep(&self, index: usize, set: &GateSet) {
         let plan = &self.engine.plan;
         let mut sweeps = self.gates.sweeps.borrow_mut();
         while sweeps.len() <= index {
@@ -178,15 +234,18 @@ impl super::Transaction {
         };
         let scope = self.scope(None);
         let mut values = Vec::with_capacity(32);
-        // (address, length) of the bytes of the current value that no
-        // pattern hit.
-        let mut misses: Vec<(usize, usize)> = Vec::with_capacity(8);
+        // The distinct bytes the groups read (after their transformations),
+        // and which group reads which (index into `distinct`, group).
+        let mut distinct: Vec<Transformed<'_>> = Vec::with_capacity(64);
+        let mut reads: Vec<(usize, usize)> = Vec::with_capacity(256);
         for target in plan.set_targets.get(index).into_iter().flatten() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
             for v in &values {
                 let stable = super::rule::stays_put(v);
-                misses.clear();
+                // This value's bytes start here in `distinct`: the chains
+                // that leave it alike read the same bytes.
+                let first = distinct.len();
                 for &g in &target.groups {
                     let Some(group) = plan.groups.get(g) else {
                         continue;
@@ -194,31 +253,49 @@ impl super::Transaction {
                     let chain = &group.sweep_transforms;
                     // Most chains leave an ordinary short value as it is:
                     // those need neither a step nor a cache lookup.
-                    let current;
-                    let bytes: &[u8] = if stable && self.tcache.leaves_unchanged(&v.value, chain) {
-                        &v.value
-                    } else {
-                        current = self.tcache.apply(v.value.clone(), chain, stable);
-                        if !stable {
-                            // Values without a stable address are never
-                            // gated per value: count their hits here only.
-                            add(group, scan(set, &current).as_ref());
-                            continue;
+                    let bytes = match &v.value {
+                        Cow::Borrowed(original)
+                            if stable && self.tcache.leaves_unchanged(original, chain) =>
+                        {
+                            Transformed::Original(original)
                         }
-                        &current
+                        _ => self.tcache.apply(v.value.clone(), chain, stable),
                     };
-                    let key = (bytes.as_ptr() as usize, bytes.len());
-                    if misses.contains(&key) {
+                    if !stable {
+                        // Values without a stable address are never gated
+                        // per value: count their hits here only.
+                        add(group, scan(set, &bytes).as_ref());
                         continue;
                     }
-                    let hit = self.gates.with_scan(set, index, bytes, |r| {
-                        add(group, r);
-                        r.is_some()
-                    });
-                    if !hit {
-                        misses.push(key);
-                    }
+                    let same = |b: &Transformed<'_>| {
+                        b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len()
+                    };
+                    let d = match distinct
+                        .get(first..)
+                        .and_then(|new| new.iter().position(same))
+                    {
+                        Some(i) => first + i,
+                        None => {
+                            distinct.push(bytes);
+                            distinct.len() - 1
+                        }
+                    };
+                    reads.push((d, g));
                 }
+            }
+        }
+        let hit = self.gates.scan_all(set, index, &distinct);
+        let results = self.gates.results.borrow();
+        for &(d, g) in &reads {
+            if !hit.get(d).copied().unwrap_or(false) {
+                continue;
+            }
+            let Some(bytes) = distinct.get(d) else {
+                continue;
+            };
+            let key = (bytes.as_ptr() as usize, bytes.len(), index);
+            if let (Some(group), Some(Some(hits))) = (plan.groups.get(g), results.get(&key)) {
+                add(group, Some(hits));
             }
         }
         sweep.done = true;
@@ -228,11 +305,11 @@ impl super::Transaction {
 /// Which patterns of `set` match `value`, `None` for none. Most values
 /// match none: an earliest-match search, which stops at the first hit and
 /// is cheaper per byte than an overlapping one, answers that case first.
-fn scan(set: &regex_automata::meta::Regex, value: &[u8]) -> Option<PatternSet> {
-    if !set.is_match(Input::new(value)) {
+fn scan(set: &GateSet, value: &[u8]) -> Option<PatternSet> {
+    if !set.is_match(value) {
         return None;
     }
     let mut out = PatternSet::new(set.pattern_len());
-    set.which_overlapping_matches(&Input::new(value), &mut out);
+    set.which_overlapping_matches(value, &mut out);
     Some(out)
 }
