@@ -334,6 +334,53 @@ SecRule ARGS "@rx bbb" "id:2,phase:2,pass,log,t:lowercase"
 }
 
 #[test]
+fn exchanges_on_one_thread_share_no_variables_or_captures() {
+    // TX members reuse the buffers of the previous exchange's members, and
+    // captures and expanded setvar operands go through reused buffers
+    // (`transaction/spare.rs`): none of their contents may carry over.
+    let e = engine(
+        r#"
+SecRule ARGS:set "@rx ^(\w+)-(\w+)$" "id:1,phase:2,pass,nolog,capture,setvar:'tx.first=%{tx.1}',setvar:'tx.key_%{tx.2}=%{tx.0}'"
+SecRule TX:first "@rx ^long" "id:2,phase:2,pass,log,msg:'first %{tx.first}'"
+SecRule TX:/^key_/ "@rx ." "id:3,phase:2,pass,log,logdata:'%{matched_var_name}=%{matched_var}'"
+SecRule &TX:first "@eq 0" "id:4,phase:2,pass,log"
+SecRule TX:1 "@rx ." "id:5,phase:2,pass,log"
+"#,
+    );
+    for _ in 0..3 {
+        let first = run(&e, "/?set=longer_value_here-abc", None);
+        assert_eq!(ids(&first), vec![2, 3, 5]);
+        let logged: Vec<_> = first
+            .matches()
+            .iter()
+            .map(|m| (m.id, m.msg.clone(), m.data.clone()))
+            .collect();
+        assert_eq!(logged[0].1.as_deref(), Some("first longer_value_here"));
+        assert_eq!(
+            logged[1].2.as_deref(),
+            Some("TX:key_abc=longer_value_here-abc")
+        );
+        drop(first);
+        // Nothing set this time: no member and no capture of the exchange
+        // before is visible.
+        let second = run(&e, "/?other=1", None);
+        assert_eq!(ids(&second), vec![4]);
+        drop(second);
+        let third = run(&e, "/?set=x-y", None);
+        assert_eq!(ids(&third), vec![3, 5]);
+        assert_eq!(
+            third
+                .matches()
+                .iter()
+                .find(|m| m.id == 3)
+                .and_then(|m| m.data.clone())
+                .as_deref(),
+            Some("TX:key_y=x-y")
+        );
+    }
+}
+
+#[test]
 fn multi_match_on_long_values_agrees_with_full_evaluation() {
     // On long values a `multiMatch` link takes its steps through the
     // transformation cache and reads the answer of its set where another

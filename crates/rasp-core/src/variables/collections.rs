@@ -257,3 +257,54 @@ impl Collections {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cleared_collection_keeps_no_member_and_new_members_reuse_buffers() {
+        let mut tx = Collection::with_capacity(8);
+        tx.set_slice(b"Anomaly_Score", b"5");
+        tx.set_number(b"counter", 12);
+        tx.set_slice(b"long", &[b'x'; 1000]);
+        assert_eq!(tx.get(b"anomaly_score"), Some(&b"5"[..]));
+        tx.clear(8);
+        assert!(tx.entries().is_empty());
+        assert_eq!(tx.get(b"anomaly_score"), None);
+        assert_eq!(tx.get(b"counter"), None);
+        // The two short members' buffers are kept; the long value's is not.
+        assert_eq!(tx.spare.len(), 2);
+        let kept: Vec<*const u8> = tx.spare.iter().rev().map(|p| p.name.as_ptr()).collect();
+        // Next transaction: the first new member gets the first member's
+        // buffers, and the values are the new ones.
+        tx.set_slice(b"Other", b"abc");
+        tx.set_number(b"n", -3);
+        assert_eq!(tx.entries()[0].name.as_ptr(), kept[0]);
+        assert_eq!(tx.entries()[1].name.as_ptr(), kept[1]);
+        assert_eq!(tx.get(b"OTHER"), Some(&b"abc"[..]));
+        assert_eq!(tx.get(b"n"), Some(&b"-3"[..]));
+        assert_eq!(tx.entries()[0].name, b"other");
+        assert!(tx.spare.is_empty());
+        // Updating and removing still work on reused members.
+        tx.set_slice(b"other", b"z");
+        tx.remove(b"n");
+        assert_eq!(tx.get(b"other"), Some(&b"z"[..]));
+        assert_eq!(tx.get(b"n"), None);
+    }
+
+    #[test]
+    fn spare_members_are_bounded_by_the_capacity() {
+        let mut tx = Collection::with_capacity(4);
+        for i in 0..10 {
+            tx.set_number(format!("k{i}").as_bytes(), i);
+        }
+        tx.clear(4);
+        assert_eq!(tx.spare.len(), 4);
+        for i in 0..10 {
+            tx.set_number(format!("j{i}").as_bytes(), i);
+        }
+        tx.clear(4);
+        assert_eq!(tx.spare.len(), 4);
+    }
+}
