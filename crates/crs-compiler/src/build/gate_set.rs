@@ -167,9 +167,15 @@ impl GateSet {
                 return None;
             }
             state[lane] = sid;
-            if sid.is_match() {
-                found[lane] = true;
-                walking[lane] = false;
+            if sid.is_tagged() {
+                if sid.is_match() {
+                    found[lane] = true;
+                    walking[lane] = false;
+                } else if sid.is_dead() {
+                    walking[lane] = false;
+                } else if sid.is_quit() {
+                    return None;
+                }
             }
         }
         let longest = haystacks.iter().map(|h| h.len()).max().unwrap_or(0);
@@ -181,9 +187,15 @@ impl GateSet {
                 let Some(&byte) = haystacks[lane].get(at) else {
                     continue;
                 };
-                let sid = self.dfa.next_state(cache, state[lane], byte).ok()?;
-                if cache.clear_count() != clears {
-                    return None;
+                // Walking lanes are in untagged states: the transition is
+                // one table load unless it was never computed, and only
+                // computing it can clear the cache.
+                let mut sid = self.dfa.next_state_untagged(cache, state[lane], byte);
+                if sid.is_unknown() {
+                    sid = self.dfa.next_state(cache, state[lane], byte).ok()?;
+                    if cache.clear_count() != clears {
+                        return None;
+                    }
                 }
                 state[lane] = sid;
                 if sid.is_tagged() {

@@ -130,7 +130,14 @@ impl GateCache {
             }
             results.insert(key(bytes), which);
         };
-        for (at, bytes) in values.iter().enumerate() {
+        // Longest first: values of like length share a batch, so that no
+        // long walk goes on alone next to finished short ones.
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_unstable_by_key(|&at| std::cmp::Reverse(values.get(at).map_or(0, |b| b.len())));
+        for at in order {
+            let Some(bytes) = values.get(at) else {
+                continue;
+            };
             if let Some(scanned) = results.get(&key(bytes)) {
                 if let Some(h) = hit.get_mut(at) {
                     *h = scanned.is_some();
