@@ -42,6 +42,10 @@ struct Sweep {
     hits: PatternSet,
 }
 
+/// Values up to this length are batched after the longer ones (see
+/// [`GateCache::scan_all`]).
+const SHORT_VALUE: usize = 64;
+
 /// Scan results a CRS request phase typically holds.
 const SCANS: usize = 256;
 
@@ -130,14 +134,11 @@ impl GateCache {
             }
             results.insert(key(bytes), which);
         };
-        // Longest first: values of like length share a batch, so that no
-        // long walk goes on alone next to finished short ones.
-        let mut order: Vec<usize> = (0..values.len()).collect();
-        order.sort_unstable_by_key(|&at| std::cmp::Reverse(values.get(at).map_or(0, |b| b.len())));
-        for at in order {
-            let Some(bytes) = values.get(at) else {
-                continue;
-            };
+        // Long values first: they share batches, so that no long walk goes
+        // on alone next to finished short ones.
+        let long = |(_, b): &(usize, &Transformed<'_>)| b.len() > SHORT_VALUE;
+        let indexed = || values.iter().enumerate();
+        for (at, bytes) in indexed().filter(long).chain(indexed().filter(|v| !long(v))) {
             if let Some(scanned) = results.get(&key(bytes)) {
                 if let Some(h) = hit.get_mut(at) {
                     *h = scanned.is_some();

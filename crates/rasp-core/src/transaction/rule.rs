@@ -422,7 +422,16 @@ impl Transaction {
             Some(true) | None => {}
         }
         let capture = link.actions.capture;
-        let o = operator::run(&link.operator, value, scope, capture, describe);
+        // A negated operator's own description is never shown (its hit
+        // says what was required): most of its runs match, and formatting
+        // the description each time was wasted.
+        let o = operator::run(
+            &link.operator,
+            value,
+            scope,
+            capture,
+            describe && !link.operator.negated,
+        );
         if let Some(e) = o.error {
             self.eval_errors
                 .borrow_mut()

@@ -52,7 +52,19 @@ pub(super) fn remove_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
     if !input.iter().any(|&b| is_space(b)) {
         return Cow::Borrowed(input);
     }
-    Cow::Owned(input.iter().copied().filter(|&b| !is_space(b)).collect())
+    // Every byte is written and the end moves past the kept ones only: no
+    // branch per byte (response pages and free text are long, with a
+    // space every few bytes).
+    let mut out = vec![0u8; input.len()];
+    let mut end = 0;
+    for &b in input {
+        if let Some(slot) = out.get_mut(end) {
+            *slot = b;
+        }
+        end += usize::from(!is_space(b));
+    }
+    out.truncate(end);
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -94,5 +106,19 @@ mod tests {
             &b"Thisisatestcasewithatab,vtab,newline,return,formfeed,andaNUL\0initwithaCRLFattheend."[..]
         );
         assert_eq!(remove_whitespace(b"un\xa0ion").as_ref(), b"union");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn remove_keeps_exactly_the_other_bytes(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![proptest::num::u8::ANY, proptest::sample::select(vec![b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', 0xa0])],
+                0..300,
+            )
+        ) {
+            let kept: Vec<u8> = input.iter().copied().filter(|&b| !is_space(b)).collect();
+            let removed = remove_whitespace(&input);
+            proptest::prop_assert_eq!(removed.as_ref(), kept.as_slice());
+        }
     }
 }
