@@ -81,13 +81,13 @@ const GATE_MAX_PHRASES: usize = 2_000;
 const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 
 /// Pattern source bytes per set. With the rules CRS reaches at paranoia
-/// level 1, every phase takes one set: measured against 64 KiB (two sets
-/// for the request body phase), 4 % less time on the benign GET and 8 %
-/// on the form POST (each value is walked once, not twice), for 10 ms
-/// more load time (one core builds the larger set). Larger sets make the
-/// lazy DFA's states larger and slower to build: at paranoia level 4, a
-/// 256 KiB budget took the benign GET from 96 to 137 µs.
-const SET_BUDGET: usize = 128 * 1024;
+/// level 1 the request body phase takes two sets and every other phase
+/// one. Measured in session 5: one set per phase (128 KiB) made the benign
+/// GET 4 % and the form POST 8 % faster (each value walked once, not
+/// twice) but the lazy DFA caches of one thread 10 MiB larger (a merged
+/// set's states combine both sets' states); at 256 KiB, PL4's sets were
+/// slower as well (benign GET 96 → 137 µs).
+const SET_BUDGET: usize = 64 * 1024;
 
 /// The set patterns of a group and the chain its sweep applies. A chain
 /// that ends in `t:lowercase` (outside `multiMatch`, whose intermediate
