@@ -1,7 +1,7 @@
 //! Building the gate automata.
 //!
-//! Each set becomes one `regex_automata::meta::Regex` with
-//! `MatchKind::All` and no capture slots (see [`crate::build::regex`]).
+//! Each set becomes one [`crate::build::gate_set::GateSet`]: a forward NFA
+//! with `MatchKind::All` and no capture slots, searched by a lazy DFA.
 //! Sets are independent, so they are compiled on all available cores:
 //! set compilation is, after the single patterns, the biggest part of the
 //! load time (a CRS phase set holds 40-100 patterns).
