@@ -167,16 +167,7 @@ impl GateSet {
                 return None;
             }
             state[lane] = sid;
-            if sid.is_tagged() {
-                if sid.is_match() {
-                    found[lane] = true;
-                    walking[lane] = false;
-                } else if sid.is_dead() {
-                    walking[lane] = false;
-                } else if sid.is_quit() {
-                    return None;
-                }
-            }
+            arrive(sid, &mut found[lane], &mut walking[lane])?;
         }
         let longest = haystacks.iter().map(|h| h.len()).max().unwrap_or(0);
         for at in 0..longest {
@@ -198,16 +189,7 @@ impl GateSet {
                     }
                 }
                 state[lane] = sid;
-                if sid.is_tagged() {
-                    if sid.is_match() {
-                        found[lane] = true;
-                        walking[lane] = false;
-                    } else if sid.is_dead() {
-                        walking[lane] = false;
-                    } else if sid.is_quit() {
-                        return None;
-                    }
-                }
+                arrive(sid, &mut found[lane], &mut walking[lane])?;
             }
         }
         for lane in 0..LANES {
@@ -253,6 +235,23 @@ impl GateSet {
         pikevm.which_overlapping_matches(pike_cache, &Input::new(haystack), out);
         !out.is_empty()
     }
+}
+
+/// A lane reaching `sid`: it stops at a match (found) or at the dead
+/// state, and walks on otherwise; `None` for a quit state, where the walk
+/// cannot answer.
+fn arrive(sid: LazyStateID, found: &mut bool, walking: &mut bool) -> Option<()> {
+    if sid.is_tagged() {
+        if sid.is_match() {
+            *found = true;
+            *walking = false;
+        } else if sid.is_dead() {
+            *walking = false;
+        } else if sid.is_quit() {
+            return None;
+        }
+    }
+    Some(())
 }
 
 #[cfg(test)]
