@@ -10,7 +10,7 @@
 //! table holds, per phase entry, exactly what that decision needs, built
 //! once per engine.
 
-use crs_compiler::ir::action::Disruptive;
+use crs_compiler::ir::action::{Actions, Disruptive};
 use crs_compiler::ir::macros::{MacroPart, MacroString};
 use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::{Entry, Phase, Rule};
@@ -21,6 +21,15 @@ use crs_compiler::CompiledRuleset;
 use crate::operator::numeric::{atoi, Comparison};
 use crate::variables::collections::Collection;
 use crate::variables::MatchedState;
+
+/// Where a match of a rule with actions `a` resumes the phase's loop
+/// (`skipAfter`: after its marker, or past the last of `entries` entries
+/// when the marker is missing); `None` without `skipAfter`.
+pub(crate) fn resume_after(a: &Actions, entries: usize) -> Option<usize> {
+    a.skip_after
+        .as_ref()
+        .map(|t| t.index.map_or(entries, |m| m + 1))
+}
 
 /// What a shortcut says about a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,10 +176,7 @@ impl Shortcuts {
             && !a.auditlog
             && a.severity.is_none()
             && matches!(a.disruptive, None | Some(Disruptive::Pass));
-        let resume = a
-            .skip_after
-            .as_ref()
-            .map(|t| t.index.map_or(entries, |m| m + 1));
+        let resume = resume_after(a, entries);
         let on_match = match (unlogged, a.effects.is_empty()) {
             (false, _) => None,
             (true, true) => Some(Decision::Continue {

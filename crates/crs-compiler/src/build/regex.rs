@@ -99,13 +99,7 @@ pub(crate) fn syntax_config() -> syntax::Config {
 /// boundaries and anchors do not see case, so only classes and literals
 /// change.
 pub fn before_lowercase(pattern: &str) -> Option<String> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .dot_matches_new_line(true)
-        .build()
-        .parse(&rewrite_braced_hex(pattern))
-        .ok()?;
+    let hir = syntax::parse_with(&rewrite_braced_hex(pattern), &syntax_config()).ok()?;
     Some(preimage(&hir)?.to_string())
 }
 

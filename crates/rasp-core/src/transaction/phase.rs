@@ -8,7 +8,7 @@ use crs_compiler::ir::variable::Variable;
 
 use super::rule::RuleOutcome;
 use super::Transaction;
-use crate::shortcut::Decision;
+use crate::shortcut::{resume_after, Decision};
 
 impl Transaction {
     /// Runs the rules of `phase`, following ModSecurity v2's
@@ -81,10 +81,7 @@ impl Transaction {
                     RuleOutcome::NoMatch => continue,
                     RuleOutcome::Stop => return,
                     RuleOutcome::Matched => (
-                        rule.actions
-                            .skip_after
-                            .as_ref()
-                            .map(|t| t.index.map_or(entries.len(), |m| m + 1)),
+                        resume_after(&rule.actions, entries.len()),
                         rule.actions.skip,
                     ),
                 },

@@ -71,6 +71,28 @@ struct Known {
     changed: u64,
 }
 
+impl Known {
+    /// Tries `t` on `original` (the value this is about) unless it is known
+    /// to leave it unchanged, and remembers what it did: the result when
+    /// it changes the value.
+    fn try_step(&mut self, t: Transform, original: &[u8]) -> Option<Vec<u8>> {
+        let bit = bit(t);
+        if self.unchanged & bit != 0 {
+            return None;
+        }
+        match crate::transform::apply(t, original) {
+            Cow::Borrowed(_) => {
+                self.unchanged |= bit;
+                None
+            }
+            Cow::Owned(v) => {
+                self.changed |= bit;
+                Some(v)
+            }
+        }
+    }
+}
+
 /// `t`'s bit in [`Known`] (0 for none: every transformation fits).
 fn bit(t: Transform) -> u64 {
     1u64.checked_shl(t as u32).unwrap_or(0)
@@ -215,19 +237,7 @@ impl TransformCache {
         let mut known = self.known_for(original);
         let unchanged = chain.iter().all(|t| {
             let bit = bit(*t);
-            if bit == 0 || known.changed & bit != 0 {
-                return false;
-            }
-            if known.unchanged & bit == 0 {
-                match crate::transform::apply(*t, original) {
-                    Cow::Borrowed(_) => known.unchanged |= bit,
-                    Cow::Owned(_) => {
-                        known.changed |= bit;
-                        return false;
-                    }
-                }
-            }
-            true
+            bit != 0 && known.changed & bit == 0 && known.try_step(*t, original).is_none()
         });
         self.known.set(known);
         unchanged
@@ -264,16 +274,9 @@ impl TransformCache {
         let mut unchanged = 0;
         let mut first_change = None;
         while let Some(t) = chain.get(unchanged) {
-            let bit = bit(*t);
-            if known.unchanged & bit == 0 {
-                match crate::transform::apply(*t, original) {
-                    Cow::Borrowed(_) => known.unchanged |= bit,
-                    Cow::Owned(v) => {
-                        known.changed |= bit;
-                        first_change = Some(v);
-                        break;
-                    }
-                }
+            if let Some(v) = known.try_step(*t, original) {
+                first_change = Some(v);
+                break;
             }
             unchanged += 1;
         }

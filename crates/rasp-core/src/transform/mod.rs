@@ -157,6 +157,9 @@ enum ChangeReport {
     Length,
     /// Reports a change when the bytes differ.
     Content,
+    /// Tracked by the function itself, the way v2 does (not derivable from
+    /// the values; see [`apply_tracked`]).
+    Tracked,
 }
 
 fn change_report(t: Transform) -> ChangeReport {
@@ -186,6 +189,9 @@ fn change_report(t: Transform) -> ChangeReport {
         | Transform::Trim
         | Transform::TrimLeft
         | Transform::TrimRight => Length,
+        Transform::Utf8ToUnicode | Transform::NormalizePath | Transform::NormalizePathWin => {
+            Tracked
+        }
         _ => Content,
     }
 }
@@ -212,17 +218,12 @@ pub fn apply_tracked(t: Transform, input: &[u8]) -> (Cow<'_, [u8]>, bool) {
 /// for the transformations whose report is not derivable from the values
 /// (the functions track it the way v2 does; see [`apply_tracked`]).
 pub(crate) fn reports_change(t: Transform, input: &[u8], output: &[u8]) -> Option<bool> {
-    if matches!(
-        t,
-        Transform::Utf8ToUnicode | Transform::NormalizePath | Transform::NormalizePathWin
-    ) {
-        return None;
-    }
     Some(match change_report(t) {
         ChangeReport::Always => true,
         ChangeReport::NonEmpty => !output.is_empty(),
         ChangeReport::Length => output.len() != input.len(),
         ChangeReport::Content => output != input,
+        ChangeReport::Tracked => return None,
     })
 }
 
@@ -295,13 +296,7 @@ mod tests {
                 let value_based = matches!(
                     change_report(t),
                     ChangeReport::Length | ChangeReport::Content
-                ) && !matches!(
-                    t,
-                    Transform::Utf8ToUnicode
-                        | Transform::CompressWhitespace
-                        | Transform::NormalizePath
-                        | Transform::NormalizePathWin
-                );
+                ) && t != Transform::CompressWhitespace;
                 if value_based {
                     prop_assert_eq!(changed, out.as_ref() != input.as_slice(), "{}", t);
                 }
