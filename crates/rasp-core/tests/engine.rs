@@ -553,6 +553,39 @@ fn negated_rules_are_decided_by_their_gate_scan() {
 }
 
 #[test]
+fn long_values_that_hit_a_set_are_decided_by_each_members_operator() {
+    // A hit value longer than the engine works out "which patterns" for
+    // (256 bytes) leaves the answer to each member's own operator: a
+    // negated member must then match where its pattern misses, and a
+    // positive one only where its own pattern hits.
+    let rules = "SecRule ARGS \"!@rx ^[a-z]+$\" \"id:10,phase:2,pass,log\"\n\
+                 SecRule ARGS \"!@pm alpha beta\" \"id:11,phase:2,pass,log\"\n\
+                 SecRule ARGS \"@rx evil\" \"id:12,phase:2,pass,log\"\n\
+                 SecRule ARGS \"@rx wicked\" \"id:13,phase:2,pass,log\"\n";
+    let gated = engine(rules);
+    let sets: Vec<_> = [10, 11, 12, 13]
+        .map(|id| {
+            let link = gated.rules().rule(id).unwrap().link_index;
+            gated.gate_plan().gates[link].expect("gated").set
+        })
+        .into();
+    assert!(sets.windows(2).all(|w| w[0] == w[1]), "one set: {sets:?}");
+    let per_rule = per_rule(&gated);
+    let pad = "a".repeat(300);
+    let cases = [
+        (format!("/?a={pad}evil1"), vec![10, 11, 12]),
+        (format!("/?a={pad}evil"), vec![11, 12]),
+        (format!("/?a={pad}alphaevil"), vec![12]),
+        (format!("/?a={pad}&b={pad}beta1"), vec![10, 11]),
+        (format!("/?a={pad}"), vec![11]),
+    ];
+    for (uri, want) in &cases {
+        assert_eq!(&ids(&run(&gated, uri, None)), want, "{uri}");
+        assert_eq!(&ids(&run(&per_rule, uri, None)), want, "{uri}");
+    }
+}
+
+#[test]
 fn match_text_names_the_variable_where_v2_does() {
     // v2: "Invalid UTF-8 encoding: <what> at <var>. [offset "<n>"]".
     let e = engine(r#"SecRule ARGS "@validateUtf8Encoding" "id:1,phase:1,pass,log""#);

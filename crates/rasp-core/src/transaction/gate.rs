@@ -13,9 +13,45 @@ use regex_automata::{PatternID, PatternSet};
 
 use super::transform_cache::Transformed;
 
-/// Transformed value (address, length) and set → the set's patterns that
-/// hit it.
-type ScanResults = HashMap<(usize, usize, usize), Option<PatternSet>, RandomState>;
+/// Transformed value (address, length) and set → what the set's scan
+/// says of it.
+type ScanResults = HashMap<(usize, usize, usize), Scan, RandomState>;
+
+/// What one set's scan says of one value.
+#[derive(Debug)]
+enum Scan {
+    /// No pattern matched (the common case, kept without allocating a set).
+    Miss,
+    /// Exactly these patterns matched.
+    Hits(PatternSet),
+    /// Some pattern matched, but which ones was not worked out (a value
+    /// longer than [`WHICH_MAX_LEN`]): the members' own operators decide.
+    Hit,
+}
+
+impl Scan {
+    /// Whether `pattern` matched, when the scan knows.
+    fn says(&self, pattern: PatternID) -> Option<bool> {
+        match self {
+            Scan::Miss => Some(false),
+            Scan::Hits(hits) => Some(hits.contains(pattern)),
+            Scan::Hit => None,
+        }
+    }
+}
+
+/// Longest hit value whose matching patterns a set works out itself.
+///
+/// Which patterns of a large set match takes an overlapping walk that
+/// builds far more lazy-DFA states than the yes/no scan. On a long value
+/// never seen before that is unbounded in practice: CRS's regex stress
+/// test 942521-16 (3.5 KiB) took 0.5 s the first time, nearly all of it
+/// in those walks, against 12 ms when every rule ran its own pattern.
+/// Beyond this length the members reading the value run their own
+/// operators instead, whose automata are small (the first sight of that
+/// test: see benches/README.md). Benign long values rarely hit a set, so
+/// this costs ordinary traffic nothing.
+const WHICH_MAX_LEN: usize = 256;
 
 /// Scan results for this phase, keyed by the address and length of the
 /// transformed bytes and the set. Those bytes are exchange data or copies
@@ -25,8 +61,6 @@ type ScanResults = HashMap<(usize, usize, usize), Option<PatternSet>, RandomStat
 /// Cleared at every phase start.
 #[derive(Debug, Default)]
 pub(super) struct GateCache {
-    /// `None`: no pattern of the group matched (the common case, kept
-    /// without allocating a set).
     results: RefCell<ScanResults>,
     /// Per set: whether it was swept this phase, and the patterns that hit
     /// a value of their own group's targets after that group's
@@ -92,9 +126,7 @@ impl GateCache {
     ) -> Option<bool> {
         let set = plan.sets.get(gate.set).and_then(|s| s.get())?;
         let pattern = PatternID::new_unchecked(gate.pattern);
-        Some(self.with_scan(set, gate.set, transformed, |set| {
-            set.is_some_and(|s| s.contains(pattern))
-        }))
+        self.with_scan(set, gate.set, transformed, |scan| scan.says(pattern))
     }
 
     /// What an earlier scan of `transformed` (bytes that stay put for the
@@ -106,7 +138,7 @@ impl GateCache {
         self.results
             .borrow()
             .get(&key)
-            .map(|scan| scan.as_ref().is_some_and(|s| s.contains(pattern)))
+            .and_then(|scan| scan.says(pattern))
     }
 
     /// Scans each of `values` (bytes that stay put for the phase) by set
@@ -124,11 +156,7 @@ impl GateCache {
             let Some(bytes) = values.get(at) else {
                 return;
             };
-            let which = found.then(|| {
-                let mut out = PatternSet::new(set.pattern_len());
-                set.which_overlapping_matches(bytes, &mut out);
-                out
-            });
+            let which = if found { which(set, bytes) } else { Scan::Miss };
             if let Some(h) = hit.get_mut(at) {
                 *h = found;
             }
@@ -141,7 +169,7 @@ impl GateCache {
         for (at, bytes) in indexed().filter(long).chain(indexed().filter(|v| !long(v))) {
             if let Some(scanned) = results.get(&key(bytes)) {
                 if let Some(h) = hit.get_mut(at) {
-                    *h = scanned.is_some();
+                    *h = !matches!(scanned, Scan::Miss);
                 }
                 continue;
             }
@@ -170,12 +198,12 @@ impl GateCache {
         set: &GateSet,
         index: usize,
         transformed: &[u8],
-        f: impl FnOnce(Option<&PatternSet>) -> R,
+        f: impl FnOnce(&Scan) -> R,
     ) -> R {
         let mut results = self.results.borrow_mut();
         let key = (transformed.as_ptr() as usize, transformed.len(), index);
         let scanned = results.entry(key).or_insert_with(|| scan(set, transformed));
-        f(scanned.as_ref())
+        f(scanned)
     }
 }
 
@@ -232,11 +260,20 @@ impl super::Transaction {
             // Never answer from a set of another size (see `recycle`).
             sweep.hits = PatternSet::new(set.pattern_len());
         }
-        let mut add = |group: &crs_compiler::program::MatchGroup, hits: Option<&PatternSet>| {
+        let mut add = |group: &crs_compiler::program::MatchGroup, scan: &Scan| {
             let own = group.first_pattern..group.first_pattern + group.members.len();
-            for p in hits.into_iter().flat_map(PatternSet::iter) {
-                if own.contains(&p.as_usize()) {
-                    let _ = sweep.hits.try_insert(p);
+            match scan {
+                Scan::Miss => {}
+                Scan::Hits(hits) => {
+                    for p in hits.iter().filter(|p| own.contains(&p.as_usize())) {
+                        let _ = sweep.hits.try_insert(p);
+                    }
+                }
+                // Any member may match: each runs its own operator.
+                Scan::Hit => {
+                    for p in own {
+                        let _ = sweep.hits.try_insert(PatternID::new_unchecked(p));
+                    }
                 }
             }
         };
@@ -272,7 +309,7 @@ impl super::Transaction {
                     if !stable {
                         // Values without a stable address are never gated
                         // per value: count their hits here only.
-                        add(group, scan(set, &bytes).as_ref());
+                        add(group, &scan(set, &bytes));
                         continue;
                     }
                     let same = |b: &Transformed<'_>| {
@@ -302,22 +339,32 @@ impl super::Transaction {
                 continue;
             };
             let key = (bytes.as_ptr() as usize, bytes.len(), index);
-            if let (Some(group), Some(Some(hits))) = (plan.groups.get(g), results.get(&key)) {
-                add(group, Some(hits));
+            if let (Some(group), Some(scan)) = (plan.groups.get(g), results.get(&key)) {
+                add(group, scan);
             }
         }
         sweep.done = true;
     }
 }
 
-/// Which patterns of `set` match `value`, `None` for none. Most values
-/// match none: an earliest-match search, which stops at the first hit and
-/// is cheaper per byte than an overlapping one, answers that case first.
-fn scan(set: &GateSet, value: &[u8]) -> Option<PatternSet> {
-    if !set.is_match(value) {
-        return None;
+/// What `set` says of `value`. Most values match no pattern: an
+/// earliest-match search, which stops at the first hit and is cheaper per
+/// byte than an overlapping one, answers that case first.
+fn scan(set: &GateSet, value: &[u8]) -> Scan {
+    if set.is_match(value) {
+        which(set, value)
+    } else {
+        Scan::Miss
+    }
+}
+
+/// Which patterns of `set` match `value`, known to match one (up to
+/// [`WHICH_MAX_LEN`]).
+fn which(set: &GateSet, value: &[u8]) -> Scan {
+    if value.len() > WHICH_MAX_LEN {
+        return Scan::Hit;
     }
     let mut out = PatternSet::new(set.pattern_len());
     set.which_overlapping_matches(value, &mut out);
-    Some(out)
+    Scan::Hits(out)
 }
