@@ -11,7 +11,9 @@ use crs_compiler::program::{GatePlan, GateRef};
 use foldhash::fast::RandomState;
 use regex_automata::{PatternID, PatternSet};
 
+use super::rule::recycle;
 use super::transform_cache::Transformed;
+use crate::variables::Value;
 
 /// Transformed value (address, length) and set → what the set's scan
 /// says of it.
@@ -67,7 +69,29 @@ pub(super) struct GateCache {
     /// transformations (each pattern belongs to one group). Kept across
     /// phases to reuse the pattern sets.
     sweeps: RefCell<Vec<Sweep>>,
+    /// The sweep's working lists, kept between sweeps.
+    scratch: RefCell<SweepScratch>,
 }
+
+/// The lists a sweep fills (see [`super::Transaction::sweep`]). Their items
+/// borrow the transaction: they are kept empty, and re-typed for the next
+/// sweep (`recycle`).
+#[derive(Default)]
+struct SweepScratch {
+    values: Vec<Value<'static>>,
+    distinct: Vec<Transformed<'static>>,
+    reads: Vec<(usize, usize)>,
+    hit: Vec<bool>,
+}
+
+impl std::fmt::Debug for SweepScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SweepScratch").finish_non_exhaustive()
+    }
+}
+
+/// Items the sweep lists keep room for between transactions.
+const SWEEP_ITEMS: usize = 256;
 
 /// One set's sweep (see [`GateCache::sweeps`]).
 #[derive(Debug)]
@@ -93,6 +117,7 @@ impl GateCache {
                 RandomState::default(),
             )),
             sweeps: RefCell::default(),
+            scratch: RefCell::default(),
         }
     }
 
@@ -103,6 +128,11 @@ impl GateCache {
         self.reset();
         self.results.get_mut().shrink_to(SCANS);
         self.sweeps.get_mut().clear();
+        let scratch = self.scratch.get_mut();
+        scratch.values.shrink_to(SWEEP_ITEMS);
+        scratch.distinct.shrink_to(SWEEP_ITEMS);
+        scratch.reads.shrink_to(SWEEP_ITEMS);
+        scratch.hit.shrink_to(SWEEP_ITEMS);
     }
 
     pub(super) fn reset(&self) {
@@ -145,10 +175,17 @@ impl GateCache {
     /// `index` unless it was scanned already, [`LANES`] values at a time
     /// (see [`GateSet::is_match_each`]); says for each whether a pattern
     /// hit it.
-    fn scan_all(&self, set: &GateSet, index: usize, values: &[Transformed<'_>]) -> Vec<bool> {
+    fn scan_all(
+        &self,
+        set: &GateSet,
+        index: usize,
+        values: &[Transformed<'_>],
+        hit: &mut Vec<bool>,
+    ) {
         let mut results = self.results.borrow_mut();
         let key = |bytes: &[u8]| (bytes.as_ptr() as usize, bytes.len(), index);
-        let mut hit = vec![false; values.len()];
+        hit.clear();
+        hit.resize(values.len(), false);
         // Positions in `values` of the bytes to scan next.
         let mut batch = [0usize; LANES];
         let mut filled = 0;
@@ -179,16 +216,15 @@ impl GateCache {
                 let bytes = batch.map(|i| values.get(i).map_or(&[][..], |b| &**b));
                 let found = set.is_match_each(bytes);
                 for (&at, found) in batch.iter().zip(found) {
-                    record(&mut results, &mut hit, at, found);
+                    record(&mut results, hit, at, found);
                 }
                 filled = 0;
             }
         }
         for &at in batch.get(..filled).unwrap_or_default() {
             let found = values.get(at).is_some_and(|b| set.is_match(b));
-            record(&mut results, &mut hit, at, found);
+            record(&mut results, hit, at, found);
         }
-        hit
     }
 
     /// Runs `f` on the (cached) scan of `transformed`, which stays put for
@@ -278,11 +314,14 @@ impl super::Transaction {
             }
         };
         let scope = self.scope(None);
-        let mut values = Vec::with_capacity(32);
+        let scratch = std::mem::take(&mut *self.gates.scratch.borrow_mut());
+        let mut values: Vec<Value<'_>> = recycle(scratch.values);
         // The distinct bytes the groups read (after their transformations),
         // and which group reads which (index into `distinct`, group).
-        let mut distinct: Vec<Transformed<'_>> = Vec::with_capacity(64);
-        let mut reads: Vec<(usize, usize)> = Vec::with_capacity(256);
+        let mut distinct: Vec<Transformed<'_>> = recycle(scratch.distinct);
+        let mut reads = scratch.reads;
+        reads.clear();
+        let mut hit = scratch.hit;
         for target in plan.set_targets.get(index).into_iter().flatten() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
@@ -329,7 +368,7 @@ impl super::Transaction {
                 }
             }
         }
-        let hit = self.gates.scan_all(set, index, &distinct);
+        self.gates.scan_all(set, index, &distinct, &mut hit);
         let results = self.gates.results.borrow();
         for &(d, g) in &reads {
             if !hit.get(d).copied().unwrap_or(false) {
@@ -344,6 +383,13 @@ impl super::Transaction {
             }
         }
         sweep.done = true;
+        drop(results);
+        *self.gates.scratch.borrow_mut() = SweepScratch {
+            values: recycle(values),
+            distinct: recycle(distinct),
+            reads,
+            hit,
+        };
     }
 }
 

@@ -144,13 +144,15 @@ fn disrupts(a: &crs_compiler::ir::action::Actions) -> bool {
     !matches!(a.disruptive, Some(Disruptive::Pass) | None)
 }
 
-/// A reusable buffer of target values; the values borrow the transaction,
-/// so the buffer is kept empty (and re-typed) between rules.
-fn recycle<'b>(mut values: Vec<Value<'_>>) -> Vec<Value<'b>> {
-    values.clear();
+/// A reusable buffer whose items borrow the transaction (target values,
+/// transformed bytes): kept empty, and re-typed for the next borrow. `T`
+/// and `U` differ only in a lifetime; for any other pair the allocation
+/// would not be kept.
+pub(super) fn recycle<T, U>(mut items: Vec<T>) -> Vec<U> {
+    items.clear();
     // An empty vector of a type with the same layout: the standard
     // library collects it in place, keeping the allocation.
-    values
+    items
         .into_iter()
         .map(|_| unreachable!("the vector is empty"))
         .collect()
