@@ -158,6 +158,8 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
                 );
             }
         }
+        let mut within = PatternSet::new(set.pattern_len());
+        let mut gave_up = 0usize;
         for input in &inputs {
             which.clear();
             set.which_overlapping_matches(input, &mut which);
@@ -167,6 +169,21 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
                 "set {index}: is_match and which_overlapping_matches disagree on {:?}",
                 String::from_utf8_lossy(input)
             );
+            // The engine's budgeted walk, given budget enough, answers
+            // alike, unless the lazy DFA gives up (the engine then asks the
+            // members).
+            within.clear();
+            let mut budget = usize::MAX;
+            if set.which_overlapping_matches_within(input, &mut within, &mut budget) {
+                assert_eq!(
+                    within.iter().collect::<Vec<_>>(),
+                    which.iter().collect::<Vec<_>>(),
+                    "set {index}: the budgeted walk disagrees on {:?}",
+                    String::from_utf8_lossy(input)
+                );
+            } else {
+                gave_up += 1;
+            }
             let lowered = input.to_ascii_lowercase();
             for (pattern, id, re, before_lowercase) in &members {
                 // A rewritten set pattern answers for the rule's pattern
@@ -187,6 +204,18 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
                 hits += usize::from(single);
             }
         }
+        // The largest set's lazy DFA gives up on many of these varied
+        // inputs (it keeps clearing its cache): the walks that finished
+        // must still be enough to mean something.
+        eprintln!(
+            "set {index}: the budgeted walk gave up on {gave_up} of {} inputs",
+            inputs.len()
+        );
+        assert!(
+            gave_up * 10 <= inputs.len() * 9,
+            "set {index}: the budgeted walk gave up on {gave_up} of {} inputs",
+            inputs.len()
+        );
     }
     eprintln!(
         "{} inputs, {checked} (pattern, input) checks, {hits} matches",

@@ -132,6 +132,38 @@ impl GateSet {
         }
     }
 
+    /// [`GateSet::is_match`] by the lazy DFA alone: `None` where it gives
+    /// up (or meets a byte it cannot handle), rather than asking the
+    /// PikeVM.
+    ///
+    /// Why: the lazy DFA gives up when it keeps clearing its cache for few
+    /// bytes searched per state, which the largest CRS sets do on varied
+    /// attack payloads (on the CRS regression inputs, one set gave up on
+    /// three in four). The PikeVM then walks every state of a large set
+    /// at every byte; a caller that has a cheaper way to answer (the
+    /// engine asks the members' own, small automata) should take it.
+    pub fn try_is_match(&self, haystack: &[u8]) -> Option<bool> {
+        let mut cache = self.caches.get();
+        let input = Input::new(haystack).earliest(true);
+        self.dfa
+            .try_search_fwd(&mut cache.dfa, &input)
+            .ok()
+            .map(|found| found.is_some())
+    }
+
+    /// [`GateSet::try_is_match`] for several values at once (see
+    /// [`GateSet::is_match_each`]).
+    pub fn try_is_match_each(&self, haystacks: [&[u8]; LANES]) -> [Option<bool>; LANES] {
+        let mut cache = self.caches.get();
+        match self.walk_each(&mut cache.dfa, haystacks) {
+            Some(found) => found.map(Some),
+            None => {
+                drop(cache);
+                haystacks.map(|h| self.try_is_match(h))
+            }
+        }
+    }
+
     /// [`GateSet::is_match`] for several values at once.
     ///
     /// Why: a walk through the lazy DFA is one dependent load per byte,
@@ -157,6 +189,10 @@ impl GateSet {
     /// the other lanes' states).
     fn walk_each(&self, cache: &mut DfaCache, haystacks: [&[u8]; LANES]) -> Option<[bool; LANES]> {
         let clears = cache.clear_count();
+        // The bytes walked, all lanes together, count for the lazy DFA's
+        // "enough bytes per state" test (see `GateSet::walk_which`) once
+        // the walk is over: updating them in the loop made it 5 % slower.
+        cache.search_start(0);
         let mut state = [LazyStateID::default(); LANES];
         // Lanes still walking.
         let mut walking = [true; LANES];
@@ -201,6 +237,7 @@ impl GateSet {
                 found[lane] = sid.is_match();
             }
         }
+        cache.search_finish(haystacks.iter().map(|h| h.len()).sum());
         Some(found)
     }
 
@@ -215,6 +252,109 @@ impl GateSet {
         {
             self.pikevm_which(&mut cache, haystack, Some(out));
         }
+    }
+
+    /// [`GateSet::which_overlapping_matches`], within a budget of lazy-DFA
+    /// transitions that no earlier search of this thread computed: each
+    /// one computed takes one from `budget`, and when none is left the
+    /// walk stops and returns `false`, with only part of the answer in
+    /// `out`. Also `false` where the lazy DFA gives up; the PikeVM is not
+    /// asked.
+    ///
+    /// Why: telling which patterns match walks every byte through states
+    /// that the yes/no search never needs, and a transition of a large set
+    /// takes tens of microseconds to compute. On unusual values seen for
+    /// the first time (attack payloads), unbounded walks took tens of
+    /// milliseconds per request. Past the budget the caller does without
+    /// the answer (the members run their own, smaller automata). The
+    /// transitions computed so far stay cached, so values that come back
+    /// get further each time, and the usual values of a site are soon
+    /// answered in full.
+    pub fn which_overlapping_matches_within(
+        &self,
+        haystack: &[u8],
+        out: &mut PatternSet,
+        budget: &mut usize,
+    ) -> bool {
+        let mut cache = self.caches.get();
+        self.walk_which(&mut cache.dfa, haystack, out, budget)
+            .is_some()
+    }
+
+    /// The walk behind [`GateSet::which_overlapping_matches_within`];
+    /// `None` when it stops short.
+    fn walk_which(
+        &self,
+        cache: &mut DfaCache,
+        haystack: &[u8],
+        out: &mut PatternSet,
+        budget: &mut usize,
+    ) -> Option<()> {
+        let record = |cache: &DfaCache, sid: LazyStateID, out: &mut PatternSet| {
+            for i in 0..self.dfa.match_len(cache, sid) {
+                let _ = out.try_insert(self.dfa.match_pattern(cache, sid, i));
+            }
+        };
+        // The lazy DFA gives up when it keeps clearing its cache for few
+        // bytes searched per state; a search written outside the crate
+        // must report its progress for that test, or it gives up after a
+        // few clears whatever the input.
+        cache.search_start(0);
+        let mut sid = self
+            .dfa
+            .start_state_forward(cache, &Input::new(haystack))
+            .ok()?;
+        for (at, &byte) in haystack.iter().enumerate() {
+            if sid.is_tagged() {
+                if sid.is_match() {
+                    record(cache, sid, out);
+                    if out.is_full() {
+                        return Some(());
+                    }
+                } else if sid.is_dead() {
+                    return Some(());
+                } else if sid.is_quit() {
+                    return None;
+                }
+            }
+            // From an untagged state, one table load unless the transition
+            // was never computed; from a match state, always the full step.
+            let known = Some(sid)
+                .filter(|s| !s.is_tagged())
+                .map(|s| self.dfa.next_state_untagged(cache, s, byte))
+                .filter(|next| !next.is_unknown());
+            sid = match known {
+                Some(next) => next,
+                None => {
+                    // A match state's transition may be known already:
+                    // only a step that added states counts there.
+                    let before = sid.is_tagged().then(|| cache.memory_usage());
+                    cache.search_update(at);
+                    // The lazy DFA keeps the state it returns valid when
+                    // computing it clears the cache; this walk holds no
+                    // other.
+                    let next = self.dfa.next_state(cache, sid, byte).ok()?;
+                    if before.is_none_or(|b| cache.memory_usage() != b) {
+                        *budget = budget.checked_sub(1)?;
+                    }
+                    next
+                }
+            };
+        }
+        if sid.is_quit() {
+            return None;
+        }
+        if sid.is_match() {
+            record(cache, sid, out);
+        }
+        if !sid.is_dead() {
+            let eoi = self.dfa.next_eoi_state(cache, sid).ok()?;
+            if eoi.is_match() {
+                record(cache, eoi, out);
+            }
+        }
+        cache.search_finish(haystack.len());
+        Some(())
     }
 
     /// The PikeVM's answer: every matching pattern into `out`, or (without
@@ -301,6 +441,52 @@ mod tests {
         set.pikevm
             .which_overlapping_matches(&mut cache, &Input::new(h), &mut out);
         !out.is_empty()
+    }
+
+    #[test]
+    fn budgeted_which_walk_answers_as_the_pikevm_or_says_it_did_not() {
+        let pikevm_which = |set: &GateSet, h: &[u8]| {
+            let mut cache = set.pikevm.create_cache();
+            let mut out = PatternSet::new(set.pattern_len());
+            set.pikevm
+                .which_overlapping_matches(&mut cache, &Input::new(h), &mut out);
+            out.iter().collect::<Vec<_>>()
+        };
+        let inputs = inputs();
+        // A fresh set with no budget cannot compute its first transition.
+        let fresh = GateSet::new(&patterns()).expect("compiles");
+        let hit = inputs
+            .iter()
+            .find(|h| !pikevm_which(&fresh, h).is_empty())
+            .expect("some input matches");
+        let mut none = 0;
+        let mut out = PatternSet::new(fresh.pattern_len());
+        assert!(!fresh.which_overlapping_matches_within(hit, &mut out, &mut none));
+        // Small budgets stop some walks; every walk that finishes gives the
+        // PikeVM's answer (also across clears of the small cache), and the
+        // transitions it computed stay for the next value.
+        let small = GateSet::with_cache_capacity(&patterns(), 16 * 1024).expect("compiles");
+        let large = GateSet::new(&patterns()).expect("compiles");
+        for set in [&small, &large] {
+            let (mut answered, mut stopped) = (0, 0);
+            for h in &inputs {
+                let mut budget = 4;
+                let mut out = PatternSet::new(set.pattern_len());
+                if set.which_overlapping_matches_within(h, &mut out, &mut budget) {
+                    answered += 1;
+                    assert_eq!(
+                        out.iter().collect::<Vec<_>>(),
+                        pikevm_which(set, h),
+                        "{:?}",
+                        String::from_utf8_lossy(h)
+                    );
+                } else {
+                    stopped += 1;
+                }
+                assert!(budget <= 4);
+            }
+            assert!(answered > 1000 && stopped > 0, "{answered} / {stopped}");
+        }
     }
 
     #[test]

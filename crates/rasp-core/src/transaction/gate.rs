@@ -3,7 +3,7 @@
 //! whichever transformation chain produced those bytes.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use crs_compiler::build::gate_set::{GateSet, LANES};
@@ -26,8 +26,10 @@ enum Scan {
     Miss,
     /// Exactly these patterns matched.
     Hits(PatternSet),
-    /// Some pattern matched, but which ones was not worked out (a value
-    /// longer than [`WHICH_MAX_LEN`]): the members' own operators decide.
+    /// Some pattern may match, and which ones was not worked out: a value
+    /// longer than [`WHICH_MAX_LEN`], the exchange's [`WHICH_NEW_STEPS`]
+    /// spent, or the lazy DFA gave up (see [`GateSet::try_is_match`]).
+    /// The members' own operators decide.
     Hit,
 }
 
@@ -55,6 +57,14 @@ impl Scan {
 /// this costs ordinary traffic nothing.
 const WHICH_MAX_LEN: usize = 256;
 
+/// Lazy-DFA transitions the "which patterns" walks of one exchange may
+/// compute anew, all sets together (see
+/// [`GateSet::which_overlapping_matches_within`]). A transition of a large
+/// CRS set takes up to about 35 µs to compute, so this bounds that work at
+/// about 2 ms per exchange; past it, the members decide with their own
+/// operators.
+const WHICH_NEW_STEPS: usize = 64;
+
 /// Scan results for this phase, keyed by the address and length of the
 /// transformed bytes and the set. Those bytes are exchange data or copies
 /// the transformation cache keeps, both unchanged until the phase ends;
@@ -71,6 +81,8 @@ pub(super) struct GateCache {
     sweeps: RefCell<Vec<Sweep>>,
     /// The sweep's working lists, kept between sweeps.
     scratch: RefCell<SweepScratch>,
+    /// What is left of this exchange's [`WHICH_NEW_STEPS`].
+    which_steps: Cell<usize>,
 }
 
 /// The lists a sweep fills (see [`super::Transaction::sweep`]). Their items
@@ -118,6 +130,7 @@ impl GateCache {
             )),
             sweeps: RefCell::default(),
             scratch: RefCell::default(),
+            which_steps: Cell::new(WHICH_NEW_STEPS),
         }
     }
 
@@ -128,6 +141,7 @@ impl GateCache {
         self.reset();
         self.results.get_mut().shrink_to(SCANS);
         self.sweeps.get_mut().clear();
+        self.which_steps.set(WHICH_NEW_STEPS);
         let scratch = self.scratch.get_mut();
         scratch.values.shrink_to(SWEEP_ITEMS);
         scratch.distinct.shrink_to(SWEEP_ITEMS);
@@ -174,7 +188,7 @@ impl GateCache {
     /// Scans each of `values` (bytes that stay put for the phase) by set
     /// `index` unless it was scanned already, [`LANES`] values at a time
     /// (see [`GateSet::is_match_each`]); says for each whether a pattern
-    /// hit it.
+    /// may hit it.
     fn scan_all(
         &self,
         set: &GateSet,
@@ -189,16 +203,22 @@ impl GateCache {
         // Positions in `values` of the bytes to scan next.
         let mut batch = [0usize; LANES];
         let mut filled = 0;
-        let record = |results: &mut ScanResults, hit: &mut Vec<bool>, at: usize, found: bool| {
-            let Some(bytes) = values.get(at) else {
-                return;
+        let record =
+            |results: &mut ScanResults, hit: &mut Vec<bool>, at: usize, found: Option<bool>| {
+                let Some(bytes) = values.get(at) else {
+                    return;
+                };
+                let scan = match found {
+                    Some(true) => self.which(set, bytes),
+                    Some(false) => Scan::Miss,
+                    // The lazy DFA gave up: the members decide.
+                    None => Scan::Hit,
+                };
+                if let Some(h) = hit.get_mut(at) {
+                    *h = !matches!(scan, Scan::Miss);
+                }
+                results.insert(key(bytes), scan);
             };
-            let which = if found { which(set, bytes) } else { Scan::Miss };
-            if let Some(h) = hit.get_mut(at) {
-                *h = found;
-            }
-            results.insert(key(bytes), which);
-        };
         // Long values first: they share batches, so that no long walk goes
         // on alone next to finished short ones.
         let long = |(_, b): &(usize, &Transformed<'_>)| b.len() > SHORT_VALUE;
@@ -214,7 +234,7 @@ impl GateCache {
             filled += 1;
             if filled == LANES {
                 let bytes = batch.map(|i| values.get(i).map_or(&[][..], |b| &**b));
-                let found = set.is_match_each(bytes);
+                let found = set.try_is_match_each(bytes);
                 for (&at, found) in batch.iter().zip(found) {
                     record(&mut results, hit, at, found);
                 }
@@ -222,7 +242,7 @@ impl GateCache {
             }
         }
         for &at in batch.get(..filled).unwrap_or_default() {
-            let found = values.get(at).is_some_and(|b| set.is_match(b));
+            let found = values.get(at).and_then(|b| set.try_is_match(b));
             record(&mut results, hit, at, found);
         }
     }
@@ -238,7 +258,9 @@ impl GateCache {
     ) -> R {
         let mut results = self.results.borrow_mut();
         let key = (transformed.as_ptr() as usize, transformed.len(), index);
-        let scanned = results.entry(key).or_insert_with(|| scan(set, transformed));
+        let scanned = results
+            .entry(key)
+            .or_insert_with(|| self.scan(set, transformed));
         f(scanned)
     }
 }
@@ -348,7 +370,7 @@ impl super::Transaction {
                     if !stable {
                         // Values without a stable address are never gated
                         // per value: count their hits here only.
-                        add(group, &scan(set, &bytes));
+                        add(group, &self.gates.scan(set, &bytes));
                         continue;
                     }
                     let same = |b: &Transformed<'_>| {
@@ -393,24 +415,33 @@ impl super::Transaction {
     }
 }
 
-/// What `set` says of `value`. Most values match no pattern: an
-/// earliest-match search, which stops at the first hit and is cheaper per
-/// byte than an overlapping one, answers that case first.
-fn scan(set: &GateSet, value: &[u8]) -> Scan {
-    if set.is_match(value) {
-        which(set, value)
-    } else {
-        Scan::Miss
+impl GateCache {
+    /// What `set` says of `value`. Most values match no pattern: an
+    /// earliest-match search, which stops at the first hit and is cheaper
+    /// per byte than an overlapping one, answers that case first.
+    fn scan(&self, set: &GateSet, value: &[u8]) -> Scan {
+        match set.try_is_match(value) {
+            Some(true) => self.which(set, value),
+            Some(false) => Scan::Miss,
+            // The lazy DFA gave up: the members decide.
+            None => Scan::Hit,
+        }
     }
-}
 
-/// Which patterns of `set` match `value`, known to match one (up to
-/// [`WHICH_MAX_LEN`]).
-fn which(set: &GateSet, value: &[u8]) -> Scan {
-    if value.len() > WHICH_MAX_LEN {
-        return Scan::Hit;
+    /// Which patterns of `set` match `value`, known to match one, as far
+    /// as [`WHICH_MAX_LEN`] and the exchange's [`WHICH_NEW_STEPS`] allow.
+    fn which(&self, set: &GateSet, value: &[u8]) -> Scan {
+        if value.len() > WHICH_MAX_LEN {
+            return Scan::Hit;
+        }
+        let mut out = PatternSet::new(set.pattern_len());
+        let mut budget = self.which_steps.get();
+        let answered = set.which_overlapping_matches_within(value, &mut out, &mut budget);
+        self.which_steps.set(budget);
+        if answered {
+            Scan::Hits(out)
+        } else {
+            Scan::Hit
+        }
     }
-    let mut out = PatternSet::new(set.pattern_len());
-    set.which_overlapping_matches(value, &mut out);
-    Scan::Hits(out)
 }
