@@ -12,6 +12,7 @@
 //! (see there).
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::time::{Duration, Instant};
 
 use regex_automata::hybrid::dfa::{Cache as DfaCache, DFA};
 use regex_automata::hybrid::LazyStateID;
@@ -132,35 +133,39 @@ impl GateSet {
         }
     }
 
-    /// [`GateSet::is_match`] by the lazy DFA alone: `None` where it gives
-    /// up (or meets a byte it cannot handle), rather than asking the
-    /// PikeVM.
+    /// [`GateSet::is_match`] by the lazy DFA alone, within a budget of time
+    /// for computing transitions it has not computed before: each one's
+    /// time is taken from `budget`, and none is computed once it is spent.
+    /// `None` when the budget runs out, or where the lazy DFA gives up or
+    /// meets a byte it cannot handle; the PikeVM is not asked.
     ///
-    /// Why: the lazy DFA gives up when it keeps clearing its cache for few
-    /// bytes searched per state, which the largest CRS sets do on varied
-    /// attack payloads (on the CRS regression inputs, one set gave up on
-    /// three in four). The PikeVM then walks every state of a large set
-    /// at every byte; a caller that has a cheaper way to answer (the
-    /// engine asks the members' own, small automata) should take it.
-    pub fn try_is_match(&self, haystack: &[u8]) -> Option<bool> {
+    /// Why: a transition of a large CRS set can take tens of microseconds
+    /// to compute, and the first sight of long unusual values needs
+    /// hundreds (CRS's 942521-16, 3.5 KiB of prose about SQL, took 73 ms
+    /// at PL1 where libmodsecurity takes 4 ms and the rules' own patterns
+    /// 5 ms). And the lazy DFA gives up when it keeps clearing its cache
+    /// for few bytes searched per state, which the largest CRS set does on
+    /// varied attack payloads; the PikeVM then steps through every state
+    /// of a large set at every byte. A caller with a cheaper way to answer
+    /// (the engine asks the members' own, small automata) should take it.
+    /// The transitions computed stay cached, so a thread soon answers its
+    /// site's usual values in full.
+    pub fn is_match_within(&self, haystack: &[u8], budget: &mut Duration) -> Option<bool> {
         let mut cache = self.caches.get();
-        let input = Input::new(haystack).earliest(true);
-        self.dfa
-            .try_search_fwd(&mut cache.dfa, &input)
-            .ok()
-            .map(|found| found.is_some())
+        self.walk_one(&mut cache.dfa, haystack, budget)
     }
 
-    /// [`GateSet::try_is_match`] for several values at once (see
-    /// [`GateSet::is_match_each`]).
-    pub fn try_is_match_each(&self, haystacks: [&[u8]; LANES]) -> [Option<bool>; LANES] {
+    /// [`GateSet::is_match_within`] for several values at once (see
+    /// [`GateSet::is_match_each`]), one budget for all.
+    pub fn is_match_each_within(
+        &self,
+        haystacks: [&[u8]; LANES],
+        budget: &mut Duration,
+    ) -> [Option<bool>; LANES] {
         let mut cache = self.caches.get();
-        match self.walk_each(&mut cache.dfa, haystacks) {
-            Some(found) => found.map(Some),
-            None => {
-                drop(cache);
-                haystacks.map(|h| self.try_is_match(h))
-            }
+        match self.walk_each(&mut cache.dfa, haystacks, budget) {
+            Some(found) => found,
+            None => haystacks.map(|h| self.walk_one(&mut cache.dfa, h, budget)),
         }
     }
 
@@ -173,21 +178,26 @@ impl GateSet {
     /// 30 % less time per short value.
     pub fn is_match_each(&self, haystacks: [&[u8]; LANES]) -> [bool; LANES] {
         let mut cache = self.caches.get();
-        match self.walk_each(&mut cache.dfa, haystacks) {
-            Some(found) => found,
-            // The lazy DFA gave up (or met a byte it cannot handle): ask
-            // each value on its own, with the fallback.
-            None => {
-                drop(cache);
-                haystacks.map(|h| self.is_match(h))
-            }
-        }
+        let mut unbounded = Duration::MAX;
+        let walked = self.walk_each(&mut cache.dfa, haystacks, &mut unbounded);
+        drop(cache);
+        // Where the walk cannot answer (the lazy DFA gave up, met a byte it
+        // cannot handle, or cleared its cache under the other lanes), each
+        // value is asked on its own, with the fallback.
+        let found = walked.unwrap_or([None; LANES]);
+        std::array::from_fn(|i| found[i].unwrap_or_else(|| self.is_match(haystacks[i])))
     }
 
     /// The side-by-side walk; `None` when it cannot answer (the lazy DFA
     /// gave up, met a quit byte, or cleared its cache, which invalidates
-    /// the other lanes' states).
-    fn walk_each(&self, cache: &mut DfaCache, haystacks: [&[u8]; LANES]) -> Option<[bool; LANES]> {
+    /// the other lanes' states). A lane that needs a transition once
+    /// `budget` is spent stops with no answer (`None`).
+    fn walk_each(
+        &self,
+        cache: &mut DfaCache,
+        haystacks: [&[u8]; LANES],
+        budget: &mut Duration,
+    ) -> Option<[Option<bool>; LANES]> {
         let clears = cache.clear_count();
         // The bytes walked, all lanes together, count for the lazy DFA's
         // "enough bytes per state" test (see `GateSet::walk_which`) once
@@ -196,7 +206,7 @@ impl GateSet {
         let mut state = [LazyStateID::default(); LANES];
         // Lanes still walking.
         let mut walking = [true; LANES];
-        let mut found = [false; LANES];
+        let mut found = [Some(false); LANES];
         for (lane, h) in haystacks.iter().enumerate() {
             let sid = self.dfa.start_state_forward(cache, &Input::new(h)).ok()?;
             if cache.clear_count() != clears {
@@ -219,7 +229,15 @@ impl GateSet {
                 // computing it can clear the cache.
                 let mut sid = self.dfa.next_state_untagged(cache, state[lane], byte);
                 if sid.is_unknown() {
-                    sid = self.dfa.next_state(cache, state[lane], byte).ok()?;
+                    sid = match self.compute(cache, state[lane], byte, budget) {
+                        Ok(sid) => sid,
+                        Err(Stop::Budget) => {
+                            walking[lane] = false;
+                            found[lane] = None;
+                            continue;
+                        }
+                        Err(Stop::GaveUp) => return None,
+                    };
                     if cache.clear_count() != clears {
                         return None;
                     }
@@ -234,11 +252,46 @@ impl GateSet {
                 if cache.clear_count() != clears {
                     return None;
                 }
-                found[lane] = sid.is_match();
+                found[lane] = Some(sid.is_match());
             }
         }
         cache.search_finish(haystacks.iter().map(|h| h.len()).sum());
         Some(found)
+    }
+
+    /// [`GateSet::walk_each`] for one value, which the lazy DFA keeps
+    /// valid across a cache clear (see `GateSet::walk_which`).
+    fn walk_one(
+        &self,
+        cache: &mut DfaCache,
+        haystack: &[u8],
+        budget: &mut Duration,
+    ) -> Option<bool> {
+        cache.search_start(0);
+        let mut sid = self
+            .dfa
+            .start_state_forward(cache, &Input::new(haystack))
+            .ok()?;
+        let (mut found, mut walking) = (Some(false), true);
+        arrive(sid, &mut found, &mut walking)?;
+        for (at, &byte) in haystack.iter().enumerate() {
+            if !walking {
+                break;
+            }
+            let mut next = self.dfa.next_state_untagged(cache, sid, byte);
+            if next.is_unknown() {
+                cache.search_update(at);
+                next = self.compute(cache, sid, byte, budget).ok()?;
+            }
+            sid = next;
+            arrive(sid, &mut found, &mut walking)?;
+        }
+        if walking {
+            let eoi = self.dfa.next_eoi_state(cache, sid).ok()?;
+            found = Some(eoi.is_match());
+        }
+        cache.search_finish(haystack.len());
+        found
     }
 
     /// Records in `out` every pattern that matches `haystack`.
@@ -254,27 +307,21 @@ impl GateSet {
         }
     }
 
-    /// [`GateSet::which_overlapping_matches`], within a budget of lazy-DFA
-    /// transitions that no earlier search of this thread computed: each
-    /// one computed takes one from `budget`, and when none is left the
-    /// walk stops and returns `false`, with only part of the answer in
-    /// `out`. Also `false` where the lazy DFA gives up; the PikeVM is not
-    /// asked.
+    /// [`GateSet::which_overlapping_matches`], within a budget of time for
+    /// computing lazy-DFA transitions (see [`GateSet::is_match_within`]):
+    /// `false` when the budget runs out or the lazy DFA gives up, and `out`
+    /// then holds only part of the answer.
     ///
     /// Why: telling which patterns match walks every byte through states
-    /// that the yes/no search never needs, and a transition of a large set
-    /// takes tens of microseconds to compute. On unusual values seen for
-    /// the first time (attack payloads), unbounded walks took tens of
+    /// that the yes/no search never needs, and on unusual values seen for
+    /// the first time (attack payloads) unbounded walks took tens of
     /// milliseconds per request. Past the budget the caller does without
-    /// the answer (the members run their own, smaller automata). The
-    /// transitions computed so far stay cached, so values that come back
-    /// get further each time, and the usual values of a site are soon
-    /// answered in full.
+    /// the answer (the members run their own, smaller automata).
     pub fn which_overlapping_matches_within(
         &self,
         haystack: &[u8],
         out: &mut PatternSet,
-        budget: &mut usize,
+        budget: &mut Duration,
     ) -> bool {
         let mut cache = self.caches.get();
         self.walk_which(&mut cache.dfa, haystack, out, budget)
@@ -288,7 +335,7 @@ impl GateSet {
         cache: &mut DfaCache,
         haystack: &[u8],
         out: &mut PatternSet,
-        budget: &mut usize,
+        budget: &mut Duration,
     ) -> Option<()> {
         let record = |cache: &DfaCache, sid: LazyStateID, out: &mut PatternSet| {
             for i in 0..self.dfa.match_len(cache, sid) {
@@ -323,22 +370,28 @@ impl GateSet {
                 .filter(|s| !s.is_tagged())
                 .map(|s| self.dfa.next_state_untagged(cache, s, byte))
                 .filter(|next| !next.is_unknown());
+            cache.search_update(at);
+            // The lazy DFA keeps the state it returns valid when computing
+            // it clears the cache; this walk holds no other.
             sid = match known {
                 Some(next) => next,
-                None => {
-                    // A match state's transition may be known already:
-                    // only a step that added states counts there.
-                    let before = sid.is_tagged().then(|| cache.memory_usage());
-                    cache.search_update(at);
-                    // The lazy DFA keeps the state it returns valid when
-                    // computing it clears the cache; this walk holds no
-                    // other.
+                // From a match state only the full step can tell whether
+                // the transition is known (on some payloads most steps are
+                // from match states): a step that added states is charged,
+                // and stops the walk when the budget is spent.
+                None if sid.is_tagged() => {
+                    let before = cache.memory_usage();
+                    let started = Instant::now();
                     let next = self.dfa.next_state(cache, sid, byte).ok()?;
-                    if before.is_none_or(|b| cache.memory_usage() != b) {
-                        *budget = budget.checked_sub(1)?;
+                    if cache.memory_usage() != before {
+                        if budget.is_zero() {
+                            return None;
+                        }
+                        *budget = budget.saturating_sub(started.elapsed());
                     }
                     next
                 }
+                None => self.compute(cache, sid, byte, budget).ok()?,
             };
         }
         if sid.is_quit() {
@@ -377,13 +430,43 @@ impl GateSet {
     }
 }
 
+/// Why a walk could not compute a transition.
+enum Stop {
+    /// The caller's time budget is spent.
+    Budget,
+    /// The lazy DFA gave up (see [`GateSet::is_match_within`]).
+    GaveUp,
+}
+
+impl GateSet {
+    /// Computes the transition from `sid` (untagged) on `byte`, taking its
+    /// time from `budget`, unless that is spent.
+    #[cold]
+    #[inline(never)]
+    fn compute(
+        &self,
+        cache: &mut DfaCache,
+        sid: LazyStateID,
+        byte: u8,
+        budget: &mut Duration,
+    ) -> Result<LazyStateID, Stop> {
+        if budget.is_zero() {
+            return Err(Stop::Budget);
+        }
+        let started = Instant::now();
+        let next = self.dfa.next_state(cache, sid, byte);
+        *budget = budget.saturating_sub(started.elapsed());
+        next.map_err(|_| Stop::GaveUp)
+    }
+}
+
 /// A lane reaching `sid`: it stops at a match (found) or at the dead
 /// state, and walks on otherwise; `None` for a quit state, where the walk
 /// cannot answer.
-fn arrive(sid: LazyStateID, found: &mut bool, walking: &mut bool) -> Option<()> {
+fn arrive(sid: LazyStateID, found: &mut Option<bool>, walking: &mut bool) -> Option<()> {
     if sid.is_tagged() {
         if sid.is_match() {
-            *found = true;
+            *found = Some(true);
             *walking = false;
         } else if sid.is_dead() {
             *walking = false;
@@ -444,7 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn budgeted_which_walk_answers_as_the_pikevm_or_says_it_did_not() {
+    fn budgeted_walks_answer_as_the_pikevm_or_say_they_did_not() {
         let pikevm_which = |set: &GateSet, h: &[u8]| {
             let mut cache = set.pikevm.create_cache();
             let mut out = PatternSet::new(set.pattern_len());
@@ -453,40 +536,46 @@ mod tests {
             out.iter().collect::<Vec<_>>()
         };
         let inputs = inputs();
-        // A fresh set with no budget cannot compute its first transition.
-        let fresh = GateSet::new(&patterns()).expect("compiles");
-        let hit = inputs
-            .iter()
-            .find(|h| !pikevm_which(&fresh, h).is_empty())
-            .expect("some input matches");
-        let mut none = 0;
-        let mut out = PatternSet::new(fresh.pattern_len());
-        assert!(!fresh.which_overlapping_matches_within(hit, &mut out, &mut none));
-        // Small budgets stop some walks; every walk that finishes gives the
-        // PikeVM's answer (also across clears of the small cache), and the
-        // transitions it computed stay for the next value.
-        let small = GateSet::with_cache_capacity(&patterns(), 16 * 1024).expect("compiles");
-        let large = GateSet::new(&patterns()).expect("compiles");
-        for set in [&small, &large] {
-            let (mut answered, mut stopped) = (0, 0);
-            for h in &inputs {
-                let mut budget = 4;
-                let mut out = PatternSet::new(set.pattern_len());
-                if set.which_overlapping_matches_within(h, &mut out, &mut budget) {
-                    answered += 1;
-                    assert_eq!(
-                        out.iter().collect::<Vec<_>>(),
-                        pikevm_which(set, h),
-                        "{:?}",
-                        String::from_utf8_lossy(h)
-                    );
-                } else {
-                    stopped += 1;
-                }
-                assert!(budget <= 4);
+        let set = GateSet::new(&patterns()).expect("compiles");
+        let (mut matched, mut stopped) = (0, 0);
+        for h in &inputs {
+            let want = pikevm_which(&set, h);
+            // With no time to compute a transition, a walk answers only
+            // where every transition it needs was computed before.
+            let mut none = Duration::ZERO;
+            let mut out = PatternSet::new(set.pattern_len());
+            let known = set.is_match_within(h, &mut none);
+            let which_known = set.which_overlapping_matches_within(h, &mut out, &mut none);
+            if known.is_none() || !which_known {
+                stopped += 1;
             }
-            assert!(answered > 1000 && stopped > 0, "{answered} / {stopped}");
+            if let Some(found) = known {
+                assert_eq!(found, !want.is_empty(), "{:?}", String::from_utf8_lossy(h));
+            }
+            if which_known {
+                assert_eq!(out.iter().collect::<Vec<_>>(), want);
+            }
+            // With time enough, both answer in full, and the transitions
+            // they computed stay: the same input then needs no more.
+            let mut ample = Duration::MAX;
+            let mut out = PatternSet::new(set.pattern_len());
+            assert_eq!(set.is_match_within(h, &mut ample), Some(!want.is_empty()));
+            assert!(set.which_overlapping_matches_within(h, &mut out, &mut ample));
+            assert_eq!(out.iter().collect::<Vec<_>>(), want);
+            let mut out = PatternSet::new(set.pattern_len());
+            assert_eq!(set.is_match_within(h, &mut none), Some(!want.is_empty()));
+            assert!(set.which_overlapping_matches_within(h, &mut out, &mut none));
+            assert_eq!(out.iter().collect::<Vec<_>>(), want);
+            let four = std::array::from_fn(|_| h.as_slice());
+            let each = set.is_match_each_within(four, &mut none);
+            assert_eq!(each, [Some(!want.is_empty()); LANES]);
+            matched += usize::from(!want.is_empty());
         }
+        assert!(
+            stopped > 100,
+            "the zero budget stopped only {stopped} walks"
+        );
+        assert!(matched > 50, "the inputs barely match ({matched})");
     }
 
     #[test]

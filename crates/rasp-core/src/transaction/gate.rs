@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::time::Duration;
 
 use crs_compiler::build::gate_set::{GateSet, LANES};
 use crs_compiler::program::{GatePlan, GateRef};
@@ -27,8 +28,8 @@ enum Scan {
     /// Exactly these patterns matched.
     Hits(PatternSet),
     /// Some pattern may match, and which ones was not worked out: a value
-    /// longer than [`WHICH_MAX_LEN`], the exchange's [`WHICH_NEW_STEPS`]
-    /// spent, or the lazy DFA gave up (see [`GateSet::try_is_match`]).
+    /// longer than [`WHICH_MAX_LEN`], the exchange's [`BUILD_TIME`] spent,
+    /// or the lazy DFA gave up (see [`GateSet::is_match_within`]).
     /// The members' own operators decide.
     Hit,
 }
@@ -57,13 +58,23 @@ impl Scan {
 /// this costs ordinary traffic nothing.
 const WHICH_MAX_LEN: usize = 256;
 
-/// Lazy-DFA transitions the "which patterns" walks of one exchange may
-/// compute anew, all sets together (see
-/// [`GateSet::which_overlapping_matches_within`]). A transition of a large
-/// CRS set takes up to about 35 µs to compute, so this bounds that work at
-/// about 2 ms per exchange; past it, the members decide with their own
-/// operators.
-const WHICH_NEW_STEPS: usize = 64;
+/// Time the gate walks of one exchange may spend computing lazy-DFA
+/// transitions, all sets together (see [`GateSet::is_match_within`]).
+/// Past it, the members decide with their own operators. A thread's cold
+/// caches take a few exchanges to fill (the benign GET needs about 4 ms of
+/// transitions in all), after which ordinary traffic needs next to none;
+/// without a bound the first sight of 3.5 KiB of prose about SQL took
+/// 68 ms, with it 7.5 ms (benches/first_sight.rs). The verdicts do not
+/// depend on it, only which automata reach them.
+const BUILD_TIME: Duration = Duration::from_millis(2);
+
+/// The part of [`BUILD_TIME`] the "which patterns" walks may spend: they
+/// need many more states than the yes/no walks, and where they stop the
+/// members of the hit groups only run their own operators on the value.
+/// Measured on the CRS suite (PL4, 5,003 novel requests on one engine):
+/// 2 ms and 300 µs took 5.0 s; 5 ms and 1 ms 6.9 s; 10 ms and 1 ms 7.1 s;
+/// a 64-transition cap on these walks alone 8.5 s.
+const WHICH_BUILD_TIME: Duration = Duration::from_micros(300);
 
 /// Scan results for this phase, keyed by the address and length of the
 /// transformed bytes and the set. Those bytes are exchange data or copies
@@ -81,8 +92,10 @@ pub(super) struct GateCache {
     sweeps: RefCell<Vec<Sweep>>,
     /// The sweep's working lists, kept between sweeps.
     scratch: RefCell<SweepScratch>,
-    /// What is left of this exchange's [`WHICH_NEW_STEPS`].
-    which_steps: Cell<usize>,
+    /// What is left of this exchange's [`BUILD_TIME`].
+    build_time_left: Cell<Duration>,
+    /// What is left of this exchange's [`WHICH_BUILD_TIME`].
+    which_time_left: Cell<Duration>,
 }
 
 /// The lists a sweep fills (see [`super::Transaction::sweep`]). Their items
@@ -130,7 +143,8 @@ impl GateCache {
             )),
             sweeps: RefCell::default(),
             scratch: RefCell::default(),
-            which_steps: Cell::new(WHICH_NEW_STEPS),
+            build_time_left: Cell::new(BUILD_TIME),
+            which_time_left: Cell::new(WHICH_BUILD_TIME),
         }
     }
 
@@ -141,7 +155,8 @@ impl GateCache {
         self.reset();
         self.results.get_mut().shrink_to(SCANS);
         self.sweeps.get_mut().clear();
-        self.which_steps.set(WHICH_NEW_STEPS);
+        self.build_time_left.set(BUILD_TIME);
+        self.which_time_left.set(WHICH_BUILD_TIME);
         let scratch = self.scratch.get_mut();
         scratch.values.shrink_to(SWEEP_ITEMS);
         scratch.distinct.shrink_to(SWEEP_ITEMS);
@@ -234,7 +249,9 @@ impl GateCache {
             filled += 1;
             if filled == LANES {
                 let bytes = batch.map(|i| values.get(i).map_or(&[][..], |b| &**b));
-                let found = set.try_is_match_each(bytes);
+                let mut budget = self.build_time_left.get();
+                let found = set.is_match_each_within(bytes, &mut budget);
+                self.build_time_left.set(budget);
                 for (&at, found) in batch.iter().zip(found) {
                     record(&mut results, hit, at, found);
                 }
@@ -242,7 +259,7 @@ impl GateCache {
             }
         }
         for &at in batch.get(..filled).unwrap_or_default() {
-            let found = values.get(at).and_then(|b| set.try_is_match(b));
+            let found = values.get(at).and_then(|b| self.is_match(set, b));
             record(&mut results, hit, at, found);
         }
     }
@@ -420,24 +437,38 @@ impl GateCache {
     /// earliest-match search, which stops at the first hit and is cheaper
     /// per byte than an overlapping one, answers that case first.
     fn scan(&self, set: &GateSet, value: &[u8]) -> Scan {
-        match set.try_is_match(value) {
+        match self.is_match(set, value) {
             Some(true) => self.which(set, value),
             Some(false) => Scan::Miss,
-            // The lazy DFA gave up: the members decide.
+            // Past the exchange's budget, or the lazy DFA gave up: the
+            // members decide.
             None => Scan::Hit,
         }
     }
 
+    /// Whether a pattern of `set` matches `value`, as far as the
+    /// exchange's [`BUILD_TIME`] allow.
+    fn is_match(&self, set: &GateSet, value: &[u8]) -> Option<bool> {
+        let mut budget = self.build_time_left.get();
+        let found = set.is_match_within(value, &mut budget);
+        self.build_time_left.set(budget);
+        found
+    }
+
     /// Which patterns of `set` match `value`, known to match one, as far
-    /// as [`WHICH_MAX_LEN`] and the exchange's [`WHICH_NEW_STEPS`] allow.
+    /// as [`WHICH_MAX_LEN`] and the exchange's [`BUILD_TIME`] allow.
     fn which(&self, set: &GateSet, value: &[u8]) -> Scan {
         if value.len() > WHICH_MAX_LEN {
             return Scan::Hit;
         }
         let mut out = PatternSet::new(set.pattern_len());
-        let mut budget = self.which_steps.get();
+        let left = self.build_time_left.get();
+        let mut budget = self.which_time_left.get().min(left);
         let answered = set.which_overlapping_matches_within(value, &mut out, &mut budget);
-        self.which_steps.set(budget);
+        let spent = self.which_time_left.get().min(left) - budget;
+        self.which_time_left
+            .set(self.which_time_left.get().saturating_sub(spent));
+        self.build_time_left.set(left.saturating_sub(spent));
         if answered {
             Scan::Hits(out)
         } else {
