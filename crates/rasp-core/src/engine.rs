@@ -1,6 +1,7 @@
 //! The engine: compiled rules plus runtime configuration, cheap to clone.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crs_compiler::program::GatePlan;
 use crs_compiler::CompiledRuleset;
@@ -33,18 +34,47 @@ pub enum FailMode {
 /// # Defaults
 /// - `fail_mode`: [`FailMode::Closed`]
 /// - `per_rule`: `false` (the multi-pattern gates are used)
+/// - `gate_build_time`: 2 ms per exchange
 /// - `log_raw_values`: `false` (credentials are redacted in audit records)
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub(crate) fail_mode: FailMode,
     pub(crate) per_rule: bool,
+    pub(crate) gate_build_time: Duration,
     pub(crate) log_raw_values: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            fail_mode: FailMode::default(),
+            per_rule: false,
+            gate_build_time: Duration::from_millis(2),
+            log_raw_values: false,
+        }
+    }
 }
 
 impl EngineConfig {
     /// The default configuration.
     pub fn new() -> EngineConfig {
         EngineConfig::default()
+    }
+
+    /// How long one exchange may spend building states of the
+    /// multi-pattern gates' lazy DFAs. Default 2 ms.
+    ///
+    /// A gate builds each state the first time an input needs it, and a
+    /// state of a large CRS set can take tens of microseconds: without a
+    /// bound, the first sight of 3.5 KiB of unusual text took 68 ms at
+    /// paranoia level 1. Past the budget, the rules behind the gate run
+    /// their own, smaller automata on the values left, so verdicts do not
+    /// depend on this setting; only the time does. A thread's first few
+    /// exchanges spend it while its caches fill. At most 15 % of it goes to
+    /// telling which patterns of a set hit a value, the costlier walk.
+    pub fn gate_build_time(mut self, per_exchange: Duration) -> EngineConfig {
+        self.gate_build_time = per_exchange;
+        self
     }
 
     /// Sets the fail mode. Default is [`FailMode::Closed`].

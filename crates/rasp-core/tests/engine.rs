@@ -5,6 +5,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::{assert_modes_agree, engine, ids, per_rule, request, run};
 use rasp_core::{Engine, EngineConfig, Transaction, Verdict};
@@ -553,10 +554,10 @@ fn negated_rules_are_decided_by_their_gate_scan() {
 }
 
 #[test]
-fn long_values_that_hit_a_set_are_decided_by_each_members_operator() {
-    // A hit value longer than the engine works out "which patterns" for
-    // (256 bytes) leaves the answer to each member's own operator: a
-    // negated member must then match where its pattern misses, and a
+fn values_the_gates_cannot_answer_for_are_decided_by_each_members_operator() {
+    // With no time to build lazy-DFA states, no gate answers: every value
+    // is a "maybe" for the rules of the set, and each rule's own operator
+    // decides. A negated rule must then match where its pattern misses, a
     // positive one only where its own pattern hits.
     let rules = "SecRule ARGS \"!@rx ^[a-z]+$\" \"id:10,phase:2,pass,log\"\n\
                  SecRule ARGS \"!@pm alpha beta\" \"id:11,phase:2,pass,log\"\n\
@@ -570,6 +571,13 @@ fn long_values_that_hit_a_set_are_decided_by_each_members_operator() {
         })
         .into();
     assert!(sets.windows(2).all(|w| w[0] == w[1]), "one set: {sets:?}");
+    // Rules of its own, so that no other engine's searches fill its sets'
+    // caches.
+    let unbuilt = Engine::with_config(
+        Arc::clone(engine(rules).rules()),
+        EngineConfig::new().gate_build_time(Duration::ZERO),
+    );
+    assert_eq!(unbuilt.gate_plan().sets.len(), gated.gate_plan().sets.len());
     let per_rule = per_rule(&gated);
     let pad = "a".repeat(300);
     let cases = [
@@ -578,10 +586,13 @@ fn long_values_that_hit_a_set_are_decided_by_each_members_operator() {
         (format!("/?a={pad}alphaevil"), vec![12]),
         (format!("/?a={pad}&b={pad}beta1"), vec![10, 11]),
         (format!("/?a={pad}"), vec![11]),
+        ("/?a=wicked&b=alpha".to_string(), vec![11, 13]),
+        ("/?a=abc".to_string(), vec![11]),
     ];
     for (uri, want) in &cases {
-        assert_eq!(&ids(&run(&gated, uri, None)), want, "{uri}");
-        assert_eq!(&ids(&run(&per_rule, uri, None)), want, "{uri}");
+        for e in [&gated, &unbuilt, &per_rule] {
+            assert_eq!(&ids(&run(e, uri, None)), want, "{uri}");
+        }
     }
 }
 

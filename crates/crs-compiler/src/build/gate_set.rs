@@ -376,18 +376,19 @@ impl GateSet {
             sid = match known {
                 Some(next) => next,
                 // From a match state only the full step can tell whether
-                // the transition is known (on some payloads most steps are
-                // from match states): a step that added states is charged,
-                // and stops the walk when the budget is spent.
+                // the transition is known, and on some payloads most steps
+                // are from match states: timing each made the walks slower
+                // than what they bound. A step that added a state is
+                // charged as a slow transition of a large set costs, and
+                // stops the walk when the budget is spent.
                 None if sid.is_tagged() => {
                     let before = cache.memory_usage();
-                    let started = Instant::now();
                     let next = self.dfa.next_state(cache, sid, byte).ok()?;
                     if cache.memory_usage() != before {
                         if budget.is_zero() {
                             return None;
                         }
-                        *budget = budget.saturating_sub(started.elapsed());
+                        *budget = budget.saturating_sub(MATCH_STEP_CHARGE);
                     }
                     next
                 }
@@ -429,6 +430,11 @@ impl GateSet {
         !out.is_empty()
     }
 }
+
+/// What a "which patterns" walk charges for a step from a match state that
+/// added states (see [`GateSet::walk_which`]): about what computing a
+/// transition of one of CRS's large sets takes at worst.
+const MATCH_STEP_CHARGE: Duration = Duration::from_micros(20);
 
 /// Why a walk could not compute a transition.
 enum Stop {

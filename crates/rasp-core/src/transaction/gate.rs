@@ -27,11 +27,11 @@ enum Scan {
     Miss,
     /// Exactly these patterns matched.
     Hits(PatternSet),
-    /// Some pattern may match, and which ones was not worked out: a value
-    /// longer than [`WHICH_MAX_LEN`], the exchange's [`BUILD_TIME`] spent,
-    /// or the lazy DFA gave up (see [`GateSet::is_match_within`]).
+    /// Some pattern may match, and which ones was not worked out: the
+    /// exchange's build time was spent, or the lazy DFA gave up (see
+    /// [`GateSet::is_match_within`]).
     /// The members' own operators decide.
-    Hit,
+    Maybe,
 }
 
 impl Scan {
@@ -40,41 +40,19 @@ impl Scan {
         match self {
             Scan::Miss => Some(false),
             Scan::Hits(hits) => Some(hits.contains(pattern)),
-            Scan::Hit => None,
+            Scan::Maybe => None,
         }
     }
 }
 
-/// Longest hit value whose matching patterns a set works out itself.
-///
-/// Which patterns of a large set match takes an overlapping walk that
-/// builds far more lazy-DFA states than the yes/no scan. On a long value
-/// never seen before that is unbounded in practice: CRS's regex stress
-/// test 942521-16 (3.5 KiB) took 0.5 s the first time, nearly all of it
-/// in those walks, against 12 ms when every rule ran its own pattern.
-/// Beyond this length the members reading the value run their own
-/// operators instead, whose automata are small (the first sight of that
-/// test: see benches/README.md). Benign long values rarely hit a set, so
-/// this costs ordinary traffic nothing.
-const WHICH_MAX_LEN: usize = 256;
-
-/// Time the gate walks of one exchange may spend computing lazy-DFA
-/// transitions, all sets together (see [`GateSet::is_match_within`]).
-/// Past it, the members decide with their own operators. A thread's cold
-/// caches take a few exchanges to fill (the benign GET needs about 4 ms of
-/// transitions in all), after which ordinary traffic needs next to none;
-/// without a bound the first sight of 3.5 KiB of prose about SQL took
-/// 68 ms, with it 7.5 ms (benches/first_sight.rs). The verdicts do not
-/// depend on it, only which automata reach them.
-const BUILD_TIME: Duration = Duration::from_millis(2);
-
-/// The part of [`BUILD_TIME`] the "which patterns" walks may spend: they
-/// need many more states than the yes/no walks, and where they stop the
-/// members of the hit groups only run their own operators on the value.
-/// Measured on the CRS suite (PL4, 5,003 novel requests on one engine):
-/// 2 ms and 300 µs took 5.0 s; 5 ms and 1 ms 6.9 s; 10 ms and 1 ms 7.1 s;
-/// a 64-transition cap on these walks alone 8.5 s.
-const WHICH_BUILD_TIME: Duration = Duration::from_micros(300);
+/// The share of an exchange's build time (`EngineConfig::gate_build_time`)
+/// the "which patterns" walks may spend, in percent: they need many more
+/// states than the yes/no walks, and where they stop the members of the
+/// hit groups only run their own operators on the value. Measured on the
+/// CRS suite (PL4, 5,003 novel requests on one engine): 2 ms with 300 µs
+/// for these walks took 5.1 s; 5 ms and 1 ms 6.9 s; 10 ms and 1 ms 7.1 s;
+/// without a time budget, with a 64-transition cap on these walks, 8.5 s.
+const WHICH_SHARE: u32 = 15;
 
 /// Scan results for this phase, keyed by the address and length of the
 /// transformed bytes and the set. Those bytes are exchange data or copies
@@ -92,9 +70,12 @@ pub(super) struct GateCache {
     sweeps: RefCell<Vec<Sweep>>,
     /// The sweep's working lists, kept between sweeps.
     scratch: RefCell<SweepScratch>,
-    /// What is left of this exchange's [`BUILD_TIME`].
+    /// This exchange's build time (see [`GateCache::set_build_time`]).
+    build_time: Cell<Duration>,
+    /// What is left of it.
     build_time_left: Cell<Duration>,
-    /// What is left of this exchange's [`WHICH_BUILD_TIME`].
+    /// What is left of the part the "which patterns" walks may spend
+    /// ([`WHICH_SHARE`]).
     which_time_left: Cell<Duration>,
 }
 
@@ -143,8 +124,9 @@ impl GateCache {
             )),
             sweeps: RefCell::default(),
             scratch: RefCell::default(),
-            build_time_left: Cell::new(BUILD_TIME),
-            which_time_left: Cell::new(WHICH_BUILD_TIME),
+            build_time: Cell::new(Duration::ZERO),
+            build_time_left: Cell::new(Duration::ZERO),
+            which_time_left: Cell::new(Duration::ZERO),
         }
     }
 
@@ -155,13 +137,20 @@ impl GateCache {
         self.reset();
         self.results.get_mut().shrink_to(SCANS);
         self.sweeps.get_mut().clear();
-        self.build_time_left.set(BUILD_TIME);
-        self.which_time_left.set(WHICH_BUILD_TIME);
+        self.set_build_time(self.build_time.get());
         let scratch = self.scratch.get_mut();
         scratch.values.shrink_to(SWEEP_ITEMS);
         scratch.distinct.shrink_to(SWEEP_ITEMS);
         scratch.reads.shrink_to(SWEEP_ITEMS);
         scratch.hit.shrink_to(SWEEP_ITEMS);
+    }
+
+    /// How long this exchange may spend building lazy-DFA states (see
+    /// `EngineConfig::gate_build_time`); set when a transaction starts.
+    pub(super) fn set_build_time(&self, per_exchange: Duration) {
+        self.build_time.set(per_exchange);
+        self.build_time_left.set(per_exchange);
+        self.which_time_left.set(per_exchange * WHICH_SHARE / 100);
     }
 
     pub(super) fn reset(&self) {
@@ -226,8 +215,9 @@ impl GateCache {
                 let scan = match found {
                     Some(true) => self.which(set, bytes),
                     Some(false) => Scan::Miss,
-                    // The lazy DFA gave up: the members decide.
-                    None => Scan::Hit,
+                    // Past the exchange's budget, or the lazy DFA gave up:
+                    // the members decide.
+                    None => Scan::Maybe,
                 };
                 if let Some(h) = hit.get_mut(at) {
                     *h = !matches!(scan, Scan::Miss);
@@ -345,7 +335,7 @@ impl super::Transaction {
                     }
                 }
                 // Any member may match: each runs its own operator.
-                Scan::Hit => {
+                Scan::Maybe => {
                     for p in own {
                         let _ = sweep.hits.try_insert(PatternID::new_unchecked(p));
                     }
@@ -442,12 +432,12 @@ impl GateCache {
             Some(false) => Scan::Miss,
             // Past the exchange's budget, or the lazy DFA gave up: the
             // members decide.
-            None => Scan::Hit,
+            None => Scan::Maybe,
         }
     }
 
     /// Whether a pattern of `set` matches `value`, as far as the
-    /// exchange's [`BUILD_TIME`] allow.
+    /// exchange's build time allows.
     fn is_match(&self, set: &GateSet, value: &[u8]) -> Option<bool> {
         let mut budget = self.build_time_left.get();
         let found = set.is_match_within(value, &mut budget);
@@ -456,11 +446,8 @@ impl GateCache {
     }
 
     /// Which patterns of `set` match `value`, known to match one, as far
-    /// as [`WHICH_MAX_LEN`] and the exchange's [`BUILD_TIME`] allow.
+    /// as the exchange's build time allows.
     fn which(&self, set: &GateSet, value: &[u8]) -> Scan {
-        if value.len() > WHICH_MAX_LEN {
-            return Scan::Hit;
-        }
         let mut out = PatternSet::new(set.pattern_len());
         let left = self.build_time_left.get();
         let mut budget = self.which_time_left.get().min(left);
@@ -472,7 +459,7 @@ impl GateCache {
         if answered {
             Scan::Hits(out)
         } else {
-            Scan::Hit
+            Scan::Maybe
         }
     }
 }

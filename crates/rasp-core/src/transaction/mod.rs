@@ -88,6 +88,7 @@ impl Transaction {
         let started_us = now_us();
         let state = TxState::new(&engine.rules.settings);
         let tables = spare::take();
+        tables.gates.set_build_time(engine.config.gate_build_time);
         let ex = ExchangeData {
             unique_id: unique_id(started_us),
             remote_addr: b"0.0.0.0".to_vec(),
