@@ -578,6 +578,11 @@ fn values_the_gates_cannot_answer_for_are_decided_by_each_members_operator() {
         EngineConfig::new().gate_build_time(Duration::ZERO),
     );
     assert_eq!(unbuilt.gate_plan().sets.len(), gated.gate_plan().sets.len());
+    // And no bound at all is a valid setting too.
+    let unbounded = Engine::with_config(
+        Arc::clone(gated.rules()),
+        EngineConfig::new().gate_build_time(Duration::MAX),
+    );
     let per_rule = per_rule(&gated);
     let pad = "a".repeat(300);
     let cases = [
@@ -590,7 +595,7 @@ fn values_the_gates_cannot_answer_for_are_decided_by_each_members_operator() {
         ("/?a=abc".to_string(), vec![11]),
     ];
     for (uri, want) in &cases {
-        for e in [&gated, &unbuilt, &per_rule] {
+        for e in [&gated, &unbuilt, &unbounded, &per_rule] {
             assert_eq!(&ids(&run(e, uri, None)), want, "{uri}");
         }
     }

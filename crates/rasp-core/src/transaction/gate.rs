@@ -150,7 +150,9 @@ impl GateCache {
     pub(super) fn set_build_time(&self, per_exchange: Duration) {
         self.build_time.set(per_exchange);
         self.build_time_left.set(per_exchange);
-        self.which_time_left.set(per_exchange * WHICH_SHARE / 100);
+        // Divided first: a user may give Duration::MAX.
+        self.which_time_left
+            .set((per_exchange / 100).saturating_mul(WHICH_SHARE));
     }
 
     pub(super) fn reset(&self) {
