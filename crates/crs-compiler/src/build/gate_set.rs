@@ -10,6 +10,10 @@
 //! same question of many short values in a row, which
 //! [`GateSet::is_match_each`] answers by walking several values at once
 //! (see there).
+//!
+//! The `*_within` searches answer by the lazy DFA alone, within a budget of
+//! time for building its states, and say when they could not: the engine
+//! then asks the rules' own automata (see [`GateSet::is_match_within`]).
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::time::{Duration, Instant};
