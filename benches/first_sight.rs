@@ -39,7 +39,10 @@ use common::mix::{Case, Expect};
 /// unquoted (CRS writes these on one line). Panics with the file name when
 /// it is not there: the bench is meaningless without it.
 fn regression_input(dir: &Path, rule: &str, id: u32, field: &str) -> String {
-    let file = walk(&dir.join("tests/regression"), &format!("{rule}.yaml"))
+    let pattern = format!("{}/tests/regression/**/{rule}.yaml", dir.display());
+    let file = glob::glob(&pattern)
+        .ok()
+        .and_then(|mut found| found.find_map(Result::ok))
         .unwrap_or_else(|| panic!("{rule}.yaml not found under {}", dir.display()));
     let text = std::fs::read_to_string(&file).expect("read regression file");
     // `- test_id: 16` opens a test; its fields follow, indented.
@@ -66,20 +69,6 @@ fn unquote(raw: &str) -> String {
     } else {
         raw.to_string()
     }
-}
-
-fn walk(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = walk(&path, name) {
-                return Some(found);
-            }
-        } else if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-    }
-    None
 }
 
 fn headers(body: &[u8]) -> Vec<(String, String)> {

@@ -433,22 +433,7 @@ impl GateSet {
         pikevm.which_overlapping_matches(pike_cache, &Input::new(haystack), out);
         !out.is_empty()
     }
-}
 
-/// What a "which patterns" walk charges for a step from a match state that
-/// added states (see [`GateSet::walk_which`]): a few times what computing
-/// a transition of one of CRS's large sets typically takes (5–10 µs).
-const MATCH_STEP_CHARGE: Duration = Duration::from_micros(20);
-
-/// Why a walk could not compute a transition.
-enum Stop {
-    /// The caller's time budget is spent.
-    Budget,
-    /// The lazy DFA gave up (see [`GateSet::is_match_within`]).
-    GaveUp,
-}
-
-impl GateSet {
     /// Computes the transition from `sid` (untagged) on `byte`, taking its
     /// time from `budget`, unless that is spent.
     #[cold]
@@ -468,6 +453,19 @@ impl GateSet {
         *budget = budget.saturating_sub(started.elapsed());
         next.map_err(|_| Stop::GaveUp)
     }
+}
+
+/// What a "which patterns" walk charges for a step from a match state that
+/// added states (see [`GateSet::walk_which`]): a few times what computing
+/// a transition of one of CRS's large sets typically takes (5–10 µs).
+const MATCH_STEP_CHARGE: Duration = Duration::from_micros(20);
+
+/// Why a walk could not compute a transition.
+enum Stop {
+    /// The caller's time budget is spent.
+    Budget,
+    /// The lazy DFA gave up (see [`GateSet::is_match_within`]).
+    GaveUp,
 }
 
 /// A lane reaching `sid`: it stops at a match (found) or at the dead

@@ -70,9 +70,8 @@ pub(super) struct GateCache {
     sweeps: RefCell<Vec<Sweep>>,
     /// The sweep's working lists, kept between sweeps.
     scratch: RefCell<SweepScratch>,
-    /// This exchange's build time (see [`GateCache::set_build_time`]).
-    build_time: Cell<Duration>,
-    /// What is left of it.
+    /// What is left of this exchange's build time (see
+    /// [`GateCache::set_build_time`]).
     build_time_left: Cell<Duration>,
     /// What is left of the part the "which patterns" walks may spend
     /// ([`WHICH_SHARE`]).
@@ -124,7 +123,6 @@ impl GateCache {
             )),
             sweeps: RefCell::default(),
             scratch: RefCell::default(),
-            build_time: Cell::new(Duration::ZERO),
             build_time_left: Cell::new(Duration::ZERO),
             which_time_left: Cell::new(Duration::ZERO),
         }
@@ -137,7 +135,6 @@ impl GateCache {
         self.reset();
         self.results.get_mut().shrink_to(SCANS);
         self.sweeps.get_mut().clear();
-        self.set_build_time(self.build_time.get());
         let scratch = self.scratch.get_mut();
         scratch.values.shrink_to(SWEEP_ITEMS);
         scratch.distinct.shrink_to(SWEEP_ITEMS);
@@ -148,7 +145,6 @@ impl GateCache {
     /// How long this exchange may spend building lazy-DFA states (see
     /// `EngineConfig::gate_build_time`); set when a transaction starts.
     pub(super) fn set_build_time(&self, per_exchange: Duration) {
-        self.build_time.set(per_exchange);
         self.build_time_left.set(per_exchange);
         // Divided first: a user may give Duration::MAX.
         self.which_time_left
@@ -214,13 +210,7 @@ impl GateCache {
                 let Some(bytes) = values.get(at) else {
                     return;
                 };
-                let scan = match found {
-                    Some(true) => self.which(set, bytes),
-                    Some(false) => Scan::Miss,
-                    // Past the exchange's budget, or the lazy DFA gave up:
-                    // the members decide.
-                    None => Scan::Maybe,
-                };
+                let scan = self.answer(set, bytes, found);
                 if let Some(h) = hit.get_mut(at) {
                     *h = !matches!(scan, Scan::Miss);
                 }
@@ -253,6 +243,52 @@ impl GateCache {
         for &at in batch.get(..filled).unwrap_or_default() {
             let found = values.get(at).and_then(|b| self.is_match(set, b));
             record(&mut results, hit, at, found);
+        }
+    }
+
+    /// What `set` says of `value`. Most values match no pattern: an
+    /// earliest-match search, which stops at the first hit and is cheaper
+    /// per byte than an overlapping one, answers that case first.
+    fn scan(&self, set: &GateSet, value: &[u8]) -> Scan {
+        self.answer(set, value, self.is_match(set, value))
+    }
+
+    /// The scan of `value`, given whether a pattern of `set` matches it
+    /// (`None`: the walk could not tell).
+    fn answer(&self, set: &GateSet, value: &[u8], found: Option<bool>) -> Scan {
+        match found {
+            Some(true) => self.which(set, value),
+            Some(false) => Scan::Miss,
+            // Past the exchange's budget, or the lazy DFA gave up: the
+            // members decide.
+            None => Scan::Maybe,
+        }
+    }
+
+    /// Whether a pattern of `set` matches `value`, as far as the
+    /// exchange's build time allows.
+    fn is_match(&self, set: &GateSet, value: &[u8]) -> Option<bool> {
+        let mut budget = self.build_time_left.get();
+        let found = set.is_match_within(value, &mut budget);
+        self.build_time_left.set(budget);
+        found
+    }
+
+    /// Which patterns of `set` match `value`, known to match one, as far
+    /// as the exchange's build time allows.
+    fn which(&self, set: &GateSet, value: &[u8]) -> Scan {
+        let (left, which_left) = (self.build_time_left.get(), self.which_time_left.get());
+        let allowed = which_left.min(left);
+        let mut budget = allowed;
+        let mut out = PatternSet::new(set.pattern_len());
+        let answered = set.which_overlapping_matches_within(value, &mut out, &mut budget);
+        let spent = allowed.saturating_sub(budget);
+        self.which_time_left.set(which_left.saturating_sub(spent));
+        self.build_time_left.set(left.saturating_sub(spent));
+        if answered {
+            Scan::Hits(out)
+        } else {
+            Scan::Maybe
         }
     }
 
@@ -421,47 +457,5 @@ impl super::Transaction {
             reads,
             hit,
         };
-    }
-}
-
-impl GateCache {
-    /// What `set` says of `value`. Most values match no pattern: an
-    /// earliest-match search, which stops at the first hit and is cheaper
-    /// per byte than an overlapping one, answers that case first.
-    fn scan(&self, set: &GateSet, value: &[u8]) -> Scan {
-        match self.is_match(set, value) {
-            Some(true) => self.which(set, value),
-            Some(false) => Scan::Miss,
-            // Past the exchange's budget, or the lazy DFA gave up: the
-            // members decide.
-            None => Scan::Maybe,
-        }
-    }
-
-    /// Whether a pattern of `set` matches `value`, as far as the
-    /// exchange's build time allows.
-    fn is_match(&self, set: &GateSet, value: &[u8]) -> Option<bool> {
-        let mut budget = self.build_time_left.get();
-        let found = set.is_match_within(value, &mut budget);
-        self.build_time_left.set(budget);
-        found
-    }
-
-    /// Which patterns of `set` match `value`, known to match one, as far
-    /// as the exchange's build time allows.
-    fn which(&self, set: &GateSet, value: &[u8]) -> Scan {
-        let mut out = PatternSet::new(set.pattern_len());
-        let left = self.build_time_left.get();
-        let mut budget = self.which_time_left.get().min(left);
-        let answered = set.which_overlapping_matches_within(value, &mut out, &mut budget);
-        let spent = self.which_time_left.get().min(left) - budget;
-        self.which_time_left
-            .set(self.which_time_left.get().saturating_sub(spent));
-        self.build_time_left.set(left.saturating_sub(spent));
-        if answered {
-            Scan::Hits(out)
-        } else {
-            Scan::Maybe
-        }
     }
 }
