@@ -181,6 +181,63 @@ fn request_body_limit_rejects_with_413_when_on() {
 }
 
 #[test]
+fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
+    // A body no multipart parser reads is all "no files" data: over
+    // SecRequestBodyNoFilesLimit with Reject, the chunk that crosses the
+    // limit is answered 413, and phase 2 gives the same answer. A
+    // multipart body is only judged by its parser, and ProcessPartial
+    // inspects the body (here the rule sees the argument).
+    let conf = |action: &str| {
+        format!(
+            "SecRequestBodyAccess On\nSecRequestBodyLimit 1000\nSecRequestBodyNoFilesLimit 16\n\
+             SecRequestBodyLimitAction {action}\n\
+             SecRule ARGS_POST:a \"@rx ^0123\" \"id:1,phase:2,pass,log\""
+        )
+    };
+    let body = |tx: &mut Transaction, content_type: &[u8], chunks: &[&[u8]]| {
+        tx.process_uri(b"POST", b"/", b"HTTP/1.1");
+        tx.add_request_header(b"Content-Type", content_type);
+        let _ = tx.process_request_headers();
+        chunks
+            .iter()
+            .map(|c| match tx.append_request_body(c) {
+                Verdict::Interrupt(i) => Some(i.status),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let form: &[&[u8]] = &[b"a=0123456789", b"&b=0123456789", b"&c=0"];
+    let reject = engine(&conf("Reject"));
+    let mut tx = reject.transaction();
+    assert_eq!(
+        body(&mut tx, b"application/x-www-form-urlencoded", form),
+        vec![None, Some(413), Some(413)]
+    );
+    match tx.process_request_body() {
+        Verdict::Interrupt(i) => assert_eq!((i.status, i.phase), (413, 2)),
+        v => panic!("expected 413, got {v:?}"),
+    }
+    assert!(ids(&tx).is_empty(), "the body was not inspected");
+
+    let mut tx = reject.transaction();
+    let multipart = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n0123456789012345678901234567890123456789\r\n--b--\r\n";
+    assert_eq!(
+        body(&mut tx, b"multipart/form-data; boundary=b", &[multipart]),
+        vec![None]
+    );
+    assert!(matches!(tx.process_request_body(), Verdict::Continue));
+
+    let partial = engine(&conf("ProcessPartial"));
+    let mut tx = partial.transaction();
+    assert_eq!(
+        body(&mut tx, b"application/x-www-form-urlencoded", form),
+        vec![None, None, None]
+    );
+    assert!(matches!(tx.process_request_body(), Verdict::Continue));
+    assert_eq!(ids(&tx), vec![1]);
+}
+
+#[test]
 fn request_body_limit_partial_inspects_prefix() {
     let e = engine(
         "SecRequestBodyLimit 8\nSecRequestBodyLimitAction ProcessPartial\n\

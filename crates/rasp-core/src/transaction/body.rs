@@ -21,9 +21,38 @@ pub(super) fn append_request(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
         tx.ex.request_body_length = tx.ex.request_body.len();
         return over_limit(tx, "Request body is larger than the configured limit");
     }
+    if let Some(room) = no_files_room(tx) {
+        if chunk.len() > room {
+            // Over `SecRequestBodyNoFilesLimit` with `Reject`: phase 2
+            // would answer 413 without reading the body, so the rest is
+            // neither buffered nor waited for (a layer stops reading it).
+            tx.ex.request_body.extend_from_slice(&chunk[..room]);
+            tx.ex.request_body_length = tx.ex.request_body.len();
+            return over_limit(tx, NO_FILES_OVER_LIMIT);
+        }
+    }
     tx.ex.request_body.extend_from_slice(chunk);
     tx.ex.request_body_length = tx.ex.request_body.len();
     Verdict::Continue
+}
+
+const NO_FILES_OVER_LIMIT: &str =
+    "Request body no files data length is larger than the configured limit";
+
+/// Room left under `SecRequestBodyNoFilesLimit` when going over it rejects
+/// the request: the engine is `On`, the limit action is `Reject`, and no
+/// multipart parser will tell file data apart (v2 counts every byte of
+/// such a body as it stores it). `None` otherwise: the limit is checked
+/// when phase 2 starts.
+fn no_files_room(tx: &Transaction) -> Option<usize> {
+    let settings = &tx.engine.rules.settings;
+    let rejects = settings.request_body_limit_action == BodyLimitAction::Reject
+        && tx.state.mode == EngineMode::On;
+    if !rejects || tx.state.body_processor == Some(BodyProcessor::Multipart) {
+        return None;
+    }
+    let limit = usize::try_from(settings.request_body_no_files_limit).unwrap_or(usize::MAX);
+    Some(limit.saturating_sub(tx.ex.request_body.len()))
 }
 
 /// A body over its limit: `Reject` interrupts with 413 when the engine is
@@ -64,8 +93,7 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
     let no_files_limit =
         usize::try_from(settings.request_body_no_files_limit).unwrap_or(usize::MAX);
     if processor != Some(BodyProcessor::Multipart) && tx.ex.request_body.len() > no_files_limit {
-        let why = "Request body no files data length is larger than the configured limit";
-        if let Verdict::Interrupt(i) = over_limit(tx, why) {
+        if let Verdict::Interrupt(i) = over_limit(tx, NO_FILES_OVER_LIMIT) {
             return Some(Verdict::Interrupt(i));
         }
     }
