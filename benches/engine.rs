@@ -11,6 +11,10 @@
 //! `RASP_BENCH_PARANOIA=1` (or `4`) limits the run to one level, set-up
 //! included (useful under a profiler).
 //!
+//! Besides the seven cases, `benign_get_varied` cycles through 4,096
+//! variants of the benign GET (new session id, search, size and page each
+//! time; see `mix::benign_get_varied`).
+//!
 //! Benchmark ids are `pl<N>/<case>/<engine>`. Before measuring, every case
 //! runs once through each engine and the outcome is printed; a benign case
 //! interrupted by rasp at PL1, or an attack it lets pass, aborts the run
@@ -93,6 +97,42 @@ fn engine(c: &mut Criterion) {
             g.bench_function("zentinel", |b| b.iter(|| zen.run(black_box(case))));
             g.finish();
         }
+        // Case 1 varied per exchange (`mix::benign_get_varied`): each
+        // iteration takes the next of the variants, round and round.
+        let varied = mix::benign_get_varied();
+        let passed = varied
+            .iter()
+            .filter(|k| common::run_rasp(&rasp, k).0.is_none())
+            .count();
+        eprintln!(
+            "  PL{pl} rasp         benign_get_varied: {passed} of {} pass",
+            varied.len()
+        );
+        assert!(
+            pl != 1 || passed == varied.len(),
+            "varied benign GETs are interrupted under rasp at PL1"
+        );
+        let mut g = c.benchmark_group(format!("pl{pl}/benign_get_varied"));
+        g.throughput(Throughput::Elements(1));
+        let next = |at: &mut usize| {
+            *at = (*at + 1) % varied.len();
+            &varied[*at]
+        };
+        g.bench_function("rasp", |b| {
+            let mut at = 0;
+            b.iter(|| common::run_rasp(&rasp, black_box(next(&mut at))))
+        });
+        #[cfg(feature = "bench-modsecurity")]
+        g.bench_function("modsecurity", |b| {
+            let mut at = 0;
+            b.iter(|| msc.run(black_box(next(&mut at))))
+        });
+        #[cfg(feature = "bench-zentinel")]
+        g.bench_function("zentinel", |b| {
+            let mut at = 0;
+            b.iter(|| zen.run(black_box(next(&mut at))))
+        });
+        g.finish();
     }
 }
 

@@ -15,7 +15,7 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CRITERION = os.environ.get("CRITERION_HOME", os.path.join(ROOT, "target", "criterion"))
-CASES = ["benign_get", "json_post_1k", "form_post_4k", "multipart_64k", "sqli_get", "xss_json", "json_1m"]
+CASES = ["benign_get", "json_post_1k", "form_post_4k", "multipart_64k", "sqli_get", "xss_json", "json_1m", "benign_get_varied"]
 
 
 def medians():

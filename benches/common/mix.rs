@@ -429,3 +429,55 @@ pub fn cases() -> Vec<Case> {
         },
     ]
 }
+
+/// Exchanges in [`benign_get_varied`].
+pub const VARIED: usize = 4096;
+
+/// Words of the varied search terms.
+const SEARCH_WORDS: [&str; 16] = [
+    "running", "shoes", "jacket", "blue", "green", "winter", "hiking", "boots", "sport", "trail",
+    "socks", "kids", "wide", "fit", "rain", "coat",
+];
+
+/// Case 1 as real traffic varies it, beside the fixed mix: [`VARIED`]
+/// benign GETs, each with its own 32-hex-digit session cookie, cart count,
+/// two-word search, size and page (deterministic). A repeated exchange
+/// walks the gates' lazy DFAs through states built before; these show
+/// whether new values of the same kinds keep doing so. Benchmarks cycle
+/// through them.
+pub fn benign_get_varied() -> Vec<Case> {
+    let Some(base) = cases().into_iter().find(|c| c.name == "benign_get") else {
+        unreachable!("the mix has a benign GET");
+    };
+    // xorshift64: deterministic and cheap.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..VARIED)
+        .map(|_| {
+            let mut c = base.clone();
+            c.name = "benign_get_varied";
+            c.description = "case 1 with a new session id, search, size and page per exchange";
+            let session: String = (0..32)
+                .map(|_| char::from(b"0123456789abcdef"[(next() % 16) as usize]))
+                .collect();
+            let word = |n: u64| SEARCH_WORDS[(n % 16) as usize];
+            let (a, b) = (word(next()), word(next()));
+            let (size, page) = (36 + next() % 12, 1 + next() % 50);
+            c.uri = format!(
+                "/products/search?q={a}+{b}&category=sport&size={size}&page={page}&sort=price_asc"
+            );
+            let cart = next() % 9;
+            for (name, value) in &mut c.headers {
+                if name == "Cookie" {
+                    *value = format!("session_id={session}; theme=dark; cart_items={cart}");
+                }
+            }
+            c
+        })
+        .collect()
+}
