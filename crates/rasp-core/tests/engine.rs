@@ -315,6 +315,34 @@ SecRule ARGS "@rx etc/passwd" "id:4,phase:2,pass,log,t:lowercase"
 }
 
 #[test]
+fn a_long_value_read_through_two_targets_answers_for_both_groups() {
+    // The User-Agent is read through `REQUEST_HEADERS:User-Agent` by one
+    // group and through `REQUEST_HEADERS` by another whose chain leaves it
+    // as it is: the sweep sees the same bytes twice, walks them once, and
+    // the answer must reach both groups.
+    let gated = engine(
+        r#"
+SecRule ARGS|REQUEST_HEADERS:User-Agent "@rx evil" "id:1,phase:2,pass,log"
+SecRule ARGS|REQUEST_HEADERS:User-Agent "@rx nothing-like-this" "id:2,phase:2,pass,log"
+SecRule REQUEST_HEADERS "@rx evil" "id:3,phase:2,pass,log,t:urlDecodeUni"
+SecRule REQUEST_HEADERS "@rx nothing-like-this" "id:4,phase:2,pass,log,t:urlDecodeUni"
+"#,
+    );
+    assert_eq!(gated.gate_plan().ungated, vec![], "every rule is gated");
+    assert_eq!(gated.gate_plan().groups.len(), 2);
+    let plain = per_rule(&gated);
+    let long = |word: &str| {
+        format!("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) {word} Chrome/124.0")
+    };
+    for (agent, want) in [(long("evil"), vec![1, 3]), (long("fine"), vec![])] {
+        let headers: &[(&[u8], &[u8])] = &[(b"User-Agent", agent.as_bytes())];
+        for e in [&gated, &plain] {
+            assert_eq!(ids(&request(e, b"/", headers, None)), want, "{agent}");
+        }
+    }
+}
+
+#[test]
 fn tx_comparison_shortcuts_and_full_evaluation_agree() {
     // The engine decides TX comparisons from a side table without
     // evaluating the rule (`shortcut.rs`); a flow-only match just moves the

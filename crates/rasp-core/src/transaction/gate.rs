@@ -220,12 +220,23 @@ impl GateCache {
         // on alone next to finished short ones.
         let long = |(_, b): &(usize, &Transformed<'_>)| b.len() > SHORT_VALUE;
         let indexed = || values.iter().enumerate();
+        // Long values read through two targets (`REQUEST_HEADERS` and
+        // `REQUEST_HEADERS:User-Agent`) are in the list twice: each is
+        // walked once, and its copies take its answer (value, first).
+        let mut copies = Vec::new();
         for (at, bytes) in indexed().filter(long).chain(indexed().filter(|v| !long(v))) {
             if let Some(scanned) = results.get(&key(bytes)) {
                 if let Some(h) = hit.get_mut(at) {
                     *h = !matches!(scanned, Scan::Miss);
                 }
                 continue;
+            }
+            let same = |b: &Transformed<'_>| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len();
+            if bytes.len() > SHORT_VALUE {
+                if let Some(first) = values.get(..at).and_then(|v| v.iter().position(same)) {
+                    copies.push((at, first));
+                    continue;
+                }
             }
             batch[filled] = at;
             filled += 1;
@@ -243,6 +254,12 @@ impl GateCache {
         for &at in batch.get(..filled).unwrap_or_default() {
             let found = values.get(at).and_then(|b| self.is_match(set, b));
             record(&mut results, hit, at, found);
+        }
+        for (at, first) in copies {
+            let answer = hit.get(first).copied().unwrap_or(true);
+            if let Some(h) = hit.get_mut(at) {
+                *h = answer;
+            }
         }
     }
 
