@@ -149,6 +149,15 @@ pub struct SetTarget {
     pub target: crate::ir::variable::Target,
     /// Indexes into [`GatePlan::groups`] of the groups that read it.
     pub groups: Vec<usize>,
+    /// For each of [`SetTarget::groups`], the pattern ids (in the set) of
+    /// the members that read this target themselves. A group's targets are
+    /// its members' union: a pattern that hits a value another member
+    /// reads says nothing of its own rule (the XSS rules' group reads every
+    /// request header for one member, and a browser's `Accept` header hits
+    /// 941130's pattern, which does not read it). Each member reads each of
+    /// its values through one of its own targets, so a hit counts for the
+    /// members listed here only.
+    pub readers: Vec<Vec<usize>>,
 }
 
 /// Where a rule link's gate is: group index and pattern index.

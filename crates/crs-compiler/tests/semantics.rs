@@ -213,6 +213,32 @@ fn data_files_are_relative_to_the_rule_file() {
 }
 
 #[test]
+fn a_set_target_lists_the_members_that_read_it() {
+    // One group (same phase and chain), three members with different
+    // targets: a scan of a value read through a target counts only for
+    // the members that read that target themselves.
+    let rs = load(
+        "SecRule ARGS|REQUEST_HEADERS:User-Agent \"@rx foo\" \"id:1,t:lowercase\"\n\
+         SecRule REQUEST_HEADERS \"@rx bar\" \"id:2,t:lowercase\"\n\
+         SecRule ARGS \"@rx baz\" \"id:3,t:lowercase\"\n",
+    );
+    assert_eq!(rs.groups.len(), 1);
+    assert_eq!(rs.groups[0].member_ids, vec![1, 2, 3]);
+    let pattern = |id: u32| rs.gates[rs.rule(id).unwrap().link_index].unwrap().pattern;
+    let readers = |target: &str| {
+        let t = rs.set_targets[0]
+            .iter()
+            .find(|t| t.target.describe() == target)
+            .unwrap_or_else(|| panic!("no set target {target}"));
+        assert_eq!(t.groups, vec![0]);
+        t.readers[0].clone()
+    };
+    assert_eq!(readers("ARGS"), vec![pattern(1), pattern(3)]);
+    assert_eq!(readers("REQUEST_HEADERS:user-agent"), vec![pattern(1)]);
+    assert_eq!(readers("REQUEST_HEADERS"), vec![pattern(2)]);
+}
+
+#[test]
 fn gates_group_rx_heads_with_identical_inputs() {
     let rs = load(
         "SecRule ARGS \"@rx foo\" \"id:1,t:lowercase\"\n\

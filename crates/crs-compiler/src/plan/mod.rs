@@ -243,6 +243,8 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     // appearance. Targets are not part of the key: the scan result belongs
     // to a value, and every member checks only the values it inspects.
     let mut bucket_of: HashMap<(usize, &[Transform], bool), usize> = HashMap::new();
+    // Each gated link's own targets, by link index.
+    let mut link_targets: HashMap<usize, &[crate::ir::variable::Target]> = HashMap::new();
     let mut buckets: Vec<Vec<&Rule>> = Vec::new();
     for (p, program) in rs.phases.iter().enumerate() {
         // Chain links too: a link's gate answers per value from the scans
@@ -273,6 +275,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             if let Some(members) = buckets.get_mut(b) {
                 members.push(rule);
             }
+            link_targets.insert(rule.link_index, rule.targets.as_slice());
         }
     }
     // Groups of one phase share sets: a set is scanned once per distinct
@@ -358,11 +361,28 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         };
         for t in &group.targets {
             let key = t.describe();
+            // The members that read this target themselves (see
+            // `SetTarget::readers`).
+            let readers: Vec<usize> = group
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(_, &link)| {
+                    link_targets
+                        .get(&link)
+                        .is_some_and(|ts| ts.iter().any(|mt| mt.describe() == key))
+                })
+                .map(|(i, _)| group.first_pattern + i)
+                .collect();
             match targets.iter_mut().find(|s| s.target.describe() == key) {
-                Some(s) => s.groups.push(g),
+                Some(s) => {
+                    s.groups.push(g);
+                    s.readers.push(readers);
+                }
                 None => targets.push(SetTarget {
                     target: t.clone(),
                     groups: vec![g],
+                    readers: vec![readers],
                 }),
             }
         }

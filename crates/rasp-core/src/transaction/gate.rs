@@ -85,7 +85,8 @@ pub(super) struct GateCache {
 struct SweepScratch {
     values: Vec<Value<'static>>,
     distinct: Vec<Transformed<'static>>,
-    reads: Vec<(usize, usize)>,
+    /// (index into `distinct`, target, slot of the group in the target).
+    reads: Vec<(usize, usize, usize)>,
     hit: Vec<bool>,
 }
 
@@ -380,19 +381,21 @@ impl super::Transaction {
             // Never answer from a set of another size (see `recycle`).
             sweep.hits = PatternSet::new(set.pattern_len());
         }
-        let mut add = |group: &crs_compiler::program::MatchGroup, scan: &Scan| {
-            let own = group.first_pattern..group.first_pattern + group.members.len();
+        // A scan counts for the patterns of the members that read the
+        // value's target themselves (`SetTarget::readers`).
+        let mut add = |readers: &[usize], scan: &Scan| {
+            let patterns = readers.iter().map(|&p| PatternID::new_unchecked(p));
             match scan {
                 Scan::Miss => {}
                 Scan::Hits(hits) => {
-                    for p in hits.iter().filter(|p| own.contains(&p.as_usize())) {
+                    for p in patterns.filter(|p| hits.contains(*p)) {
                         let _ = sweep.hits.try_insert(p);
                     }
                 }
                 // Any member may match: each runs its own operator.
                 Scan::Maybe => {
-                    for p in own {
-                        let _ = sweep.hits.try_insert(PatternID::new_unchecked(p));
+                    for p in patterns {
+                        let _ = sweep.hits.try_insert(p);
                     }
                 }
             }
@@ -401,12 +404,14 @@ impl super::Transaction {
         let scratch = std::mem::take(&mut *self.gates.scratch.borrow_mut());
         let mut values: Vec<Value<'_>> = recycle(scratch.values);
         // The distinct bytes the groups read (after their transformations),
-        // and which group reads which (index into `distinct`, group).
+        // and which group reads which (index into `distinct`, target, the
+        // group's slot in the target).
         let mut distinct: Vec<Transformed<'_>> = recycle(scratch.distinct);
         let mut reads = scratch.reads;
         reads.clear();
         let mut hit = scratch.hit;
-        for target in plan.set_targets.get(index).into_iter().flatten() {
+        let targets = plan.set_targets.get(index).map_or(&[][..], Vec::as_slice);
+        for (t, target) in targets.iter().enumerate() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
             for v in &values {
@@ -414,8 +419,10 @@ impl super::Transaction {
                 // This value's bytes start here in `distinct`: the chains
                 // that leave it alike read the same bytes.
                 let first = distinct.len();
-                for &g in &target.groups {
-                    let Some(group) = plan.groups.get(g) else {
+                for (slot, &g) in target.groups.iter().enumerate() {
+                    let (Some(group), Some(readers)) =
+                        (plan.groups.get(g), target.readers.get(slot))
+                    else {
                         continue;
                     };
                     let chain = &group.sweep_transforms;
@@ -432,7 +439,7 @@ impl super::Transaction {
                     if !stable {
                         // Values without a stable address are never gated
                         // per value: count their hits here only.
-                        add(group, &self.gates.scan(set, &bytes));
+                        add(readers, &self.gates.scan(set, &bytes));
                         continue;
                     }
                     let same = |b: &Transformed<'_>| {
@@ -448,13 +455,13 @@ impl super::Transaction {
                             distinct.len() - 1
                         }
                     };
-                    reads.push((d, g));
+                    reads.push((d, t, slot));
                 }
             }
         }
         self.gates.scan_all(set, index, &distinct, &mut hit);
         let results = self.gates.results.borrow();
-        for &(d, g) in &reads {
+        for &(d, t, slot) in &reads {
             if !hit.get(d).copied().unwrap_or(false) {
                 continue;
             }
@@ -462,8 +469,9 @@ impl super::Transaction {
                 continue;
             };
             let key = (bytes.as_ptr() as usize, bytes.len(), index);
-            if let (Some(group), Some(scan)) = (plan.groups.get(g), results.get(&key)) {
-                add(group, scan);
+            let readers = targets.get(t).and_then(|target| target.readers.get(slot));
+            if let (Some(readers), Some(scan)) = (readers, results.get(&key)) {
+                add(readers, scan);
             }
         }
         sweep.done = true;
