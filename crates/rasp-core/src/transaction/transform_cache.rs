@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 use crs_compiler::ir::transform::Transform;
 
+use crate::transform::ByteClasses;
+
 /// A transformed value: the original bytes, a shared transformed copy, or
 /// a computed value (a count, a size) no chain changed.
 #[derive(Clone)]
@@ -69,6 +71,9 @@ struct Known {
     len: usize,
     unchanged: u64,
     changed: u64,
+    /// The kinds of bytes in the value: most transformations are known to
+    /// leave it as it is from these alone, without a scan of their own.
+    classes: ByteClasses,
 }
 
 impl Known {
@@ -78,6 +83,10 @@ impl Known {
     fn try_step(&mut self, t: Transform, original: &[u8]) -> Option<Vec<u8>> {
         let bit = bit(t);
         if self.unchanged & bit != 0 {
+            return None;
+        }
+        if self.classes.leave_unchanged(t) {
+            self.unchanged |= bit;
             return None;
         }
         match crate::transform::apply(t, original) {
@@ -254,6 +263,7 @@ impl TransformCache {
             Known {
                 ptr,
                 len,
+                classes: ByteClasses::of(original),
                 ..Known::default()
             }
         }

@@ -64,11 +64,13 @@ mod normalize_path;
 mod nulls;
 mod parity;
 mod sql_hex;
+mod triggers;
 mod trim;
 mod unicode_map;
 mod url_decode;
 
 pub(crate) use hex::{is_hex, pair as hex_pair};
+pub(crate) use triggers::ByteClasses;
 pub(crate) use url_decode::url_decode_reporting;
 mod url_encode;
 mod utf8_to_unicode;

@@ -1,0 +1,209 @@
+//! Which bytes a transformation needs to see to change a value.
+//!
+//! Most transformations leave an ordinary short value as it is, and each
+//! finds that out with a scan of its own: a gate sweep tries a dozen of them
+//! on every value of a request. One pass that notes the kinds of bytes a
+//! value holds ([`ByteClasses::of`]) answers for all of them at once: a
+//! transformation whose trigger bytes ([`triggers`]) are absent cannot
+//! change the value.
+//!
+//! Each trigger set is a superset of what the function looks at (see each
+//! function's module); a test checks every one on all short values made of
+//! the other bytes.
+
+use crs_compiler::ir::transform::Transform;
+
+/// The kinds of bytes in a value, a bit per class (see the constants).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ByteClasses(u32);
+
+const UPPER: u32 = 1 << 0; // A-Z
+const LOWER: u32 = 1 << 1; // a-z
+const PERCENT_PLUS: u32 = 1 << 2; // % +
+const AMPERSAND: u32 = 1 << 3; // &
+const BACKSLASH: u32 = 1 << 4; // \
+const HIGH: u32 = 1 << 5; // 0x80-0xff
+const NUL: u32 = 1 << 6; // 0x00
+const SPACE: u32 = 1 << 7; // space \t \n \v \f \r, and 0xa0 (NBSP)
+const SLASH: u32 = 1 << 8; // /
+const DOT: u32 = 1 << 9; // .
+const STAR: u32 = 1 << 10; // *
+const DASH: u32 = 1 << 11; // -
+const HASH: u32 = 1 << 12; // #
+const LESS: u32 = 1 << 13; // <
+const CMD_LINE: u32 = 1 << 14; // " ' ^ , ;
+
+/// The class bits of each byte value.
+const CLASS: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = match c {
+            b'A'..=b'Z' => UPPER,
+            b'a'..=b'z' => LOWER,
+            b'%' | b'+' => PERCENT_PLUS,
+            b'&' => AMPERSAND,
+            b'\\' => BACKSLASH,
+            0 => NUL,
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => SPACE,
+            0xa0 => HIGH | SPACE,
+            0x80..=0xff => HIGH,
+            b'/' => SLASH,
+            b'.' => DOT,
+            b'*' => STAR,
+            b'-' => DASH,
+            b'#' => HASH,
+            b'<' => LESS,
+            b'"' | b'\'' | b'^' | b',' | b';' => CMD_LINE,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
+impl ByteClasses {
+    /// The classes of the bytes of `value`.
+    pub(crate) fn of(value: &[u8]) -> ByteClasses {
+        ByteClasses(value.iter().fold(0, |acc, &b| acc | CLASS[usize::from(b)]))
+    }
+
+    /// Whether `t` certainly returns a value with these classes as it is.
+    pub(crate) fn leave_unchanged(self, t: Transform) -> bool {
+        triggers(t).is_some_and(|needed| needed & self.0 == 0)
+    }
+}
+
+/// The classes of bytes without which `t` changes no value; `None` for the
+/// transformations that may change any value (decoders of whole values,
+/// digests, `length`, encoders).
+fn triggers(t: Transform) -> Option<u32> {
+    Some(match t {
+        Transform::Lowercase => UPPER,
+        Transform::Uppercase => LOWER,
+        Transform::UrlDecode | Transform::UrlDecodeUni => PERCENT_PLUS,
+        Transform::HtmlEntityDecode => AMPERSAND,
+        Transform::JsDecode | Transform::CssDecode | Transform::EscapeSeqDecode => BACKSLASH,
+        // Drops NUL bytes and rewrites sequences from 0x80 up.
+        Transform::Utf8ToUnicode => HIGH | NUL,
+        Transform::RemoveNulls | Transform::ReplaceNulls => NUL,
+        Transform::RemoveWhitespace | Transform::CompressWhitespace => SPACE,
+        Transform::Trim | Transform::TrimLeft | Transform::TrimRight => SPACE,
+        // Cut at NUL; deletes \ " ' ^; turns separator runs (space, tab,
+        // CR, LF, comma, semicolon) into one space, then drops a space
+        // before / and (; lowercases.
+        Transform::CmdLine => NUL | BACKSLASH | CMD_LINE | SPACE | UPPER,
+        // Only `/` preceded by `/` or `.`, or a final `.`, is rewritten;
+        // the Windows form first turns `\` into `/`.
+        Transform::NormalizePath => SLASH | DOT,
+        Transform::NormalizePathWin => SLASH | DOT | BACKSLASH,
+        // Comments open with `/*` (all three), `<!--` and `--` or `#` end
+        // the value (removeComments), markers are deleted
+        // (removeCommentsChar, which also deletes `*/` and `-->`).
+        Transform::ReplaceComments => SLASH,
+        Transform::RemoveComments => SLASH | LESS | DASH | HASH,
+        Transform::RemoveCommentsChar => SLASH | STAR | LESS | DASH | HASH,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-random numbers (xorshift64).
+    fn rng(seed: u64) -> impl FnMut() -> u64 {
+        let mut s = seed;
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        }
+    }
+
+    #[test]
+    fn a_value_without_trigger_bytes_is_left_as_it_is() {
+        let mut with_triggers = 0;
+        for &t in Transform::ALL {
+            let Some(needed) = triggers(t) else {
+                continue;
+            };
+            with_triggers += 1;
+            let quiet: Vec<u8> = (0..=255u8)
+                .filter(|&b| CLASS[usize::from(b)] & needed == 0)
+                .collect();
+            assert!(quiet.len() > 100, "{t}: few bytes left to test with");
+            let check = |value: &[u8]| {
+                assert!(ByteClasses::of(value).leave_unchanged(t));
+                assert_eq!(
+                    super::super::apply(t, value).as_ref(),
+                    value,
+                    "{t} changed {value:?}, which has none of its trigger bytes"
+                );
+            };
+            check(b"");
+            // Every value of one or two bytes, then random longer ones.
+            for &a in &quiet {
+                check(&[a]);
+                for &b in &quiet {
+                    check(&[a, b]);
+                }
+            }
+            let mut next = rng(0x9e37_79b9_7f4a_7c15 ^ t as u64);
+            for _ in 0..20_000 {
+                let len = 3 + (next() % 62) as usize;
+                let value: Vec<u8> = (0..len)
+                    .map(|_| quiet[(next() % quiet.len() as u64) as usize])
+                    .collect();
+                check(&value);
+            }
+        }
+        assert!(
+            with_triggers >= 20,
+            "only {with_triggers} transformations have triggers"
+        );
+    }
+
+    #[test]
+    fn a_trigger_byte_lets_the_transformation_run() {
+        // One probe per trigger class each transformation lists: the
+        // classes say "may change", and the function does change it.
+        let probes: &[(Transform, &[u8])] = &[
+            (Transform::Lowercase, b"aBc"),
+            (Transform::UrlDecodeUni, b"a+b"),
+            (Transform::UrlDecode, b"a%41"),
+            (Transform::HtmlEntityDecode, b"&lt;"),
+            (Transform::JsDecode, b"\\x41"),
+            (Transform::CssDecode, b"\\41"),
+            (Transform::Utf8ToUnicode, b"a\0b"),
+            (Transform::Utf8ToUnicode, "é".as_bytes()),
+            (Transform::RemoveNulls, b"a\0b"),
+            (Transform::RemoveWhitespace, b"a\xa0b"),
+            (Transform::CompressWhitespace, b"a\tb"),
+            (Transform::Trim, b" a"),
+            (Transform::CmdLine, b"c^md"),
+            (Transform::CmdLine, b"A"),
+            (Transform::NormalizePath, b"a//b"),
+            (Transform::NormalizePath, b"a/./b"),
+            (Transform::NormalizePathWin, b"a\\\\b"),
+            (Transform::ReplaceComments, b"a/*b*/c"),
+            (Transform::RemoveComments, b"a#b"),
+            (Transform::RemoveComments, b"a<!--b-->c"),
+            (Transform::RemoveCommentsChar, b"a*/b"),
+        ];
+        for &(t, value) in probes {
+            assert!(!ByteClasses::of(value).leave_unchanged(t), "{t} {value:?}");
+            assert_ne!(
+                super::super::apply(t, value).as_ref(),
+                value,
+                "{t} {value:?}"
+            );
+        }
+        // Transformations that may change any value are always run.
+        for t in [Transform::Base64Decode, Transform::Length, Transform::Md5] {
+            assert!(!ByteClasses::of(b"plain").leave_unchanged(t));
+        }
+    }
+}
