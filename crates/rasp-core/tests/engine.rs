@@ -238,6 +238,45 @@ fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
 }
 
 #[test]
+fn headers_of_a_finished_exchange_leave_nothing_behind() {
+    // A finished exchange leaves its emptied header buffers to the next
+    // one on its thread: the next one sees its own headers only.
+    let e = engine(
+        r#"
+SecRule REQUEST_HEADERS:X "@streq short" "id:1,phase:1,pass,log"
+SecRule &REQUEST_HEADERS "@eq 2" "id:2,phase:1,pass,log"
+SecRule RESPONSE_HEADERS:Y "@streq b" "id:3,phase:3,pass,log"
+"#,
+    );
+    let exchange = |headers: &[(&[u8], &[u8])], response: &[(&[u8], &[u8])]| {
+        let mut tx = e.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        tx.add_request_header(b"Host", b"example.com");
+        for (n, v) in headers {
+            tx.add_request_header(n, v);
+        }
+        let _ = tx.process_request_headers();
+        let _ = tx.process_request_body();
+        for (n, v) in response {
+            tx.add_response_header(n, v);
+        }
+        let _ = tx.process_response_headers(200, b"HTTP/1.1");
+        tx.process_logging();
+        ids(&tx)
+    };
+    let long = "a long header value that leaves a large buffer behind".repeat(4);
+    let first = exchange(
+        &[(b"X", long.as_bytes()), (b"Z", b"zzz")],
+        &[(b"Y", b"a much longer response header value")],
+    );
+    assert!(first.is_empty(), "{first:?}");
+    assert_eq!(
+        exchange(&[(b"X", b"short")], &[(b"Y", b"b")]),
+        vec![1, 2, 3]
+    );
+}
+
+#[test]
 fn request_body_limit_partial_inspects_prefix() {
     let e = engine(
         "SecRequestBodyLimit 8\nSecRequestBodyLimitAction ProcessPartial\n\

@@ -51,6 +51,9 @@ pub struct Transaction {
     values_scratch: std::cell::RefCell<Vec<crate::variables::Value<'static>>>,
     /// Expanded `setvar` keys and values (see `action::setvar`).
     pub(crate) expand_scratch: Vec<u8>,
+    /// Emptied header pairs of an earlier exchange, for this one's headers
+    /// (see `spare`).
+    spare_pairs: Vec<Pair>,
     /// Collections loaded with `initcol` (name, key), saved at the end.
     persistent: Vec<(String, Vec<u8>)>,
     /// `expirevar` requests: (collection, variable, seconds).
@@ -93,6 +96,8 @@ impl Transaction {
             unique_id: unique_id(started_us),
             remote_addr: b"0.0.0.0".to_vec(),
             server_addr: b"0.0.0.0".to_vec(),
+            request_headers: tables.request_headers,
+            response_headers: tables.response_headers,
             ..ExchangeData::default()
         };
         Transaction {
@@ -112,6 +117,7 @@ impl Transaction {
             hit_scratch: tables.hits,
             values_scratch: std::cell::RefCell::new(tables.values),
             expand_scratch: tables.expand,
+            spare_pairs: tables.pairs,
             persistent: Vec::new(),
             expirations: Vec::new(),
             request_body_truncated: false,
@@ -155,7 +161,8 @@ impl Transaction {
 
     /// One request header, in arrival order.
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
-        self.ex.request_headers.push(Pair::new(name, value));
+        let pair = self.pair(name, value);
+        self.ex.request_headers.push(pair);
     }
 
     /// Phase 1: request line and headers.
@@ -182,7 +189,8 @@ impl Transaction {
 
     /// One response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
-        self.ex.response_headers.push(Pair::new(name, value));
+        let pair = self.pair(name, value);
+        self.ex.response_headers.push(pair);
     }
 
     /// Phase 3: response status and headers.
@@ -347,11 +355,27 @@ impl Drop for Transaction {
             values: std::mem::take(self.values_scratch.get_mut()),
             matched: std::mem::take(&mut self.matched),
             expand: std::mem::take(&mut self.expand_scratch),
+            pairs: std::mem::take(&mut self.spare_pairs),
+            request_headers: std::mem::take(&mut self.ex.request_headers),
+            response_headers: std::mem::take(&mut self.ex.response_headers),
         });
     }
 }
 
 impl Transaction {
+    /// A header pair with its own copies of `name` and `value`, in the
+    /// buffers of a spare pair when there is one.
+    fn pair(&mut self, name: &[u8], value: &[u8]) -> Pair {
+        match self.spare_pairs.pop() {
+            Some(mut pair) => {
+                pair.name.extend_from_slice(name);
+                pair.value.extend_from_slice(value);
+                pair
+            }
+            None => Pair::new(name, value),
+        }
+    }
+
     pub(crate) fn collections_mut(&mut self) -> &mut Collections {
         &mut self.cols
     }
