@@ -44,6 +44,9 @@ pub struct GateSet {
     dfa: DFA,
     pikevm: PikeVM,
     caches: Pool<SearchCache, CreateCache>,
+    /// The only bytes a match can start with, when there are at most three
+    /// (see `super::start_bytes`): a value without them is no match.
+    start_bytes: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for GateSet {
@@ -73,6 +76,7 @@ impl GateSet {
                     .map_err(|e| e.to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let start_bytes = super::start_bytes::start_bytes(&hirs);
         let nfa = thompson::Compiler::new()
             .configure(
                 thompson::Config::new()
@@ -112,6 +116,7 @@ impl GateSet {
             dfa,
             pikevm,
             caches: Pool::new(create),
+            start_bytes,
         })
     }
 
@@ -127,8 +132,26 @@ impl GateSet {
         self.dfa.get_nfa().memory_usage()
     }
 
+    /// Whether no match can start in `haystack`: the set has at most
+    /// three start bytes and `haystack` holds none of them.
+    fn cannot_match(&self, haystack: &[u8]) -> bool {
+        match self.start_bytes.as_deref() {
+            None => false,
+            Some(&[a]) => memchr::memchr(a, haystack).is_none(),
+            Some(&[a, b]) => memchr::memchr2(a, b, haystack).is_none(),
+            Some(&[a, b, c]) => memchr::memchr3(a, b, c, haystack).is_none(),
+            // No pattern (or more bytes than kept, which `start_bytes`
+            // does not give): nothing can match, or ask the automaton.
+            Some([]) => true,
+            Some(_) => false,
+        }
+    }
+
     /// Whether any pattern matches `haystack`.
     pub fn is_match(&self, haystack: &[u8]) -> bool {
+        if self.cannot_match(haystack) {
+            return false;
+        }
         let mut cache = self.caches.get();
         let input = Input::new(haystack).earliest(true);
         match self.dfa.try_search_fwd(&mut cache.dfa, &input) {
@@ -155,6 +178,9 @@ impl GateSet {
     /// The transitions computed stay cached, so a thread soon answers its
     /// site's usual values in full.
     pub fn is_match_within(&self, haystack: &[u8], budget: &mut Duration) -> Option<bool> {
+        if self.cannot_match(haystack) {
+            return Some(false);
+        }
         let mut cache = self.caches.get();
         self.walk_one(&mut cache.dfa, haystack, budget)
     }
@@ -212,6 +238,10 @@ impl GateSet {
         let mut walking = [true; LANES];
         let mut found = [Some(false); LANES];
         for (lane, h) in haystacks.iter().enumerate() {
+            if self.cannot_match(h) {
+                walking[lane] = false;
+                continue;
+            }
             let sid = self.dfa.start_state_forward(cache, &Input::new(h)).ok()?;
             if cache.clear_count() != clears {
                 return None;
@@ -300,6 +330,9 @@ impl GateSet {
 
     /// Records in `out` every pattern that matches `haystack`.
     pub fn which_overlapping_matches(&self, haystack: &[u8], out: &mut PatternSet) {
+        if self.cannot_match(haystack) {
+            return;
+        }
         let mut cache = self.caches.get();
         let input = Input::new(haystack);
         if self
@@ -327,6 +360,9 @@ impl GateSet {
         out: &mut PatternSet,
         budget: &mut Duration,
     ) -> bool {
+        if self.cannot_match(haystack) {
+            return true;
+        }
         let mut cache = self.caches.get();
         self.walk_which(&mut cache.dfa, haystack, out, budget)
             .is_some()
@@ -584,6 +620,46 @@ mod tests {
             "the zero budget stopped only {stopped} walks"
         );
         assert!(matched > 50, "the inputs barely match ({matched})");
+    }
+
+    #[test]
+    fn a_set_with_few_start_bytes_answers_as_the_pikevm() {
+        // CRS's request-header set: line breaks and a Shellshock prefix.
+        // Values without `\n`, `\r` or `(` are answered without a walk.
+        let patterns: Vec<String> = [r"[\n\r]", r"^\(\s*\)\s+\{", r"[\n\r]+(?:\s|location|host)"]
+            .map(String::from)
+            .to_vec();
+        let set = GateSet::new(&patterns).expect("compiles");
+        assert_eq!(set.start_bytes.as_deref(), Some(&b"\n\r("[..]));
+        let inputs: Vec<&[u8]> = vec![
+            b"",
+            b"plain value",
+            b"() { :; }; /bin/cat /etc/passwd",
+            b" () { :; }",
+            b"a\r\nlocation: x",
+            b"a\nb",
+            b"(not shellshock)",
+            b"x\r",
+        ];
+        let each: Vec<bool> = inputs
+            .chunks_exact(LANES)
+            .flat_map(|four| set.is_match_each(std::array::from_fn(|i| four[i])))
+            .collect();
+        assert_eq!(each.len(), inputs.len());
+        let mut budget = Duration::MAX;
+        for (h, any) in inputs.iter().zip(each) {
+            let want = pikevm_answer(&set, h);
+            assert_eq!(set.is_match(h), want, "{:?}", String::from_utf8_lossy(h));
+            assert_eq!(any, want, "{:?}", String::from_utf8_lossy(h));
+            assert_eq!(set.is_match_within(h, &mut budget), Some(want));
+            let mut which = PatternSet::new(set.pattern_len());
+            set.which_overlapping_matches(h, &mut which);
+            assert_eq!(!which.is_empty(), want);
+        }
+        assert!(
+            set.is_match(b"() { :; }; echo"),
+            "the Shellshock prefix matches"
+        );
     }
 
     #[test]

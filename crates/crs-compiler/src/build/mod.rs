@@ -5,3 +5,4 @@ pub mod gate_set;
 pub mod phrases;
 pub(crate) mod pool;
 pub mod regex;
+mod start_bytes;
