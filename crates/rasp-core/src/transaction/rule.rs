@@ -19,6 +19,7 @@ use super::Transaction;
 use crate::eval::macros::{expand, expand_string};
 use crate::eval::operator::{self, OpOutcome};
 use crate::record::{Intervention, InterventionKind, MatchRecord};
+use crate::transform::ByteClasses;
 use crate::variables::{collect_target, Scope, Value};
 
 /// How a rule ended.
@@ -332,7 +333,13 @@ impl Transaction {
                 }
                 let mut current: Cow<'_, [u8]> = v.value;
                 self.check(link, &scope, &v.name, &current, raw, describe, out);
+                // The kinds of bytes in the current value: most steps are
+                // known from them to change nothing and report nothing.
+                let mut classes = ByteClasses::of(&current);
                 for t in &link.transforms {
+                    if classes.leave_unreported(*t) {
+                        continue;
+                    }
                     // v2 re-runs the operator when a function reports a
                     // change, which is not always a change of bytes.
                     let (next, changed) = crate::transform::apply_tracked(*t, &current);
@@ -342,6 +349,7 @@ impl Transaction {
                     };
                     if let Some(v) = next {
                         current = Cow::Owned(v);
+                        classes = ByteClasses::of(&current);
                     }
                     if changed {
                         self.check(link, &scope, &v.name, &current, None, describe, out);
