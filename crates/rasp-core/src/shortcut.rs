@@ -70,11 +70,28 @@ enum Shortcut {
     TxNumber(TxNumber),
 }
 
-/// A member key in [`Shortcuts::keys`].
+/// A member key in [`Shortcuts::keys`]; `slot` numbers the distinct keys
+/// (see [`TxPositions`]).
 #[derive(Clone, Copy, Debug)]
 struct KeyRef {
     start: u32,
     len: u32,
+    slot: u32,
+}
+
+/// Where the TX members the shortcuts read are, per key slot: (the TX
+/// collection's generation when looked up, plus one; the position). CRS
+/// reads `TX:detection_paranoia_level` about 120 times per request, and
+/// its position only changes when a member is added or removed. One per
+/// transaction (see `transaction::spare`).
+#[derive(Debug, Default)]
+pub(crate) struct TxPositions(Vec<(u64, Option<usize>)>);
+
+impl TxPositions {
+    /// Forgets every position (a new transaction).
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 /// `TX:key "@lt 2"`, `&TX:key "@eq 0"`, `TX:a "@ge %{tx.b}"`.
@@ -106,6 +123,8 @@ pub(crate) struct Shortcuts {
     phases: [Vec<Shortcut>; 5],
     /// TX member names the shortcuts read, lower-cased, back to back.
     keys: Vec<u8>,
+    /// Each distinct key once, by slot.
+    distinct: Vec<KeyRef>,
 }
 
 impl Shortcuts {
@@ -212,13 +231,49 @@ impl Shortcuts {
     }
 
     fn key(&mut self, key: &str) -> KeyRef {
-        let start = self.keys.len();
-        self.keys
-            .extend(key.bytes().map(|b| b.to_ascii_lowercase()));
-        KeyRef {
-            start: u32::try_from(start).unwrap_or(u32::MAX),
-            len: u32::try_from(key.len()).unwrap_or(0),
+        let lower = key.to_ascii_lowercase();
+        if let Some(known) = self
+            .distinct
+            .iter()
+            .find(|k| self.key_bytes(**k) == lower.as_bytes())
+        {
+            return *known;
         }
+        let start = self.keys.len();
+        self.keys.extend_from_slice(lower.as_bytes());
+        let key = KeyRef {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(lower.len()).unwrap_or(0),
+            slot: u32::try_from(self.distinct.len()).unwrap_or(u32::MAX),
+        };
+        self.distinct.push(key);
+        key
+    }
+
+    /// The value of TX member `key`, from the position found before when
+    /// no member was added or removed since.
+    fn tx_value<'t>(
+        &self,
+        key: KeyRef,
+        tx: &'t Collection,
+        positions: &mut TxPositions,
+    ) -> Option<&'t [u8]> {
+        let generation = tx.generation().wrapping_add(1);
+        let slot = key.slot as usize;
+        let position = match positions.0.get(slot) {
+            Some(&(g, position)) if g == generation => position,
+            _ => {
+                let position = tx.position_of(self.key_bytes(key));
+                if positions.0.len() <= slot {
+                    positions.0.resize(slot + 1, (0, None));
+                }
+                if let Some(memo) = positions.0.get_mut(slot) {
+                    *memo = (generation, position);
+                }
+                position
+            }
+        };
+        position.and_then(|i| tx.value_at(i))
     }
 
     fn key_bytes(&self, key: KeyRef) -> &[u8] {
@@ -240,11 +295,12 @@ impl Shortcuts {
         phase: usize,
         entry: usize,
         tx: &Collection,
+        positions: &mut TxPositions,
         may_match: impl FnOnce(GateRef) -> bool,
     ) -> Decision {
         match self.entry(phase, entry) {
             Some(Shortcut::Gate(gate)) if !may_match(*gate) => Decision::NoMatch,
-            Some(Shortcut::TxNumber(t)) => self.decide_tx(t, tx),
+            Some(Shortcut::TxNumber(t)) => self.decide_tx(t, tx, positions),
             _ => Decision::Evaluate,
         }
     }
@@ -279,8 +335,8 @@ impl Shortcuts {
     }
 
     /// What TX comparison `t` decides on the transaction's TX collection.
-    fn decide_tx(&self, t: &TxNumber, tx: &Collection) -> Decision {
-        let member = tx.get(self.key_bytes(t.key));
+    fn decide_tx(&self, t: &TxNumber, tx: &Collection, positions: &mut TxPositions) -> Decision {
+        let member = self.tx_value(t.key, tx, positions);
         let left = match (t.count, member) {
             (true, m) => i32::from(m.is_some()),
             (false, Some(v)) => atoi(v),
@@ -289,7 +345,7 @@ impl Shortcuts {
         };
         let right = match t.argument {
             Argument::Number(n) => n,
-            Argument::Tx(k) => atoi(tx.get(self.key_bytes(k)).unwrap_or_default()),
+            Argument::Tx(k) => atoi(self.tx_value(k, tx, positions).unwrap_or_default()),
         };
         if t.comparison.holds(left, right) == t.negated {
             return Decision::NoMatch;

@@ -382,6 +382,28 @@ SecRule REQUEST_HEADERS "@rx nothing-like-this" "id:4,phase:2,pass,log,t:urlDeco
 }
 
 #[test]
+fn tx_comparisons_find_members_that_moved_or_appeared() {
+    // The shortcuts keep where each TX member they read is until a member
+    // is added or removed: a removal moves `b`, and `a` comes back.
+    let gated = engine(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1,setvar:tx.b=2"
+SecRule TX:b "@eq 2" "id:2,phase:1,pass,log"
+SecAction "id:3,phase:1,pass,nolog,setvar:!tx.a"
+SecRule TX:b "@eq 2" "id:4,phase:1,pass,log"
+SecRule &TX:a "@eq 0" "id:5,phase:1,pass,log"
+SecAction "id:6,phase:1,pass,nolog,setvar:tx.a=5"
+SecRule TX:a "@eq 5" "id:7,phase:1,pass,log"
+SecRule TX:b "@lt %{tx.a}" "id:8,phase:1,pass,log"
+"#,
+    );
+    assert_modes_agree(&gated, &["/", "/?x=1"]);
+    for _ in 0..3 {
+        assert_eq!(ids(&run(&gated, "/", None)), vec![2, 4, 5, 7, 8]);
+    }
+}
+
+#[test]
 fn tx_comparison_shortcuts_and_full_evaluation_agree() {
     // The engine decides TX comparisons from a side table without
     // evaluating the rule (`shortcut.rs`); a flow-only match just moves the

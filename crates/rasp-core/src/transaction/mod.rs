@@ -54,6 +54,8 @@ pub struct Transaction {
     /// Emptied header pairs of an earlier exchange, for this one's headers
     /// (see `spare`).
     spare_pairs: Vec<Pair>,
+    /// Where the TX members the shortcuts read are (see `shortcut`).
+    tx_positions: std::cell::RefCell<crate::shortcut::TxPositions>,
     /// Collections loaded with `initcol` (name, key), saved at the end.
     persistent: Vec<(String, Vec<u8>)>,
     /// `expirevar` requests: (collection, variable, seconds).
@@ -118,6 +120,7 @@ impl Transaction {
             values_scratch: std::cell::RefCell::new(tables.values),
             expand_scratch: tables.expand,
             spare_pairs: tables.pairs,
+            tx_positions: std::cell::RefCell::new(tables.tx_positions),
             persistent: Vec::new(),
             expirations: Vec::new(),
             request_body_truncated: false,
@@ -358,6 +361,7 @@ impl Drop for Transaction {
             pairs: std::mem::take(&mut self.spare_pairs),
             request_headers: std::mem::take(&mut self.ex.request_headers),
             response_headers: std::mem::take(&mut self.ex.response_headers),
+            tx_positions: std::mem::take(self.tx_positions.get_mut()),
         });
     }
 }

@@ -96,12 +96,13 @@ impl Transaction {
     /// What the engine's shortcut for entry `entry` decides (see
     /// `crate::shortcut`).
     fn shortcut(&self, phase: Phase, entry: usize) -> Decision {
-        let decision = self
-            .engine
-            .shortcuts
-            .decide(phase.index(), entry, &self.cols.tx, |gate| {
-                self.rule_may_match(gate)
-            });
+        let decision = self.engine.shortcuts.decide(
+            phase.index(),
+            entry,
+            &self.cols.tx,
+            &mut self.tx_positions.borrow_mut(),
+            |gate| self.rule_may_match(gate),
+        );
         match decision {
             // A runtime removal of TX targets may leave the rule nothing
             // to match: only a full evaluation knows. (CRS removes

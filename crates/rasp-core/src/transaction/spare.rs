@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use super::gate::GateCache;
 use super::rule::HitScratch;
 use super::transform_cache::TransformCache;
+use crate::shortcut::TxPositions;
 use crate::variables::collections::Collection;
 use crate::variables::{MatchedState, Pair, Value};
 
@@ -34,6 +35,7 @@ pub(super) struct Tables {
     /// The emptied header lists themselves.
     pub(super) request_headers: Vec<Pair>,
     pub(super) response_headers: Vec<Pair>,
+    pub(super) tx_positions: TxPositions,
 }
 
 /// Scratch buffers larger than this (a huge value went through them) are
@@ -73,6 +75,7 @@ pub(super) fn take() -> Tables {
             pairs: Vec::new(),
             request_headers: Vec::new(),
             response_headers: Vec::new(),
+            tx_positions: TxPositions::default(),
         })
 }
 
@@ -82,6 +85,7 @@ pub(super) fn take() -> Tables {
 pub(super) fn give(mut tables: Tables) {
     tables.gates.recycle();
     tables.tcache.recycle();
+    tables.tx_positions.clear();
     tables.tx.clear(TX_MEMBERS);
     tables.hits.recycle(SCRATCH_BYTES);
     tables.values.clear();

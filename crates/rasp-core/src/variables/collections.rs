@@ -29,6 +29,10 @@ pub(crate) struct Collection {
     /// per request and grows as many values; that was a fifth of the
     /// exchange's allocations.
     spare: Vec<Pair>,
+    /// Changes whenever a member is added or removed: a position found
+    /// before stays right until then (see `shortcut`, which keeps the
+    /// positions of the TX members it reads).
+    generation: u64,
 }
 
 /// Buffers of emptied members up to this capacity are kept for reuse
@@ -43,6 +47,7 @@ impl Collection {
             index: HashTable::with_capacity(n),
             hasher: RandomState::default(),
             spare: Vec::new(),
+            generation: 0,
         }
     }
 
@@ -69,6 +74,7 @@ impl Collection {
             new.reverse();
         }
         self.entries.shrink_to(capacity);
+        self.generation = self.generation.wrapping_add(1);
         self.index.clear();
         // The table is empty: nothing is rehashed.
         self.index.shrink_to(capacity, |_| 0);
@@ -98,6 +104,21 @@ impl Collection {
         } else {
             None
         }
+    }
+
+    /// A number that changes whenever a member is added or removed.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The position of the member stored under `key` (case-insensitive).
+    pub(crate) fn position_of(&self, key: &[u8]) -> Option<usize> {
+        self.position(key)
+    }
+
+    /// The value of the member at `position`.
+    pub(crate) fn value_at(&self, position: usize) -> Option<&[u8]> {
+        self.entries.get(position).map(|p| p.value.as_slice())
     }
 
     /// The member stored under `key` (case-insensitive).
@@ -145,6 +166,7 @@ impl Collection {
     }
 
     fn insert_index(&mut self, name: &[u8], position: usize) {
+        self.generation = self.generation.wrapping_add(1);
         let (entries, hasher) = (&self.entries, &self.hasher);
         self.index
             .insert_unique(hasher.hash_one(name), position, |&i| {
@@ -196,6 +218,7 @@ impl Collection {
     }
 
     fn reindex(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
         self.index.clear();
         let (entries, hasher) = (&self.entries, &self.hasher);
         for (i, p) in entries.iter().enumerate() {
