@@ -79,13 +79,13 @@ struct KeyRef {
     slot: u32,
 }
 
-/// Where the TX members the shortcuts read are, per key slot: (the TX
-/// collection's generation when looked up, plus one; the position). CRS
+/// Where the TX members the shortcuts read are, per key slot: the TX
+/// collection's generation when looked up and the position found. CRS
 /// reads `TX:detection_paranoia_level` about 120 times per request, and
 /// its position only changes when a member is added or removed. One per
 /// transaction (see `transaction::spare`).
 #[derive(Debug, Default)]
-pub(crate) struct TxPositions(Vec<(u64, Option<usize>)>);
+pub(crate) struct TxPositions(Vec<Option<(u64, Option<usize>)>>);
 
 impl TxPositions {
     /// Forgets every position (a new transaction).
@@ -258,17 +258,18 @@ impl Shortcuts {
         tx: &'t Collection,
         positions: &mut TxPositions,
     ) -> Option<&'t [u8]> {
-        let generation = tx.generation().wrapping_add(1);
+        let generation = tx.generation();
         let slot = key.slot as usize;
         let position = match positions.0.get(slot) {
-            Some(&(g, position)) if g == generation => position,
+            Some(&Some((g, position))) if g == generation => position,
             _ => {
                 let position = tx.position_of(self.key_bytes(key));
-                if positions.0.len() <= slot {
-                    positions.0.resize(slot + 1, (0, None));
+                // Slots are numbered densely from 0 at build time.
+                if positions.0.len() <= slot && slot < self.distinct.len() {
+                    positions.0.resize(slot + 1, None);
                 }
                 if let Some(memo) = positions.0.get_mut(slot) {
-                    *memo = (generation, position);
+                    *memo = Some((generation, position));
                 }
                 position
             }
