@@ -75,7 +75,7 @@ pub struct RlimitStatus {
 }
 
 /// The posture of the live process. Returned by [`lockdown`](crate::lockdown)
-/// and [`posture`](crate::posture).
+/// and [`posture`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 #[must_use]

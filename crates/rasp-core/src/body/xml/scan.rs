@@ -30,7 +30,7 @@ pub(super) fn find_from(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize>
 }
 
 /// Whether `text` starts with an XML declaration libxml2 would refuse
-/// (`<?xml` then a space, but not `version="1.x"` [encoding] [standalone]).
+/// (`<?xml` then a space, but not `version="1.x"` \[encoding\] \[standalone\]).
 /// libxml2 creates no document at all then.
 pub(super) fn bad_declaration(text: &str) -> bool {
     let b = text.as_bytes();
