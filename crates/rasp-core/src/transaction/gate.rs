@@ -64,9 +64,9 @@ const WHICH_SHARE: u32 = 15;
 pub(super) struct GateCache {
     results: RefCell<ScanResults>,
     /// Per set: whether it was swept this phase, and the patterns that hit
-    /// a value of their own group's targets after that group's
-    /// transformations (each pattern belongs to one group). Kept across
-    /// phases to reuse the pattern sets.
+    /// a value of one of their own rule's targets after their group's
+    /// transformations (each pattern belongs to one rule of one group).
+    /// Kept across phases to reuse the pattern sets.
     sweeps: RefCell<Vec<Sweep>>,
     /// The sweep's working lists, kept between sweeps.
     scratch: RefCell<SweepScratch>,
@@ -330,7 +330,7 @@ impl GateCache {
 
 impl super::Transaction {
     /// Whether a gated rule can match at all this phase: its pattern hit
-    /// at least one value of its group's targets. The first gated rule of
+    /// at least one value of its own targets. The first gated rule of
     /// a set to ask sweeps the values of the whole set (see [`Self::sweep`]),
     /// which also fills the per-value cache that
     /// [`GateCache::pattern_matches`] reads later. Not for `multiMatch`
@@ -355,7 +355,7 @@ impl super::Transaction {
 
     /// Scans the values of every target of set `index`'s groups, each
     /// after the transformations of every group that reads it, and records
-    /// which patterns hit a value of their own group. Each target is
+    /// which patterns hit a value of a target their own rule reads. Each target is
     /// collected once for all the groups; the bytes that several chains
     /// leave alike are scanned once, and all the bytes to scan are
     /// gathered first so that several are walked side by side
