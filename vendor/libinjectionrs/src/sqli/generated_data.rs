@@ -9642,30 +9642,38 @@ pub fn lookup_word_listed_bytes(word: &[u8]) -> Option<TokenType> {
 /// listed.
 const LONGEST_KEYWORD: usize = 32;
 
-/// Slots of the keyword hash index: a power of two, about 3.5 times the
+/// Slots of the keyword hash index: a power of two, about 1.75 times the
 /// number of keywords.
-const INDEX_SLOTS: usize = 1 << 15;
+const INDEX_SLOTS: usize = 1 << 14;
 
-fn fnv1a(bytes: &[u8]) -> usize {
+/// FNV-1a of `bytes` upper-cased (ASCII), without copying them.
+fn fnv1a_upper(bytes: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for &b in bytes {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        h = (h ^ u32::from(b.to_ascii_uppercase())).wrapping_mul(0x0100_0193);
     }
-    h as usize
+    h
 }
 
-/// Open-addressing index of [`SQL_KEYWORDS`] by upper-cased word: slot
-/// value `i + 1` for keyword `i`, 0 for empty.
-fn keyword_index() -> &'static [u16] {
-    static INDEX: std::sync::OnceLock<Box<[u16]>> = std::sync::OnceLock::new();
+/// A slot of the index: keyword `i` as `i + 1` in the low half (0 for an
+/// empty slot), and the high half of the keyword's hash in the high half,
+/// so that a probe rules out most other keywords without reading them.
+fn slot(hash: u32, index: usize) -> u32 {
+    (hash & 0xffff_0000) | (index as u32 + 1)
+}
+
+/// Open-addressing index of [`SQL_KEYWORDS`] by upper-cased word.
+fn keyword_index() -> &'static [u32] {
+    static INDEX: std::sync::OnceLock<Box<[u32]>> = std::sync::OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut slots = vec![0u16; INDEX_SLOTS];
+        let mut slots = vec![0u32; INDEX_SLOTS];
         for (i, k) in SQL_KEYWORDS.iter().enumerate() {
-            let mut h = fnv1a(k.word.as_bytes()) & (INDEX_SLOTS - 1);
-            while slots[h] != 0 {
-                h = (h + 1) & (INDEX_SLOTS - 1);
+            let hash = fnv1a_upper(k.word.as_bytes());
+            let mut at = hash as usize & (INDEX_SLOTS - 1);
+            while slots[at] != 0 {
+                at = (at + 1) & (INDEX_SLOTS - 1);
             }
-            slots[h] = (i + 1) as u16;
+            slots[at] = slot(hash, i);
         }
         slots.into_boxed_slice()
     })
@@ -9675,27 +9683,35 @@ fn keyword_index() -> &'static [u16] {
 ///
 /// rasp patch, speed only: the port upper-cased every word into a new
 /// `String` and binary-searched 9,352 keywords with `memcmp`, which made
-/// the keyword lookup a third of `@detectSQLi`; this hashes a stack copy.
+/// the keyword lookup a third of `@detectSQLi`; this hashes the word as
+/// upper-cased in place, and compares a keyword only when the high half
+/// of its hash, kept in the slot, agrees.
 fn find_keyword(word: &[u8]) -> Option<usize> {
     if word.len() > LONGEST_KEYWORD {
         return None;
     }
-    let mut buf = [0u8; LONGEST_KEYWORD];
-    let upper = &mut buf[..word.len()];
-    upper.copy_from_slice(word);
-    upper.make_ascii_uppercase();
-    let upper = &*upper;
     let slots = keyword_index();
-    let mut h = fnv1a(upper) & (INDEX_SLOTS - 1);
+    let hash = fnv1a_upper(word);
+    let tag = hash & 0xffff_0000;
+    let mut at = hash as usize & (INDEX_SLOTS - 1);
     loop {
-        let slot = slots[h] as usize;
-        if slot == 0 {
+        let entry = slots[at];
+        if entry == 0 {
             return None;
         }
-        if SQL_KEYWORDS[slot - 1].word.as_bytes() == upper {
-            return Some(slot - 1);
+        if entry & 0xffff_0000 == tag {
+            let index = (entry & 0xffff) as usize - 1;
+            let keyword = SQL_KEYWORDS[index].word.as_bytes();
+            if keyword.len() == word.len()
+                && keyword
+                    .iter()
+                    .zip(word)
+                    .all(|(k, w)| *k == w.to_ascii_uppercase())
+            {
+                return Some(index);
+            }
         }
-        h = (h + 1) & (INDEX_SLOTS - 1);
+        at = (at + 1) & (INDEX_SLOTS - 1);
     }
 }
 
