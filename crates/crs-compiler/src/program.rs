@@ -147,17 +147,25 @@ impl GatePlan {
 pub struct SetTarget {
     /// The target, without exclusions.
     pub target: crate::ir::variable::Target,
-    /// Indexes into [`GatePlan::groups`] of the groups that read it.
-    pub groups: Vec<usize>,
-    /// For each of [`SetTarget::groups`], the pattern ids (in the set) of
-    /// the members that read this target themselves. A group's targets are
-    /// its members' union: a pattern that hits a value another member
-    /// reads says nothing of its own rule (the XSS rules' group reads every
-    /// request header for one member, and a browser's `Accept` header hits
-    /// 941130's pattern, which does not read it). Each member reads each of
-    /// its values through one of its own targets, so a hit counts for the
-    /// members listed here only.
-    pub readers: Vec<Vec<usize>>,
+    /// The groups that read it.
+    pub readers: Vec<TargetReader>,
+}
+
+/// A group reading a [`SetTarget`], and which of its members do.
+///
+/// A group's targets are its members' union: a pattern that hits a value
+/// another member reads says nothing of its own rule (the XSS rules' group
+/// reads every request header for one member, and a browser's `Accept`
+/// header hits 941130's pattern, which does not read it). Each member reads
+/// each of its values through one of its own targets, so a hit counts for
+/// the members listed in [`TargetReader::patterns`] only.
+#[derive(Clone, Debug)]
+pub struct TargetReader {
+    /// Index into [`GatePlan::groups`].
+    pub group: usize,
+    /// The pattern ids (in the set) of the group's members that read the
+    /// target themselves.
+    pub patterns: Vec<usize>,
 }
 
 /// Where a rule link's gate is: group index and pattern index.

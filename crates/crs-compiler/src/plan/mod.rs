@@ -67,7 +67,9 @@ use crate::ir::operator::OperatorKind;
 use crate::ir::rule::{Entry, Rule};
 use crate::ir::transform::Transform;
 use crate::ir::variable::Variable;
-use crate::program::{CompiledRuleset, GatePlan, GateRef, LazySet, MatchGroup, SetTarget};
+use crate::program::{
+    CompiledRuleset, GatePlan, GateRef, LazySet, MatchGroup, SetTarget, TargetReader,
+};
 
 /// Longest `@pm` list gated. The NFA of a phrase alternation grows with
 /// the list: CRS's longest, php-errors.data (1,833 phrases, a response-body
@@ -362,8 +364,8 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         for t in &group.targets {
             let key = t.describe();
             // The members that read this target themselves (see
-            // `SetTarget::readers`).
-            let readers: Vec<usize> = group
+            // `TargetReader`).
+            let patterns: Vec<usize> = group
                 .members
                 .iter()
                 .enumerate()
@@ -374,15 +376,12 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
                 })
                 .map(|(i, _)| group.first_pattern + i)
                 .collect();
+            let reader = TargetReader { group: g, patterns };
             match targets.iter_mut().find(|s| s.target.describe() == key) {
-                Some(s) => {
-                    s.groups.push(g);
-                    s.readers.push(readers);
-                }
+                Some(s) => s.readers.push(reader),
                 None => targets.push(SetTarget {
                     target: t.clone(),
-                    groups: vec![g],
-                    readers: vec![readers],
+                    readers: vec![reader],
                 }),
             }
         }

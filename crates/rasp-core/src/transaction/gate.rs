@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crs_compiler::build::gate_set::{GateSet, LANES};
-use crs_compiler::program::{GatePlan, GateRef};
+use crs_compiler::program::{GatePlan, GateRef, TargetReader};
 use foldhash::fast::RandomState;
 use regex_automata::{PatternID, PatternSet};
 
@@ -85,8 +85,10 @@ pub(super) struct GateCache {
 struct SweepScratch {
     values: Vec<Value<'static>>,
     distinct: Vec<Transformed<'static>>,
-    /// (index into `distinct`, target, slot of the group in the target).
+    /// (index into `distinct`, target, reader of the target).
     reads: Vec<(usize, usize, usize)>,
+    /// Positions of the long values in `distinct`.
+    long: Vec<usize>,
     hit: Vec<bool>,
 }
 
@@ -140,6 +142,7 @@ impl GateCache {
         scratch.values.shrink_to(SWEEP_ITEMS);
         scratch.distinct.shrink_to(SWEEP_ITEMS);
         scratch.reads.shrink_to(SWEEP_ITEMS);
+        scratch.long.shrink_to(SWEEP_ITEMS);
         scratch.hit.shrink_to(SWEEP_ITEMS);
     }
 
@@ -221,23 +224,12 @@ impl GateCache {
         // on alone next to finished short ones.
         let long = |(_, b): &(usize, &Transformed<'_>)| b.len() > SHORT_VALUE;
         let indexed = || values.iter().enumerate();
-        // Long values read through two targets (`REQUEST_HEADERS` and
-        // `REQUEST_HEADERS:User-Agent`) are in the list twice: each is
-        // walked once, and its copies take its answer (value, first).
-        let mut copies = Vec::new();
         for (at, bytes) in indexed().filter(long).chain(indexed().filter(|v| !long(v))) {
             if let Some(scanned) = results.get(&key(bytes)) {
                 if let Some(h) = hit.get_mut(at) {
                     *h = !matches!(scanned, Scan::Miss);
                 }
                 continue;
-            }
-            let same = |b: &Transformed<'_>| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len();
-            if bytes.len() > SHORT_VALUE {
-                if let Some(first) = values.get(..at).and_then(|v| v.iter().position(same)) {
-                    copies.push((at, first));
-                    continue;
-                }
             }
             batch[filled] = at;
             filled += 1;
@@ -255,12 +247,6 @@ impl GateCache {
         for &at in batch.get(..filled).unwrap_or_default() {
             let found = values.get(at).and_then(|b| self.is_match(set, b));
             record(&mut results, hit, at, found);
-        }
-        for (at, first) in copies {
-            let answer = hit.get(first).copied().unwrap_or(true);
-            if let Some(h) = hit.get_mut(at) {
-                *h = answer;
-            }
         }
     }
 
@@ -382,9 +368,9 @@ impl super::Transaction {
             sweep.hits = PatternSet::new(set.pattern_len());
         }
         // A scan counts for the patterns of the members that read the
-        // value's target themselves (`SetTarget::readers`).
-        let mut add = |readers: &[usize], scan: &Scan| {
-            let patterns = readers.iter().map(|&p| PatternID::new_unchecked(p));
+        // value's target themselves (`TargetReader::patterns`).
+        let mut add = |reader: &TargetReader, scan: &Scan| {
+            let patterns = reader.patterns.iter().map(|&p| PatternID::new_unchecked(p));
             match scan {
                 Scan::Miss => {}
                 Scan::Hits(hits) => {
@@ -404,11 +390,16 @@ impl super::Transaction {
         let scratch = std::mem::take(&mut *self.gates.scratch.borrow_mut());
         let mut values: Vec<Value<'_>> = recycle(scratch.values);
         // The distinct bytes the groups read (after their transformations),
-        // and which group reads which (index into `distinct`, target, the
-        // group's slot in the target).
+        // and which group reads which (index into `distinct`, target,
+        // reader of the target).
         let mut distinct: Vec<Transformed<'_>> = recycle(scratch.distinct);
         let mut reads = scratch.reads;
         reads.clear();
+        // Where the long values are in `distinct`: one read through two
+        // targets (`REQUEST_HEADERS` and `REQUEST_HEADERS:User-Agent`) is
+        // walked once.
+        let mut long = scratch.long;
+        long.clear();
         let mut hit = scratch.hit;
         let targets = plan.set_targets.get(index).map_or(&[][..], Vec::as_slice);
         for (t, target) in targets.iter().enumerate() {
@@ -419,10 +410,8 @@ impl super::Transaction {
                 // This value's bytes start here in `distinct`: the chains
                 // that leave it alike read the same bytes.
                 let first = distinct.len();
-                for (slot, &g) in target.groups.iter().enumerate() {
-                    let (Some(group), Some(readers)) =
-                        (plan.groups.get(g), target.readers.get(slot))
-                    else {
+                for (r, reader) in target.readers.iter().enumerate() {
+                    let Some(group) = plan.groups.get(reader.group) else {
                         continue;
                     };
                     let chain = &group.sweep_transforms;
@@ -439,29 +428,40 @@ impl super::Transaction {
                     if !stable {
                         // Values without a stable address are never gated
                         // per value: count their hits here only.
-                        add(readers, &self.gates.scan(set, &bytes));
+                        add(reader, &self.gates.scan(set, &bytes));
                         continue;
                     }
                     let same = |b: &Transformed<'_>| {
                         b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len()
                     };
-                    let d = match distinct
+                    let is_long = bytes.len() > SHORT_VALUE;
+                    let known = distinct
                         .get(first..)
                         .and_then(|new| new.iter().position(same))
-                    {
-                        Some(i) => first + i,
+                        .map(|i| first + i)
+                        .or_else(|| {
+                            let earlier = |&i: &usize| distinct.get(i).is_some_and(same);
+                            is_long
+                                .then(|| long.iter().copied().find(earlier))
+                                .flatten()
+                        });
+                    let d = match known {
+                        Some(d) => d,
                         None => {
+                            if is_long {
+                                long.push(distinct.len());
+                            }
                             distinct.push(bytes);
                             distinct.len() - 1
                         }
                     };
-                    reads.push((d, t, slot));
+                    reads.push((d, t, r));
                 }
             }
         }
         self.gates.scan_all(set, index, &distinct, &mut hit);
         let results = self.gates.results.borrow();
-        for &(d, t, slot) in &reads {
+        for &(d, t, r) in &reads {
             if !hit.get(d).copied().unwrap_or(false) {
                 continue;
             }
@@ -469,9 +469,9 @@ impl super::Transaction {
                 continue;
             };
             let key = (bytes.as_ptr() as usize, bytes.len(), index);
-            let readers = targets.get(t).and_then(|target| target.readers.get(slot));
-            if let (Some(readers), Some(scan)) = (readers, results.get(&key)) {
-                add(readers, scan);
+            let reader = targets.get(t).and_then(|target| target.readers.get(r));
+            if let (Some(reader), Some(scan)) = (reader, results.get(&key)) {
+                add(reader, scan);
             }
         }
         sweep.done = true;
@@ -480,6 +480,7 @@ impl super::Transaction {
             values: recycle(values),
             distinct: recycle(distinct),
             reads,
+            long,
             hit,
         };
     }
