@@ -17,18 +17,22 @@ pub(super) fn append_request(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
     let limit = usize::try_from(tx.state.request_body_limit).unwrap_or(usize::MAX);
     let room = limit.saturating_sub(tx.ex.request_body.len());
     if chunk.len() > room {
-        tx.ex.request_body.extend_from_slice(&chunk[..room]);
-        tx.ex.request_body_length = tx.ex.request_body.len();
-        return over_limit(tx, "Request body is larger than the configured limit");
+        return keep_over_limit(
+            tx,
+            chunk,
+            room,
+            "Request body is larger than the configured limit",
+        );
     }
-    if let Some(room) = no_files_room(tx) {
+    // Over `SecRequestBodyNoFilesLimit` with `Reject`: phase 2 would answer
+    // 413 without reading the body, so the rest is neither buffered nor
+    // waited for (a layer stops reading it). Otherwise the limit is
+    // checked when phase 2 starts. v2 counts every byte of a body no
+    // multipart parser reads as it stores it.
+    if let Some(limit) = no_files_limit(tx).filter(|_| limit_rejects(tx)) {
+        let room = limit.saturating_sub(tx.ex.request_body.len());
         if chunk.len() > room {
-            // Over `SecRequestBodyNoFilesLimit` with `Reject`: phase 2
-            // would answer 413 without reading the body, so the rest is
-            // neither buffered nor waited for (a layer stops reading it).
-            tx.ex.request_body.extend_from_slice(&chunk[..room]);
-            tx.ex.request_body_length = tx.ex.request_body.len();
-            return over_limit(tx, NO_FILES_OVER_LIMIT);
+            return keep_over_limit(tx, chunk, room, NO_FILES_OVER_LIMIT);
         }
     }
     tx.ex.request_body.extend_from_slice(chunk);
@@ -39,27 +43,35 @@ pub(super) fn append_request(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
 const NO_FILES_OVER_LIMIT: &str =
     "Request body no files data length is larger than the configured limit";
 
-/// Room left under `SecRequestBodyNoFilesLimit` when going over it rejects
-/// the request: the engine is `On`, the limit action is `Reject`, and no
-/// multipart parser will tell file data apart (v2 counts every byte of
-/// such a body as it stores it). `None` otherwise: the limit is checked
-/// when phase 2 starts.
-fn no_files_room(tx: &Transaction) -> Option<usize> {
-    let settings = &tx.engine.rules.settings;
-    let rejects = settings.request_body_limit_action == BodyLimitAction::Reject
-        && tx.state.mode == EngineMode::On;
-    if !rejects || tx.state.body_processor == Some(BodyProcessor::Multipart) {
-        return None;
-    }
-    let limit = usize::try_from(settings.request_body_no_files_limit).unwrap_or(usize::MAX);
-    Some(limit.saturating_sub(tx.ex.request_body.len()))
+/// Buffers the first `room` bytes of `chunk`, the rest being over a limit
+/// (`why`), and applies the limit action.
+fn keep_over_limit(tx: &mut Transaction, chunk: &[u8], room: usize, why: &str) -> Verdict {
+    tx.ex
+        .request_body
+        .extend_from_slice(chunk.get(..room).unwrap_or_default());
+    tx.ex.request_body_length = tx.ex.request_body.len();
+    over_limit(tx, why)
+}
+
+/// `SecRequestBodyNoFilesLimit` for this body; `None` for a multipart
+/// body, whose parser counts the bytes that are not file data.
+fn no_files_limit(tx: &Transaction) -> Option<usize> {
+    let limit = tx.engine.rules.settings.request_body_no_files_limit;
+    (tx.state.body_processor != Some(BodyProcessor::Multipart))
+        .then(|| usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+/// Whether going over a body limit rejects the request (`Reject`, engine
+/// `On`).
+fn limit_rejects(tx: &Transaction) -> bool {
+    tx.engine.rules.settings.request_body_limit_action == BodyLimitAction::Reject
+        && tx.state.mode == EngineMode::On
 }
 
 /// A body over its limit: `Reject` interrupts with 413 when the engine is
 /// `On`; otherwise (and with `ProcessPartial`) the prefix is inspected.
 fn over_limit(tx: &mut Transaction, why: &str) -> Verdict {
-    let action = tx.engine.rules.settings.request_body_limit_action;
-    if action == BodyLimitAction::Reject && tx.state.mode == EngineMode::On {
+    if limit_rejects(tx) {
         tx.request_body_over_limit = true;
         let message = format!("{why} ({}).", tx.state.request_body_limit);
         if let Some(v) = reject(tx, 413, 2, message) {
@@ -89,10 +101,7 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
     }
     let processor = tx.state.body_processor;
     tx.ex.reqbody_processor = processor;
-    let settings = &tx.engine.rules.settings;
-    let no_files_limit =
-        usize::try_from(settings.request_body_no_files_limit).unwrap_or(usize::MAX);
-    if processor != Some(BodyProcessor::Multipart) && tx.ex.request_body.len() > no_files_limit {
+    if no_files_limit(tx).is_some_and(|limit| tx.ex.request_body.len() > limit) {
         if let Verdict::Interrupt(i) = over_limit(tx, NO_FILES_OVER_LIMIT) {
             return Some(Verdict::Interrupt(i));
         }
