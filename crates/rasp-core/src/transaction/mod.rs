@@ -370,14 +370,10 @@ impl Transaction {
     /// A header pair with its own copies of `name` and `value`, in the
     /// buffers of a spare pair when there is one.
     fn pair(&mut self, name: &[u8], value: &[u8]) -> Pair {
-        match self.spare_pairs.pop() {
-            Some(mut pair) => {
-                pair.name.extend_from_slice(name);
-                pair.value.extend_from_slice(value);
-                pair
-            }
-            None => Pair::new(name, value),
-        }
+        let mut pair = Pair::take_spare(&mut self.spare_pairs);
+        pair.name.extend_from_slice(name);
+        pair.value.extend_from_slice(value);
+        pair
     }
 
     pub(crate) fn collections_mut(&mut self) -> &mut Collections {

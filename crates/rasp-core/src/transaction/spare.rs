@@ -95,22 +95,12 @@ pub(super) fn give(mut tables: Tables) {
     tables.matched.recycle(SCRATCH_BYTES);
     tables.expand.clear();
     tables.expand.shrink_to(SCRATCH_BYTES);
-    let mut pairs = std::mem::take(&mut tables.pairs);
-    // Taken from the end: kept in reverse, the first header of the next
-    // exchange gets the buffers of this one's first (same clients send the
-    // same headers in the same order).
+    // The response's first: the request headers, kept last, come out first.
     for list in [&mut tables.response_headers, &mut tables.request_headers] {
-        for mut pair in list.drain(..).rev() {
-            let small = pair.name.capacity() <= PAIR_BYTES && pair.value.capacity() <= PAIR_BYTES;
-            if small && pairs.len() < PAIRS {
-                pair.name.clear();
-                pair.value.clear();
-                pairs.push(pair);
-            }
-        }
+        let room = PAIRS.saturating_sub(tables.pairs.len());
+        Pair::keep_buffers(list.drain(..), &mut tables.pairs, room, PAIR_BYTES);
         list.shrink_to(PAIRS);
     }
-    tables.pairs = pairs;
     // During thread exit the spare list may be gone: the tables are then
     // simply dropped.
     let _ = SPARE.try_with(|s| {

@@ -57,22 +57,7 @@ impl Collection {
     /// new member gets the buffers its predecessor grew).
     pub(crate) fn clear(&mut self, capacity: usize) {
         let room = capacity.saturating_sub(self.spare.len());
-        let kept = self
-            .entries
-            .drain(..)
-            .filter(|p| p.name.capacity() <= SPARE_BUFFER && p.value.capacity() <= SPARE_BUFFER)
-            .take(room)
-            .map(|mut p| {
-                p.name.clear();
-                p.value.clear();
-                p
-            });
-        let at = self.spare.len();
-        self.spare.extend(kept);
-        // Taken from the end: the first member made gets the first buffers.
-        if let Some(new) = self.spare.get_mut(at..) {
-            new.reverse();
-        }
+        Pair::keep_buffers(self.entries.drain(..), &mut self.spare, room, SPARE_BUFFER);
         self.entries.shrink_to(capacity);
         self.generation = self.generation.wrapping_add(1);
         self.index.clear();
@@ -154,10 +139,7 @@ impl Collection {
     /// Like [`Collection::push_new`], in the buffers of a spare member
     /// when there is one; `fill` writes the value.
     fn push_new_spare(&mut self, key: &[u8], fill: impl FnOnce(&mut Vec<u8>)) {
-        let mut pair = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| Pair::new(Vec::new(), Vec::new()));
+        let mut pair = Pair::take_spare(&mut self.spare);
         pair.name.extend_from_slice(key);
         pair.name.make_ascii_lowercase();
         fill(&mut pair.value);

@@ -17,6 +17,39 @@ impl Pair {
             value: value.into(),
         }
     }
+
+    /// An empty pair, in the buffers of a spare one when `spare` has one
+    /// (see [`Pair::keep_buffers`]).
+    pub(crate) fn take_spare(spare: &mut Vec<Pair>) -> Pair {
+        spare.pop().unwrap_or_default()
+    }
+
+    /// Empties up to `room` of `pairs` whose buffers are at most `bytes`
+    /// long into `spare`, for [`Pair::take_spare`]. The same requests make
+    /// the same pairs in the same order: the first pair taken next gets the
+    /// buffers of the first one kept.
+    pub(crate) fn keep_buffers(
+        pairs: impl Iterator<Item = Pair>,
+        spare: &mut Vec<Pair>,
+        room: usize,
+        bytes: usize,
+    ) {
+        let at = spare.len();
+        spare.extend(
+            pairs
+                .filter(|p| p.name.capacity() <= bytes && p.value.capacity() <= bytes)
+                .take(room)
+                .map(|mut p| {
+                    p.name.clear();
+                    p.value.clear();
+                    p
+                }),
+        );
+        // Taken from the end.
+        if let Some(new) = spare.get_mut(at..) {
+            new.reverse();
+        }
+    }
 }
 
 /// One uploaded file of a multipart body.
