@@ -21,12 +21,17 @@ pub(crate) fn start_bytes(patterns: &[Hir]) -> Option<Vec<u8>> {
         if nullable {
             return None;
         }
-        for (slot, f) in all.iter_mut().zip(first) {
-            *slot |= f;
-        }
+        add(&mut all, &first);
     }
     let bytes: Vec<u8> = (0..=255u8).filter(|&b| all[usize::from(b)]).collect();
     (bytes.len() <= 3).then_some(bytes)
+}
+
+/// Adds the bytes of `from` to `into`.
+fn add(into: &mut [bool; 256], from: &[bool; 256]) {
+    for (slot, f) in into.iter_mut().zip(from) {
+        *slot |= f;
+    }
 }
 
 /// The bytes a match of `hir` can start with, and whether it can match
@@ -78,9 +83,7 @@ fn first_bytes(hir: &Hir) -> Option<([bool; 256], bool)> {
             let mut first = none;
             for sub in subs {
                 let (f, nullable) = first_bytes(sub)?;
-                for (slot, f) in first.iter_mut().zip(f) {
-                    *slot |= f;
-                }
+                add(&mut first, &f);
                 if !nullable {
                     return Some((first, false));
                 }
@@ -92,9 +95,7 @@ fn first_bytes(hir: &Hir) -> Option<([bool; 256], bool)> {
             let mut nullable = false;
             for sub in subs {
                 let (f, n) = first_bytes(sub)?;
-                for (slot, f) in first.iter_mut().zip(f) {
-                    *slot |= f;
-                }
+                add(&mut first, &f);
                 nullable |= n;
             }
             (first, nullable)
