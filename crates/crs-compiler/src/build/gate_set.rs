@@ -250,7 +250,35 @@ impl GateSet {
             arrive(sid, &mut found[lane], &mut walking[lane])?;
         }
         let longest = haystacks.iter().map(|h| h.len()).max().unwrap_or(0);
-        for at in 0..longest {
+        let mut at = 0;
+        while at < longest {
+            // The lanes that walk and have bytes left take untagged steps
+            // together as far as they can (see `GateSet::untagged_steps`);
+            // the general step below handles what stopped them. Measured
+            // (session 8): the 4 KiB form 138 → 128 µs, the GET 55 → 53.
+            let mut lanes = [0usize; LANES];
+            let mut walkers = 0;
+            for lane in 0..LANES {
+                if walking[lane] && at < haystacks[lane].len() {
+                    lanes[walkers] = lane;
+                    walkers += 1;
+                }
+            }
+            let end = lanes[..walkers]
+                .iter()
+                .map(|&lane| haystacks[lane].len())
+                .min()
+                .unwrap_or(longest);
+            at = match walkers {
+                4 => self.untagged_steps::<4>(cache, lanes, &haystacks, &mut state, at, end),
+                3 => self.untagged_steps::<3>(cache, lanes, &haystacks, &mut state, at, end),
+                2 => self.untagged_steps::<2>(cache, lanes, &haystacks, &mut state, at, end),
+                1 => self.untagged_steps::<1>(cache, lanes, &haystacks, &mut state, at, end),
+                _ => break,
+            };
+            if at >= longest {
+                break;
+            }
             for lane in 0..LANES {
                 if !walking[lane] {
                     continue;
@@ -279,6 +307,7 @@ impl GateSet {
                 state[lane] = sid;
                 arrive(sid, &mut found[lane], &mut walking[lane])?;
             }
+            at += 1;
         }
         for lane in 0..LANES {
             if walking[lane] {
@@ -291,6 +320,40 @@ impl GateSet {
         }
         cache.search_finish(haystacks.iter().map(|h| h.len()).sum());
         Some(found)
+    }
+
+    /// Walks the `N` lanes listed first in `lanes` from `at` towards
+    /// `end` (no later than the end of any of them) while every step
+    /// lands in an untagged state, and says where they stopped. Such a
+    /// step is one table load per lane and one test for all: where a
+    /// lane meets a match, the dead state or a transition not computed
+    /// yet, the caller's general step takes over at that byte.
+    fn untagged_steps<const N: usize>(
+        &self,
+        cache: &DfaCache,
+        lanes: [usize; LANES],
+        haystacks: &[&[u8]; LANES],
+        state: &mut [LazyStateID; LANES],
+        mut at: usize,
+        end: usize,
+    ) -> usize {
+        let bytes: [&[u8]; N] = std::array::from_fn(|i| haystacks[lanes[i]]);
+        let mut current: [LazyStateID; N] = std::array::from_fn(|i| state[lanes[i]]);
+        while at < end {
+            let next: [LazyStateID; N] = std::array::from_fn(|i| {
+                let byte = bytes[i].get(at).copied().unwrap_or_default();
+                self.dfa.next_state_untagged(cache, current[i], byte)
+            });
+            if next.iter().any(LazyStateID::is_tagged) {
+                break;
+            }
+            current = next;
+            at += 1;
+        }
+        for (i, sid) in current.into_iter().enumerate() {
+            state[lanes[i]] = sid;
+        }
+        at
     }
 
     /// [`GateSet::walk_each`] for one value, which the lazy DFA keeps
