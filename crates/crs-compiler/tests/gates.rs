@@ -147,9 +147,9 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
         let mut which = PatternSet::new(set.pattern_len());
         // The side-by-side walk answers as the single searches do, on
         // inputs of every length next to each other.
-        for four in inputs.chunks_exact(LANES) {
-            let each = set.is_match_each(std::array::from_fn(|i| four[i].as_slice()));
-            for (input, any) in four.iter().zip(each) {
+        for batch in inputs.chunks_exact(LANES) {
+            let each = set.is_match_each(std::array::from_fn(|i| batch[i].as_slice()));
+            for (input, any) in batch.iter().zip(each) {
                 assert_eq!(
                     any,
                     set.is_match(input),
