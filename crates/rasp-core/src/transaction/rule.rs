@@ -336,12 +336,16 @@ impl Transaction {
                 // The kinds of bytes in the current value: most steps are
                 // known from them to change nothing and report nothing.
                 let mut classes = ByteClasses::of(&current);
+                // What the scan said of the value holds for its bytes
+                // until a step changes them.
+                let mut known_now = raw;
                 for t in &link.transforms {
                     if classes.leave_unreported(*t) {
                         continue;
                     }
                     // v2 re-runs the operator when a function reports a
-                    // change, which is not always a change of bytes.
+                    // change, which is not always a change of bytes
+                    // (`cmdLine` always reports one).
                     let (next, changed) = crate::transform::apply_tracked(*t, &current);
                     let next = match next {
                         Cow::Owned(v) => Some(v),
@@ -350,9 +354,10 @@ impl Transaction {
                     if let Some(v) = next {
                         current = Cow::Owned(v);
                         classes = ByteClasses::of(&current);
+                        known_now = None;
                     }
                     if changed {
-                        self.check(link, &scope, &v.name, &current, None, describe, out);
+                        self.check(link, &scope, &v.name, &current, known_now, describe, out);
                     }
                 }
             } else {
