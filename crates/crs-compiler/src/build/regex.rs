@@ -155,6 +155,16 @@ pub fn compile(pattern: &str) -> Result<Arc<Regex>, String> {
         .map_err(|e| describe(&e))
 }
 
+/// The fewest bytes a match of `pattern` (ModSecurity `@rx` syntax, as
+/// [`compile`] reads it) spans; `None` when it does not parse or has no
+/// match at all.
+pub fn minimum_len(pattern: &str) -> Option<usize> {
+    let hir =
+        regex_automata::util::syntax::parse_with(&rewrite_braced_hex(pattern), &syntax_config())
+            .ok()?;
+    hir.properties().minimum_len()
+}
+
 /// A pattern that did not compile, with the position of the problem.
 #[derive(Clone, Debug)]
 pub struct PatternError {
@@ -237,6 +247,22 @@ fn describe(e: &meta::BuildError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minimum_lengths() {
+        for (pattern, want) in [
+            ("abc", Some(3)),
+            ("a|bcd", Some(1)),
+            (r"\d{2,}x", Some(3)),
+            ("^.*$", Some(0)),
+            (r"(?i)\bunion\b", Some(5)),
+            // ModSecurity's braced hex escape is one byte.
+            (r"\x{41}b", Some(2)),
+            ("(", None),
+        ] {
+            assert_eq!(minimum_len(pattern), want, "{pattern}");
+        }
+    }
 
     #[test]
     fn braced_hex_becomes_byte_escape() {

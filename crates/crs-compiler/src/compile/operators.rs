@@ -146,6 +146,7 @@ pub(crate) fn build_operator(
                     source: arg.to_string(),
                     regex,
                     matches_everything: CompiledRegex::matches_everything(arg),
+                    min_len: build::regex::minimum_len(arg).unwrap_or(0),
                 })
             }
         }

@@ -35,6 +35,11 @@ pub struct CompiledRegex {
     /// (`^.*$`, `.*` and the like under dot-all): the engine needs no
     /// search. CRS's 920450 captures every header name this way.
     pub matches_everything: bool,
+    /// The fewest bytes a match spans (0 when unknown): a shorter value
+    /// cannot match. A `multiMatch` rule whose later steps never lengthen
+    /// a value stops at a step result shorter than this (CRS's 934160
+    /// needs 8 bytes; `t:base64Decode` makes most short values shorter).
+    pub min_len: usize,
 }
 
 impl CompiledRegex {

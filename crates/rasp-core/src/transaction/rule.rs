@@ -12,6 +12,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crs_compiler::ir::action::{Disruptive, EngineMode};
+use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::{Phase, Rule};
 use crs_compiler::ir::variable::Variable;
 
@@ -311,7 +312,27 @@ impl Transaction {
             .and_then(|g| self.engine.plan.groups.get(g.group))
             .map(|g| g.sweep_transforms.as_slice())
             .filter(|chain| chain.len() != link.transforms.len());
+        // A positive `@rx` cannot match a value shorter than its pattern
+        // needs; after the last step that may lengthen a value, a result
+        // that short ends the value's checks (CRS's 934160 needs 8 bytes,
+        // and its `t:base64Decode` makes most short values shorter).
+        let min_len = match &link.operator.kind {
+            OperatorKind::Rx(rx) if !link.operator.negated => rx.min_len,
+            _ => 0,
+        };
+        let last_lengthening = link
+            .transforms
+            .iter()
+            .rposition(|t| !crate::transform::never_lengthens(*t));
+        // Whether no result from step `k` on can be matched, given the
+        // value before that step.
+        let too_short = |value: &[u8], k: usize| {
+            value.len() < min_len && last_lengthening.is_none_or(|last| last < k)
+        };
         for v in values.drain(..) {
+            if too_short(&v.value, 0) {
+                continue;
+            }
             let stable = stays_put(&v);
             // Only bytes that stay put for the phase share a cached scan;
             // the planner gates only rules whose targets are such values.
@@ -339,7 +360,10 @@ impl Transaction {
                 // What the scan said of the value holds for its bytes
                 // until a step changes them.
                 let mut known_now = raw;
-                for t in &link.transforms {
+                for (k, t) in link.transforms.iter().enumerate() {
+                    if too_short(&current, k) {
+                        break;
+                    }
                     if classes.leave_unreported(*t) {
                         continue;
                     }
@@ -355,6 +379,10 @@ impl Transaction {
                         current = Cow::Owned(v);
                         classes = ByteClasses::of(&current);
                         known_now = None;
+                    }
+                    if too_short(&current, k + 1) {
+                        // Neither this result nor a later one can match.
+                        break;
                     }
                     if changed {
                         self.check(link, &scope, &v.name, &current, known_now, describe, out);

@@ -148,6 +148,44 @@ fn apply_raw(t: Transform, input: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// Whether `t` never returns a value longer than its input: decoders,
+/// removers and case or parity changes. Not the encoders, the digests,
+/// `length` (of an empty value: `0`) or `utf8toUnicode` (`é` becomes
+/// `%u00e9`).
+pub(crate) fn never_lengthens(t: Transform) -> bool {
+    matches!(
+        t,
+        Transform::Base64Decode
+            | Transform::Base64DecodeExt
+            | Transform::CmdLine
+            | Transform::CompressWhitespace
+            | Transform::CssDecode
+            | Transform::EscapeSeqDecode
+            | Transform::HexDecode
+            | Transform::HtmlEntityDecode
+            | Transform::JsDecode
+            | Transform::Lowercase
+            | Transform::NormalizePath
+            | Transform::NormalizePathWin
+            | Transform::ParityEven7bit
+            | Transform::ParityOdd7bit
+            | Transform::ParityZero7bit
+            | Transform::RemoveComments
+            | Transform::RemoveCommentsChar
+            | Transform::RemoveNulls
+            | Transform::RemoveWhitespace
+            | Transform::ReplaceComments
+            | Transform::ReplaceNulls
+            | Transform::SqlHexDecode
+            | Transform::Trim
+            | Transform::TrimLeft
+            | Transform::TrimRight
+            | Transform::Uppercase
+            | Transform::UrlDecode
+            | Transform::UrlDecodeUni
+    )
+}
+
 /// How v2 decides that a transformation "changed" the value.
 #[derive(Clone, Copy, Debug)]
 enum ChangeReport {
@@ -252,6 +290,16 @@ mod tests {
     }
 
     #[test]
+    fn unlisted_transformations_lengthen_some_value() {
+        // `never_lengthens` leaves out only what can lengthen a value.
+        let probes: [&[u8]; 3] = [b"", b"a \xc3\xa9", b"0123456789012345678901234"];
+        for &t in Transform::ALL.iter().filter(|t| !never_lengthens(**t)) {
+            let grows = probes.iter().any(|p| apply(t, p).len() > p.len());
+            assert!(grows, "{t} lengthens none of the probes: list it");
+        }
+    }
+
+    #[test]
     fn change_reports_follow_v2() {
         // cmdLine reports a change even when the value is the same.
         assert!(apply_tracked(Transform::CmdLine, b"ls").1);
@@ -323,17 +371,23 @@ mod tests {
         }
 
         #[test]
-        fn decoders_never_grow(input in proptest::collection::vec(any::<u8>(), 0..64)) {
-            for t in [
-                Transform::UrlDecode, Transform::UrlDecodeUni, Transform::JsDecode,
-                Transform::CssDecode, Transform::HtmlEntityDecode, Transform::EscapeSeqDecode,
-                Transform::Base64Decode, Transform::Base64DecodeExt, Transform::SqlHexDecode,
-                Transform::HexDecode, Transform::CmdLine, Transform::RemoveNulls,
-                Transform::RemoveWhitespace, Transform::CompressWhitespace,
-                Transform::RemoveCommentsChar, Transform::ReplaceComments,
-                Transform::NormalizePath, Transform::NormalizePathWin,
-            ] {
+        fn listed_transformations_never_lengthen(
+            input in proptest::collection::vec(any::<u8>(), 0..64),
+            escapes in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'%'), Just(b'\\'), Just(b'&'), Just(b'#'), Just(b'/'), Just(b'.'),
+                    Just(b'*'), Just(b'-'), Just(b'u'), Just(b'x'), Just(b'0'), Just(b'f'),
+                    Just(b';'), Just(b' '), Just(b'A'), Just(0xc3), Just(0xa9), Just(0),
+                    any::<u8>(),
+                ],
+                0..48,
+            ),
+        ) {
+            // The engine stops a `multiMatch` chain at a result shorter
+            // than the rule's pattern needs when no later step lengthens.
+            for &t in Transform::ALL.iter().filter(|t| never_lengthens(**t)) {
                 prop_assert!(apply(t, &input).len() <= input.len(), "{} grew", t);
+                prop_assert!(apply(t, &escapes).len() <= escapes.len(), "{} grew", t);
             }
         }
 
