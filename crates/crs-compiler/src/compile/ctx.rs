@@ -19,7 +19,8 @@ use crate::ir::operator::PhraseSet;
 /// Per-compilation caches.
 #[derive(Debug, Default)]
 pub(crate) struct Ctx {
-    rx: HashMap<String, Result<Arc<Regex>, PatternError>>,
+    /// Each pattern compiled, with its minimum match length.
+    rx: HashMap<String, Result<(Arc<Regex>, usize), PatternError>>,
     names: HashMap<String, Result<Arc<Regex>, String>>,
     tags: HashMap<String, Result<Arc<Regex>, String>>,
     /// Phrase sets keyed by the sorted list of their data files.
@@ -27,12 +28,13 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// An `@rx` pattern (ModSecurity semantics, captures kept).
-    pub(crate) fn rx(&mut self, pattern: &str) -> Result<Arc<Regex>, PatternError> {
+    /// An `@rx` pattern (ModSecurity semantics, captures kept), and the
+    /// fewest bytes a match spans.
+    pub(crate) fn rx(&mut self, pattern: &str) -> Result<(Arc<Regex>, usize), PatternError> {
         if let Some(r) = self.rx.get(pattern) {
             return r.clone();
         }
-        let r = build::regex::compile_detailed(pattern);
+        let r = build::regex::compile_measured(pattern);
         self.rx.insert(pattern.to_string(), r.clone());
         r
     }
@@ -41,7 +43,7 @@ impl Ctx {
     pub(crate) fn insert_rx(
         &mut self,
         pattern: String,
-        compiled: Result<Arc<Regex>, PatternError>,
+        compiled: Result<(Arc<Regex>, usize), PatternError>,
     ) {
         self.rx.insert(pattern, compiled);
     }

@@ -125,7 +125,7 @@ pub(crate) fn build_operator(
             if has_macro_syntax(arg) {
                 OperatorKind::RxMacro(macro_arg(arg)?)
             } else {
-                let regex = ctx.rx(arg).map_err(|e| {
+                let (regex, min_len) = ctx.rx(arg).map_err(|e| {
                     let kind = if e.size_limit {
                         CompileErrorKind::SizeLimit {
                             limit: build::regex::REGEX_SIZE_LIMIT,
@@ -146,7 +146,7 @@ pub(crate) fn build_operator(
                     source: arg.to_string(),
                     regex,
                     matches_everything: CompiledRegex::matches_everything(arg),
-                    min_len: build::regex::minimum_len(arg).unwrap_or(0),
+                    min_len,
                 })
             }
         }

@@ -32,7 +32,7 @@ enum Job {
 }
 
 enum Done {
-    Rx(String, Result<Arc<Regex>, PatternError>),
+    Rx(String, Result<(Arc<Regex>, usize), PatternError>),
     Phrases(Vec<PathBuf>, Option<PhraseSet>),
 }
 
@@ -52,7 +52,7 @@ impl Job {
     fn run(self) -> Done {
         match self {
             Job::Rx(p) => {
-                let r = build::regex::compile_detailed(&p);
+                let r = build::regex::compile_measured(&p);
                 Done::Rx(p, r)
             }
             Job::Phrases(files) => {
