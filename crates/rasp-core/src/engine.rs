@@ -127,6 +127,8 @@ pub struct Engine {
     /// What can be decided about each rule without evaluating it (gates,
     /// TX comparisons); empty in per-rule mode.
     pub(crate) shortcuts: Arc<Shortcuts>,
+    /// The `@contains` rules answered on the original bytes first.
+    pub(crate) mapped_contains: Arc<crate::operator::MappedContains>,
 }
 
 impl Engine {
@@ -151,7 +153,9 @@ impl Engine {
             store: Arc::default(),
             plan: Arc::default(),
             shortcuts: Arc::default(),
+            mapped_contains: Arc::default(),
         };
+        engine.mapped_contains = Arc::new(crate::operator::MappedContains::build(&engine.rules));
         if !engine.config.per_rule {
             let plan =
                 crate::reach::plan_for_reached(&engine).unwrap_or_else(|| engine.rules.gate_plan());

@@ -93,6 +93,7 @@ pub(crate) fn plan_for_reached(engine: &Engine) -> Option<GatePlan> {
         store: Arc::default(),
         plan: Arc::default(),
         shortcuts: Arc::default(),
+        mapped_contains: Arc::clone(&engine.mapped_contains),
     };
     let mut reached = vec![false; engine.rules.link_count];
     for probe in PROBES {

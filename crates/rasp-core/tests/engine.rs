@@ -800,3 +800,42 @@ SecRule ARGS "!@rx ^[a-z]+$" "id:3,phase:2,pass,log,t:none,t:lowercase,multiMatc
         }
     }
 }
+
+#[test]
+fn contains_after_per_byte_steps_answers_as_on_the_transformed_copy() {
+    // Rule 1's chain maps or drops each byte on its own: the engine looks
+    // for the needle on the original bytes first. Rule 2 ends in `t:trim`,
+    // which changes nothing here but is not per-byte: it searches the
+    // transformed copy. Both must match the same values, and record the
+    // same transformed value.
+    let e = engine(
+        r#"
+SecRule ARGS "@contains <title>shell</title>" "id:1,phase:2,pass,log,capture,t:none,t:removeWhitespace,t:lowercase"
+SecRule ARGS "@contains <title>shell</title>" "id:2,phase:2,pass,log,capture,t:none,t:removeWhitespace,t:lowercase,t:trim"
+"#,
+    );
+    for (arg, hit) in [
+        ("%3C%20TITLE%20%3ESh%20eLL%3C/ti%20tle%3E", true),
+        ("x%3Ctitle%3Eshell%3C/title%3Ey", true),
+        ("%3C%3C%3Ctitle%3Eshel%20l%3C%09/title%3E", true),
+        ("%3Ctitle%3Eshel%3C/title%3E", false),
+        ("%3Ctitle%3E%20shell%3C/titl", false),
+        ("plain", false),
+    ] {
+        let tx = run(&e, &format!("/?a={arg}"), None);
+        let want: Vec<u32> = if hit { vec![1, 2] } else { vec![] };
+        assert_eq!(ids(&tx), want, "{arg}");
+        let values: Vec<&str> = tx
+            .matches()
+            .iter()
+            .map(|m| m.matched_value.as_str())
+            .collect();
+        if let [first, second] = values.as_slice() {
+            assert_eq!(first, second, "{arg}");
+            assert!(
+                !first.contains(' '),
+                "the recorded value is transformed: {first}"
+            );
+        }
+    }
+}

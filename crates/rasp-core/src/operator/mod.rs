@@ -6,6 +6,7 @@
 //! Messages that name the variable take it as an argument because v2 puts
 //! it inside the sentence ("… at ARGS:x.").
 
+pub(crate) mod contains_mapped;
 pub mod contains_word;
 pub mod detect_sqli;
 pub mod detect_xss;
@@ -16,3 +17,48 @@ pub mod validate_utf8_encoding;
 
 #[cfg(test)]
 mod robustness;
+
+/// The rules whose `@contains` is answered on the original bytes through a
+/// [`contains_mapped::ByteMap`] before their transformations run, by rule
+/// link.
+#[derive(Debug, Default)]
+pub(crate) struct MappedContains {
+    links: Vec<Option<(contains_mapped::ByteMap, Vec<u8>)>>,
+}
+
+impl MappedContains {
+    /// Finds the links with a positive, constant `@contains` after a chain
+    /// of per-byte transformations (outside `multiMatch`).
+    pub(crate) fn build(rules: &crs_compiler::program::CompiledRuleset) -> MappedContains {
+        use crs_compiler::ir::macros::MacroPart;
+        use crs_compiler::ir::operator::OperatorKind;
+        let mut links: Vec<Option<(contains_mapped::ByteMap, Vec<u8>)>> = Vec::new();
+        links.resize_with(rules.link_count, || None);
+        for rule in rules.rules() {
+            for link in rule.links() {
+                let OperatorKind::Contains(m) = &link.operator.kind else {
+                    continue;
+                };
+                let [MacroPart::Literal(needle)] = m.parts.as_slice() else {
+                    continue;
+                };
+                if link.operator.negated || link.actions.multi_match || needle.is_empty() {
+                    continue;
+                }
+                let map = contains_mapped::ByteMap::of(&link.transforms);
+                if let (Some(map), Some(slot)) = (map, links.get_mut(link.link_index)) {
+                    *slot = Some((map, needle.as_bytes().to_vec()));
+                }
+            }
+        }
+        MappedContains { links }
+    }
+
+    /// For link `link`, whether its needle can be in `value` once
+    /// transformed: `Some(false)` when it cannot; `None` when the link is
+    /// not one of these or the search gave up.
+    pub(crate) fn may_contain(&self, link: usize, value: &[u8]) -> Option<bool> {
+        let (map, needle) = self.links.get(link)?.as_ref()?;
+        map.contains(value, needle)
+    }
+}

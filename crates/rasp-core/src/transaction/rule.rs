@@ -333,6 +333,16 @@ impl Transaction {
             if too_short(&v.value, 0) {
                 continue;
             }
+            // A constant `@contains` after per-byte steps: most values are
+            // known not to hold the needle without the transformed copy.
+            if self
+                .engine
+                .mapped_contains
+                .may_contain(link.link_index, &v.value)
+                == Some(false)
+            {
+                continue;
+            }
             let stable = stays_put(&v);
             // Only bytes that stay put for the phase share a cached scan;
             // the planner gates only rules whose targets are such values.
