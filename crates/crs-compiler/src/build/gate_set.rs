@@ -279,30 +279,16 @@ impl GateSet {
             // (session 8, with eight lanes): the 4 KiB form 138 → 123 µs
             // (the five long copies of its text now share one batch; with
             // four lanes 133 µs), the other cases unchanged.
-            let mut lanes = [0usize; LANES];
-            let mut walkers = 0;
-            for lane in 0..LANES {
-                if walking[lane] && at < haystacks[lane].len() {
-                    lanes[walkers] = lane;
-                    walkers += 1;
-                }
-            }
-            let end = lanes[..walkers]
-                .iter()
-                .map(|&lane| haystacks[lane].len())
-                .min()
-                .unwrap_or(longest);
-            at = match walkers {
-                8 => self.untagged_steps::<8>(cache, lanes, &haystacks, &mut state, at, end),
-                7 => self.untagged_steps::<7>(cache, lanes, &haystacks, &mut state, at, end),
-                6 => self.untagged_steps::<6>(cache, lanes, &haystacks, &mut state, at, end),
-                5 => self.untagged_steps::<5>(cache, lanes, &haystacks, &mut state, at, end),
-                4 => self.untagged_steps::<4>(cache, lanes, &haystacks, &mut state, at, end),
-                3 => self.untagged_steps::<3>(cache, lanes, &haystacks, &mut state, at, end),
-                2 => self.untagged_steps::<2>(cache, lanes, &haystacks, &mut state, at, end),
-                1 => self.untagged_steps::<1>(cache, lanes, &haystacks, &mut state, at, end),
-                _ => break,
+            let active: [bool; LANES] =
+                std::array::from_fn(|lane| walking[lane] && at < haystacks[lane].len());
+            let end = (0..LANES)
+                .filter(|&lane| active[lane])
+                .map(|lane| haystacks[lane].len())
+                .min();
+            let Some(end) = end else {
+                break;
             };
+            (at, _) = self.steps_together(cache, &active, &haystacks, &mut state, at, end);
             if at >= longest {
                 break;
             }
@@ -347,6 +333,39 @@ impl GateSet {
         }
         cache.search_finish(haystacks.iter().map(|h| h.len()).sum());
         Some(found)
+    }
+
+    /// The lanes marked in `active` take untagged steps together from `at`
+    /// towards `end` (see [`GateSet::untagged_steps`], one function per
+    /// number of lanes, so that their loads stay straight-line code).
+    /// Returns where they stopped and how many lanes walked.
+    fn steps_together(
+        &self,
+        cache: &DfaCache,
+        active: &[bool; LANES],
+        haystacks: &[&[u8]; LANES],
+        state: &mut [LazyStateID; LANES],
+        at: usize,
+        end: usize,
+    ) -> (usize, usize) {
+        let mut lanes = [0usize; LANES];
+        let mut walkers = 0;
+        for (lane, _) in active.iter().enumerate().filter(|(_, &a)| a) {
+            lanes[walkers] = lane;
+            walkers += 1;
+        }
+        let to = match walkers {
+            8 => self.untagged_steps::<8>(cache, lanes, haystacks, state, at, end),
+            7 => self.untagged_steps::<7>(cache, lanes, haystacks, state, at, end),
+            6 => self.untagged_steps::<6>(cache, lanes, haystacks, state, at, end),
+            5 => self.untagged_steps::<5>(cache, lanes, haystacks, state, at, end),
+            4 => self.untagged_steps::<4>(cache, lanes, haystacks, state, at, end),
+            3 => self.untagged_steps::<3>(cache, lanes, haystacks, state, at, end),
+            2 => self.untagged_steps::<2>(cache, lanes, haystacks, state, at, end),
+            1 => self.untagged_steps::<1>(cache, lanes, haystacks, state, at, end),
+            _ => at,
+        };
+        (to, walkers)
     }
 
     /// Walks the `N` lanes listed first in `lanes` from `at` towards
@@ -453,31 +472,8 @@ impl GateSet {
         let mut walked = 0;
         while walking[..pieces].iter().any(|&w| w) {
             if (overlap..plain_end).contains(&step) {
-                let mut lanes = [0usize; LANES];
-                let mut walkers = 0;
-                for k in (0..pieces).filter(|&k| walking[k]) {
-                    lanes[walkers] = k;
-                    walkers += 1;
-                }
-                let to =
-                    match walkers {
-                        8 => self
-                            .untagged_steps::<8>(cache, lanes, &bytes, &mut state, step, plain_end),
-                        7 => self
-                            .untagged_steps::<7>(cache, lanes, &bytes, &mut state, step, plain_end),
-                        6 => self
-                            .untagged_steps::<6>(cache, lanes, &bytes, &mut state, step, plain_end),
-                        5 => self
-                            .untagged_steps::<5>(cache, lanes, &bytes, &mut state, step, plain_end),
-                        4 => self
-                            .untagged_steps::<4>(cache, lanes, &bytes, &mut state, step, plain_end),
-                        3 => self
-                            .untagged_steps::<3>(cache, lanes, &bytes, &mut state, step, plain_end),
-                        2 => self
-                            .untagged_steps::<2>(cache, lanes, &bytes, &mut state, step, plain_end),
-                        _ => self
-                            .untagged_steps::<1>(cache, lanes, &bytes, &mut state, step, plain_end),
-                    };
+                let (to, walkers) =
+                    self.steps_together(cache, &walking, &bytes, &mut state, step, plain_end);
                 walked += (to - step) * walkers;
                 step = to;
                 if step == plain_end {
@@ -791,15 +787,20 @@ mod tests {
         .to_vec()
     }
 
-    /// Deterministic varied inputs (xorshift), some long, some empty.
-    fn inputs() -> Vec<Vec<u8>> {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
+    /// Deterministic pseudo-random numbers (xorshift64).
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x
-        };
+        }
+    }
+
+    /// Deterministic varied inputs, some long, some empty.
+    fn inputs() -> Vec<Vec<u8>> {
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         const BYTES: &[u8] = b"abxyzqwer0123456789f select from AB\n";
         (0..3000)
             .map(|i| {
@@ -882,13 +883,7 @@ mod tests {
         // and none at all; on a set whose cache is cleared now and then too.
         let small = GateSet::with_cache_capacity(&patterns(), 32 * 1024).expect("compiles");
         let large = GateSet::new(&patterns()).expect("compiles");
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         // Bytes that start partial matches of every pattern but rarely
         // finish one.
         const FILLER: &[u8] = b"axq wer 0f3 sel fro yz. ";
