@@ -60,22 +60,47 @@ impl ByteMap {
         self.map.get(usize::from(b)).copied().flatten()
     }
 
-    /// Whether `needle` occurs in `value` as the map transforms it; `None`
-    /// when the search gave up (a value built to make it slow), and the
-    /// caller should transform and search.
-    pub(crate) fn contains(&self, value: &[u8], needle: &[u8]) -> Option<bool> {
-        let Some((&first, rest)) = needle.split_first() else {
-            return Some(true);
-        };
-        // The bytes that map to the needle's first byte.
-        let starts: Vec<u8> = (0..=u8::MAX)
-            .filter(|&b| self.get(b) == Some(first))
-            .collect();
+    /// The bytes that map to `b`.
+    fn preimage(&self, b: u8) -> Vec<u8> {
+        (0..=u8::MAX).filter(|&x| self.get(x) == Some(b)).collect()
+    }
+}
+
+/// A needle to look for in values as a [`ByteMap`] transforms them.
+#[derive(Clone, Debug)]
+pub(crate) struct MappedNeedle {
+    map: ByteMap,
+    needle: Vec<u8>,
+    /// The bytes that map to the needle's first byte.
+    starts: Vec<u8>,
+}
+
+impl MappedNeedle {
+    /// `needle` (not empty) after `chain`; `None` unless the chain is a
+    /// [`ByteMap`].
+    pub(crate) fn new(chain: &[Transform], needle: &[u8]) -> Option<MappedNeedle> {
+        let map = ByteMap::of(chain)?;
+        let starts = map.preimage(*needle.first()?);
+        Some(MappedNeedle {
+            map,
+            needle: needle.to_vec(),
+            starts,
+        })
+    }
+
+    /// Whether the needle occurs in `value` as the map transforms it;
+    /// `None` when the search gave up (a value built to make it slow), and
+    /// the caller should transform and search.
+    pub(crate) fn occurs_in(&self, value: &[u8]) -> Option<bool> {
+        let rest = self.needle.get(1..).unwrap_or_default();
         // Each candidate is checked byte by byte; past this much checking
         // the transformed copy is cheaper.
         let mut work_left = value.len().saturating_mul(4).max(1024);
         let mut from = 0;
-        while let Some(found) = value.get(from..).and_then(|tail| find_any(&starts, tail)) {
+        while let Some(found) = value
+            .get(from..)
+            .and_then(|tail| find_any(&self.starts, tail))
+        {
             let at = from + found;
             let mut want = rest.iter();
             let mut next = want.next();
@@ -84,7 +109,7 @@ impl ByteMap {
                     break;
                 };
                 work_left = work_left.checked_sub(1)?;
-                match self.get(b) {
+                match self.map.get(b) {
                     None => continue,
                     Some(m) if m == *expected => next = want.next(),
                     Some(_) => break,
@@ -164,39 +189,40 @@ mod tests {
             other in proptest::collection::vec(prop_oneof![Just(b'<'), Just(b't'), Just(b'i')], 1..6),
         ) {
             let chain = chain_of(&picks);
-            let map = ByteMap::of(&chain).expect("per-byte chain");
             let copy = transformed(&chain, &value);
             // A needle taken from the copy (present) and one made up.
             let (start, len) = cut;
             let start = start.min(copy.len());
             let taken = copy[start..(start + len).min(copy.len())].to_vec();
-            for needle in [taken, other] {
-                let want = needle.is_empty() || memchr::memmem::find(&copy, &needle).is_some();
-                prop_assert_eq!(map.contains(&value, &needle), Some(want));
+            for needle in [taken, other].into_iter().filter(|n| !n.is_empty()) {
+                let want = memchr::memmem::find(&copy, &needle).is_some();
+                let mapped = MappedNeedle::new(&chain, &needle).expect("per-byte chain");
+                prop_assert_eq!(mapped.occurs_in(&value), Some(want));
             }
         }
     }
 
     #[test]
     fn crs_955300_chain() {
-        let map = ByteMap::of(&[Transform::RemoveWhitespace, Transform::Lowercase])
-            .expect("per-byte chain");
-        let needle = b"<title>punkholicshell</title>";
+        let chain = [Transform::RemoveWhitespace, Transform::Lowercase];
+        let needle =
+            MappedNeedle::new(&chain, b"<title>punkholicshell</title>").expect("per-byte chain");
         let page = b"<html><head>< TITLE >PunkHolic Shell</ti tle></head>";
-        assert_eq!(map.contains(page, needle), Some(true));
+        assert_eq!(needle.occurs_in(page), Some(true));
         assert_eq!(
-            map.contains(b"<title>punkholic shel</title>", needle),
+            needle.occurs_in(b"<title>punkholic shel</title>"),
             Some(false)
         );
-        assert!(ByteMap::of(&[Transform::UrlDecodeUni]).is_none());
-        assert!(ByteMap::of(&[]).is_none());
+        assert!(MappedNeedle::new(&[Transform::UrlDecodeUni], b"x").is_none());
+        assert!(MappedNeedle::new(&[], b"x").is_none());
+        assert!(MappedNeedle::new(&chain, b"").is_none());
     }
 
     #[test]
     fn gives_up_rather_than_take_quadratic_time() {
-        let map = ByteMap::of(&[Transform::Lowercase]).expect("per-byte chain");
-        let value = vec![b'a'; 64 * 1024];
         let needle = [vec![b'a'; 40], vec![b'b']].concat();
-        assert_eq!(map.contains(&value, &needle), None);
+        let needle = MappedNeedle::new(&[Transform::Lowercase], &needle).expect("per-byte chain");
+        let value = vec![b'a'; 64 * 1024];
+        assert_eq!(needle.occurs_in(&value), None);
     }
 }

@@ -19,11 +19,11 @@ pub mod validate_utf8_encoding;
 mod robustness;
 
 /// The rules whose `@contains` is answered on the original bytes through a
-/// [`contains_mapped::ByteMap`] before their transformations run, by rule
-/// link.
+/// byte map before their transformations run, by rule link (see
+/// [`contains_mapped`]).
 #[derive(Debug, Default)]
 pub(crate) struct MappedContains {
-    links: Vec<Option<(contains_mapped::ByteMap, Vec<u8>)>>,
+    links: Vec<Option<contains_mapped::MappedNeedle>>,
 }
 
 impl MappedContains {
@@ -32,7 +32,7 @@ impl MappedContains {
     pub(crate) fn build(rules: &crs_compiler::program::CompiledRuleset) -> MappedContains {
         use crs_compiler::ir::macros::MacroPart;
         use crs_compiler::ir::operator::OperatorKind;
-        let mut links: Vec<Option<(contains_mapped::ByteMap, Vec<u8>)>> = Vec::new();
+        let mut links: Vec<Option<contains_mapped::MappedNeedle>> = Vec::new();
         links.resize_with(rules.link_count, || None);
         for rule in rules.rules() {
             for link in rule.links() {
@@ -42,12 +42,13 @@ impl MappedContains {
                 let [MacroPart::Literal(needle)] = m.parts.as_slice() else {
                     continue;
                 };
-                if link.operator.negated || link.actions.multi_match || needle.is_empty() {
+                if link.operator.negated || link.actions.multi_match {
                     continue;
                 }
-                let map = contains_mapped::ByteMap::of(&link.transforms);
-                if let (Some(map), Some(slot)) = (map, links.get_mut(link.link_index)) {
-                    *slot = Some((map, needle.as_bytes().to_vec()));
+                let mapped =
+                    contains_mapped::MappedNeedle::new(&link.transforms, needle.as_bytes());
+                if let (Some(mapped), Some(slot)) = (mapped, links.get_mut(link.link_index)) {
+                    *slot = Some(mapped);
                 }
             }
         }
@@ -58,7 +59,6 @@ impl MappedContains {
     /// transformed: `Some(false)` when it cannot; `None` when the link is
     /// not one of these or the search gave up.
     pub(crate) fn may_contain(&self, link: usize, value: &[u8]) -> Option<bool> {
-        let (map, needle) = self.links.get(link)?.as_ref()?;
-        map.contains(value, needle)
+        self.links.get(link)?.as_ref()?.occurs_in(value)
     }
 }
