@@ -448,7 +448,7 @@ impl GateSet {
         let mut walking = [false; LANES];
         // The first `overlap` states of each lane (lane k's state at
         // position `start(k) + i` at `k * overlap + i`), and how many.
-        let mut history = vec![LazyStateID::default(); pieces * overlap];
+        let mut history = [LazyStateID::default(); LANES * PIECES_OVERLAP];
         let mut recorded = [0usize; LANES];
         for k in 0..pieces {
             let input = Input::new(haystack).range(start(k)..);
