@@ -839,3 +839,34 @@ SecRule ARGS "@contains <title>shell</title>" "id:2,phase:2,pass,log,capture,t:n
         }
     }
 }
+
+#[test]
+fn values_without_a_sets_start_bytes_are_misses_when_a_hit_sends_the_rule_to_evaluation() {
+    // The set's matches can only start with `(` or `\n`: the sweep lists
+    // no value without them. `b` hits, so rule 1 is evaluated and asks
+    // about every value of ARGS, `a` and `c` included (their answer is
+    // worked out then); only `b` matches, as without gates.
+    let rules = r#"
+SecRule ARGS "@rx ^\(\s*\)" "id:1,phase:2,pass,log,capture,t:none,t:urlDecodeUni,logdata:'%{MATCHED_VAR_NAME}'"
+SecRule ARGS "@rx \n" "id:2,phase:2,pass,log,t:none,t:urlDecodeUni"
+"#;
+    let gated = engine(rules);
+    let per_rule = per_rule(&gated);
+    for uri in [
+        "/?a=plain&b=(%20)&c=more",
+        "/?a=plain&c=more",
+        "/?a=x%0Ay&b=(%20)",
+        "/?a=%28%29&c=(x)",
+    ] {
+        let logged = |e: &Engine| {
+            run(e, uri, None)
+                .matches()
+                .iter()
+                .map(|m| (m.id, m.data.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(logged(&gated), logged(&per_rule), "{uri}");
+    }
+    let tx = run(&gated, "/?a=plain&b=(%20)&c=more", None);
+    assert_eq!(ids(&tx), vec![1]);
+}

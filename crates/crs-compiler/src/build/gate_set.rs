@@ -149,8 +149,9 @@ impl GateSet {
     }
 
     /// Whether no match can start in `haystack`: the set has at most
-    /// three start bytes and `haystack` holds none of them.
-    fn cannot_match(&self, haystack: &[u8]) -> bool {
+    /// three start bytes and `haystack` holds none of them (a `memchr`
+    /// pass; `false` says nothing).
+    pub fn cannot_match(&self, haystack: &[u8]) -> bool {
         match self.start_bytes.as_deref() {
             None => false,
             Some(&[a]) => memchr::memchr(a, haystack).is_none(),

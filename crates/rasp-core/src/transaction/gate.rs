@@ -431,6 +431,12 @@ impl super::Transaction {
                         add(reader, &self.gates.scan(set, &bytes));
                         continue;
                     }
+                    // Bytes without any of the set's few start bytes are a
+                    // miss for every reader: nothing to list or record (a
+                    // later question about them is answered as fast).
+                    if set.cannot_match(&bytes) {
+                        continue;
+                    }
                     let same = |b: &Transformed<'_>| {
                         b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len()
                     };
