@@ -149,6 +149,9 @@ pub struct SetTarget {
     pub target: crate::ir::variable::Target,
     /// The groups that read it.
     pub readers: Vec<TargetReader>,
+    /// Every transformation the readers' chains take, each once: a value
+    /// none of them changes reaches every reader as it is.
+    pub transforms: Vec<Transform>,
 }
 
 /// A group reading a [`SetTarget`], and which of its members do.

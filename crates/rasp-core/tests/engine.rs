@@ -382,6 +382,37 @@ SecRule REQUEST_HEADERS "@rx nothing-like-this" "id:4,phase:2,pass,log,t:urlDeco
 }
 
 #[test]
+fn a_value_one_reader_changes_reaches_each_reader_as_its_chain_leaves_it() {
+    // Three groups of one set read ARGS: the sweep skips their chains for a
+    // value none of their steps changes, and must not for a value one step
+    // changes (`EVIL`, `EV IL` for the first chain, `a%20b` for
+    // `t:urlDecodeUni`).
+    let gated = engine(
+        r#"
+SecRule ARGS "@rx evil" "id:1,phase:2,pass,log,t:none,t:lowercase,t:removeWhitespace"
+SecRule ARGS "@rx a b" "id:2,phase:2,pass,log,t:none,t:urlDecodeUni"
+SecRule ARGS "@rx EVIL|a%20b" "id:3,phase:2,pass,log,t:none"
+"#,
+    );
+    assert_eq!(gated.gate_plan().ungated, vec![], "every rule is gated");
+    assert_eq!(gated.gate_plan().groups.len(), 3);
+    let cases: [(&str, &[u32]); 6] = [
+        ("/?q=EVIL", &[1, 3]),
+        ("/?q=EV+IL", &[1]),
+        ("/?q=evil", &[1]),
+        ("/?q=a%2520b", &[2, 3]),
+        ("/?q=a%20b", &[2]),
+        ("/?q=fine", &[]),
+    ];
+    let plain = per_rule(&gated);
+    for (uri, want) in cases {
+        for e in [&gated, &plain] {
+            assert_eq!(ids(&run(e, uri, None)), want.to_vec(), "{uri}");
+        }
+    }
+}
+
+#[test]
 fn tx_comparisons_find_members_that_moved_or_appeared() {
     // The shortcuts keep where each TX member they read is until a member
     // is added or removed: a removal moves `b`, and `a` comes back.

@@ -377,12 +377,23 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
                 .map(|(i, _)| group.first_pattern + i)
                 .collect();
             let reader = TargetReader { group: g, patterns };
-            match targets.iter_mut().find(|s| s.target.describe() == key) {
-                Some(s) => s.readers.push(reader),
-                None => targets.push(SetTarget {
-                    target: t.clone(),
-                    readers: vec![reader],
-                }),
+            let target = match targets.iter_mut().position(|s| s.target.describe() == key) {
+                Some(i) => &mut targets[i],
+                None => {
+                    targets.push(SetTarget {
+                        target: t.clone(),
+                        readers: Vec::new(),
+                        transforms: Vec::new(),
+                    });
+                    let last = targets.len() - 1;
+                    &mut targets[last]
+                }
+            };
+            target.readers.push(reader);
+            for step in &group.sweep_transforms {
+                if !target.transforms.contains(step) {
+                    target.transforms.push(*step);
+                }
             }
         }
     }

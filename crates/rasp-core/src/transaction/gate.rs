@@ -410,6 +410,24 @@ impl super::Transaction {
                 // This value's bytes start here in `distinct`: the chains
                 // that leave it alike read the same bytes.
                 let first = distinct.len();
+                if let Cow::Borrowed(original) = &v.value {
+                    // Most ordinary short values are left as they are by
+                    // every transformation of every reader: then all the
+                    // readers read the value itself, which needs one test,
+                    // not one per reader and step.
+                    if stable && self.tcache.leaves_unchanged(original, &target.transforms) {
+                        if set.cannot_match(original) {
+                            continue;
+                        }
+                        let bytes = Transformed::Original(original);
+                        let d = list_distinct(&mut distinct, &mut long, first, bytes);
+                        reads.extend((0..target.readers.len()).map(|r| (d, t, r)));
+                        continue;
+                    }
+                }
+                // The bytes last found unable to match: the chains that
+                // leave them alike need not look again.
+                let mut cannot: Option<(usize, usize)> = None;
                 for (r, reader) in target.readers.iter().enumerate() {
                     let Some(group) = plan.groups.get(reader.group) else {
                         continue;
@@ -434,33 +452,15 @@ impl super::Transaction {
                     // Bytes without any of the set's few start bytes are a
                     // miss for every reader: nothing to list or record (a
                     // later question about them is answered as fast).
-                    if set.cannot_match(&bytes) {
+                    let at = (bytes.as_ptr() as usize, bytes.len());
+                    if cannot == Some(at) {
                         continue;
                     }
-                    let same = |b: &Transformed<'_>| {
-                        b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len()
-                    };
-                    let is_long = bytes.len() > SHORT_VALUE;
-                    let known = distinct
-                        .get(first..)
-                        .and_then(|new| new.iter().position(same))
-                        .map(|i| first + i)
-                        .or_else(|| {
-                            let earlier = |&i: &usize| distinct.get(i).is_some_and(same);
-                            is_long
-                                .then(|| long.iter().copied().find(earlier))
-                                .flatten()
-                        });
-                    let d = match known {
-                        Some(d) => d,
-                        None => {
-                            if is_long {
-                                long.push(distinct.len());
-                            }
-                            distinct.push(bytes);
-                            distinct.len() - 1
-                        }
-                    };
+                    if set.cannot_match(&bytes) {
+                        cannot = Some(at);
+                        continue;
+                    }
+                    let d = list_distinct(&mut distinct, &mut long, first, bytes);
                     reads.push((d, t, r));
                 }
             }
@@ -489,5 +489,40 @@ impl super::Transaction {
             long,
             hit,
         };
+    }
+}
+
+/// The position of `bytes` in `distinct`, the bytes a sweep walks, added
+/// unless they are there: among those of the current value (from `first`
+/// on), or, for long bytes, among the earlier long ones (`long`), as one
+/// read through two targets (`REQUEST_HEADERS` and
+/// `REQUEST_HEADERS:User-Agent`) is walked once.
+fn list_distinct<'v>(
+    distinct: &mut Vec<Transformed<'v>>,
+    long: &mut Vec<usize>,
+    first: usize,
+    bytes: Transformed<'v>,
+) -> usize {
+    let same = |b: &Transformed<'_>| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len();
+    let is_long = bytes.len() > SHORT_VALUE;
+    let known = distinct
+        .get(first..)
+        .and_then(|new| new.iter().position(same))
+        .map(|i| first + i)
+        .or_else(|| {
+            let earlier = |&i: &usize| distinct.get(i).is_some_and(same);
+            is_long
+                .then(|| long.iter().copied().find(earlier))
+                .flatten()
+        });
+    match known {
+        Some(d) => d,
+        None => {
+            if is_long {
+                long.push(distinct.len());
+            }
+            distinct.push(bytes);
+            distinct.len() - 1
+        }
     }
 }
