@@ -70,12 +70,31 @@ impl Collection {
     }
 
     fn find(&self, key: &[u8]) -> Option<usize> {
+        self.find_hashed(key, self.hasher.hash_one(key))
+    }
+
+    fn find_hashed(&self, key: &[u8], hash: u64) -> Option<usize> {
         let entries = &self.entries;
         self.index
-            .find(self.hasher.hash_one(key), |&i| {
-                entries.get(i).is_some_and(|p| p.name == key)
-            })
+            .find(hash, |&i| entries.get(i).is_some_and(|p| p.name == key))
             .copied()
+    }
+
+    /// Where the member stored under `key` (case-insensitive) is, or, when
+    /// there is none, the hash of the lower-cased key for the new member's
+    /// index entry: CRS sets ~90 new TX members per request, and each was
+    /// hashed twice.
+    fn position_or_hash(&self, key: &[u8]) -> Result<usize, u64> {
+        let hash = self.hasher.hash_one(key);
+        if let Some(i) = self.find_hashed(key, hash) {
+            return Ok(i);
+        }
+        if !key.iter().any(u8::is_ascii_uppercase) {
+            return Err(hash);
+        }
+        let lower = key.to_ascii_lowercase();
+        let hash = self.hasher.hash_one(&lower);
+        self.find_hashed(&lower, hash).ok_or(hash)
     }
 
     fn position(&self, key: &[u8]) -> Option<usize> {
@@ -118,66 +137,70 @@ impl Collection {
     /// Sets `key` to `value`. A key the caller owns (an expanded macro)
     /// becomes the new member's name without a copy.
     pub(crate) fn set(&mut self, key: Cow<'_, [u8]>, value: Vec<u8>) {
-        match self.position(&key) {
-            Some(i) => {
+        match self.position_or_hash(&key) {
+            Ok(i) => {
                 if let Some(p) = self.entries.get_mut(i) {
                     p.value = value;
                 }
             }
-            None => self.push_new(key, value),
+            Err(hash) => self.push_new(key, hash, value),
         }
     }
 
-    /// Adds a member that [`Collection::position`] did not find.
-    fn push_new(&mut self, key: Cow<'_, [u8]>, value: Vec<u8>) {
+    /// Adds a member that [`Collection::position_or_hash`] did not find;
+    /// `hash` is that of the lower-cased key.
+    fn push_new(&mut self, key: Cow<'_, [u8]>, hash: u64, value: Vec<u8>) {
         let mut name = key.into_owned();
         name.make_ascii_lowercase();
-        self.insert_index(&name, self.entries.len());
+        self.insert_index_hashed(hash, self.entries.len());
         self.entries.push(Pair::new(name, value));
     }
 
     /// Like [`Collection::push_new`], in the buffers of a spare member
     /// when there is one; `fill` writes the value.
-    fn push_new_spare(&mut self, key: &[u8], fill: impl FnOnce(&mut Vec<u8>)) {
+    fn push_new_spare(&mut self, key: &[u8], hash: u64, fill: impl FnOnce(&mut Vec<u8>)) {
         let mut pair = Pair::take_spare(&mut self.spare);
         pair.name.extend_from_slice(key);
         pair.name.make_ascii_lowercase();
         fill(&mut pair.value);
-        self.insert_index(&pair.name, self.entries.len());
+        self.insert_index_hashed(hash, self.entries.len());
         self.entries.push(pair);
     }
 
-    fn insert_index(&mut self, name: &[u8], position: usize) {
+    fn insert_index_hashed(&mut self, hash: u64, position: usize) {
         self.generation = self.generation.wrapping_add(1);
         let (entries, hasher) = (&self.entries, &self.hasher);
-        self.index
-            .insert_unique(hasher.hash_one(name), position, |&i| {
-                entries.get(i).map_or(0, |p| hasher.hash_one(&p.name))
-            });
+        self.index.insert_unique(hash, position, |&i| {
+            entries.get(i).map_or(0, |p| hasher.hash_one(&p.name))
+        });
     }
 
     /// Like [`Collection::set`], reusing the member's buffer when it
     /// exists (CRS updates the same TX scores many times per request).
     pub(crate) fn set_slice(&mut self, key: &[u8], value: &[u8]) {
-        match self.position(key).and_then(|i| self.entries.get_mut(i)) {
-            Some(p) => {
-                p.value.clear();
-                p.value.extend_from_slice(value);
+        match self.position_or_hash(key) {
+            Ok(i) => {
+                if let Some(p) = self.entries.get_mut(i) {
+                    p.value.clear();
+                    p.value.extend_from_slice(value);
+                }
             }
-            None => self.push_new_spare(key, |v| v.extend_from_slice(value)),
+            Err(hash) => self.push_new_spare(key, hash, |v| v.extend_from_slice(value)),
         }
     }
 
     /// Stores `n` in decimal (setvar arithmetic).
     pub(crate) fn set_number(&mut self, key: &[u8], n: i64) {
         use std::io::Write;
-        match self.position(key).and_then(|i| self.entries.get_mut(i)) {
-            Some(p) => {
-                p.value.clear();
-                // Writing to a vector cannot fail.
-                let _ = write!(p.value, "{n}");
+        match self.position_or_hash(key) {
+            Ok(i) => {
+                if let Some(p) = self.entries.get_mut(i) {
+                    p.value.clear();
+                    // Writing to a vector cannot fail.
+                    let _ = write!(p.value, "{n}");
+                }
             }
-            None => self.push_new_spare(key, |v| {
+            Err(hash) => self.push_new_spare(key, hash, |v| {
                 let _ = write!(v, "{n}");
             }),
         }
@@ -296,6 +319,20 @@ mod tests {
         tx.remove(b"n");
         assert_eq!(tx.get(b"other"), Some(&b"z"[..]));
         assert_eq!(tx.get(b"n"), None);
+    }
+
+    #[test]
+    fn keys_in_any_case_name_one_member() {
+        let mut tx = Collection::with_capacity(4);
+        tx.set_slice(b"Score", b"1");
+        tx.set_number(b"SCORE", 2);
+        tx.set(Cow::Borrowed(&b"score"[..]), b"3".to_vec());
+        tx.set_slice(b"NEW_one", b"x");
+        tx.set_number(b"new_ONE", 4);
+        let names: Vec<&[u8]> = tx.entries().iter().map(|p| p.name.as_slice()).collect();
+        assert_eq!(names, [&b"score"[..], b"new_one"]);
+        assert_eq!(tx.get(b"sCoRe"), Some(&b"3"[..]));
+        assert_eq!(tx.get(b"new_one"), Some(&b"4"[..]));
     }
 
     #[test]
