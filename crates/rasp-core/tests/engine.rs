@@ -413,6 +413,33 @@ SecRule ARGS "@rx EVIL|a%20b" "id:3,phase:2,pass,log,t:none"
 }
 
 #[test]
+fn a_pattern_s_required_literals_decide_only_where_they_are_missing() {
+    // Every match of these patterns holds `process.env`, `eval` or `..`:
+    // a value without them is a miss (a hit for the negated rule) without
+    // the pattern's own automaton. A literal that only a step spells must
+    // still be found (`multiMatch` checks each step's result), in any case.
+    let e = engine(
+        r#"
+SecRule ARGS "@rx process\.env\b" "id:1,phase:2,pass,log,t:none,t:base64Decode,multiMatch"
+SecRule ARGS "@rx (?i)\beval\(" "id:2,phase:2,pass,log,t:none,t:urlDecodeUni,multiMatch"
+SecRule ARGS "!@rx (?:^|/)\.{2}/" "id:3,phase:2,pass,log,t:none"
+"#,
+    );
+    let cases: [(&str, &[u32]); 6] = [
+        // base64 of `process.env`
+        ("/?q=cHJvY2Vzcy5lbnY=", &[1, 3]),
+        ("/?q=process.env", &[1, 3]),
+        ("/?q=process.environ", &[3]),
+        ("/?q=EVAL%2528x)", &[2, 3]),
+        ("/?q=../etc", &[]),
+        ("/?q=fine", &[3]),
+    ];
+    for (uri, want) in cases {
+        assert_eq!(ids(&run(&e, uri, None)), want.to_vec(), "{uri}");
+    }
+}
+
+#[test]
 fn tx_comparisons_find_members_that_moved_or_appeared() {
     // The shortcuts keep where each TX member they read is until a member
     // is added or removed: a removal moves `b`, and `a` comes back.

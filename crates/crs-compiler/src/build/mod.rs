@@ -5,4 +5,5 @@ pub mod gate_set;
 pub mod phrases;
 pub(crate) mod pool;
 pub mod regex;
+pub mod required;
 mod start_bytes;

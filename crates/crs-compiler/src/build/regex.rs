@@ -21,6 +21,8 @@ use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
 use regex_syntax::hir::{Capture, Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
 
+use super::required::RequiredLiterals;
+
 /// Size limit for one compiled pattern (and for a multi-pattern set).
 /// The largest CRS pattern (932220, 12 KB of alternations) needs well under
 /// this; the limit exists so a hostile rule file cannot exhaust memory.
@@ -189,21 +191,41 @@ pub fn compile_detailed(pattern: &str) -> Result<Arc<Regex>, PatternError> {
         .map_err(|e| pattern_error(pattern, &rewritten, &e))
 }
 
-/// [`compile_detailed`], and the fewest bytes a match of the pattern
-/// spans (0 when it has no match at all), both from one parse: parsing
-/// CRS's patterns a second time for the length added a third to load
-/// time.
-pub(crate) fn compile_measured(pattern: &str) -> Result<(Arc<Regex>, usize), PatternError> {
+/// A rule's pattern compiled by [`compile_measured`], with what its parse
+/// says about every match.
+#[derive(Clone, Debug)]
+pub(crate) struct Measured {
+    pub(crate) regex: Arc<Regex>,
+    /// The fewest bytes a match spans (0 when it has no match at all).
+    pub(crate) min_len: usize,
+    /// Literals one of which every match contains, when there is a short
+    /// list of them.
+    pub(crate) required: Option<Arc<RequiredLiterals>>,
+}
+
+/// [`compile_detailed`], and what every match of the pattern needs (see
+/// [`Measured`]), all from one parse: parsing CRS's patterns a second time
+/// for the length added a third to load time.
+pub(crate) fn compile_measured(pattern: &str) -> Result<Measured, PatternError> {
     let rewritten = rewrite_braced_hex(pattern);
     let Ok(hir) = syntax::parse_with(&rewritten, &syntax_config()) else {
         // The error as `compile_detailed` describes it.
-        return compile_detailed(pattern).map(|regex| (regex, 0));
+        return compile_detailed(pattern).map(|regex| Measured {
+            regex,
+            min_len: 0,
+            required: None,
+        });
     };
     let min_len = hir.properties().minimum_len().unwrap_or(0);
+    let required = RequiredLiterals::of(&hir).map(Arc::new);
     Regex::builder()
         .configure(rule_config())
         .build_from_hir(&hir)
-        .map(|regex| (Arc::new(regex), min_len))
+        .map(|regex| Measured {
+            regex: Arc::new(regex),
+            min_len,
+            required,
+        })
         .map_err(|e| pattern_error(pattern, &rewritten, &e))
 }
 
@@ -276,7 +298,7 @@ mod tests {
             // ModSecurity's braced hex escape is one byte.
             (r"\x{41}b", Some(2)),
         ] {
-            let got = compile_measured(pattern).map(|(_, min_len)| min_len).ok();
+            let got = compile_measured(pattern).map(|m| m.min_len).ok();
             assert_eq!(got, want, "{pattern}");
         }
         assert!(compile_measured("(").is_err());

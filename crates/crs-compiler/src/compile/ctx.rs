@@ -20,7 +20,7 @@ use crate::ir::operator::PhraseSet;
 #[derive(Debug, Default)]
 pub(crate) struct Ctx {
     /// Each pattern compiled, with its minimum match length.
-    rx: HashMap<String, Result<(Arc<Regex>, usize), PatternError>>,
+    rx: HashMap<String, Result<build::regex::Measured, PatternError>>,
     names: HashMap<String, Result<Arc<Regex>, String>>,
     tags: HashMap<String, Result<Arc<Regex>, String>>,
     /// Phrase sets keyed by the sorted list of their data files.
@@ -30,7 +30,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// An `@rx` pattern (ModSecurity semantics, captures kept), and the
     /// fewest bytes a match spans.
-    pub(crate) fn rx(&mut self, pattern: &str) -> Result<(Arc<Regex>, usize), PatternError> {
+    pub(crate) fn rx(&mut self, pattern: &str) -> Result<build::regex::Measured, PatternError> {
         if let Some(r) = self.rx.get(pattern) {
             return r.clone();
         }
@@ -43,7 +43,7 @@ impl Ctx {
     pub(crate) fn insert_rx(
         &mut self,
         pattern: String,
-        compiled: Result<(Arc<Regex>, usize), PatternError>,
+        compiled: Result<build::regex::Measured, PatternError>,
     ) {
         self.rx.insert(pattern, compiled);
     }

@@ -125,7 +125,7 @@ pub(crate) fn build_operator(
             if has_macro_syntax(arg) {
                 OperatorKind::RxMacro(macro_arg(arg)?)
             } else {
-                let (regex, min_len) = ctx.rx(arg).map_err(|e| {
+                let measured = ctx.rx(arg).map_err(|e| {
                     let kind = if e.size_limit {
                         CompileErrorKind::SizeLimit {
                             limit: build::regex::REGEX_SIZE_LIMIT,
@@ -144,9 +144,10 @@ pub(crate) fn build_operator(
                 })?;
                 OperatorKind::Rx(CompiledRegex {
                     source: arg.to_string(),
-                    regex,
+                    regex: measured.regex,
                     matches_everything: CompiledRegex::matches_everything(arg),
-                    min_len,
+                    min_len: measured.min_len,
+                    required: measured.required,
                 })
             }
         }

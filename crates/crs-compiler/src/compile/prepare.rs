@@ -12,9 +12,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-
-use regex_automata::meta::Regex;
+use std::sync::Mutex;
 
 use super::ctx::Ctx;
 use super::operators::{data_file_phrases, data_files, read_data_file};
@@ -32,7 +30,7 @@ enum Job {
 }
 
 enum Done {
-    Rx(String, Result<(Arc<Regex>, usize), PatternError>),
+    Rx(String, Result<build::regex::Measured, PatternError>),
     Phrases(Vec<PathBuf>, Option<PhraseSet>),
 }
 

@@ -8,6 +8,7 @@ use aho_corasick::AhoCorasick;
 use regex_automata::meta::Regex;
 
 use super::macros::MacroString;
+use crate::build::required::RequiredLiterals;
 
 /// An operator with its argument, compiled at load time.
 #[derive(Clone, Debug)]
@@ -40,6 +41,11 @@ pub struct CompiledRegex {
     /// a value stops at a step result shorter than this (CRS's 934160
     /// needs 8 bytes; `t:base64Decode` makes most short values shorter).
     pub min_len: usize,
+    /// Literals one of which (ignoring ASCII case) every match contains,
+    /// when the pattern has a short list of them: a value without any
+    /// cannot match. CRS's `multiMatch` rules run their pattern on every
+    /// step result; 934100's on `t:base64Decode` garbage.
+    pub required: Option<Arc<RequiredLiterals>>,
 }
 
 impl CompiledRegex {

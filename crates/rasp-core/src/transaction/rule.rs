@@ -465,6 +465,18 @@ impl Transaction {
         describe: bool,
         out: &mut HitScratch,
     ) {
+        // Nothing scanned these bytes for the pattern: a value without any
+        // of the literals every match needs is a miss without the
+        // pattern's own automaton (which may first have to build states
+        // for bytes it has not seen).
+        let known = known.or_else(|| match &link.operator.kind {
+            OperatorKind::Rx(rx) => rx
+                .required
+                .as_ref()
+                .filter(|required| !required.may_match(value))
+                .map(|_| false),
+            _ => None,
+        });
         match known {
             // The pattern misses: a positive rule does not match, a
             // negated one does, without running its operator.

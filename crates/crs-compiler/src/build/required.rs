@@ -1,0 +1,405 @@
+//! Literals a pattern cannot match without: one of them occurs in every
+//! match. A value holding none of them cannot match, which a literal
+//! search answers far faster than the pattern's own automaton on a value it
+//! has not seen (CRS's `multiMatch` rules run their pattern on every
+//! intermediate result: 934100 on the garbage `t:base64Decode` makes of
+//! ordinary text, which contains none of `eval`, `process`, `require`…).
+//!
+//! Found on the parsed pattern, with ASCII case folded: a byte class that
+//! is one letter in both cases (how `(?i)` reads in byte mode) counts as
+//! that letter, and the search ignores ASCII case, so the literals are a
+//! necessary condition for case-sensitive patterns too.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// At most this many literals: a longer list is a worse filter than the
+/// pattern's own automaton.
+const MAX_LITERALS: usize = 64;
+
+/// The literals are used only when each is at least this long: a one-byte
+/// literal occurs in most values.
+const MIN_LITERAL_LEN: usize = 2;
+
+/// A repetition adds at most this many copies to a literal.
+const MAX_REPEAT: u32 = 16;
+
+/// Literals one of which occurs (ignoring ASCII case) in every match of a
+/// pattern; see the module documentation.
+#[derive(Debug)]
+pub struct RequiredLiterals {
+    /// Lower-cased, distinct.
+    literals: Vec<Vec<u8>>,
+    /// Built on first use: most patterns never need it.
+    searcher: OnceLock<Option<AhoCorasick>>,
+}
+
+impl RequiredLiterals {
+    /// The literals of `hir`, when it has a short list of long enough ones.
+    pub(crate) fn of(hir: &Hir) -> Option<RequiredLiterals> {
+        let literals = minimal(factors(hir)?);
+        let useful =
+            literals.len() <= MAX_LITERALS && literals.iter().all(|l| l.len() >= MIN_LITERAL_LEN);
+        useful.then(|| RequiredLiterals {
+            literals,
+            searcher: OnceLock::new(),
+        })
+    }
+
+    /// The literals, lower-cased.
+    pub fn literals(&self) -> &[Vec<u8>] {
+        &self.literals
+    }
+
+    /// Whether `haystack` holds one of the literals (ignoring ASCII case):
+    /// when it does not, the pattern cannot match it. `true` when the
+    /// search could not be built.
+    pub fn may_match(&self, haystack: &[u8]) -> bool {
+        let searcher = self.searcher.get_or_init(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&self.literals)
+                .ok()
+        });
+        searcher.as_ref().is_none_or(|s| s.is_match(haystack))
+    }
+}
+
+/// A set of literals one of which every match of `hir` contains, or `None`
+/// when no such set was found.
+fn factors(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(lit) => Some(vec![lit.0.to_ascii_lowercase()]),
+        HirKind::Class(_) => {
+            let bytes = class_bytes(hir)?;
+            Some(bytes.into_iter().map(|b| vec![b]).collect())
+        }
+        HirKind::Capture(c) => factors(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => factors(&r.sub),
+        HirKind::Repetition(_) => None,
+        HirKind::Alternation(subs) => {
+            let mut all: Vec<Vec<u8>> = Vec::new();
+            for sub in subs {
+                for l in factors(sub)? {
+                    if !all.contains(&l) {
+                        all.push(l);
+                    }
+                }
+                if all.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            Some(all)
+        }
+        HirKind::Concat(subs) => {
+            // Each run of parts that spell one of a few strings gives the
+            // strings a run spells (all combinations); so does any factor
+            // set of any part. The best is kept.
+            let mut best: Option<Vec<Vec<u8>>> = None;
+            let mut consider = |candidate: Option<Vec<Vec<u8>>>| {
+                let candidate = candidate.filter(|c| c.iter().all(|l| !l.is_empty()));
+                if let Some(c) = candidate.map(minimal) {
+                    if best.as_ref().is_none_or(|b| better(&c, b)) {
+                        best = Some(c);
+                    }
+                }
+            };
+            let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+            for sub in subs {
+                match run_part(sub) {
+                    Some((part, goes_on)) => {
+                        run = match followed_by(&run, &part) {
+                            Some(longer) => longer,
+                            // Too many combinations: a new run starts.
+                            None => {
+                                consider(Some(std::mem::take(&mut run)));
+                                part
+                            }
+                        };
+                        if !goes_on {
+                            consider(Some(std::mem::replace(&mut run, vec![Vec::new()])));
+                        }
+                    }
+                    None => {
+                        consider(Some(std::mem::replace(&mut run, vec![Vec::new()])));
+                        consider(factors(sub));
+                    }
+                }
+            }
+            consider(Some(run));
+            best
+        }
+    }
+}
+
+/// `set` without the literals that hold another one of it: a value with
+/// `abcdef` has `def`.
+fn minimal(mut set: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    set.sort_by_key(Vec::len);
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(set.len());
+    for l in set {
+        let holds = |k: &Vec<u8>| l.windows(k.len()).any(|w| w == k.as_slice());
+        if !kept.iter().any(holds) {
+            kept.push(l);
+        }
+    }
+    kept
+}
+
+/// Every string of `run` followed by every string of `part`, unless that
+/// makes more than [`MAX_LITERALS`].
+fn followed_by(run: &[Vec<u8>], part: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if run.len().saturating_mul(part.len()) > MAX_LITERALS {
+        return None;
+    }
+    Some(
+        run.iter()
+            .flat_map(|r| part.iter().map(move |p| [r.as_slice(), p].concat()))
+            .collect(),
+    )
+}
+
+/// Whether factor set `a` filters better than `b`: longer shortest
+/// literal, then fewer literals.
+fn better(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+    let shortest = |s: &[Vec<u8>]| s.iter().map(Vec::len).min().unwrap_or(0);
+    (shortest(a), std::cmp::Reverse(a.len())) > (shortest(b), std::cmp::Reverse(b.len()))
+}
+
+/// What `hir` adds to a run inside a concatenation: the few strings
+/// (lower-cased) one of which every match of it spells, and whether the
+/// run goes on after it (`false` after a repetition that may spell more).
+/// `None` when it is not such a part.
+fn run_part(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some((vec![lit.0.to_ascii_lowercase()], true)),
+        HirKind::Class(_) => {
+            let bytes = class_bytes(hir)?;
+            Some((bytes.into_iter().map(|b| vec![b]).collect(), true))
+        }
+        HirKind::Capture(c) => run_part(&c.sub),
+        HirKind::Alternation(subs) => {
+            let mut all: Vec<Vec<u8>> = Vec::new();
+            for sub in subs {
+                let (part, goes_on) = run_part(sub)?;
+                if !goes_on {
+                    return None;
+                }
+                for l in part {
+                    if !all.contains(&l) {
+                        all.push(l);
+                    }
+                }
+                if all.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            Some((all, true))
+        }
+        HirKind::Concat(subs) => {
+            let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+            for sub in subs {
+                let (part, goes_on) = run_part(sub)?;
+                run = followed_by(&run, &part)?;
+                if !goes_on {
+                    return None;
+                }
+            }
+            Some((run, true))
+        }
+        HirKind::Repetition(r) if r.min >= 1 => {
+            let (part, goes_on) = run_part(&r.sub)?;
+            // Enough of a long repetition for a literal; the run ends there.
+            let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+            for _ in 0..r.min.min(MAX_REPEAT) {
+                run = followed_by(&run, &part)?;
+            }
+            let exact = r.max == Some(r.min) && r.min <= MAX_REPEAT && goes_on;
+            Some((run, exact))
+        }
+        HirKind::Repetition(r) => {
+            // `x?` spells nothing or one of `x`'s strings; a longer
+            // optional repetition ends the run.
+            if r.max == Some(1) {
+                if let Some((part, true)) = run_part(&r.sub) {
+                    let mut optional = vec![Vec::new()];
+                    optional.extend(part.into_iter().filter(|p| !p.is_empty()));
+                    return Some((optional, true));
+                }
+            }
+            Some((vec![Vec::new()], false))
+        }
+        _ => None,
+    }
+}
+
+/// The lower-cased bytes of a small byte class (a letter in both cases is
+/// one), or `None` for a larger class: more than four alternatives make a
+/// poor literal.
+fn class_bytes(hir: &Hir) -> Option<Vec<u8>> {
+    let HirKind::Class(Class::Bytes(class)) = hir.kind() else {
+        return None;
+    };
+    let mut bytes: Vec<u8> = Vec::new();
+    for range in class.ranges() {
+        if usize::from(range.end() - range.start()) >= 8 {
+            return None;
+        }
+        for b in range.start()..=range.end() {
+            let b = b.to_ascii_lowercase();
+            if !bytes.contains(&b) {
+                bytes.push(b);
+            }
+        }
+        if bytes.len() > 4 {
+            return None;
+        }
+    }
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(pattern: &str) -> Hir {
+        regex_automata::util::syntax::parse_with(pattern, &crate::build::regex::syntax_config())
+            .expect("parses")
+    }
+
+    fn literals(pattern: &str) -> Option<Vec<String>> {
+        RequiredLiterals::of(&parse(pattern)).map(|r| {
+            let mut v: Vec<String> = r
+                .literals()
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect();
+            v.sort();
+            v
+        })
+    }
+
+    #[test]
+    fn literals_of_crs_shapes() {
+        // 930110: the dots, repeated at least twice.
+        assert_eq!(
+            literals(r"(?:^|[/;\x5c])\.{2,3}[/;\x5c]"),
+            Some(vec!["..".into()])
+        );
+        assert_eq!(
+            literals(r"(?:\beval|new[\s\x0b]+Function[\s\x0b]*)\("),
+            Some(vec!["eval".into(), "function".into()])
+        );
+        // `(?i)` reads as byte classes in both cases.
+        assert_eq!(literals(r"(?i)union.*?select"), Some(vec!["select".into()]));
+        assert_eq!(
+            literals(r"ab|c"),
+            None,
+            "a one-byte literal filters nothing"
+        );
+        assert_eq!(literals(r"[a-z]+="), None);
+        assert_eq!(literals(r"x*"), None);
+        assert_eq!(literals(r"(?:abc)?def"), Some(vec!["def".into()]));
+        // A few alternatives next to a literal combine with it.
+        assert_eq!(
+            literals(r"\b(?:env|main(?:Module)?)\["),
+            Some(vec!["env[".into(), "main[".into(), "mainmodule[".into()])
+        );
+    }
+
+    #[test]
+    fn a_repetition_ends_the_run_it_may_lengthen() {
+        for (pattern, input) in [
+            ("ba+b", &b"baab"[..]),
+            (r"c(?:ab){1,2}d", b"cababd"),
+            (r"x\.{2,3}y", b"x...y"),
+            (r"(?i)Ab{2}C", b"aBBc"),
+        ] {
+            let required = RequiredLiterals::of(&parse(pattern)).expect("literals");
+            assert!(
+                required.may_match(input),
+                "{pattern}: {:?}",
+                required.literals()
+            );
+        }
+        // An exact repetition keeps the run going.
+        assert_eq!(literals(r"xa{2}y"), Some(vec!["xaay".into()]));
+    }
+
+    #[test]
+    fn no_literal_no_match() {
+        let r = RequiredLiterals::of(&parse(r"process\.(?:env|argv)")).expect("literals");
+        assert!(r.may_match(b"x PROCESS.Env y"));
+        assert!(!r.may_match(b"process.y"));
+        assert!(!r.may_match(b"proces.env"));
+    }
+
+    /// Pattern pieces over a small alphabet, so that matches are common;
+    /// the ones that do not parse together are skipped.
+    const PIECES: &[&str] = &[
+        "a",
+        "b",
+        "A",
+        "B",
+        "ab",
+        "ba",
+        ".",
+        r"\.",
+        "[ab]",
+        "[aA]",
+        "[aAbB]",
+        r"\.{2,3}",
+        "(?i)",
+        "(?:ab|ba)",
+        "(?:a|b.)",
+        "(?:ab)",
+        "(",
+        ")",
+        "|",
+        "+",
+        "+",
+        "*",
+        "?",
+        "{2}",
+        "{1,3}",
+        "^",
+        "$",
+        r"\b",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20000))]
+
+        /// Wherever a pattern matches, its literals are found: over
+        /// patterns and inputs from a small alphabet, where matches are
+        /// common.
+        #[test]
+        fn a_match_always_holds_a_literal(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 1..10),
+            input in "[abAB. ]{0,24}",
+        ) {
+            let pattern = pieces.concat();
+            let Ok(hir) = regex_automata::util::syntax::parse_with(&pattern, &crate::build::regex::syntax_config()) else {
+                return Ok(());
+            };
+            let Some(required) = RequiredLiterals::of(&hir) else {
+                return Ok(());
+            };
+            let regex = regex_automata::meta::Regex::builder()
+                .syntax(crate::build::regex::syntax_config())
+                .build(&pattern);
+            let Ok(regex) = regex else {
+                return Ok(());
+            };
+            if regex.is_match(input.as_bytes()) {
+                prop_assert!(required.may_match(input.as_bytes()), "{pattern} on {input:?}");
+            }
+        }
+    }
+}
