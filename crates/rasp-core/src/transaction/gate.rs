@@ -13,7 +13,7 @@ use foldhash::fast::RandomState;
 use regex_automata::{PatternID, PatternSet};
 
 use super::rule::recycle;
-use super::transform_cache::Transformed;
+use super::transform_cache::{step_mask, Transformed};
 use crate::variables::Value;
 
 /// Transformed value (address, length) and set → what the set's scan
@@ -90,6 +90,8 @@ struct SweepScratch {
     /// Positions of the long values in `distinct`.
     long: Vec<usize>,
     hit: Vec<bool>,
+    /// Per reader of the current target: its steps' mask.
+    masks: Vec<u64>,
 }
 
 impl std::fmt::Debug for SweepScratch {
@@ -144,6 +146,7 @@ impl GateCache {
         scratch.reads.shrink_to(SWEEP_ITEMS);
         scratch.long.shrink_to(SWEEP_ITEMS);
         scratch.hit.shrink_to(SWEEP_ITEMS);
+        scratch.masks.shrink_to(SWEEP_ITEMS);
     }
 
     /// How long this exchange may spend building lazy-DFA states (see
@@ -401,29 +404,42 @@ impl super::Transaction {
         let mut long = scratch.long;
         long.clear();
         let mut hit = scratch.hit;
+        let mut masks = scratch.masks;
         let targets = plan.set_targets.get(index).map_or(&[][..], Vec::as_slice);
         for (t, target) in targets.iter().enumerate() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
+            // Each reader's steps as a mask (see `TransformCache::changed_by`).
+            masks.clear();
+            masks.extend(target.readers.iter().map(|reader| {
+                plan.groups
+                    .get(reader.group)
+                    .map_or(u64::MAX, |g| step_mask(&g.sweep_transforms))
+            }));
             for v in &values {
                 let stable = super::rule::stays_put(v);
                 // This value's bytes start here in `distinct`: the chains
                 // that leave it alike read the same bytes.
                 let first = distinct.len();
-                if let Cow::Borrowed(original) = &v.value {
-                    // Most ordinary short values are left as they are by
-                    // every transformation of every reader: then all the
-                    // readers read the value itself, which needs one test,
-                    // not one per reader and step.
-                    if stable && self.tcache.leaves_unchanged(original, &target.transforms) {
-                        if set.cannot_match(original) {
-                            continue;
-                        }
-                        let bytes = Transformed::Original(original);
-                        let d = list_distinct(&mut distinct, &mut long, first, bytes);
-                        reads.extend((0..target.readers.len()).map(|r| (d, t, r)));
+                // Which of the readers' steps change a short value, each
+                // tried once: most chains leave an ordinary value as it is,
+                // and those need neither a step nor a cache lookup.
+                let changed = match &v.value {
+                    Cow::Borrowed(original) if stable => {
+                        self.tcache.changed_by(original, &target.transforms)
+                    }
+                    _ => None,
+                };
+                if let (Some(0), Cow::Borrowed(original)) = (changed, &v.value) {
+                    // No step of any reader changes it: all the readers
+                    // read the value itself.
+                    if set.cannot_match(original) {
                         continue;
                     }
+                    let bytes = Transformed::Original(original);
+                    let d = list_distinct(&mut distinct, &mut long, first, bytes);
+                    reads.extend((0..target.readers.len()).map(|r| (d, t, r)));
+                    continue;
                 }
                 // The bytes last found unable to match: the chains that
                 // leave them alike need not look again.
@@ -433,12 +449,9 @@ impl super::Transaction {
                         continue;
                     };
                     let chain = &group.sweep_transforms;
-                    // Most chains leave an ordinary short value as it is:
-                    // those need neither a step nor a cache lookup.
-                    let bytes = match &v.value {
-                        Cow::Borrowed(original)
-                            if stable && self.tcache.leaves_unchanged(original, chain) =>
-                        {
+                    let mask = masks.get(r).copied().unwrap_or(u64::MAX);
+                    let bytes = match (&v.value, changed) {
+                        (Cow::Borrowed(original), Some(changed)) if mask & changed == 0 => {
                             Transformed::Original(original)
                         }
                         _ => self.tcache.apply(v.value.clone(), chain, stable),
@@ -488,6 +501,7 @@ impl super::Transaction {
             reads,
             long,
             hit,
+            masks,
         };
     }
 }

@@ -102,6 +102,33 @@ impl Known {
     }
 }
 
+/// The bits of `chain`'s steps for [`TransformCache::changed_by`]; all
+/// bits for a chain with a step that has none (every transformation has
+/// one today), so that it is never taken as leaving a value alone.
+pub(super) fn step_mask(chain: &[Transform]) -> u64 {
+    chain.iter().fold(0, |mask, t| match bit(*t) {
+        0 => u64::MAX,
+        b => mask | b,
+    })
+}
+
+impl Known {
+    /// Whether `t` changes `original` (the value this is about): from what
+    /// is known, from the value's byte classes where those settle it, or
+    /// else by trying it.
+    fn changes(&mut self, t: Transform, original: &[u8]) -> bool {
+        let bit = bit(t);
+        if self.changed & bit != 0 {
+            return true;
+        }
+        if self.unchanged & bit == 0 && self.classes.certainly_change(t) {
+            self.changed |= bit;
+            return true;
+        }
+        self.try_step(t, original).is_some()
+    }
+}
+
 /// `t`'s bit in [`Known`] (0 for none: every transformation fits).
 fn bit(t: Transform) -> u64 {
     1u64.checked_shl(t as u32).unwrap_or(0)
@@ -234,22 +261,29 @@ impl TransformCache {
         }
     }
 
-    /// Whether every step of `chain` leaves `original`, a short value that
-    /// stays put for the phase, as it is: then each step reads the value
-    /// as it was. Each transformation is tried on the value once; what it
-    /// did is remembered for the value's next chains. `false` for values
-    /// longer than [`DIRECT_MAX_LEN`], which are not tried.
-    pub(super) fn leaves_unchanged(&self, original: &[u8], chain: &[Transform]) -> bool {
+    /// Which of `steps` change `original`, a short value that stays put for
+    /// the phase, each tried on the value as it is (at most once: what a
+    /// step did is remembered for the value's next questions), as a mask
+    /// of [`step_mask`] bits. A chain whose mask shares no bit with it
+    /// leaves the value as it is. `None` for values longer than
+    /// [`DIRECT_MAX_LEN`], which are not tried, and for a step without a
+    /// bit.
+    pub(super) fn changed_by(&self, original: &[u8], steps: &[Transform]) -> Option<u64> {
         if original.len() > DIRECT_MAX_LEN {
-            return false;
+            return None;
         }
         let mut known = self.known_for(original);
-        let unchanged = chain.iter().all(|t| {
+        let mut changed = 0;
+        let mut all_fit = true;
+        for t in steps {
             let bit = bit(*t);
-            bit != 0 && known.changed & bit == 0 && known.try_step(*t, original).is_none()
-        });
+            all_fit &= bit != 0;
+            if bit != 0 && known.changes(*t, original) {
+                changed |= bit;
+            }
+        }
         self.known.set(known);
-        unchanged
+        all_fit.then_some(changed)
     }
 
     /// What is known of `original` (nothing yet if another value was
@@ -377,19 +411,27 @@ mod tests {
     }
 
     #[test]
-    fn a_chain_leaves_a_short_value_unchanged_only_if_every_step_does() {
+    fn a_chain_leaves_a_short_value_unchanged_only_if_no_step_changes_it() {
         let cache = TransformCache::new();
+        let leaves = |value: &[u8], chain: &[Transform]| {
+            let changed = cache.changed_by(value, chain);
+            changed.map(|c| c & step_mask(chain) == 0)
+        };
         let plain: &[u8] = b"abc";
-        assert!(cache.leaves_unchanged(plain, &[Lowercase, UrlDecodeUni]));
-        assert!(cache.leaves_unchanged(plain, &[RemoveNulls]));
+        assert_eq!(leaves(plain, &[Lowercase, UrlDecodeUni]), Some(true));
+        assert_eq!(leaves(plain, &[RemoveNulls]), Some(true));
         let mixed: &[u8] = b"aBc";
-        assert!(!cache.leaves_unchanged(mixed, &[RemoveNulls, Lowercase]));
+        assert_eq!(leaves(mixed, &[RemoveNulls, Lowercase]), Some(false));
         // Remembered for the value, and asked again the answer is the same.
-        assert!(!cache.leaves_unchanged(mixed, &[Lowercase]));
-        assert!(cache.leaves_unchanged(mixed, &[UrlDecodeUni]));
-        assert!(!cache.leaves_unchanged(b"a%41", &[UrlDecodeUni]));
+        assert_eq!(leaves(mixed, &[Lowercase]), Some(false));
+        assert_eq!(leaves(mixed, &[UrlDecodeUni]), Some(true));
+        assert_eq!(
+            cache.changed_by(mixed, &[UrlDecodeUni, Lowercase]),
+            Some(step_mask(&[Lowercase]))
+        );
+        assert_eq!(leaves(b"a%41", &[UrlDecodeUni]), Some(false));
         // Long values are not tried.
-        assert!(!cache.leaves_unchanged("x".repeat(100).as_bytes(), &[Lowercase]));
+        assert_eq!(leaves("x".repeat(100).as_bytes(), &[Lowercase]), None);
     }
 
     #[test]

@@ -74,6 +74,25 @@ impl ByteClasses {
         triggers(t).is_some_and(|needed| needed & self.0 == 0)
     }
 
+    /// Whether `t` certainly changes a value with these classes (a byte it
+    /// always rewrites or drops), so that nothing need be computed to
+    /// know. `false` when it may not; a caller that takes `false` as
+    /// "unchanged" must try the transformation.
+    pub(crate) fn certainly_change(self, t: Transform) -> bool {
+        let rewritten = match t {
+            Transform::Lowercase => UPPER,
+            Transform::Uppercase => LOWER,
+            Transform::RemoveNulls | Transform::ReplaceNulls => NUL,
+            // Every byte of the class is whitespace to it (`is_space`).
+            Transform::RemoveWhitespace => SPACE,
+            // Lowercases, deletes `\ " ' ^`, turns `,` `;` into a space
+            // and cuts at NUL.
+            Transform::CmdLine => UPPER | BACKSLASH | CMD_LINE | NUL,
+            _ => 0,
+        };
+        rewritten & self.0 != 0
+    }
+
     /// Whether `t` certainly returns a value with these classes as it is
     /// and v2 reports no change for it (see [`super::apply_tracked`]):
     /// `multiMatch` then has nothing to check again after it. Not so for
@@ -175,6 +194,39 @@ mod tests {
             with_triggers >= 20,
             "only {with_triggers} transformations have triggers"
         );
+    }
+
+    #[test]
+    fn what_certainly_changes_a_value_does() {
+        // Random values over all bytes, weighted towards the classes that
+        // settle a change: wherever the classes say "certainly changes",
+        // the transformation returns other bytes.
+        let mut next = rng(0x2545_f491_4f6c_dd1d);
+        let mut certain = 0;
+        for _ in 0..20_000 {
+            let len = 1 + (next() % 40) as usize;
+            let value: Vec<u8> = (0..len)
+                .map(|_| {
+                    let special = b"aZ \t\0\"',;^\\%&/.";
+                    match next() % 4 {
+                        0 => special[(next() % special.len() as u64) as usize],
+                        _ => (next() % 256) as u8,
+                    }
+                })
+                .collect();
+            let classes = ByteClasses::of(&value);
+            for &t in Transform::ALL {
+                if classes.certainly_change(t) {
+                    certain += 1;
+                    assert_ne!(
+                        super::super::apply(t, &value).as_ref(),
+                        value.as_slice(),
+                        "{t} left {value:?} as it is"
+                    );
+                }
+            }
+        }
+        assert!(certain > 10_000, "only {certain} certain changes tried");
     }
 
     #[test]
