@@ -1,7 +1,8 @@
 //! The multi-pattern gates of CRS must agree exactly with their members'
 //! own regexes: for every input, pattern `i` of a group's set matches if and
 //! only if member `i`'s compiled `@rx` matches. Otherwise the engine would
-//! skip a rule that matches (or scan in vain).
+//! skip a rule that matches (or scan in vain). Likewise every match of a
+//! rule's pattern must hold one of the literals the compiler says it needs.
 //!
 //! Inputs are the values of the CRS regression suite
 //! (`tests/regression/**/*.yaml`): every YAML scalar after a `key:`, raw and
@@ -249,4 +250,54 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
 enum Member {
     Rx(std::sync::Arc<regex_automata::meta::Regex>),
     Pm(std::sync::Arc<aho_corasick::AhoCorasick>),
+}
+
+/// The literals an `@rx` pattern is said to need (`CompiledRegex::required`)
+/// are in every CRS regression input the pattern matches: the engine takes
+/// a value without them for a miss without running the pattern.
+#[test]
+fn required_literals_are_in_every_crs_match() {
+    let dir = crs_dir();
+    let rs = Compiler::new()
+        .add_file(dir.join("test-setup.conf"))
+        .and_then(|c| c.add_crs_dir(&dir))
+        .expect("CRS present")
+        .compile()
+        .expect("CRS compiles");
+    let inputs = inputs(&dir);
+    let mut seen = std::collections::HashSet::new();
+    let (mut patterns, mut matches) = (0usize, 0usize);
+    for rule in rs.rules() {
+        for link in rule.links() {
+            let OperatorKind::Rx(rx) = &link.operator.kind else {
+                continue;
+            };
+            let Some(required) = &rx.required else {
+                continue;
+            };
+            if !seen.insert(rx.source.clone()) {
+                continue;
+            }
+            patterns += 1;
+            for input in &inputs {
+                if rx.regex.is_match(input.as_slice()) {
+                    matches += 1;
+                    assert!(
+                        required.may_match(input),
+                        "rule {}: /{}/ matches {:?}, which holds none of {:?}",
+                        link.id,
+                        rx.source,
+                        String::from_utf8_lossy(input),
+                        required
+                            .literals()
+                            .iter()
+                            .map(|l| String::from_utf8_lossy(l).into_owned())
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+    }
+    assert!(patterns > 100, "only {patterns} patterns with literals");
+    assert!(matches > 1_000, "only {matches} matches checked");
 }
