@@ -100,19 +100,7 @@ impl Known {
             }
         }
     }
-}
 
-/// The bits of `chain`'s steps for [`TransformCache::changed_by`]; all
-/// bits for a chain with a step that has none (every transformation has
-/// one today), so that it is never taken as leaving a value alone.
-pub(super) fn step_mask(chain: &[Transform]) -> u64 {
-    chain.iter().fold(0, |mask, t| match bit(*t) {
-        0 => u64::MAX,
-        b => mask | b,
-    })
-}
-
-impl Known {
     /// Whether `t` changes `original` (the value this is about): from what
     /// is known, from the value's byte classes where those settle it, or
     /// else by trying it.
@@ -127,6 +115,16 @@ impl Known {
         }
         self.try_step(t, original).is_some()
     }
+}
+
+/// The bits of `chain`'s steps for [`TransformCache::changed_by`]; all
+/// bits for a chain with a step that has none (every transformation has
+/// one today), so that it is never taken as leaving a value alone.
+pub(super) fn step_mask(chain: &[Transform]) -> u64 {
+    chain.iter().fold(0, |mask, t| match bit(*t) {
+        0 => u64::MAX,
+        b => mask | b,
+    })
 }
 
 /// `t`'s bit in [`Known`] (0 for none: every transformation fits).
