@@ -98,15 +98,20 @@ fn inputs(dir: &Path) -> Vec<Vec<u8>> {
     set.into_iter().collect()
 }
 
+/// CRS as the regression suite configures it.
+fn compile_crs(dir: &Path) -> crs_compiler::program::CompiledRuleset {
+    Compiler::new()
+        .add_file(dir.join("test-setup.conf"))
+        .and_then(|c| c.add_crs_dir(dir))
+        .expect("CRS present")
+        .compile()
+        .expect("CRS compiles")
+}
+
 #[test]
 fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
     let dir = crs_dir();
-    let rs = Compiler::new()
-        .add_file(dir.join("test-setup.conf"))
-        .and_then(|c| c.add_crs_dir(&dir))
-        .expect("CRS present")
-        .compile()
-        .expect("CRS compiles");
+    let rs = compile_crs(&dir);
     let inputs = inputs(&dir);
     assert!(inputs.len() > 5_000, "only {} inputs", inputs.len());
     let mut links = std::collections::HashMap::new();
@@ -258,12 +263,7 @@ enum Member {
 #[test]
 fn required_literals_are_in_every_crs_match() {
     let dir = crs_dir();
-    let rs = Compiler::new()
-        .add_file(dir.join("test-setup.conf"))
-        .and_then(|c| c.add_crs_dir(&dir))
-        .expect("CRS present")
-        .compile()
-        .expect("CRS compiles");
+    let rs = compile_crs(&dir);
     let inputs = inputs(&dir);
     let mut seen = std::collections::HashSet::new();
     let (mut patterns, mut matches) = (0usize, 0usize);

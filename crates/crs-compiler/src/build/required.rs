@@ -66,11 +66,6 @@ impl RequiredLiterals {
         &self.literals
     }
 
-    /// Heap bytes of the search.
-    pub fn memory_usage(&self) -> usize {
-        self.searcher.memory_usage()
-    }
-
     /// Whether `haystack` holds one of the literals (ignoring ASCII case):
     /// when it does not, the pattern cannot match it.
     pub fn may_match(&self, haystack: &[u8]) -> bool {

@@ -90,13 +90,49 @@ struct SweepScratch {
     /// Positions of the long values in `distinct`.
     long: Vec<usize>,
     hit: Vec<bool>,
-    /// Per reader of the current target: its steps' mask.
-    masks: Vec<u64>,
 }
 
 impl std::fmt::Debug for SweepScratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SweepScratch").finish_non_exhaustive()
+    }
+}
+
+/// Each reader's chain as a mask of its steps (`step_mask`), by set, target
+/// of the set and reader of the target (`GatePlan::set_targets`): a sweep
+/// tests a value's changing steps against it (see
+/// `TransformCache::changed_by`). Worked out with the plan.
+#[derive(Debug, Default)]
+pub(crate) struct ReaderMasks(Vec<Vec<Vec<u64>>>);
+
+impl ReaderMasks {
+    pub(crate) fn build(plan: &GatePlan) -> ReaderMasks {
+        let mask = |reader: &TargetReader| {
+            plan.groups
+                .get(reader.group)
+                .map_or(u64::MAX, |g| step_mask(&g.sweep_transforms))
+        };
+        ReaderMasks(
+            plan.set_targets
+                .iter()
+                .map(|targets| {
+                    targets
+                        .iter()
+                        .map(|t| t.readers.iter().map(mask).collect())
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// The masks of the readers of target `target` of set `set` (empty for
+    /// an engine without them: every chain is then taken through the
+    /// cache).
+    fn of(&self, set: usize, target: usize) -> &[u64] {
+        self.0
+            .get(set)
+            .and_then(|targets| targets.get(target))
+            .map_or(&[][..], Vec::as_slice)
     }
 }
 
@@ -146,7 +182,6 @@ impl GateCache {
         scratch.reads.shrink_to(SWEEP_ITEMS);
         scratch.long.shrink_to(SWEEP_ITEMS);
         scratch.hit.shrink_to(SWEEP_ITEMS);
-        scratch.masks.shrink_to(SWEEP_ITEMS);
     }
 
     /// How long this exchange may spend building lazy-DFA states (see
@@ -404,18 +439,11 @@ impl super::Transaction {
         let mut long = scratch.long;
         long.clear();
         let mut hit = scratch.hit;
-        let mut masks = scratch.masks;
         let targets = plan.set_targets.get(index).map_or(&[][..], Vec::as_slice);
         for (t, target) in targets.iter().enumerate() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
-            // Each reader's steps as a mask (see `TransformCache::changed_by`).
-            masks.clear();
-            masks.extend(target.readers.iter().map(|reader| {
-                plan.groups
-                    .get(reader.group)
-                    .map_or(u64::MAX, |g| step_mask(&g.sweep_transforms))
-            }));
+            let masks = self.engine.reader_masks.of(index, t);
             for v in &values {
                 let stable = super::rule::stays_put(v);
                 // This value's bytes start here in `distinct`: the chains
@@ -501,7 +529,6 @@ impl super::Transaction {
             reads,
             long,
             hit,
-            masks,
         };
     }
 }

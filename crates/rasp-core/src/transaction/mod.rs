@@ -21,6 +21,7 @@ use crate::record::{Intervention, InterventionKind, MatchRecord, Verdict};
 use crate::variables::{now_us, Collections, ExchangeData, MatchedState, Pair};
 
 use gate::GateCache;
+pub(crate) use gate::ReaderMasks;
 use state::TxState;
 use transform_cache::TransformCache;
 
