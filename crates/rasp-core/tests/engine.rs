@@ -597,6 +597,7 @@ fn multi_match_on_long_values_agrees_with_full_evaluation() {
 SecRule ARGS "@rx evil" "id:1,phase:2,pass,log,t:none,t:lowercase"
 SecRule ARGS "@rx zzz" "id:3,phase:2,pass,log,t:none,t:lowercase,t:removeWhitespace"
 SecRule ARGS "@rx evilpayload|^a/b$" "id:2,phase:2,pass,log,multiMatch,t:none,t:lowercase,t:removeWhitespace,t:normalizePath"
+SecRule ARGS "@rx evilpayload" "id:4,phase:2,pass,log,multiMatch,t:none,t:removeNulls,t:lowercase"
 "#,
     );
     let plain = per_rule(&gated);
@@ -608,6 +609,9 @@ SecRule ARGS "@rx evilpayload|^a/b$" "id:2,phase:2,pass,log,multiMatch,t:none,t:
         format!("q={filler}nothing+here"),
         "q=E+v+I+l+P+a+y+L+o+A+d".to_string(),
         format!("q={}./a/./b&r={filler}", " ".repeat(300).replace(' ', "+")),
+        // Long step results no other chain scans: the set scans them.
+        format!("q={filler}evil%00payload"),
+        format!("q={filler}EVIL%00PAYLOAD"),
     ];
     for body in &bodies {
         assert_eq!(
@@ -619,6 +623,9 @@ SecRule ARGS "@rx evilpayload|^a/b$" "id:2,phase:2,pass,log,multiMatch,t:none,t:
     // Found after removeWhitespace only (lowercase alone leaves spaces).
     assert!(ids(&run(&gated, "/", Some(&bodies[0]))).contains(&2));
     assert!(!ids(&run(&gated, "/", Some(&bodies[3]))).contains(&2));
+    // Found after removeNulls, and after removeNulls and lowercase.
+    assert!(ids(&run(&gated, "/", Some(&bodies[6]))).contains(&4));
+    assert!(ids(&run(&gated, "/", Some(&bodies[7]))).contains(&4));
 }
 
 #[test]
