@@ -381,6 +381,12 @@ impl Transaction {
                     if classes.leave_unreported(*t) {
                         continue;
                     }
+                    let short_result = crate::transform::known_output_len(*t, &current)
+                        .is_some_and(|len| len < min_len);
+                    if short_result && last_lengthening.is_none_or(|last| last <= k) {
+                        // Neither this result nor a later one can match.
+                        break;
+                    }
                     // v2 re-runs the operator when a function reports a
                     // change, which is not always a change of bytes
                     // (`cmdLine` always reports one).

@@ -40,6 +40,17 @@ fn push_group(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// The length of `base64_decode(input)`, without decoding: three bytes
+/// per full group of its valid prefix, and one less than the characters
+/// of a final partial group.
+pub(super) fn base64_decoded_len(input: &[u8]) -> usize {
+    let valid = input
+        .iter()
+        .position(|&b| sextet(b).is_none())
+        .unwrap_or(input.len());
+    valid / 4 * 3 + (valid % 4).saturating_sub(1)
+}
+
 /// `t:base64Decode` (APR semantics, see the module docs).
 pub(super) fn base64_decode(input: &[u8]) -> Cow<'_, [u8]> {
     let valid = input
@@ -116,6 +127,16 @@ pub(super) fn base64_encode(input: &[u8]) -> Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn decoded_len_is_the_decoded_length(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"aZ09+/=_ -\x00".to_vec()), 0..24),
+        ) {
+            proptest::prop_assert_eq!(base64_decoded_len(&input), base64_decode(&input).len());
+        }
+    }
 
     fn dec(input: &[u8]) -> Vec<u8> {
         base64_decode(input).into_owned()
