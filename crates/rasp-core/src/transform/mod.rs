@@ -160,6 +160,19 @@ pub(crate) fn known_output_len(t: Transform, input: &[u8]) -> Option<usize> {
     }
 }
 
+/// Whether `t` turns text into arbitrary bytes (decoders of binary data,
+/// digests).
+pub(crate) fn decodes_binary(t: Transform) -> bool {
+    matches!(
+        t,
+        Transform::Base64Decode
+            | Transform::Base64DecodeExt
+            | Transform::HexDecode
+            | Transform::Md5
+            | Transform::Sha1
+    )
+}
+
 /// Whether `t` never returns a value longer than its input: decoders,
 /// removers and case or parity changes. Not the encoders, the digests,
 /// `length` (of an empty value: `0`) or `utf8toUnicode` (`é` becomes
