@@ -327,7 +327,11 @@ impl Shortcuts {
         }
         matched.var_name.push_str(Variable::Tx.name());
         matched.var_name.push(':');
-        matched.var_name.push_str(&String::from_utf8_lossy(key));
+        // Keys come from the rules' text: ASCII but for rare exceptions.
+        match std::str::from_utf8(key) {
+            Ok(key) => matched.var_name.push_str(key),
+            Err(_) => matched.var_name.push_str(&String::from_utf8_lossy(key)),
+        }
         matched.var.clear();
         match (t.count, member) {
             (true, m) => matched.var.push(if m.is_some() { b'1' } else { b'0' }),

@@ -32,7 +32,12 @@ impl ValueName<'_> {
             ValueName::Member(v, k) => {
                 out.extend_from_slice(v.name().as_bytes());
                 out.push(b':');
-                out.extend_from_slice(String::from_utf8_lossy(k).as_bytes());
+                // Names are nearly always ASCII: no UTF-8 decoding for them.
+                if k.is_ascii() {
+                    out.extend_from_slice(k);
+                } else {
+                    out.extend_from_slice(String::from_utf8_lossy(k).as_bytes());
+                }
             }
             ValueName::Count(v, Selector::All) => {
                 out.push(b'&');
@@ -215,14 +220,22 @@ fn members<'a>(
     names: bool,
     out: &mut Vec<Value<'a>>,
 ) {
-    for p in pairs {
-        if selector.matches(&p.name) {
-            let value = if names { &p.name } else { &p.value };
-            out.push(Value {
-                name: ValueName::Member(var, Cow::Borrowed(&p.name)),
-                value: Cow::Borrowed(value),
-            });
-        }
+    let mut push = |p: &'a Pair| {
+        let value = if names { &p.name } else { &p.value };
+        out.push(Value {
+            name: ValueName::Member(var, Cow::Borrowed(&p.name)),
+            value: Cow::Borrowed(value),
+        });
+    };
+    // The selector's kind is decided once, not per member: most targets
+    // take every member, or one by name (`REQUEST_HEADERS:User-Agent`,
+    // compared with each of a dozen headers).
+    match selector {
+        Selector::All => pairs.for_each(push),
+        Selector::Key(k) => pairs
+            .filter(|p| p.name.len() == k.len() && p.name.eq_ignore_ascii_case(k.as_bytes()))
+            .for_each(push),
+        _ => pairs.filter(|p| selector.matches(&p.name)).for_each(push),
     }
 }
 
