@@ -220,7 +220,7 @@ fn members<'a>(
     names: bool,
     out: &mut Vec<Value<'a>>,
 ) {
-    let mut push = |p: &'a Pair| {
+    let push = |p: &'a Pair| {
         let value = if names { &p.name } else { &p.value };
         out.push(Value {
             name: ValueName::Member(var, Cow::Borrowed(&p.name)),
