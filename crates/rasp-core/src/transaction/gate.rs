@@ -442,7 +442,7 @@ impl super::Transaction {
         let targets = plan.set_targets.get(index).map_or(&[][..], Vec::as_slice);
         for (t, target) in targets.iter().enumerate() {
             values.clear();
-            crate::variables::collect_target(&scope, &target.target, &|_, _| false, &mut values);
+            crate::variables::collect_target(&scope, &target.target, None, &mut values);
             let masks = self.engine.reader_masks.of(index, t);
             for v in &values {
                 let stable = super::rule::stays_put(v);

@@ -288,6 +288,7 @@ impl Transaction {
             });
             return;
         }
+        let excludes = !link.exclusions.is_empty() || !self.state.removed_targets.is_empty();
         let excluded = |var: Variable, name: &[u8]| {
             link.exclusions
                 .iter()
@@ -297,7 +298,7 @@ impl Transaction {
         let mut values: Vec<Value<'_>> =
             recycle(std::mem::take(&mut *self.values_scratch.borrow_mut()));
         for t in &link.targets {
-            collect_target(&scope, t, &excluded, &mut values);
+            collect_target(&scope, t, excludes.then_some(&excluded), &mut values);
         }
         let gate = self
             .engine

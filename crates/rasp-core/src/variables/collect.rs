@@ -154,7 +154,7 @@ fn flag(b: bool) -> Cow<'static, [u8]> {
 pub(crate) fn collect_target<'a>(
     scope: &Scope<'a>,
     target: &'a Target,
-    excluded: &dyn Fn(Variable, &[u8]) -> bool,
+    excluded: Option<&dyn Fn(Variable, &[u8]) -> bool>,
     out: &mut Vec<Value<'a>>,
 ) {
     if target.count {
@@ -175,6 +175,10 @@ pub(crate) fn collect_target<'a>(
     }
     let start = out.len();
     resolve(scope, target.variable, &target.selector, out);
+    // Most links exclude nothing: no test per value then.
+    let Some(excluded) = excluded else {
+        return;
+    };
     if target.variable.is_collection() {
         let mut i = start;
         while i < out.len() {
