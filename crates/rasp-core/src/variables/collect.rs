@@ -151,10 +151,14 @@ fn flag(b: bool) -> Cow<'static, [u8]> {
 
 /// Resolves `target` into `out`. `excluded(var, member_name)` says whether a
 /// member is excluded for this rule.
+/// Whether a rule link leaves out a member (`var`, member name) or a
+/// scalar (`var`, empty name).
+pub(crate) type Excluded<'e> = dyn Fn(Variable, &[u8]) -> bool + 'e;
+
 pub(crate) fn collect_target<'a>(
     scope: &Scope<'a>,
     target: &'a Target,
-    excluded: Option<&dyn Fn(Variable, &[u8]) -> bool>,
+    excluded: Option<&Excluded<'_>>,
     out: &mut Vec<Value<'a>>,
 ) {
     if target.count {
