@@ -149,12 +149,12 @@ fn flag(b: bool) -> Cow<'static, [u8]> {
     Cow::Borrowed(if b { b"1" } else { b"0" })
 }
 
-/// Resolves `target` into `out`. `excluded(var, member_name)` says whether a
-/// member is excluded for this rule.
 /// Whether a rule link leaves out a member (`var`, member name) or a
 /// scalar (`var`, empty name).
 pub(crate) type Excluded<'e> = dyn Fn(Variable, &[u8]) -> bool + 'e;
 
+/// Resolves `target` into `out`. `excluded(var, member_name)` says whether a
+/// member is excluded for this rule (`None`: the link excludes nothing).
 pub(crate) fn collect_target<'a>(
     scope: &Scope<'a>,
     target: &'a Target,
