@@ -21,7 +21,7 @@ use crate::eval::macros::{expand, expand_string};
 use crate::eval::operator::{self, OpOutcome};
 use crate::record::{Intervention, InterventionKind, MatchRecord};
 use crate::transform::ByteClasses;
-use crate::variables::{collect_target, Scope, Value};
+use crate::variables::{collect_target, Excluded, Scope, Value};
 
 /// How a rule ended.
 pub(super) enum RuleOutcome {
@@ -288,7 +288,18 @@ impl Transaction {
             });
             return;
         }
-        let excludes = !link.exclusions.is_empty() || !self.state.removed_targets.is_empty();
+        // Whether an exclusion (the link's own, or a `ctl:ruleRemoveTarget*`
+        // of this transaction) names a target's variable: most do not, and
+        // their values need no test each. (CRS's 941010 removes
+        // REQUEST_FILENAME from the XSS rules on most requests.)
+        let excludes = |var: Variable| {
+            link.exclusions.iter().any(|e| e.variable == var)
+                || self
+                    .state
+                    .removed_targets
+                    .iter()
+                    .any(|(_, e)| e.variable == var)
+        };
         let excluded = |var: Variable, name: &[u8]| {
             link.exclusions
                 .iter()
@@ -298,7 +309,8 @@ impl Transaction {
         let mut values: Vec<Value<'_>> =
             recycle(std::mem::take(&mut *self.values_scratch.borrow_mut()));
         for t in &link.targets {
-            collect_target(&scope, t, excludes.then_some(&excluded), &mut values);
+            let excluded = excludes(t.variable).then_some(&excluded);
+            collect_target(&scope, t, excluded.map(|e| e as &Excluded<'_>), &mut values);
         }
         let gate = self
             .engine

@@ -9,7 +9,7 @@ pub(crate) mod collections;
 mod exchange;
 
 pub(crate) use collect::{
-    collect_target, first_value, now_us, MatchedState, Scope, Value, ValueName,
+    collect_target, first_value, now_us, Excluded, MatchedState, Scope, Value, ValueName,
 };
 pub(crate) use collections::Collections;
 pub(crate) use exchange::{ExchangeData, FileEntry, Pair};
