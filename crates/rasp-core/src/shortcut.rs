@@ -117,10 +117,43 @@ enum Argument {
     Tx(KeyRef),
 }
 
+/// Consecutive entries of a phase that are all positive gated rules (CRS's
+/// attack files are mostly such rules, one after another).
+#[derive(Debug)]
+struct GateRun {
+    /// The first entry of the run.
+    start: usize,
+    /// The entry after the run.
+    end: usize,
+    /// Each entry's gate, in entry order.
+    gates: Box<[GateRef]>,
+}
+
+/// The rest of a [`GateRun`] from some entry on: none of these rules can
+/// match unless the pattern of one of `gates` hit a value of its rule this
+/// phase.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GatedRest<'a> {
+    /// The entry after the run.
+    pub(crate) end: usize,
+    /// The gates of the entries left, in order.
+    pub(crate) gates: &'a [GateRef],
+}
+
+/// Runs shorter than this are decided rule by rule.
+const MIN_RUN: usize = 2;
+
 /// The shortcuts of every phase, aligned with the phases' entries.
 #[derive(Debug, Default)]
 pub(crate) struct Shortcuts {
     phases: [Vec<Shortcut>; 5],
+    /// Per phase, the [`GateRun`]s, and per entry the index of the run it
+    /// is in (`u32::MAX`: none). A rule loop at an entry of a run whose
+    /// rest has no hit passes the rest in one step: a benign request
+    /// reaches about 230 gated rules that cannot match, and deciding each
+    /// on its own costs more than testing its pattern.
+    runs: [Vec<GateRun>; 5],
+    run_of: [Vec<u32>; 5],
     /// TX member names the shortcuts read, lower-cased, back to back.
     keys: Vec<u8>,
     /// Each distinct key once, by slot.
@@ -133,18 +166,36 @@ impl Shortcuts {
         let mut out = Shortcuts::default();
         for phase in Phase::ALL {
             let entries = &rules.phase(phase).entries;
-            let table = entries
+            let table: Vec<Shortcut> = entries
                 .iter()
                 .map(|e| match e {
                     Entry::Rule(rule) => out.shortcut(rule, plan, entries.len()),
                     _ => Shortcut::Evaluate,
                 })
                 .collect();
-            if let Some(slot) = out.phases.get_mut(phase.index()) {
+            let (runs, run_of) = gate_runs(&table, entries);
+            if let (Some(slot), Some(r), Some(o)) = (
+                out.phases.get_mut(phase.index()),
+                out.runs.get_mut(phase.index()),
+                out.run_of.get_mut(phase.index()),
+            ) {
                 *slot = table;
+                *r = runs;
+                *o = run_of;
             }
         }
         out
+    }
+
+    /// The rest of the gate run entry `entry` of phase `phase` (0–4) is
+    /// in, from that entry on.
+    pub(crate) fn gated_rest(&self, phase: usize, entry: usize) -> Option<GatedRest<'_>> {
+        let run = *self.run_of.get(phase)?.get(entry)?;
+        let run = self.runs.get(phase)?.get(run as usize)?;
+        Some(GatedRest {
+            end: run.end,
+            gates: run.gates.get(entry.checked_sub(run.start)?..)?,
+        })
     }
 
     fn shortcut(&mut self, rule: &Rule, plan: &GatePlan, entries: usize) -> Shortcut {
@@ -356,5 +407,88 @@ impl Shortcuts {
             return Decision::NoMatch;
         }
         t.on_match.unwrap_or(Decision::Evaluate)
+    }
+}
+
+/// The [`GateRun`]s of one phase's shortcut table, and each entry's run.
+fn gate_runs(table: &[Shortcut], entries: &[Entry]) -> (Vec<GateRun>, Vec<u32>) {
+    let gate_at = |i: usize| match (table.get(i), entries.get(i)) {
+        (Some(Shortcut::Gate(g)), Some(Entry::Rule(_))) => Some(*g),
+        _ => None,
+    };
+    let mut runs = Vec::new();
+    let mut run_of = vec![u32::MAX; table.len()];
+    let mut i = 0;
+    while i < table.len() {
+        let Some(first) = gate_at(i) else {
+            i += 1;
+            continue;
+        };
+        let mut gates = vec![first];
+        let mut end = i + 1;
+        while let Some(g) = gate_at(end) {
+            gates.push(g);
+            end += 1;
+        }
+        if end - i >= MIN_RUN {
+            let index = u32::try_from(runs.len()).unwrap_or(u32::MAX);
+            for slot in run_of.get_mut(i..end).unwrap_or_default() {
+                *slot = index;
+            }
+            runs.push(GateRun {
+                start: i,
+                end,
+                gates: gates.into(),
+            });
+        }
+        i = end;
+    }
+    (runs, run_of)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::Engine;
+
+    #[test]
+    fn gate_runs_cover_consecutive_gated_rules_only() {
+        // Entries of phase 2: 1, 2, 3 gated; 4 a TX comparison; 5 gated;
+        // a marker; 6, 7 gated; 8 negated (evaluated).
+        let rules = crs_compiler::Compiler::new()
+            .add_str(
+                "inline.conf",
+                r#"
+SecRule ARGS "@rx alpha" "id:1,phase:2,pass,log"
+SecRule ARGS "@rx beta" "id:2,phase:2,pass,log"
+SecRule ARGS "@rx gamma" "id:3,phase:2,pass,log"
+SecRule TX:x "@eq 1" "id:4,phase:2,pass,nolog"
+SecRule ARGS "@rx delta" "id:5,phase:2,pass,log"
+SecMarker END
+SecRule ARGS "@rx epsilon" "id:6,phase:2,pass,log"
+SecRule ARGS "@rx zeta" "id:7,phase:2,pass,log"
+SecRule ARGS "!@rx eta" "id:8,phase:2,pass,log"
+"#,
+            )
+            .compile()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let engine = Engine::new(Arc::new(rules));
+        let phase = crs_compiler::ir::rule::Phase::RequestBody.index();
+        let rest = |entry| {
+            engine
+                .shortcuts
+                .gated_rest(phase, entry)
+                .map(|r| (r.end, r.gates.len()))
+        };
+        assert_eq!(rest(0), Some((3, 3)));
+        assert_eq!(rest(1), Some((3, 2)));
+        assert_eq!(rest(2), Some((3, 1)));
+        assert_eq!(rest(3), None);
+        // A run of one is decided rule by rule; a marker ends a run.
+        assert_eq!(rest(4), None);
+        assert_eq!(rest(5), None);
+        assert_eq!(rest(6), Some((8, 2)));
+        assert_eq!(rest(8), None);
     }
 }

@@ -37,7 +37,18 @@ impl Transaction {
         self.tcache.clear();
         let mut skip = 0u32;
         let mut i = 0;
+        // Where a run of gated rules can be passed in one step: not while
+        // `skip` counts rules, nor when each rule reached is recorded.
+        let runs_apply = self.reached.is_none();
         while i < entries.len() {
+            if skip == 0 && runs_apply {
+                if let Some(rest) = self.engine.shortcuts.gated_rest(phase.index(), i) {
+                    if !self.any_may_match(rest.gates) {
+                        i = rest.end;
+                        continue;
+                    }
+                }
+            }
             let Some(Entry::Rule(rule)) = entries.get(i) else {
                 i += 1;
                 continue;
