@@ -40,23 +40,26 @@ fn push_group(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// How many first bytes of `input` `base64Decode` decodes: up to the first
+/// byte outside the standard alphabet.
+fn valid_prefix_len(input: &[u8]) -> usize {
+    input
+        .iter()
+        .position(|&b| sextet(b).is_none())
+        .unwrap_or(input.len())
+}
+
 /// The length of `base64_decode(input)`, without decoding: three bytes
 /// per full group of its valid prefix, and one less than the characters
 /// of a final partial group.
 pub(super) fn base64_decoded_len(input: &[u8]) -> usize {
-    let valid = input
-        .iter()
-        .position(|&b| sextet(b).is_none())
-        .unwrap_or(input.len());
+    let valid = valid_prefix_len(input);
     valid / 4 * 3 + (valid % 4).saturating_sub(1)
 }
 
 /// `t:base64Decode` (APR semantics, see the module docs).
 pub(super) fn base64_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    let valid = input
-        .iter()
-        .position(|&b| sextet(b).is_none())
-        .unwrap_or(input.len());
+    let valid = valid_prefix_len(input);
     let prefix = input.get(..valid).unwrap_or_default();
     let mut out = Vec::with_capacity(valid / 4 * 3 + 2);
     let mut group = [0u8; 4];
