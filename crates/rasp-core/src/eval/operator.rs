@@ -266,7 +266,13 @@ pub(crate) fn run(
             }
         }
         K::DetectSqli => {
-            if let Some(fp) = crate::operator::detect_sqli::detect_sqli(value) {
+            use crate::operator::detect_sqli::{detect_sqli, needs_libinjection};
+            let fingerprint = if needs_libinjection(value) {
+                scope.sqli.borrow_mut().detect(value)
+            } else {
+                detect_sqli(value)
+            };
+            if let Some(fp) = fingerprint {
                 o.hit(|| crate::operator::detect_sqli::message(&fp));
                 if capture {
                     o.captures = Captures::Owned(fp.into_bytes());

@@ -57,6 +57,9 @@ pub struct Transaction {
     spare_pairs: Vec<Pair>,
     /// Where the TX members the shortcuts read are (see `shortcut`).
     tx_positions: std::cell::RefCell<crate::shortcut::TxPositions>,
+    /// libinjection's answers for values checked before (see
+    /// `operator::detect_sqli::memo`).
+    sqli_memo: std::cell::RefCell<crate::operator::detect_sqli::memo::SqliMemo>,
     /// Collections loaded with `initcol` (name, key), saved at the end.
     persistent: Vec<(String, Vec<u8>)>,
     /// `expirevar` requests: (collection, variable, seconds).
@@ -122,6 +125,7 @@ impl Transaction {
             expand_scratch: tables.expand,
             spare_pairs: tables.pairs,
             tx_positions: std::cell::RefCell::new(tables.tx_positions),
+            sqli_memo: std::cell::RefCell::new(tables.sqli),
             persistent: Vec::new(),
             expirations: Vec::new(),
             request_body_truncated: false,
@@ -363,6 +367,7 @@ impl Drop for Transaction {
             request_headers: std::mem::take(&mut self.ex.request_headers),
             response_headers: std::mem::take(&mut self.ex.response_headers),
             tx_positions: std::mem::take(self.tx_positions.get_mut()),
+            sqli: std::mem::take(self.sqli_memo.get_mut()),
         });
     }
 }

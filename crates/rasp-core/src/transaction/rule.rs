@@ -216,6 +216,7 @@ impl Transaction {
             rule,
             highest_severity: self.highest_severity,
             started_us: self.started_us,
+            sqli: &self.sqli_memo,
         }
     }
 

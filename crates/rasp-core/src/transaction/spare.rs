@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use super::gate::GateCache;
 use super::rule::HitScratch;
 use super::transform_cache::TransformCache;
+use crate::operator::detect_sqli::memo::SqliMemo;
 use crate::shortcut::TxPositions;
 use crate::variables::collections::Collection;
 use crate::variables::{MatchedState, Pair, Value};
@@ -36,6 +37,7 @@ pub(super) struct Tables {
     pub(super) request_headers: Vec<Pair>,
     pub(super) response_headers: Vec<Pair>,
     pub(super) tx_positions: TxPositions,
+    pub(super) sqli: SqliMemo,
 }
 
 /// Scratch buffers larger than this (a huge value went through them) are
@@ -76,6 +78,7 @@ pub(super) fn take() -> Tables {
             request_headers: Vec::new(),
             response_headers: Vec::new(),
             tx_positions: TxPositions::default(),
+            sqli: SqliMemo::default(),
         })
 }
 
@@ -86,6 +89,8 @@ pub(super) fn give(mut tables: Tables) {
     tables.gates.recycle();
     tables.tcache.recycle();
     tables.tx_positions.clear();
+    // Bounded (short values, a few dozen): kept as it grew.
+    tables.sqli.clear();
     tables.tx.clear(TX_MEMBERS);
     tables.hits.recycle(SCRATCH_BYTES);
     tables.values.clear();

@@ -128,6 +128,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) highest_severity: u8,
     /// Transaction start, microseconds since the epoch.
     pub(crate) started_us: u128,
+    /// libinjection's answers for the values the transaction checked.
+    pub(crate) sqli: &'a std::cell::RefCell<crate::operator::detect_sqli::memo::SqliMemo>,
 }
 
 fn num(n: impl ToString) -> Cow<'static, [u8]> {
