@@ -266,13 +266,7 @@ pub(crate) fn run(
             }
         }
         K::DetectSqli => {
-            use crate::operator::detect_sqli::{detect_sqli, needs_libinjection};
-            let fingerprint = if needs_libinjection(value) {
-                scope.sqli.borrow_mut().detect(value)
-            } else {
-                detect_sqli(value)
-            };
-            if let Some(fp) = fingerprint {
+            if let Some(fp) = scope.sqli.borrow_mut().detect(value) {
                 o.hit(|| crate::operator::detect_sqli::message(&fp));
                 if capture {
                     o.captures = Captures::Owned(fp.into_bytes());

@@ -49,12 +49,6 @@ pub fn message(fingerprint: &str) -> String {
 
 pub(crate) mod memo;
 
-/// Whether libinjection has to look at `value` ([`detect_sqli`] answers
-/// one-token values itself, faster than a memo lookup).
-pub(crate) fn needs_libinjection(value: &[u8]) -> bool {
-    !one_token(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

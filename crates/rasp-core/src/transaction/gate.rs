@@ -361,33 +361,26 @@ impl super::Transaction {
     /// groups, which the sweep leaves out (their intermediate results would
     /// all need scans; see `crs_compiler::plan_gates`).
     pub(super) fn rule_may_match(&self, gate: GateRef) -> bool {
-        self.any_may_match(std::slice::from_ref(&gate))
-    }
-
-    /// Whether the pattern of any of `gates` hit a value of its rule this
-    /// phase (see [`Self::rule_may_match`]), sweeping their sets first
-    /// where needed.
-    pub(super) fn any_may_match(&self, gates: &[GateRef]) -> bool {
-        let swept = |set: usize| self.gates.sweeps.borrow().get(set).is_some_and(|s| s.done);
-        let mut last_set = None;
-        for gate in gates {
-            if last_set == Some(gate.set) || swept(gate.set) {
-                last_set = Some(gate.set);
-                continue;
-            }
+        let swept = |sweeps: &Vec<Sweep>| sweeps.get(gate.set).is_some_and(|s| s.done);
+        if !swept(&self.gates.sweeps.borrow()) {
             let plan = &self.engine.plan;
-            let Some(compiled) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
+            let Some(set) = plan.sets.get(gate.set).and_then(|s| s.get()) else {
                 return true;
             };
-            self.sweep(gate.set, compiled);
-            last_set = Some(gate.set);
+            self.sweep(gate.set, set);
         }
-        let sweeps = self.gates.sweeps.borrow();
-        gates.iter().any(|gate| {
-            sweeps
-                .get(gate.set)
-                .is_none_or(|s| s.hits.contains(PatternID::new_unchecked(gate.pattern)))
-        })
+        let pattern = PatternID::new_unchecked(gate.pattern);
+        self.gates
+            .sweeps
+            .borrow()
+            .get(gate.set)
+            .is_none_or(|s| s.hits.contains(pattern))
+    }
+
+    /// Whether any of `gates`' rules may match (see
+    /// [`Self::rule_may_match`]).
+    pub(super) fn any_may_match(&self, gates: &[GateRef]) -> bool {
+        gates.iter().any(|gate| self.rule_may_match(*gate))
     }
 
     /// Scans the values of every target of set `index`'s groups, each

@@ -310,8 +310,8 @@ impl Transaction {
         let mut values: Vec<Value<'_>> =
             recycle(std::mem::take(&mut *self.values_scratch.borrow_mut()));
         for t in &link.targets {
-            let excluded = excludes(t.variable).then_some(&excluded);
-            collect_target(&scope, t, excluded.map(|e| e as &Excluded<'_>), &mut values);
+            let excluded: Option<&Excluded<'_>> = excludes(t.variable).then_some(&excluded);
+            collect_target(&scope, t, excluded, &mut values);
         }
         let gate = self
             .engine

@@ -243,7 +243,7 @@ fn members<'a>(
     match selector {
         Selector::All => pairs.for_each(push),
         Selector::Key(k) => pairs
-            .filter(|p| p.name.len() == k.len() && p.name.eq_ignore_ascii_case(k.as_bytes()))
+            .filter(|p| k.as_bytes().eq_ignore_ascii_case(&p.name))
             .for_each(push),
         _ => pairs.filter(|p| selector.matches(&p.name)).for_each(push),
     }

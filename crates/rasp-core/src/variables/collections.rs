@@ -69,10 +69,6 @@ impl Collection {
         &self.entries
     }
 
-    fn find(&self, key: &[u8]) -> Option<usize> {
-        self.find_hashed(key, self.hasher.hash_one(key))
-    }
-
     fn find_hashed(&self, key: &[u8], hash: u64) -> Option<usize> {
         let entries = &self.entries;
         self.index
@@ -83,7 +79,9 @@ impl Collection {
     /// Where the member stored under `key` (case-insensitive) is, or, when
     /// there is none, the hash of the lower-cased key for the new member's
     /// index entry: CRS sets ~90 new TX members per request, and each was
-    /// hashed twice.
+    /// hashed twice. Keys from rules are lower-cased at compile time: they
+    /// are looked up as they are first, and the case is folded only when
+    /// that misses.
     fn position_or_hash(&self, key: &[u8]) -> Result<usize, u64> {
         let hash = self.hasher.hash_one(key);
         if let Some(i) = self.find_hashed(key, hash) {
@@ -98,16 +96,7 @@ impl Collection {
     }
 
     fn position(&self, key: &[u8]) -> Option<usize> {
-        // Keys from rules are lower-cased at compile time: look them up as
-        // they are first, and fold the case only when that misses.
-        if let Some(i) = self.find(key) {
-            return Some(i);
-        }
-        if key.iter().any(u8::is_ascii_uppercase) {
-            self.find(&key.to_ascii_lowercase())
-        } else {
-            None
-        }
+        self.position_or_hash(key).ok()
     }
 
     /// A number that changes whenever a member is added or removed.
@@ -178,31 +167,29 @@ impl Collection {
     /// Like [`Collection::set`], reusing the member's buffer when it
     /// exists (CRS updates the same TX scores many times per request).
     pub(crate) fn set_slice(&mut self, key: &[u8], value: &[u8]) {
-        match self.position_or_hash(key) {
-            Ok(i) => {
-                if let Some(p) = self.entries.get_mut(i) {
-                    p.value.clear();
-                    p.value.extend_from_slice(value);
-                }
-            }
-            Err(hash) => self.push_new_spare(key, hash, |v| v.extend_from_slice(value)),
-        }
+        self.set_with(key, |v| v.extend_from_slice(value));
     }
 
     /// Stores `n` in decimal (setvar arithmetic).
     pub(crate) fn set_number(&mut self, key: &[u8], n: i64) {
         use std::io::Write;
+        // Writing to a vector cannot fail.
+        self.set_with(key, |v| {
+            let _ = write!(v, "{n}");
+        });
+    }
+
+    /// Sets `key` to what `fill` writes into an empty buffer: the member's
+    /// own, or a new member's (a spare one's when there is one).
+    fn set_with(&mut self, key: &[u8], fill: impl FnOnce(&mut Vec<u8>)) {
         match self.position_or_hash(key) {
             Ok(i) => {
                 if let Some(p) = self.entries.get_mut(i) {
                     p.value.clear();
-                    // Writing to a vector cannot fail.
-                    let _ = write!(p.value, "{n}");
+                    fill(&mut p.value);
                 }
             }
-            Err(hash) => self.push_new_spare(key, hash, |v| {
-                let _ = write!(v, "{n}");
-            }),
+            Err(hash) => self.push_new_spare(key, hash, fill),
         }
     }
 
