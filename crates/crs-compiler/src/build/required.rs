@@ -79,24 +79,14 @@ fn factors(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => None,
         HirKind::Literal(lit) => Some(vec![lit.0.to_ascii_lowercase()]),
-        HirKind::Class(_) => {
-            let bytes = class_bytes(hir)?;
-            Some(bytes.into_iter().map(|b| vec![b]).collect())
-        }
+        HirKind::Class(_) => class_literals(hir),
         HirKind::Capture(c) => factors(&c.sub),
         HirKind::Repetition(r) if r.min >= 1 => factors(&r.sub),
         HirKind::Repetition(_) => None,
         HirKind::Alternation(subs) => {
             let mut all: Vec<Vec<u8>> = Vec::new();
             for sub in subs {
-                for l in factors(sub)? {
-                    if !all.contains(&l) {
-                        all.push(l);
-                    }
-                }
-                if all.len() > MAX_LITERALS {
-                    return None;
-                }
+                add_distinct(&mut all, factors(sub)?)?;
             }
             Some(all)
         }
@@ -141,6 +131,22 @@ fn factors(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// Adds the literals of `more` that `all` lacks; `None` once `all` holds
+/// more than [`MAX_LITERALS`].
+fn add_distinct(all: &mut Vec<Vec<u8>>, more: Vec<Vec<u8>>) -> Option<()> {
+    for l in more {
+        if !all.contains(&l) {
+            all.push(l);
+        }
+    }
+    (all.len() <= MAX_LITERALS).then_some(())
+}
+
+/// A small byte class as one-byte literals (see [`class_bytes`]).
+fn class_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    Some(class_bytes(hir)?.into_iter().map(|b| vec![b]).collect())
+}
+
 /// `set` without the literals that hold another one of it: a value with
 /// `abcdef` has `def`.
 fn minimal(mut set: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
@@ -182,10 +188,7 @@ fn better(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
 fn run_part(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
     match hir.kind() {
         HirKind::Literal(lit) => Some((vec![lit.0.to_ascii_lowercase()], true)),
-        HirKind::Class(_) => {
-            let bytes = class_bytes(hir)?;
-            Some((bytes.into_iter().map(|b| vec![b]).collect(), true))
-        }
+        HirKind::Class(_) => Some((class_literals(hir)?, true)),
         HirKind::Capture(c) => run_part(&c.sub),
         HirKind::Alternation(subs) => {
             let mut all: Vec<Vec<u8>> = Vec::new();
@@ -194,14 +197,7 @@ fn run_part(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
                 if !goes_on {
                     return None;
                 }
-                for l in part {
-                    if !all.contains(&l) {
-                        all.push(l);
-                    }
-                }
-                if all.len() > MAX_LITERALS {
-                    return None;
-                }
+                add_distinct(&mut all, part)?;
             }
             Some((all, true))
         }

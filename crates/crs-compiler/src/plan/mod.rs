@@ -377,17 +377,19 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
                 .map(|(i, _)| group.first_pattern + i)
                 .collect();
             let reader = TargetReader { group: g, patterns };
-            let target = match targets.iter_mut().position(|s| s.target.describe() == key) {
-                Some(i) => &mut targets[i],
+            let i = match targets.iter().position(|s| s.target.describe() == key) {
+                Some(i) => i,
                 None => {
                     targets.push(SetTarget {
                         target: t.clone(),
                         readers: Vec::new(),
                         transforms: Vec::new(),
                     });
-                    let last = targets.len() - 1;
-                    &mut targets[last]
+                    targets.len() - 1
                 }
+            };
+            let Some(target) = targets.get_mut(i) else {
+                continue;
             };
             target.readers.push(reader);
             for step in &group.sweep_transforms {
