@@ -164,10 +164,13 @@ pub struct SetTarget {
 /// the members listed in [`TargetReader::patterns`] only.
 #[derive(Clone, Debug)]
 pub struct TargetReader {
-    /// Index into [`GatePlan::groups`].
+    /// Index into [`GatePlan::groups`]: the first group reading the target
+    /// with this reader's sweep chain ([`MatchGroup::sweep_transforms`]).
+    /// Groups with the same sweep chain read the same bytes and share one
+    /// reader.
     pub group: usize,
-    /// The pattern ids (in the set) of the group's members that read the
-    /// target themselves.
+    /// The pattern ids (in the set) of the members that read the target
+    /// themselves, of every group sharing the reader.
     pub patterns: Vec<usize>,
 }
 

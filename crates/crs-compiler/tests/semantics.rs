@@ -242,6 +242,34 @@ fn a_set_target_lists_the_members_that_read_it() {
 }
 
 #[test]
+fn groups_sweeping_the_same_chain_share_a_reader() {
+    // Two groups (their chains differ), one sweep chain: `t:lowercase`
+    // last is swept before the step, on a rewritten pattern. The value
+    // is read once for both, and a hit counts for the members of both.
+    let rs = load(
+        "SecRule ARGS \"@rx foo\" \"id:1,t:urlDecode,t:lowercase\"\n\
+         SecRule ARGS \"@rx bar\" \"id:2,t:urlDecode\"\n\
+         SecRule ARGS \"@rx baz\" \"id:3,t:lowercase\"\n",
+    );
+    assert_eq!(rs.groups.len(), 3);
+    assert_eq!(rs.groups[0].sweep_transforms, rs.groups[1].sweep_transforms);
+    let pattern = |id: u32| rs.gates[rs.rule(id).unwrap().link_index].unwrap().pattern;
+    let args = rs.set_targets[0]
+        .iter()
+        .find(|t| t.target.describe() == "ARGS")
+        .expect("ARGS is a set target");
+    let readers: Vec<(usize, Vec<usize>)> = args
+        .readers
+        .iter()
+        .map(|r| (r.group, r.patterns.clone()))
+        .collect();
+    assert_eq!(
+        readers,
+        vec![(0, vec![pattern(1), pattern(2)]), (2, vec![pattern(3)])]
+    );
+}
+
+#[test]
 fn gates_group_rx_heads_with_identical_inputs() {
     let rs = load(
         "SecRule ARGS \"@rx foo\" \"id:1,t:lowercase\"\n\

@@ -352,7 +352,8 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         .map(|(_, patterns, _)| LazySet::new(patterns))
         .collect();
     plan.set_targets = vec![Vec::new(); plan.sets.len()];
-    for (g, group) in plan.groups.iter().enumerate() {
+    let groups = &plan.groups;
+    for (g, group) in groups.iter().enumerate() {
         // The sweep leaves `multiMatch` groups out (see the module docs).
         let Some(targets) = plan
             .set_targets
@@ -391,7 +392,19 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             let Some(target) = targets.get_mut(i) else {
                 continue;
             };
-            target.readers.push(reader);
+            // Groups whose sweeps apply the same chain read the same bytes:
+            // one reader answers for their members (CRS's XSS groups that
+            // differ only in a final `t:lowercase`, see
+            // `before_final_lowercase`).
+            let same_chain = target.readers.iter_mut().find(|r| {
+                groups
+                    .get(r.group)
+                    .is_some_and(|other| other.sweep_transforms == group.sweep_transforms)
+            });
+            match same_chain {
+                Some(existing) => existing.patterns.extend(reader.patterns),
+                None => target.readers.push(reader),
+            }
             for step in &group.sweep_transforms {
                 if !target.transforms.contains(step) {
                     target.transforms.push(*step);
