@@ -37,6 +37,13 @@ pub struct MatchGroup {
     /// (`build::regex::before_lowercase`). A rewritten pattern gives its
     /// rule's answer on the value after either chain.
     pub sweep_transforms: Vec<Transform>,
+    /// A `t:lowercase` of `sweep_transforms` (its position) that the sweep
+    /// may leave out for a value on which the steps after it change
+    /// nothing: the chain then gives the value before the step, lower-cased,
+    /// and every member's pattern matches alike whatever the case of
+    /// letters (`build::regex::case_invariant`). CRS's 941310 lower-cases,
+    /// then decodes; most values have nothing to decode.
+    pub lowercase_at: Option<usize>,
     /// The members use `multiMatch`. Their gate answers only for the
     /// untransformed value; it never skips a member for the whole phase.
     pub multi_match: bool,

@@ -122,6 +122,7 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
     }
     let mut checked = 0usize;
     let mut hits = 0usize;
+    let mut case_free_checked = 0usize;
     let rewritten = rs
         .groups
         .iter()
@@ -135,8 +136,9 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
     // that share it.
     for (index, set) in rs.sets.iter().enumerate() {
         // (pattern id, rule id, the rule's own operator, whether the set
-        // pattern was rewritten to match before a final `t:lowercase`).
-        let mut members: Vec<(usize, u32, Member, bool)> = Vec::new();
+        // pattern was rewritten to match before a final `t:lowercase`,
+        // whether the sweep may leave a `t:lowercase` out).
+        let mut members: Vec<(usize, u32, Member, bool, bool)> = Vec::new();
         for group in rs.groups.iter().filter(|g| g.set == index) {
             let before_lowercase = group.sweep_transforms.len() != group.transforms.len();
             for (i, (l, id)) in group.members.iter().zip(&group.member_ids).enumerate() {
@@ -145,7 +147,13 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
                     OperatorKind::Pm(set) => Member::Pm(set.automaton.clone()),
                     other => panic!("gated link {l} is not @rx or @pm: {other:?}"),
                 };
-                members.push((group.first_pattern + i, *id, member, before_lowercase));
+                members.push((
+                    group.first_pattern + i,
+                    *id,
+                    member,
+                    before_lowercase,
+                    group.lowercase_at.is_some(),
+                ));
             }
         }
         let set = set.get().expect("every CRS gate set compiles");
@@ -208,7 +216,7 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
                 gave_up += 1;
             }
             let lowered = input.to_ascii_lowercase();
-            for (pattern, id, re, before_lowercase) in &members {
+            for (pattern, id, re, before_lowercase, case_free) in &members {
                 // A rewritten set pattern answers for the rule's pattern
                 // on the lower-cased value.
                 let seen = if *before_lowercase { &lowered } else { input };
@@ -216,6 +224,22 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
                     Member::Rx(re) => re.is_match(seen.as_slice()),
                     Member::Pm(ac) => ac.is_match(seen.as_slice()),
                 };
+                if *case_free && !*before_lowercase {
+                    // The sweep reads the value before the step where the
+                    // steps after it are idle: the rule's pattern must say
+                    // the same of both.
+                    let lowered_says = match re {
+                        Member::Rx(re) => re.is_match(lowered.as_slice()),
+                        Member::Pm(ac) => ac.is_match(lowered.as_slice()),
+                    };
+                    assert_eq!(
+                        single,
+                        lowered_says,
+                        "rule {id}: case matters on {:?}",
+                        String::from_utf8_lossy(input)
+                    );
+                    case_free_checked += 1;
+                }
                 let gated = which.contains(regex_automata::PatternID::must(*pattern));
                 assert_eq!(
                     single,
@@ -245,6 +269,10 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
         inputs.len()
     );
     assert!(checked > 100_000, "only {checked} checks");
+    assert!(
+        case_free_checked > 1_000,
+        "only {case_free_checked} checks of case-free patterns"
+    );
     assert!(
         hits > 1_000,
         "the inputs barely exercise the patterns ({hits} hits)"

@@ -270,6 +270,36 @@ fn groups_sweeping_the_same_chain_share_a_reader() {
 }
 
 #[test]
+fn sweeps_lower_case_last_or_leave_it_out_where_the_patterns_allow() {
+    let rs = load(
+        "SecRule ARGS \"@rx script\" \"id:1,t:lowercase,t:removeNulls,t:compressWhitespace\"\n\
+         SecRule ARGS \"@rx <[^>]*\\x3e\" \"id:2,t:lowercase,t:urlDecodeUni\"\n\
+         SecRule ARGS \"@rx <script\" \"id:3,t:lowercase,t:urlDecodeUni,t:htmlEntityDecode\"\n\
+         SecRule ARGS \"@rx <[^>]*>\" \"id:4,t:lowercase,t:urlDecodeUni,multiMatch\"\n",
+    );
+    let group = |id: u32| {
+        let gate = rs.gates[rs.rule(id).unwrap().link_index].unwrap();
+        &rs.groups[gate.group]
+    };
+    // Lower-casing commutes with the steps after it: swept last, so left
+    // out on a rewritten pattern.
+    assert_eq!(
+        group(1).sweep_transforms,
+        vec![Transform::RemoveNulls, Transform::CompressWhitespace]
+    );
+    assert_eq!(group(1).lowercase_at, None);
+    // A decoder after it: kept, and left out value by value only where the
+    // pattern has no letters.
+    assert_eq!(
+        group(2).sweep_transforms,
+        vec![Transform::Lowercase, Transform::UrlDecodeUni]
+    );
+    assert_eq!(group(2).lowercase_at, Some(0));
+    assert_eq!(group(3).lowercase_at, None);
+    assert_eq!(group(4).lowercase_at, None);
+}
+
+#[test]
 fn gates_group_rx_heads_with_identical_inputs() {
     let rs = load(
         "SecRule ARGS \"@rx foo\" \"id:1,t:lowercase\"\n\

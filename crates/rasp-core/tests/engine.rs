@@ -413,6 +413,48 @@ SecRule ARGS "@rx EVIL|a%20b" "id:3,phase:2,pass,log,t:none"
 }
 
 #[test]
+fn a_sweep_leaves_lowercase_out_only_where_the_result_is_the_same() {
+    // Rule 1's pattern has no letters: where `t:urlDecodeUni` finds
+    // nothing to decode, the sweep reads the value as it is instead of a
+    // lower-cased copy. Rule 2's has letters: always the lower-cased copy.
+    // Rule 3's steps commute with `t:lowercase`: swept before it, on a
+    // rewritten pattern. Rule 4 sweeps rule 2's chain (its final
+    // `t:lowercase` left to a rewritten pattern, which has no case) and may
+    // leave the first step out: their readers must stay apart.
+    let gated = engine(
+        r#"
+SecRule ARGS "@rx <[^>]*>" "id:1,phase:2,pass,log,t:none,t:lowercase,t:urlDecodeUni"
+SecRule ARGS "@rx <[^>]*>" "id:4,phase:2,pass,log,t:none,t:lowercase,t:htmlEntityDecode,t:lowercase"
+SecRule ARGS "@rx <b>" "id:2,phase:2,pass,log,t:none,t:lowercase,t:htmlEntityDecode"
+SecRule ARGS "@rx <b" "id:3,phase:2,pass,log,t:none,t:lowercase,t:removeNulls"
+"#,
+    );
+    let plan = gated.gate_plan();
+    assert_eq!(plan.ungated, vec![], "every rule is gated");
+    let at: Vec<Option<usize>> = plan.groups.iter().map(|g| g.lowercase_at).collect();
+    assert_eq!(at, vec![Some(0), Some(0), None, None]);
+    assert_eq!(
+        plan.groups[1].sweep_transforms,
+        plan.groups[2].sweep_transforms
+    );
+    assert_eq!(plan.groups[3].sweep_transforms.len(), 1);
+    let cases: [(&str, &[u32]); 6] = [
+        ("/?q=<B>", &[1, 4, 2, 3]),
+        ("/?q=<B%00>", &[1, 4, 3]),
+        ("/?q=%253CB%253E", &[1]),
+        ("/?q=%26lt;B%3E", &[4, 2]),
+        ("/?q=%3C%2541", &[]),
+        ("/?q=fine", &[]),
+    ];
+    let plain = per_rule(&gated);
+    for (uri, want) in cases {
+        for e in [&gated, &plain] {
+            assert_eq!(ids(&run(e, uri, None)), want.to_vec(), "{uri}");
+        }
+    }
+}
+
+#[test]
 fn a_pattern_s_required_literals_decide_only_where_they_are_missing() {
     // Every match of these patterns holds `process.env`, `eval` or `..`:
     // a value without them is a miss (a hit for the negated rule) without

@@ -105,6 +105,43 @@ pub fn before_lowercase(pattern: &str) -> Option<String> {
     Some(preimage(&hir)?.to_string())
 }
 
+/// Whether `pattern` matches a value exactly when it matches the value
+/// after `t:lowercase`: no literal holds an ASCII letter, and every class
+/// holding one holds the letter in both cases. `false` when the pattern
+/// does not parse.
+///
+/// Why: a gate sweep may then read a value before a `t:lowercase` step
+/// when the steps after it leave the value alone (see
+/// `MatchGroup::lowercase_at`): CRS's 941310 lower-cases first and then
+/// decodes, and its pattern has no letters.
+pub fn case_invariant(pattern: &str) -> bool {
+    syntax::parse_with(&rewrite_braced_hex(pattern), &syntax_config())
+        .is_ok_and(|hir| hir_case_invariant(&hir))
+}
+
+/// [`case_invariant`] on a parsed pattern.
+fn hir_case_invariant(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(lit) => !lit.0.iter().any(u8::is_ascii_alphabetic),
+        HirKind::Class(Class::Bytes(c)) => {
+            let has = |b: u8| c.ranges().iter().any(|r| r.start() <= b && b <= r.end());
+            (b'a'..=b'z').all(|b| has(b) == has(b.to_ascii_uppercase()))
+        }
+        // What `(?i)` makes of a letter in a pattern that is valid UTF-8.
+        HirKind::Class(Class::Unicode(c)) => {
+            let has = |b: u8| {
+                let ch = char::from(b);
+                c.ranges().iter().any(|r| r.start() <= ch && ch <= r.end())
+            };
+            (b'a'..=b'z').all(|b| has(b) == has(b.to_ascii_uppercase()))
+        }
+        HirKind::Repetition(r) => hir_case_invariant(&r.sub),
+        HirKind::Capture(c) => hir_case_invariant(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(hir_case_invariant),
+    }
+}
+
 /// [`before_lowercase`] on a parsed pattern.
 fn preimage(hir: &Hir) -> Option<Hir> {
     Some(match hir.kind() {
@@ -359,6 +396,41 @@ mod tests {
                 original.is_match(input.to_ascii_lowercase().as_slice()),
                 "{} as {}", source, rewritten
             );
+        }
+    }
+
+    /// Patterns with and without case: (pattern, case invariant).
+    const CASE_PATTERNS: &[(&str, bool)] = &[
+        (r"\xbc[^\xbe>]*[\xbe>]|<[^\xbe]*\xbe", true),
+        (r"(?i)union\s+all", true),
+        (r"[0-9;=]+\.{2}", true),
+        (r"^[^\s\x00-\x1f]*$", true),
+        (r"[a-zA-Z_]{2}", true),
+        (r"select", false),
+        (r"[a-z]=", false),
+        (r"\x41", false),
+        (r"[^a-z]", false),
+        (r"(?i)a|B", true),
+        (r"a|(?i)B", false),
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn case_invariant_patterns_match_alike_before_and_after_lowercase(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"aAbBlLnNsSeEcCtT_=<>;.019 \xbc\xbe\x00\x1f".to_vec()), 0..10),
+            which in 0..CASE_PATTERNS.len(),
+        ) {
+            let (source, invariant) = CASE_PATTERNS[which];
+            proptest::prop_assert_eq!(case_invariant(source), invariant, "{}", source);
+            if invariant {
+                let re = compile(source).unwrap();
+                proptest::prop_assert_eq!(
+                    re.is_match(input.as_slice()),
+                    re.is_match(input.to_ascii_lowercase().as_slice()),
+                    "{}", source
+                );
+            }
         }
     }
 

@@ -71,6 +71,27 @@ transforms! {
     Utf8ToUnicode = ["utf8toUnicode"];
 }
 
+impl Transform {
+    /// Whether this step gives the same bytes before and after
+    /// `t:lowercase` (ASCII): `t(lowercase(v)) == lowercase(t(v))` for
+    /// every value. These steps only drop or replace NUL and whitespace
+    /// bytes, which lower-casing neither makes nor changes, and never look
+    /// at letters. (The engines test the property on their own
+    /// implementations.)
+    pub fn commutes_with_lowercase(self) -> bool {
+        matches!(
+            self,
+            Transform::RemoveNulls
+                | Transform::ReplaceNulls
+                | Transform::RemoveWhitespace
+                | Transform::CompressWhitespace
+                | Transform::Trim
+                | Transform::TrimLeft
+                | Transform::TrimRight
+        )
+    }
+}
+
 impl fmt::Display for Transform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -92,17 +92,20 @@ const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 const SET_BUDGET: usize = 64 * 1024;
 
 /// The set patterns of a group and the chain its sweep applies. A chain
-/// that ends in `t:lowercase` (outside `multiMatch`, whose intermediate
-/// results are checked one by one) is swept without that step, on patterns
-/// rewritten to match before it: the value before the step is usually a
-/// copy the set scans for other chains anyway, the lower-cased one would
-/// be one more pass. The patterns stay as written when one does not
-/// rewrite.
+/// whose `t:lowercase` is followed only by steps that commute with it
+/// (`Transform::commutes_with_lowercase`) is the same chain with that step
+/// last; a chain that ends in `t:lowercase` (outside `multiMatch`, whose
+/// intermediate results are checked one by one) is swept without that
+/// step, on patterns rewritten to match before it: the value before the
+/// step is usually a copy the set scans for other chains anyway, the
+/// lower-cased one would be one more pass. The patterns stay as written
+/// when one does not rewrite.
 fn before_final_lowercase(first: &Rule, written: Vec<String>) -> (Vec<String>, Vec<Transform>) {
-    let chain = &first.transforms;
-    if let (Some((Transform::Lowercase, before)), false) =
-        (chain.split_last(), first.actions.multi_match)
-    {
+    if first.actions.multi_match {
+        return (written, first.transforms.clone());
+    }
+    let chain = lowercase_late(&first.transforms);
+    if let Some((Transform::Lowercase, before)) = chain.split_last() {
         let rewritten: Option<Vec<String>> = written
             .iter()
             .map(|p| crate::build::regex::before_lowercase(p))
@@ -111,7 +114,41 @@ fn before_final_lowercase(first: &Rule, written: Vec<String>) -> (Vec<String>, V
             return (rewritten, before.to_vec());
         }
     }
-    (written, chain.clone())
+    (written, chain)
+}
+
+/// `chain` with each `t:lowercase` moved past the steps after it that
+/// commute with it: the same result for every value.
+fn lowercase_late(chain: &[Transform]) -> Vec<Transform> {
+    let mut chain = chain.to_vec();
+    let mut i = chain.len();
+    while i > 0 {
+        i -= 1;
+        let mut at = i;
+        while chain.get(at) == Some(&Transform::Lowercase)
+            && chain
+                .get(at + 1)
+                .is_some_and(|t| t.commutes_with_lowercase())
+        {
+            chain.swap(at, at + 1);
+            at += 1;
+        }
+    }
+    chain
+}
+
+/// Where the sweep may leave out a `t:lowercase` of `sweep` (see
+/// `MatchGroup::lowercase_at`): its first one, when every pattern of the
+/// group matches alike whatever the case of letters.
+fn lowercase_at(first: &Rule, sweep: &[Transform], patterns: &[String]) -> Option<usize> {
+    if first.actions.multi_match {
+        return None;
+    }
+    let at = sweep.iter().position(|t| *t == Transform::Lowercase)?;
+    patterns
+        .iter()
+        .all(|p| crate::build::regex::case_invariant(p))
+        .then_some(at)
 }
 
 /// Variables whose values stay the same for the whole phase.
@@ -294,6 +331,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         // longer but compiles to an automaton of about the same size.
         let bytes: usize = written.iter().map(String::len).sum();
         let (patterns, sweep_transforms) = before_final_lowercase(first, written);
+        let lowercase_at = lowercase_at(first, &sweep_transforms, &patterns);
         let phase = first.phase.index();
         // The first set of the phase with room: filling earlier sets
         // before opening one more keeps the number of passes down (a group
@@ -340,6 +378,7 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             targets,
             transforms: first.transforms.clone(),
             sweep_transforms,
+            lowercase_at,
             multi_match: first.actions.multi_match,
             set: set_index,
             first_pattern,
@@ -395,11 +434,13 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             // Groups whose sweeps apply the same chain read the same bytes:
             // one reader answers for their members (CRS's XSS groups that
             // differ only in a final `t:lowercase`, see
-            // `before_final_lowercase`).
+            // `before_final_lowercase`). Not where one may leave a step out
+            // and the other may not (`MatchGroup::lowercase_at`).
             let same_chain = target.readers.iter_mut().find(|r| {
-                groups
-                    .get(r.group)
-                    .is_some_and(|other| other.sweep_transforms == group.sweep_transforms)
+                groups.get(r.group).is_some_and(|other| {
+                    other.sweep_transforms == group.sweep_transforms
+                        && other.lowercase_at == group.lowercase_at
+                })
             });
             match same_chain {
                 Some(existing) => existing.patterns.extend(reader.patterns),

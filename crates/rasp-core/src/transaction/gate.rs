@@ -8,12 +8,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crs_compiler::build::gate_set::{GateSet, LANES};
+use crs_compiler::ir::transform::Transform;
 use crs_compiler::program::{GatePlan, GateRef, TargetReader};
 use foldhash::fast::RandomState;
 use regex_automata::{PatternID, PatternSet};
 
 use super::rule::recycle;
-use super::transform_cache::{step_mask, Transformed};
+use super::transform_cache::{step_mask, TransformCache, Transformed};
 use crate::variables::Value;
 
 /// Transformed value (address, length) and set → what the set's scan
@@ -488,7 +489,13 @@ impl super::Transaction {
                         (Cow::Borrowed(original), Some(changed)) if mask & changed == 0 => {
                             Transformed::Original(original)
                         }
-                        _ => self.tcache.apply(v.value.clone(), chain, stable),
+                        _ => read_through(
+                            &self.tcache,
+                            v.value.clone(),
+                            chain,
+                            group.lowercase_at,
+                            stable,
+                        ),
                     };
                     if !stable {
                         // Values without a stable address are never gated
@@ -537,6 +544,30 @@ impl super::Transaction {
             hit,
         };
     }
+}
+
+/// The bytes a reader's sweep reads of `value`: what `chain` makes of it,
+/// or, where the chain's `t:lowercase` at `lowercase_at` may be left out
+/// (see `MatchGroup::lowercase_at`) and the steps after it leave the
+/// value alone, what the steps before it make of it: the members'
+/// patterns say of those bytes what they say of the chain's result, its
+/// lower-cased form, and those bytes are usually a copy the set walks for
+/// other chains anyway.
+fn read_through<'v>(
+    tcache: &TransformCache,
+    value: Cow<'v, [u8]>,
+    chain: &[Transform],
+    lowercase_at: Option<usize>,
+    stable: bool,
+) -> Transformed<'v> {
+    let split = lowercase_at.and_then(|at| Some((chain.get(..at)?, chain.get(at + 1..)?)));
+    if let Some((before, after)) = split {
+        let before = tcache.apply(value.clone(), before, stable);
+        if crate::transform::idle_after_lowercase(&before, after) {
+            return before;
+        }
+    }
+    tcache.apply(value, chain, stable)
 }
 
 /// The position of `bytes` in `distinct`, the bytes a sweep walks, added

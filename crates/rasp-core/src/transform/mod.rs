@@ -70,7 +70,7 @@ mod unicode_map;
 mod url_decode;
 
 pub(crate) use hex::{is_hex, pair as hex_pair};
-pub(crate) use triggers::ByteClasses;
+pub(crate) use triggers::{idle_after_lowercase, ByteClasses};
 pub(crate) use url_decode::url_decode_reporting;
 mod url_encode;
 mod utf8_to_unicode;
@@ -414,6 +414,31 @@ mod tests {
                 prop_assert!(apply(t, &input).len() <= input.len(), "{} grew", t);
                 prop_assert!(apply(t, &escapes).len() <= escapes.len(), "{} grew", t);
             }
+        }
+
+        #[test]
+        fn steps_said_to_commute_with_lowercase_do(
+            input in proptest::collection::vec(
+                prop_oneof![
+                    Just(b' '), Just(b'\t'), Just(b'\n'), Just(0x0b), Just(0x0c), Just(b'\r'),
+                    Just(0xa0), Just(0), Just(b'A'), Just(b'z'), Just(b'Q'), Just(0xc0),
+                    any::<u8>(),
+                ],
+                0..48,
+            ),
+        ) {
+            // The gate plan moves `t:lowercase` past these steps.
+            let lower = |v: &[u8]| v.to_ascii_lowercase();
+            let mut commuting = 0;
+            for &t in Transform::ALL.iter().filter(|t| t.commutes_with_lowercase()) {
+                commuting += 1;
+                prop_assert_eq!(
+                    apply(t, &lower(&input)).into_owned(),
+                    lower(&apply(t, &input)),
+                    "{}", t
+                );
+            }
+            prop_assert!(commuting >= 5);
         }
 
         #[test]

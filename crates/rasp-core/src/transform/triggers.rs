@@ -105,6 +105,61 @@ impl ByteClasses {
     }
 }
 
+/// Whether every step of `steps` certainly leaves `value` lower-cased
+/// (ASCII) as it is: none of them finds its trigger bytes there (see
+/// [`ByteClasses::leave_unchanged`]), so the steps after a `t:lowercase`
+/// give the lower-cased value itself.
+///
+/// A long value is searched for the trigger bytes themselves (`memchr`)
+/// when they are few: CRS's 941310 decodes after lower-casing (`% + & \`),
+/// and the search is a vectorised pass, a class per byte is not.
+pub(crate) fn idle_after_lowercase(value: &[u8], steps: &[Transform]) -> bool {
+    let mut needed = 0;
+    for t in steps {
+        match triggers(*t) {
+            Some(bits) => needed |= bits,
+            None => return false,
+        }
+    }
+    // Lower-cased, the value has no upper-case letters, and lower-case
+    // ones where it had those.
+    let after = |classes: u32| {
+        if classes & UPPER != 0 {
+            (classes & !UPPER) | LOWER
+        } else {
+            classes
+        }
+    };
+    if value.len() > MEMCHR_MIN_LEN {
+        let mut bytes = [0u8; 6];
+        let mut count = 0;
+        let mut few = true;
+        for b in 0..=255u8 {
+            if after(CLASS[usize::from(b)]) & needed != 0 {
+                match bytes.get_mut(count) {
+                    Some(slot) => *slot = b,
+                    None => few = false,
+                }
+                count += 1;
+            }
+        }
+        if few {
+            let [a, b, c, d, e, f] = bytes;
+            // Unused slots repeat the first byte, which changes nothing.
+            let pad = |i: usize, x: u8| if i < count { x } else { a };
+            return count == 0
+                || (memchr::memchr3(a, pad(1, b), pad(2, c), value).is_none()
+                    && (count <= 3
+                        || memchr::memchr3(pad(3, d), pad(4, e), pad(5, f), value).is_none()));
+        }
+    }
+    after(ByteClasses::of(value).0) & needed == 0
+}
+
+/// Values longer than this are searched for a few trigger bytes by
+/// `memchr` in [`idle_after_lowercase`] rather than classified byte by byte.
+const MEMCHR_MIN_LEN: usize = 64;
+
 /// The classes of bytes without which `t` changes no value; `None` for the
 /// transformations that may change any value (decoders of whole values,
 /// digests, `length`, encoders).
@@ -194,6 +249,73 @@ mod tests {
             with_triggers >= 20,
             "only {with_triggers} transformations have triggers"
         );
+    }
+
+    #[test]
+    fn steps_said_idle_after_lowercase_leave_the_lowercased_value_alone() {
+        let steps: &[&[Transform]] = &[
+            &[
+                Transform::UrlDecodeUni,
+                Transform::HtmlEntityDecode,
+                Transform::JsDecode,
+            ],
+            &[Transform::UrlDecode],
+            &[Transform::Lowercase, Transform::CssDecode],
+            &[Transform::RemoveWhitespace],
+            &[Transform::Base64Decode],
+        ];
+        let alphabet = b"aAzZ%+&\\ \t;#<x41";
+        let mut next = rng(0x2545_f491_4f6c_dd1d);
+        let mut idle = [0usize; 2];
+        for _ in 0..20_000 {
+            // Short and long values (the long ones take the memchr path).
+            let len = match next() % 4 {
+                0 => 200 + (next() % 200) as usize,
+                _ => (next() % 12) as usize,
+            };
+            let mut value: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            if len > MEMCHR_MIN_LEN {
+                // Long values: mostly quiet bytes, with one trigger byte
+                // or none.
+                value.retain(|b| b.is_ascii_alphanumeric() || b" \t;#<".contains(b));
+                if next() % 2 == 0 {
+                    let at = (next() % (value.len() as u64 + 1)) as usize;
+                    value.insert(at, b"%+&\\"[(next() % 4) as usize]);
+                }
+            }
+            let lowered = value.to_ascii_lowercase();
+            for chain in steps {
+                if !idle_after_lowercase(&value, chain) {
+                    continue;
+                }
+                idle[usize::from(len > MEMCHR_MIN_LEN)] += 1;
+                let mut out = lowered.clone();
+                for t in *chain {
+                    out = super::super::apply(*t, &out).into_owned();
+                }
+                assert_eq!(out, lowered, "{chain:?} on {value:?}");
+            }
+        }
+        // Both paths said "idle" often enough to mean something.
+        assert!(idle.iter().all(|&n| n > 100), "{idle:?}");
+        // Whole-value decoders may change anything.
+        assert!(!idle_after_lowercase(b"abc", &[Transform::Base64Decode]));
+        assert!(!idle_after_lowercase(
+            &b"a".repeat(100),
+            &[Transform::Base64Decode]
+        ));
+        assert!(idle_after_lowercase(
+            &b"A b".repeat(100),
+            &[Transform::UrlDecodeUni, Transform::Lowercase]
+        ));
+        let mut with_percent = b"A b".repeat(100);
+        with_percent.push(b'%');
+        assert!(!idle_after_lowercase(
+            &with_percent,
+            &[Transform::UrlDecodeUni]
+        ));
     }
 
     #[test]
