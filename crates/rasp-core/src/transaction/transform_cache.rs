@@ -105,6 +105,12 @@ impl Known {
     /// is known, from the value's byte classes where those settle it, or
     /// else by trying it.
     fn changes(&mut self, t: Transform, original: &[u8]) -> bool {
+        self.known_to_change(t) || self.try_step(t, original).is_some()
+    }
+
+    /// Whether `t` is known to change the value (this is about) without
+    /// trying it: from what is known, or from the value's byte classes.
+    fn known_to_change(&mut self, t: Transform) -> bool {
         let bit = bit(t);
         if self.changed & bit != 0 {
             return true;
@@ -113,7 +119,7 @@ impl Known {
             self.changed |= bit;
             return true;
         }
-        self.try_step(t, original).is_some()
+        false
     }
 }
 
@@ -316,6 +322,10 @@ impl TransformCache {
         let mut unchanged = 0;
         let mut first_change = None;
         while let Some(t) = chain.get(unchanged) {
+            // Made in its shared copy by the cache (`in_place`), not here.
+            if *t == Transform::Lowercase && known.known_to_change(*t) {
+                break;
+            }
             if let Some(v) = known.try_step(*t, original) {
                 first_change = Some(v);
                 break;
@@ -340,15 +350,34 @@ fn cached_step(
     if let Some(hit) = steps.get(&key) {
         return hit.clone();
     }
-    let out = match computed {
-        Some(v) => Some(Arc::<[u8]>::from(v)),
-        None => match crate::transform::apply(t, input) {
+    let out = match (computed, t) {
+        (Some(v), _) => Some(Arc::<[u8]>::from(v)),
+        (None, Transform::Lowercase) => in_place(input),
+        (None, _) => match crate::transform::apply(t, input) {
             Cow::Owned(v) => Some(Arc::<[u8]>::from(v)),
             Cow::Borrowed(_) => None,
         },
     };
     steps.insert(key, out.clone());
     out
+}
+
+/// `t:lowercase` of `input` made in its shared copy: an `Arc<[u8]>` takes
+/// no ownership of a `Vec`, so a step's own result costs one more
+/// allocation and a copy. Lower-casing is most of the cache's copies of a
+/// request's short values (header names, words of free text). `None` when
+/// there is nothing to lower-case.
+fn in_place(input: &[u8]) -> Option<Arc<[u8]>> {
+    if !input.iter().any(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let mut copy = Arc::<[u8]>::from(input);
+    match Arc::get_mut(&mut copy) {
+        Some(bytes) => bytes.make_ascii_lowercase(),
+        // A new `Arc` has no other owner; were it shared, copy again.
+        None => return Some(Arc::from(input.to_ascii_lowercase())),
+    }
+    Some(copy)
 }
 
 fn apply_chain(original: &[u8], chain: &[Transform]) -> Option<Arc<[u8]>> {
