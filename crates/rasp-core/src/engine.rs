@@ -137,8 +137,8 @@ pub struct Engine {
     pub(crate) shortcuts: Arc<Shortcuts>,
     /// The `@contains` rules answered on the original bytes first.
     pub(crate) mapped_contains: Arc<crate::operator::MappedContains>,
-    /// The gates' readers' chains as step masks, from `plan`.
-    pub(crate) reader_masks: Arc<crate::transaction::ReaderMasks>,
+    /// What the gate sweeps need of the readers' chains, from `plan`.
+    pub(crate) sweep_chains: Arc<crate::transaction::SweepChains>,
 }
 
 impl Engine {
@@ -164,7 +164,7 @@ impl Engine {
             plan: Arc::default(),
             shortcuts: Arc::default(),
             mapped_contains: Arc::default(),
-            reader_masks: Arc::default(),
+            sweep_chains: Arc::default(),
         };
         engine.mapped_contains = Arc::new(crate::operator::MappedContains::build(&engine.rules));
         if !engine.config.per_rule {
@@ -172,7 +172,7 @@ impl Engine {
                 crate::reach::plan_for_reached(&engine).unwrap_or_else(|| engine.rules.gate_plan());
             plan.build();
             engine.shortcuts = Arc::new(Shortcuts::build(&engine.rules, &plan));
-            engine.reader_masks = Arc::new(crate::transaction::ReaderMasks::build(&plan));
+            engine.sweep_chains = Arc::new(crate::transaction::SweepChains::build(&plan));
             engine.plan = Arc::new(plan);
         }
         engine

@@ -94,7 +94,7 @@ pub(crate) fn plan_for_reached(engine: &Engine) -> Option<GatePlan> {
         plan: Arc::default(),
         shortcuts: Arc::default(),
         mapped_contains: Arc::clone(&engine.mapped_contains),
-        reader_masks: Arc::default(),
+        sweep_chains: Arc::default(),
     };
     let mut reached = vec![false; engine.rules.link_count];
     for probe in PROBES {

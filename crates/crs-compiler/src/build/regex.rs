@@ -125,21 +125,23 @@ fn hir_case_invariant(hir: &Hir) -> bool {
         HirKind::Empty | HirKind::Look(_) => true,
         HirKind::Literal(lit) => !lit.0.iter().any(u8::is_ascii_alphabetic),
         HirKind::Class(Class::Bytes(c)) => {
-            let has = |b: u8| c.ranges().iter().any(|r| r.start() <= b && b <= r.end());
-            (b'a'..=b'z').all(|b| has(b) == has(b.to_ascii_uppercase()))
+            both_cases_or_neither(|b| c.ranges().iter().any(|r| r.start() <= b && b <= r.end()))
         }
         // What `(?i)` makes of a letter in a pattern that is valid UTF-8.
-        HirKind::Class(Class::Unicode(c)) => {
-            let has = |b: u8| {
-                let ch = char::from(b);
-                c.ranges().iter().any(|r| r.start() <= ch && ch <= r.end())
-            };
-            (b'a'..=b'z').all(|b| has(b) == has(b.to_ascii_uppercase()))
-        }
+        HirKind::Class(Class::Unicode(c)) => both_cases_or_neither(|b| {
+            let ch = char::from(b);
+            c.ranges().iter().any(|r| r.start() <= ch && ch <= r.end())
+        }),
         HirKind::Repetition(r) => hir_case_invariant(&r.sub),
         HirKind::Capture(c) => hir_case_invariant(&c.sub),
         HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(hir_case_invariant),
     }
+}
+
+/// Whether a class (`has`) holds each ASCII letter in both cases or in
+/// neither.
+fn both_cases_or_neither(has: impl Fn(u8) -> bool) -> bool {
+    (b'a'..=b'z').all(|b| has(b) == has(b.to_ascii_uppercase()))
 }
 
 /// [`before_lowercase`] on a parsed pattern.

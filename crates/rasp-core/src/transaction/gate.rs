@@ -15,6 +15,7 @@ use regex_automata::{PatternID, PatternSet};
 
 use super::rule::recycle;
 use super::transform_cache::{step_mask, TransformCache, Transformed};
+use crate::transform::IdleAfterLowercase;
 use crate::variables::Value;
 
 /// Transformed value (address, length) and set → what the set's scan
@@ -99,41 +100,63 @@ impl std::fmt::Debug for SweepScratch {
     }
 }
 
-/// Each reader's chain as a mask of its steps (`step_mask`), by set, target
-/// of the set and reader of the target (`GatePlan::set_targets`): a sweep
-/// tests a value's changing steps against it (see
-/// `TransformCache::changed_by`). Worked out with the plan.
+/// What a sweep needs of the readers' chains, worked out with the plan.
 #[derive(Debug, Default)]
-pub(crate) struct ReaderMasks(Vec<Vec<Vec<u64>>>);
+pub(crate) struct SweepChains {
+    /// Each reader's chain as a mask of its steps (`step_mask`), by set,
+    /// target of the set and reader of the target
+    /// (`GatePlan::set_targets`): a sweep tests a value's changing steps
+    /// against it (see `TransformCache::changed_by`).
+    masks: Vec<Vec<Vec<u64>>>,
+    /// By group: the `t:lowercase` its sweep may leave out
+    /// (`MatchGroup::lowercase_at`), with the test of the steps after it.
+    lowercase: Vec<Option<(usize, IdleAfterLowercase)>>,
+}
 
-impl ReaderMasks {
-    pub(crate) fn build(plan: &GatePlan) -> ReaderMasks {
+impl SweepChains {
+    pub(crate) fn build(plan: &GatePlan) -> SweepChains {
         let mask = |reader: &TargetReader| {
             plan.groups
                 .get(reader.group)
                 .map_or(u64::MAX, |g| step_mask(&g.sweep_transforms))
         };
-        ReaderMasks(
-            plan.set_targets
-                .iter()
-                .map(|targets| {
-                    targets
-                        .iter()
-                        .map(|t| t.readers.iter().map(mask).collect())
-                        .collect()
-                })
-                .collect(),
-        )
+        let masks = plan
+            .set_targets
+            .iter()
+            .map(|targets| {
+                targets
+                    .iter()
+                    .map(|t| t.readers.iter().map(mask).collect())
+                    .collect()
+            })
+            .collect();
+        let lowercase = plan
+            .groups
+            .iter()
+            .map(|g| {
+                let at = g.lowercase_at?;
+                let after = g.sweep_transforms.get(at + 1..)?;
+                Some((at, IdleAfterLowercase::new(after)?))
+            })
+            .collect();
+        SweepChains { masks, lowercase }
     }
 
     /// The masks of the readers of target `target` of set `set` (empty for
     /// an engine without them: every chain is then taken through the
     /// cache).
-    fn of(&self, set: usize, target: usize) -> &[u64] {
-        self.0
+    fn masks(&self, set: usize, target: usize) -> &[u64] {
+        self.masks
             .get(set)
             .and_then(|targets| targets.get(target))
             .map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The `t:lowercase` group `group`'s sweep may leave out, and the test
+    /// of the steps after it.
+    fn lowercase(&self, group: usize) -> Option<(usize, &IdleAfterLowercase)> {
+        let (at, idle) = self.lowercase.get(group)?.as_ref()?;
+        Some((*at, idle))
     }
 }
 
@@ -450,7 +473,8 @@ impl super::Transaction {
         for (t, target) in targets.iter().enumerate() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, None, &mut values);
-            let masks = self.engine.reader_masks.of(index, t);
+            let chains = &self.engine.sweep_chains;
+            let masks = chains.masks(index, t);
             for v in &values {
                 let stable = super::rule::stays_put(v);
                 // This value's bytes start here in `distinct`: the chains
@@ -493,7 +517,7 @@ impl super::Transaction {
                             &self.tcache,
                             v.value.clone(),
                             chain,
-                            group.lowercase_at,
+                            chains.lowercase(reader.group),
                             stable,
                         ),
                     };
@@ -547,23 +571,23 @@ impl super::Transaction {
 }
 
 /// The bytes a reader's sweep reads of `value`: what `chain` makes of it,
-/// or, where the chain's `t:lowercase` at `lowercase_at` may be left out
+/// or, where the chain's `t:lowercase` at `lowercase.0` may be left out
 /// (see `MatchGroup::lowercase_at`) and the steps after it leave the
-/// value alone, what the steps before it make of it: the members'
-/// patterns say of those bytes what they say of the chain's result, its
-/// lower-cased form, and those bytes are usually a copy the set walks for
-/// other chains anyway.
+/// value alone (`lowercase.1`), what the steps before it make of it: the
+/// members' patterns say of those bytes what they say of the chain's
+/// result, its lower-cased form, and those bytes are usually a copy the
+/// set walks for other chains anyway.
 fn read_through<'v>(
     tcache: &TransformCache,
     value: Cow<'v, [u8]>,
     chain: &[Transform],
-    lowercase_at: Option<usize>,
+    lowercase: Option<(usize, &IdleAfterLowercase)>,
     stable: bool,
 ) -> Transformed<'v> {
-    let split = lowercase_at.and_then(|at| Some((chain.get(..at)?, chain.get(at + 1..)?)));
-    if let Some((before, after)) = split {
+    let split = lowercase.and_then(|(at, idle)| Some((chain.get(..at)?, idle)));
+    if let Some((before, idle)) = split {
         let before = tcache.apply(value.clone(), before, stable);
-        if crate::transform::idle_after_lowercase(&before, after) {
+        if idle.holds(&before) {
             return before;
         }
     }

@@ -21,7 +21,7 @@ use crate::record::{Intervention, InterventionKind, MatchRecord, Verdict};
 use crate::variables::{now_us, Collections, ExchangeData, MatchedState, Pair};
 
 use gate::GateCache;
-pub(crate) use gate::ReaderMasks;
+pub(crate) use gate::SweepChains;
 use state::TxState;
 use transform_cache::TransformCache;
 

@@ -70,7 +70,7 @@ mod unicode_map;
 mod url_decode;
 
 pub(crate) use hex::{is_hex, pair as hex_pair};
-pub(crate) use triggers::{idle_after_lowercase, ByteClasses};
+pub(crate) use triggers::{ByteClasses, IdleAfterLowercase};
 pub(crate) use url_decode::url_decode_reporting;
 mod url_encode;
 mod utf8_to_unicode;
