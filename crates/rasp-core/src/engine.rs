@@ -139,6 +139,9 @@ pub struct Engine {
     pub(crate) mapped_contains: Arc<crate::operator::MappedContains>,
     /// What the gate sweeps need of the readers' chains, from `plan`.
     pub(crate) sweep_chains: Arc<crate::transaction::SweepChains>,
+    /// Phase 1's rules decided by TX alone, played once (see
+    /// `transaction::prelude`); empty in per-rule mode.
+    pub(crate) prelude: Arc<crate::transaction::Prelude>,
 }
 
 impl Engine {
@@ -165,6 +168,7 @@ impl Engine {
             shortcuts: Arc::default(),
             mapped_contains: Arc::default(),
             sweep_chains: Arc::default(),
+            prelude: Arc::default(),
         };
         engine.mapped_contains = Arc::new(crate::operator::MappedContains::build(&engine.rules));
         if !engine.config.per_rule {
@@ -174,6 +178,7 @@ impl Engine {
             engine.shortcuts = Arc::new(Shortcuts::build(&engine.rules, &plan));
             engine.sweep_chains = Arc::new(crate::transaction::SweepChains::build(&plan));
             engine.plan = Arc::new(plan);
+            engine.prelude = Arc::new(crate::transaction::Prelude::build(&engine));
         }
         engine
     }

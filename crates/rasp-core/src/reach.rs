@@ -95,6 +95,7 @@ pub(crate) fn plan_for_reached(engine: &Engine) -> Option<GatePlan> {
         shortcuts: Arc::default(),
         mapped_contains: Arc::clone(&engine.mapped_contains),
         sweep_chains: Arc::default(),
+        prelude: Arc::default(),
     };
     let mut reached = vec![false; engine.rules.link_count];
     for probe in PROBES {

@@ -4,6 +4,7 @@ mod body;
 mod gate;
 mod path;
 mod phase;
+mod prelude;
 mod request;
 mod rule;
 mod spare;
@@ -22,6 +23,7 @@ use crate::variables::{now_us, Collections, ExchangeData, MatchedState, Pair};
 
 use gate::GateCache;
 pub(crate) use gate::SweepChains;
+pub(crate) use prelude::Prelude;
 use state::TxState;
 use transform_cache::TransformCache;
 

@@ -33,14 +33,19 @@ impl Transaction {
         }
         let rules = Arc::clone(&self.engine.rules);
         let entries = &rules.phase(phase).entries;
-        self.gates.reset();
-        self.tcache.clear();
+        self.prepare_phase();
         let mut skip = 0u32;
         let mut i = 0;
         // Where a run of gated rules can be passed in one step: not while
         // `skip` counts rules, nor when each rule reached is recorded.
         let runs_apply = self.reached.is_none();
         while i < entries.len() {
+            if skip == 0 && phase == Phase::RequestHeaders {
+                if let Some(next) = self.replay_prelude(i) {
+                    i = next;
+                    continue;
+                }
+            }
             if skip == 0 && runs_apply {
                 if let Some(rest) = self.engine.shortcuts.gated_rest(phase.index(), i) {
                     if !self.any_may_match(rest.gates) {
@@ -102,6 +107,12 @@ impl Transaction {
                 None => skip = skip_next,
             }
         }
+    }
+
+    /// Empties the caches of the previous phase's values.
+    pub(super) fn prepare_phase(&mut self) {
+        self.gates.reset();
+        self.tcache.clear();
     }
 
     /// What the engine's shortcut for entry `entry` decides (see

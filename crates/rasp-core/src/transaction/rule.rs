@@ -24,6 +24,7 @@ use crate::transform::ByteClasses;
 use crate::variables::{collect_target, Excluded, Scope, Value};
 
 /// How a rule ended.
+#[derive(Debug, PartialEq, Eq)]
 pub(super) enum RuleOutcome {
     NoMatch,
     Matched,
@@ -225,6 +226,17 @@ impl Transaction {
         let outcome = self.eval_links(head, phase, &mut scratch);
         self.hit_scratch = scratch;
         outcome
+    }
+
+    /// Whether the head of `rule` has a matching value now (what
+    /// [`Transaction::eval_rule`] asks first, without running anything).
+    pub(super) fn head_matches(&mut self, rule: &Rule) -> bool {
+        let mut scratch = std::mem::take(&mut self.hit_scratch);
+        scratch.clear();
+        self.find_hits(rule, rule, &mut scratch);
+        let matched = !scratch.hits.is_empty();
+        self.hit_scratch = scratch;
+        matched
     }
 
     fn eval_links(

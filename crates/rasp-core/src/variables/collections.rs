@@ -35,6 +35,15 @@ pub(crate) struct Collection {
     generation: u64,
 }
 
+/// A collection's members, kept to refill empty collections with
+/// (see `transaction::prelude`): each with its hash under the kept hasher,
+/// so a refill hashes nothing.
+#[derive(Debug, Default)]
+pub(crate) struct FrozenCollection {
+    members: Vec<(u64, Pair)>,
+    hasher: RandomState,
+}
+
 /// Buffers of emptied members up to this capacity are kept for reuse
 /// (TX names and values are short; a huge one is not kept around).
 const SPARE_BUFFER: usize = 256;
@@ -63,6 +72,40 @@ impl Collection {
         self.index.clear();
         // The table is empty: nothing is rehashed.
         self.index.shrink_to(capacity, |_| 0);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The members as they are now, to [`Collection::fill_from`] others.
+    pub(crate) fn freeze(&self) -> FrozenCollection {
+        FrozenCollection {
+            members: self
+                .entries
+                .iter()
+                .map(|p| (self.hasher.hash_one(&p.name), p.clone()))
+                .collect(),
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// Gives an empty collection the members of `frozen`, in the buffers
+    /// of spare members. The collection takes the frozen hasher: the
+    /// index entries are the frozen hashes.
+    pub(crate) fn fill_from(&mut self, frozen: &FrozenCollection) {
+        debug_assert!(
+            self.entries.is_empty(),
+            "fill_from needs an empty collection"
+        );
+        self.hasher = frozen.hasher.clone();
+        for (hash, member) in &frozen.members {
+            let mut pair = Pair::take_spare(&mut self.spare);
+            pair.name.extend_from_slice(&member.name);
+            pair.value.extend_from_slice(&member.value);
+            self.insert_index_hashed(*hash, self.entries.len());
+            self.entries.push(pair);
+        }
     }
 
     pub(crate) fn entries(&self) -> &[Pair] {
