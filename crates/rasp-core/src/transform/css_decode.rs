@@ -16,7 +16,7 @@ use super::writer::CowWriter;
 
 /// `t:cssDecode`.
 pub(super) fn css_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.contains(&b'\\') {
+    if memchr::memchr(b'\\', input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = CowWriter::new(input);

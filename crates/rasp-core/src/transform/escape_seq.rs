@@ -15,7 +15,7 @@ use super::writer::CowWriter;
 
 /// `t:escapeSeqDecode`.
 pub(super) fn escape_seq_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.contains(&b'\\') {
+    if memchr::memchr(b'\\', input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = CowWriter::new(input);

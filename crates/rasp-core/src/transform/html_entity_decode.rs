@@ -25,7 +25,7 @@ const NAMED: [(&[u8], u8); 5] = [
 
 /// `t:htmlEntityDecode`.
 pub(super) fn html_entity_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.contains(&b'&') {
+    if memchr::memchr(b'&', input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = CowWriter::new(input);

@@ -18,7 +18,7 @@ use super::writer::CowWriter;
 
 /// `t:jsDecode`.
 pub(super) fn js_decode(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.contains(&b'\\') {
+    if memchr::memchr(b'\\', input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = CowWriter::new(input);

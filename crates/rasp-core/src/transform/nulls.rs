@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 /// `t:removeNulls`: drops every NUL byte.
 pub(super) fn remove_nulls(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.contains(&0) {
+    if memchr::memchr(0, input).is_none() {
         return Cow::Borrowed(input);
     }
     Cow::Owned(input.iter().copied().filter(|&b| b != 0).collect())
@@ -12,7 +12,7 @@ pub(super) fn remove_nulls(input: &[u8]) -> Cow<'_, [u8]> {
 
 /// `t:replaceNulls`: every NUL byte becomes a space.
 pub(super) fn replace_nulls(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.contains(&0) {
+    if memchr::memchr(0, input).is_none() {
         return Cow::Borrowed(input);
     }
     Cow::Owned(
