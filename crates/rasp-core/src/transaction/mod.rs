@@ -1,5 +1,6 @@
 //! One HTTP exchange through the engine.
 
+mod address;
 mod body;
 mod gate;
 mod path;
@@ -153,9 +154,9 @@ impl Transaction {
         server: IpAddr,
         server_port: u16,
     ) {
-        self.ex.remote_addr = client.to_string().into_bytes();
+        address::write_ip(&mut self.ex.remote_addr, client);
         self.ex.remote_port = client_port;
-        self.ex.server_addr = server.to_string().into_bytes();
+        address::write_ip(&mut self.ex.server_addr, server);
         self.ex.server_port = server_port;
     }
 
