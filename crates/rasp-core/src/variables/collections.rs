@@ -100,11 +100,11 @@ impl Collection {
         );
         self.hasher = frozen.hasher.clone();
         for (hash, member) in &frozen.members {
-            let mut pair = Pair::take_spare(&mut self.spare);
-            pair.name.extend_from_slice(&member.name);
-            pair.value.extend_from_slice(&member.value);
-            self.insert_index_hashed(*hash, self.entries.len());
-            self.entries.push(pair);
+            // Frozen names are lower-case already.
+            self.push_spare(*hash, |name, value| {
+                name.extend_from_slice(&member.name);
+                value.extend_from_slice(&member.value);
+            });
         }
     }
 
@@ -191,10 +191,19 @@ impl Collection {
     /// Like [`Collection::push_new`], in the buffers of a spare member
     /// when there is one; `fill` writes the value.
     fn push_new_spare(&mut self, key: &[u8], hash: u64, fill: impl FnOnce(&mut Vec<u8>)) {
+        self.push_spare(hash, |name, value| {
+            name.extend_from_slice(key);
+            name.make_ascii_lowercase();
+            fill(value);
+        });
+    }
+
+    /// Adds a member whose name and value `fill` writes into the buffers
+    /// of a spare member (new ones when there is none); `hash` is that of
+    /// the name it writes, which must be lower-case and new.
+    fn push_spare(&mut self, hash: u64, fill: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>)) {
         let mut pair = Pair::take_spare(&mut self.spare);
-        pair.name.extend_from_slice(key);
-        pair.name.make_ascii_lowercase();
-        fill(&mut pair.value);
+        fill(&mut pair.name, &mut pair.value);
         self.insert_index_hashed(hash, self.entries.len());
         self.entries.push(pair);
     }
