@@ -236,8 +236,12 @@ pub(crate) fn run(
         }
         K::Within(m) => {
             let p = expand(m, scope);
+            let within = match scope.within.index_for(m, &p) {
+                Some(index) => index.contains(value),
+                None => contains(&p, value),
+            };
             // ModSecurity: the empty value is within everything.
-            if value.is_empty() || contains(&p, value) {
+            if value.is_empty() || within {
                 o.hit(|| format!("String match within \"{}\"", lossy(&p)));
             }
         }

@@ -14,6 +14,7 @@ pub mod numeric;
 pub mod validate_byte_range;
 pub mod validate_url_encoding;
 pub mod validate_utf8_encoding;
+pub(crate) mod within;
 
 #[cfg(test)]
 mod robustness;

@@ -31,6 +31,7 @@ use crs_compiler::ir::variable::Variable;
 use super::rule::RuleOutcome;
 use super::Transaction;
 use crate::engine::Engine;
+use crate::operator::within::WithinLists;
 use crate::variables::collections::FrozenCollection;
 
 /// Phase 1's TX prelude (see the module documentation); empty when the
@@ -44,6 +45,8 @@ pub(crate) struct Prelude {
     /// TX after the run. (The rest of what the rules leave, the matched
     /// variables, is cleared before the next rule reads it.)
     tx: FrozenCollection,
+    /// The lists in `tx` that `@within` operators read, indexed.
+    pub(crate) within: WithinLists,
 }
 
 impl Prelude {
@@ -85,6 +88,7 @@ impl Prelude {
         Prelude {
             start,
             end,
+            within: WithinLists::build(&rules, &tx.cols.tx),
             tx: tx.cols.tx.freeze(),
         }
     }

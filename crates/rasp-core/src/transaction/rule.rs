@@ -218,6 +218,7 @@ impl Transaction {
             highest_severity: self.highest_severity,
             started_us: self.started_us,
             sqli: &self.sqli_memo,
+            within: &self.engine.prelude.within,
         }
     }
 

@@ -130,6 +130,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) started_us: u128,
     /// libinjection's answers for the values the transaction checked.
     pub(crate) sqli: &'a std::cell::RefCell<crate::operator::detect_sqli::memo::SqliMemo>,
+    /// The TX lists `@within` reads, indexed with the engine.
+    pub(crate) within: &'a crate::operator::within::WithinLists,
 }
 
 fn num(n: impl ToString) -> Cow<'static, [u8]> {
