@@ -124,10 +124,10 @@ pub struct SqliState<'a> {
     pub tokens: SmallVec<[Token; 8]>,
     #[cfg(not(feature = "smallvec"))]
     pub tokens: Vec<Token>,
-    #[cfg(feature = "smallvec")]
-    token_vec: SmallVec<[Token; 8]>,
-    #[cfg(not(feature = "smallvec"))]
-    token_vec: Vec<Token>,
+    // A fixed array (the C library's `tokenvec`): indexing it needs no
+    // check for a spilled `SmallVec`, which was most of `fold_tokens`'s
+    // own time (rasp patch 7, see PATCHES.md).
+    token_vec: [Token; LIBINJECTION_SQLI_MAX_TOKENS + 3],
     
     // Current position in input
     pos: usize,
@@ -167,10 +167,7 @@ impl<'a> SqliState<'a> {
             tokens: SmallVec::new(),
             #[cfg(not(feature = "smallvec"))]
             tokens: Vec::with_capacity(LIBINJECTION_SQLI_MAX_TOKENS + 3),
-            #[cfg(feature = "smallvec")]
-            token_vec: SmallVec::new(),
-            #[cfg(not(feature = "smallvec"))]
-            token_vec: Vec::with_capacity(LIBINJECTION_SQLI_MAX_TOKENS + 3),
+            token_vec: std::array::from_fn(|_| Token::new()),
             pos: 0,
             current_token: None,
             fingerprint: [0; 8],
@@ -350,9 +347,8 @@ impl<'a> SqliState<'a> {
         let mut last_comment = Token::new();
         let mut tokenizer = SqliTokenizer::new(self.input, self.flags);
         
-        // Clear and resize token vec
-        self.token_vec.clear();
-        self.token_vec.resize(LIBINJECTION_SQLI_MAX_TOKENS + 3, Token::new());
+        // Reset the token array
+        self.token_vec.fill(Token::new());
         
         // pos is the position of where the NEXT token goes
         #[allow(unused_assignments)] // Follows C implementation - pos initially 0, then set to 1 if real token found
