@@ -1129,8 +1129,10 @@ impl<'a> SqliState<'a> {
     }
     
     fn contains_sp_password(&self) -> bool {
-        let input_str = core::str::from_utf8(self.input).unwrap_or("");
-        input_str.to_ascii_lowercase().contains("sp_password")
+        // C's `my_memmem`: a case-sensitive search of the bytes (rasp
+        // patch 8, see PATCHES.md); the port lower-cased a UTF-8 copy, so
+        // it found `SP_PASSWORD` and missed it in input that is not UTF-8.
+        self.input.windows(11).any(|w| w == b"sp_password")
     }
     
     fn handle_two_token_whitelist(&self) -> bool {

@@ -118,3 +118,28 @@ fn libinjection_corpus_matches_c() {
         mismatches.join("\n")
     );
 }
+
+/// libinjection's "sp_password" rule (a fingerprint ending in a comment is
+/// SQLi when the input holds `sp_password`): C searches the bytes with its
+/// case-sensitive `my_memmem`. Answers of C libinjection 85e252a.
+#[test]
+fn sp_password_is_found_as_c_finds_it() {
+    let cases: [(&[u8], Option<&str>); 8] = [
+        (b"foo -- sp_password", Some("nc")),
+        (b"foo -- SP_PASSWORD", None),
+        (b"foo -- sp_password\xff", Some("nc")),
+        (b"1 -- sp_password\xff", Some("1c")),
+        (b"1 /* SP_Password */", Some("1c")),
+        (b"' -- sp_password", Some("sc")),
+        (b"' -- SP_PASSWORD", None),
+        (b"1 union select 1 -- SP_PASSWORD", Some("1UE1c")),
+    ];
+    for (input, fingerprint) in cases {
+        assert_eq!(
+            detect_sqli(input).as_deref(),
+            fingerprint,
+            "{}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
