@@ -851,7 +851,8 @@ impl<'a> SqliTokenizer<'a> {
         let mut content_end = content_start;
         
         // Only allow 0 and 1
-        while content_end < slen && (self.input[content_end] == b'0' || self.input[content_end] == b'1') {
+        // NUL counts as one of C's `strlenspn` set (rasp patch 9).
+        while content_end < slen && matches!(self.input[content_end], b'0' | b'1' | 0) {
             content_end += 1;
         }
         
@@ -879,7 +880,8 @@ impl<'a> SqliTokenizer<'a> {
         // Only allow hex digits
         while content_end < slen {
             match self.input[content_end] {
-                b'0'..=b'9' | b'A'..=b'F' | b'a'..=b'f' => content_end += 1,
+                // NUL as C's `strlenspn` takes it (rasp patch 9).
+                b'0'..=b'9' | b'A'..=b'F' | b'a'..=b'f' | 0 => content_end += 1,
                 _ => break,
             }
         }
@@ -1023,18 +1025,12 @@ impl<'a> SqliTokenizer<'a> {
             end_pos += 1;
         }
         
-        if end_pos == new_pos {
-            // Empty variable name (just @ or @@ symbols)
-            // Store the @ symbols like C implementation 
-            let var_slice = &self.input[self.pos..new_pos]; // Include @ symbols
-            self.current.assign(TYPE_VARIABLE, self.pos, new_pos - self.pos, var_slice);
-            new_pos
-        } else {
-            // Non-empty variable - store the @ symbols + name like C
-            let var_slice = &self.input[self.pos..end_pos]; // Include @ symbols
-            self.current.assign(TYPE_VARIABLE, self.pos, end_pos - self.pos, var_slice);
-            end_pos
-        }
+        // The name after the `@`s, as C assigns it (`st_assign(..., pos,
+        // xlen, cs + pos)`): the port kept the `@`s, so `@@user(` was not
+        // folded into a function as C folds `user(` (rasp patch 9).
+        let var_slice = &self.input[new_pos..end_pos];
+        self.current.assign(TYPE_VARIABLE, new_pos, end_pos - new_pos, var_slice);
+        end_pos
     }
     
     fn parse_money(&mut self) -> usize {
@@ -1049,7 +1045,9 @@ impl<'a> SqliTokenizer<'a> {
         let next_char = self.input[pos + 1];
         
         // Check for $1,000.00 format
-        let money_chars = b"0123456789.,";
+        // With NUL: C's `strlenspn` tests each byte with `strchr`, which
+        // finds the set's terminating NUL (rasp patch 9, see PATCHES.md).
+        let money_chars = b"0123456789.,\0";
         let mut end_pos = pos + 1;
         
         while end_pos < slen && money_chars.contains(&self.input[end_pos]) {
@@ -1073,7 +1071,7 @@ impl<'a> SqliTokenizer<'a> {
         }
         
         // Check for PostgreSQL $tag$ strings
-        let tag_chars = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let tag_chars = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\0";
         let mut tag_end = pos + 1;
         
         while tag_end < slen && tag_chars.contains(&self.input[tag_end]) {
@@ -1108,7 +1106,8 @@ impl<'a> SqliTokenizer<'a> {
                     end_pos += 2;
                     while end_pos < slen {
                         match self.input[end_pos] {
-                            b'0'..=b'9' | b'A'..=b'F' | b'a'..=b'f' => end_pos += 1,
+                            // NUL as C's `strlenspn` takes it (rasp patch 9).
+                            b'0'..=b'9' | b'A'..=b'F' | b'a'..=b'f' | 0 => end_pos += 1,
                             _ => break,
                         }
                     }
@@ -1126,7 +1125,7 @@ impl<'a> SqliTokenizer<'a> {
                 }
                 b'B' | b'b' => {
                     end_pos += 2;
-                    while end_pos < slen && (self.input[end_pos] == b'0' || self.input[end_pos] == b'1') {
+                    while end_pos < slen && matches!(self.input[end_pos], b'0' | b'1' | 0) {
                         end_pos += 1;
                     }
                     
@@ -1337,6 +1336,8 @@ const fn byte_table(set: &[u8]) -> [bool; 256] {
 static WORD_DELIMITERS: [bool; 256] =
     byte_table(b" []{}<>:\\?=@!#~+-*/&|^%(),';\t\n\x0B\x0C\r\"\xA0\x00");
 
-/// The bytes that end a variable name (`parse_var`).
+/// The bytes that end a variable name (`parse_var`). NUL ends it too: C's
+/// `strlencspn` tests each byte with `strchr`, which finds the set's
+/// terminating NUL (rasp patch 9, see PATCHES.md).
 static VAR_DELIMITERS: [bool; 256] =
-    byte_table(b" <>:\\?=@!#~+-*/&|^%(),;'\t\n\x0B\x0C\r'`\"");
+    byte_table(b" <>:\\?=@!#~+-*/&|^%(),;'\t\n\x0B\x0C\r'`\"\x00");

@@ -242,9 +242,12 @@ impl<'a> Html5State<'a> {
         matches!(ch, 0x20 | 0x09 | 0x0A | 0x0B | 0x0C | 0x0D)
     }
     
-    // Match C h5_is_white function exactly: " \t\n\v\f\r"
+    // C's h5_is_white is `strchr(" \t\n\v\f\r", ch) != NULL`, and
+    // strchr finds the string's terminating NUL: NUL is white too (rasp
+    // patch 9, see PATCHES.md). C calls it where an attribute name, an
+    // unquoted attribute value or a quoted one's end meets whitespace.
     fn h5_is_white(ch: u8) -> bool {
-        matches!(ch, 0x20 | 0x09 | 0x0A | 0x0B | 0x0C | 0x0D)
+        matches!(ch, 0x00 | 0x20 | 0x09 | 0x0A | 0x0B | 0x0C | 0x0D)
     }
 
     // Match C alphabetic check exactly: (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
@@ -616,7 +619,7 @@ impl<'a> Html5State<'a> {
         let start = self.pos;
         while self.pos < self.len {
             let ch = self.s[self.pos];
-            if Self::is_whitespace(ch) {
+            if Self::h5_is_white(ch) {
                 self.set_token(TokenType::AttrValue, start, self.pos - start);
                 self.advance();
                 self.state_fn = Self::state_before_attribute_name;
@@ -641,7 +644,7 @@ impl<'a> Html5State<'a> {
         }
         
         let ch = self.current_char().unwrap_or(0);
-        if Self::is_whitespace(ch) {
+        if Self::h5_is_white(ch) {
             self.advance();
             self.state_before_attribute_name()
         } else if ch == b'/' {

@@ -143,3 +143,32 @@ fn sp_password_is_found_as_c_finds_it() {
         );
     }
 }
+
+/// Where C libinjection tests a byte against a set of characters with
+/// `strchr`, the set's terminating NUL is a member too: NUL is whitespace
+/// to the HTML5 tokenizer of `@detectXSS`, ends a variable name, and
+/// continues a binary, hex or money literal. And a variable's value is its
+/// name without the `@`s (`@@user(` folds into a function). Answers of C
+/// libinjection 85e252a: (input, SQLi fingerprint, XSS).
+#[test]
+fn nul_bytes_and_variables_as_c_reads_them() {
+    let cases: [(&[u8], Option<&str>, bool); 12] = [
+        (b"benchmark\0style=select>@@", None, true),
+        (b"!\0onerror=;(", None, true),
+        (b"x\0style=&\"", None, true),
+        (b"@@by0x41\0])--", None, false),
+        (b"$\0/*unionselect", Some("1c"), false),
+        (b"0b\0/*@+)", Some("1c"), false),
+        (b"0X\0\0--#", Some("1c"), false),
+        (b"x'0B\0e--", Some("s1nc"), false),
+        (b"(b'0b\0@@f1", Some("s1v"), false),
+        (b"'is''and@@user(", Some("sos&f"), false),
+        (b"1 and @@user()", Some("1&f()"), false),
+        (b"1 and user()", Some("1&f()"), false),
+    ];
+    for (input, fingerprint, xss) in cases {
+        let shown = String::from_utf8_lossy(input);
+        assert_eq!(detect_sqli(input).as_deref(), fingerprint, "{shown}");
+        assert_eq!(detect_xss(input), xss, "{shown}");
+    }
+}
