@@ -71,7 +71,7 @@ impl XssDetector {
                     return true;
                 }
             } else if html5.token_type == TokenType::AttrName {
-                attr = Self::is_black_attr(&html5.token_start[..html5.token_len]);
+                attr = Self::is_black_attr(html5.token_start, html5.token_len);
             } else if html5.token_type == TokenType::AttrValue {
                 match attr {
                     AttributeType::None => {
@@ -90,7 +90,7 @@ impl XssDetector {
                     }
                     AttributeType::AttrIndirect => {
                         // an attribute name is specified in a _value_
-                        if Self::is_black_attr(&html5.token_start[..html5.token_len]) != AttributeType::None {
+                        if Self::is_black_attr(html5.token_start, html5.token_len) != AttributeType::None {
                             return true;
                         }
                     }
@@ -166,7 +166,10 @@ impl XssDetector {
         false
     }
 
-    fn is_black_attr(attr_name: &[u8]) -> AttributeType {
+    /// `rest` is the input from the attribute name on, `len` the name's
+    /// length (C's `s` and `len`).
+    fn is_black_attr(rest: &[u8], len: usize) -> AttributeType {
+        let attr_name = rest.get(..len).unwrap_or(rest);
         if attr_name.len() < 2 {
             return AttributeType::None;
         }
@@ -175,14 +178,17 @@ impl XssDetector {
         if attr_name.len() >= 5 {
             if (attr_name[0] == b'o' || attr_name[0] == b'O') &&
                (attr_name[1] == b'n' || attr_name[1] == b'N') {
-                let event_name = &attr_name[2..];
+                // C compares the `strlen(event)` bytes after "on", past the
+                // name's end if need be: `onerror!` and `onloadx` are
+                // `on` + an event name (rasp patch 10, see PATCHES.md).
+                let after_on = rest.get(2..).unwrap_or_default();
                 // rasp patch (speed): a name can only equal entries that
                 // start with its first non-NUL byte (upper-cased), which is
                 // where `cstrcasecmp_with_null` would fail otherwise.
-                if let Some(first) = Self::first_upper(event_name) {
+                if let Some(first) = Self::first_upper(after_on) {
                     for event in BLACK_ATTR_EVENTS {
                         if event.name.as_bytes().first() == Some(&first)
-                            && Self::cstrcasecmp_with_null(event.name.as_bytes(), event_name)
+                            && Self::starts_with_event(event.name.as_bytes(), after_on)
                         {
                             return event.atype;
                         }
@@ -214,6 +220,25 @@ impl XssDetector {
     /// The first byte of `name` that is not NUL, upper-cased (ASCII), as
     /// `cstrcasecmp_with_null` compares it; `None` when there is none (then
     /// no non-empty entry can equal the name).
+    /// C's `cstrcasecmp_with_null(event, input, strlen(event)) == 0`: the
+    /// first `event.len()` bytes of `input`, NULs skipped (but counted),
+    /// upper-cased, spell `event` exactly; bytes past the input's end read
+    /// as NUL (C's string terminator).
+    fn starts_with_event(event: &[u8], input: &[u8]) -> bool {
+        let mut matched = 0;
+        for i in 0..event.len() {
+            let byte = input.get(i).copied().unwrap_or(0);
+            if byte == 0 {
+                continue;
+            }
+            match event.get(matched) {
+                Some(&expected) if expected == byte.to_ascii_uppercase() => matched += 1,
+                _ => return false,
+            }
+        }
+        matched == event.len()
+    }
+
     fn first_upper(name: &[u8]) -> Option<u8> {
         name.iter().find(|&&b| b != 0).map(u8::to_ascii_uppercase)
     }

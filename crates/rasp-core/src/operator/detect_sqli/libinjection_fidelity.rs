@@ -172,3 +172,23 @@ fn nul_bytes_and_variables_as_c_reads_them() {
         assert_eq!(detect_xss(input), xss, "{shown}");
     }
 }
+
+/// C's `is_black_attr` compares an `on…` attribute name with each event
+/// name over the event name's length only: a name that starts with `on`
+/// and an event name is black, whatever follows. Answers of C
+/// libinjection 85e252a.
+#[test]
+fn event_attributes_as_c_compares_them() {
+    let cases: [(&[u8], bool); 7] = [
+        (b"onerror!=-1", true),
+        (b"'when, onloadreceive_message = INx'41'", true),
+        (b"<a onclickx=1>", true),
+        (b"<a onclic=1>", false),
+        (b"<a onerro", false),
+        (b"<a on\0error=1>", false),
+        (b"<a xonerror=1>", false),
+    ];
+    for (input, xss) in cases {
+        assert_eq!(detect_xss(input), xss, "{}", String::from_utf8_lossy(input));
+    }
+}
