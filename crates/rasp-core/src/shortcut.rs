@@ -11,7 +11,7 @@
 //! once per engine.
 
 use crs_compiler::ir::action::{Actions, Disruptive};
-use crs_compiler::ir::macros::{MacroPart, MacroString};
+use crs_compiler::ir::macros::MacroString;
 use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::{Entry, Phase, Rule};
 use crs_compiler::ir::variable::{Selector, Variable};
@@ -272,13 +272,7 @@ impl Shortcuts {
         if let Some(text) = m.as_literal() {
             return Some(Argument::Number(atoi(text.as_bytes())));
         }
-        match m.parts.as_slice() {
-            [MacroPart::Var {
-                variable: Variable::Tx,
-                key: Some(key),
-            }] => Some(Argument::Tx(self.key(key))),
-            _ => None,
-        }
+        m.as_tx_member().map(|key| Argument::Tx(self.key(key)))
     }
 
     fn key(&mut self, key: &str) -> KeyRef {

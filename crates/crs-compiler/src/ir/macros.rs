@@ -48,6 +48,18 @@ impl MacroString {
         }
     }
 
+    /// `Some(key)` when the string is exactly one TX member, `%{tx.key}`
+    /// (keys are lower-cased).
+    pub fn as_tx_member(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [MacroPart::Var {
+                variable: Variable::Tx,
+                key: Some(key),
+            }] => Some(key),
+            _ => None,
+        }
+    }
+
     /// True when the string contains at least one `%{…}` reference.
     pub fn has_macros(&self) -> bool {
         self.parts

@@ -13,9 +13,8 @@
 //! transaction (a user's rule, `ctl`) no longer equals the indexed text
 //! and is searched as before.
 
-use crs_compiler::ir::macros::{MacroPart, MacroString};
+use crs_compiler::ir::macros::MacroString;
 use crs_compiler::ir::operator::OperatorKind;
-use crs_compiler::ir::variable::Variable;
 use crs_compiler::program::CompiledRuleset;
 
 use crate::variables::collections::Collection;
@@ -149,7 +148,7 @@ impl WithinLists {
             let OperatorKind::Within(m) = &link.operator.kind else {
                 continue;
             };
-            let Some(key) = whole_tx_member(m) else {
+            let Some(key) = m.as_tx_member() else {
                 continue;
             };
             if lists.iter().any(|(k, _)| **k == *key.as_bytes()) {
@@ -165,7 +164,7 @@ impl WithinLists {
     /// The index for `@within m` when `m` reads one TX member whole and
     /// `list`, its value now, is the indexed text.
     pub(crate) fn index_for(&self, m: &MacroString, list: &[u8]) -> Option<&SubstringIndex> {
-        let key = whole_tx_member(m)?;
+        let key = m.as_tx_member()?;
         self.lists
             .iter()
             .find(|(k, _)| **k == *key.as_bytes())
@@ -174,20 +173,11 @@ impl WithinLists {
     }
 }
 
-/// The TX member `m` is, when it is one (`%{tx.name}`), lower-cased as
-/// TX names are stored.
-fn whole_tx_member(m: &MacroString) -> Option<&str> {
-    match m.parts.as_slice() {
-        [MacroPart::Var {
-            variable: Variable::Tx,
-            key: Some(key),
-        }] => Some(key),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use crs_compiler::ir::macros::MacroPart;
+    use crs_compiler::ir::variable::Variable;
+
     use super::*;
 
     #[test]

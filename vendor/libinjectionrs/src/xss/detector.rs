@@ -188,7 +188,11 @@ impl XssDetector {
                 if let Some(first) = Self::first_upper(after_on) {
                     for event in BLACK_ATTR_EVENTS {
                         if event.name.as_bytes().first() == Some(&first)
-                            && Self::starts_with_event(event.name.as_bytes(), after_on)
+                            && Self::cstrcasecmp_with_null_limited(
+                                event.name.as_bytes(),
+                                after_on,
+                                event.name.len(),
+                            )
                         {
                             return event.atype;
                         }
@@ -220,25 +224,6 @@ impl XssDetector {
     /// The first byte of `name` that is not NUL, upper-cased (ASCII), as
     /// `cstrcasecmp_with_null` compares it; `None` when there is none (then
     /// no non-empty entry can equal the name).
-    /// C's `cstrcasecmp_with_null(event, input, strlen(event)) == 0`: the
-    /// first `event.len()` bytes of `input`, NULs skipped (but counted),
-    /// upper-cased, spell `event` exactly; bytes past the input's end read
-    /// as NUL (C's string terminator).
-    fn starts_with_event(event: &[u8], input: &[u8]) -> bool {
-        let mut matched = 0;
-        for i in 0..event.len() {
-            let byte = input.get(i).copied().unwrap_or(0);
-            if byte == 0 {
-                continue;
-            }
-            match event.get(matched) {
-                Some(&expected) if expected == byte.to_ascii_uppercase() => matched += 1,
-                _ => return false,
-            }
-        }
-        matched == event.len()
-    }
-
     fn first_upper(name: &[u8]) -> Option<u8> {
         name.iter().find(|&&b| b != 0).map(u8::to_ascii_uppercase)
     }
