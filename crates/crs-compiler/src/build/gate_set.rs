@@ -76,6 +76,9 @@ const PIECES_MIN_PIECE: usize = 256;
 /// that walk stepped together, see `GateSet::untagged_steps`).
 pub const LANES: usize = 8;
 
+/// Bytes per lane [`GateSet::untagged_steps`] reads at once.
+const CHUNK: usize = 8;
+
 impl GateSet {
     /// Compiles `patterns` (ModSecurity `@rx` syntax, see the parent
     /// module) into one set.
@@ -386,7 +389,36 @@ impl GateSet {
     ) -> usize {
         let bytes: [&[u8]; N] = std::array::from_fn(|i| haystacks[lanes[i]]);
         let mut current: [LazyStateID; N] = std::array::from_fn(|i| state[lanes[i]]);
-        while at < end {
+        // Each lane's next `CHUNK` bytes are read into an array at once, so
+        // the steps through them index with constants instead of checking
+        // each byte's position in each lane. Measured (session 14,
+        // callgrind): the 4 KiB form 1,586 → 1,484 k instructions per
+        // exchange, the GET and JSON cases −0.7 and −0.9 %; 4 or 16 bytes
+        // at once did less.
+        let stopped = 'chunks: {
+            while at + CHUNK <= end {
+                let chunks: [[u8; CHUNK]; N] = std::array::from_fn(|i| {
+                    bytes[i]
+                        .get(at..at + CHUNK)
+                        .and_then(|c| c.try_into().ok())
+                        .unwrap_or_default()
+                });
+                for k in 0..CHUNK {
+                    let next: [LazyStateID; N] = std::array::from_fn(|i| {
+                        self.dfa
+                            .next_state_untagged(cache, current[i], chunks[i][k])
+                    });
+                    if next.iter().any(LazyStateID::is_tagged) {
+                        at += k;
+                        break 'chunks true;
+                    }
+                    current = next;
+                }
+                at += CHUNK;
+            }
+            false
+        };
+        while !stopped && at < end {
             let next: [LazyStateID; N] = std::array::from_fn(|i| {
                 let byte = bytes[i].get(at).copied().unwrap_or_default();
                 self.dfa.next_state_untagged(cache, current[i], byte)
