@@ -22,8 +22,11 @@ pub fn log_escape_nq_cstr(input: &[u8]) -> String {
 }
 
 /// The part of `input` a C string function would see: up to the first NUL.
+/// Searched with `memchr`: the multipart parser asks it of every line, and
+/// a file's lines are long (the bench's 64 KiB upload: 1,192 → 1,061 k
+/// instructions per exchange).
 pub fn until_nul(input: &[u8]) -> &[u8] {
-    match input.iter().position(|&b| b == 0) {
+    match memchr::memchr(0, input) {
         Some(end) => input.get(..end).unwrap_or(input),
         None => input,
     }
@@ -64,5 +67,15 @@ mod tests {
         );
         assert_eq!(log_escape(b"\"q\""), "\\\"q\\\"");
         assert_eq!(log_escape_nq_cstr(b"ab\x00cd"), "ab");
+    }
+
+    #[test]
+    fn a_c_string_ends_at_its_first_nul() {
+        assert_eq!(until_nul(b""), b"");
+        assert_eq!(until_nul(b"\0"), b"");
+        assert_eq!(until_nul(b"line\r\n"), b"line\r\n");
+        // Past memchr's vector width, and the first of several NULs.
+        let long = [&[b'x'; 100][..], b"\0y\0"].concat();
+        assert_eq!(until_nul(&long), &[b'x'; 100][..]);
     }
 }
