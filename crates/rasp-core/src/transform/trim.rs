@@ -7,7 +7,7 @@ use std::borrow::Cow;
 /// `\v`, `\f`, `\r`. Note that NBSP (0xA0) is *not* included here; only
 /// compressWhitespace/removeWhitespace add it.
 #[inline]
-pub(super) fn is_c_space(b: u8) -> bool {
+pub(super) const fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 

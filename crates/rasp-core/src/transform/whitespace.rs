@@ -11,7 +11,7 @@ use super::writer::CowWriter;
 
 /// Whitespace for these two transformations.
 #[inline]
-fn is_space(b: u8) -> bool {
+const fn is_space(b: u8) -> bool {
     is_c_space(b) || b == 0xa0
 }
 
@@ -47,23 +47,44 @@ pub(super) fn compress(input: &[u8]) -> Cow<'_, [u8]> {
     out.finish()
 }
 
+/// 1 for the bytes `t:removeWhitespace` keeps, 0 for whitespace.
+const KEPT: [u8; 256] = {
+    let mut table = [1u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if is_space(b as u8) {
+            table[b] = 0;
+        }
+        b += 1;
+    }
+    table
+};
+
 /// `t:removeWhitespace`: drops every whitespace byte.
 pub(super) fn remove_whitespace(input: &[u8]) -> Cow<'_, [u8]> {
-    if !input.iter().any(|&b| is_space(b)) {
+    let Some(first) = input.iter().position(|&b| is_space(b)) else {
         return Cow::Borrowed(input);
-    }
+    };
+    let (head, rest) = input.split_at(first);
     // Every byte is written and the end moves past the kept ones only: no
     // branch per byte (response pages and free text are long, with a
-    // space every few bytes).
-    let mut out = vec![0u8; input.len()];
-    let mut end = 0;
-    for &b in input {
-        if let Some(slot) = out.get_mut(end) {
-            *slot = b;
+    // space every few bytes). The bytes of a chunk go through a buffer of
+    // its size, indexed with a mask (a no-op: a byte's position in the
+    // output never passes its position in the chunk), so that no write is
+    // bounds-checked. Measured (callgrind, bench form POST): 1,486 →
+    // 1,436 k instructions per exchange; chunks of 8 or 16 did less.
+    const CHUNK: usize = 32;
+    let mut out = Vec::with_capacity(input.len());
+    out.extend_from_slice(head);
+    let mut buffer = [0u8; CHUNK];
+    for chunk in rest.chunks(CHUNK) {
+        let mut end = 0;
+        for &b in chunk {
+            buffer[end & (CHUNK - 1)] = b;
+            end += usize::from(KEPT[usize::from(b)]);
         }
-        end += usize::from(!is_space(b));
+        out.extend_from_slice(buffer.get(..end).unwrap_or_default());
     }
-    out.truncate(end);
     Cow::Owned(out)
 }
 
