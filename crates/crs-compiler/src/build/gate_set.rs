@@ -438,6 +438,57 @@ impl GateSet {
         at
     }
 
+    /// The first steps of [`GateSet::walk_pieces`], `steps` (none past the
+    /// overlap, a piece's end or the value's end), taken together while
+    /// every walking lane steps into an untagged state: each lane
+    /// but the first records its state before each step, as the general
+    /// step there does, so that the lane before it can tell when it
+    /// reaches that state. Returns where the lanes stopped. Measured
+    /// (callgrind, bench GET, whose 2 KiB page is walked in 8 pieces):
+    /// 624.6 → 615.0 k instructions per exchange, form POST −0.8 %. (A
+    /// shorter overlap instead did more for the GET, −3 % at 8 bytes, but
+    /// binary data, slower to fall into step, cost more: the 64 KiB upload
+    /// +0.8 % at 16 bytes.)
+    fn recording_steps(
+        &self,
+        cache: &DfaCache,
+        walking: &[bool; LANES],
+        bytes: &[&[u8]; LANES],
+        state: &mut [LazyStateID; LANES],
+        (history, recorded, overlap): (&mut [LazyStateID], &mut [usize; LANES], usize),
+        steps: std::ops::Range<usize>,
+    ) -> usize {
+        let (mut at, end) = (steps.start, steps.end);
+        while at < end {
+            let next: [LazyStateID; LANES] = std::array::from_fn(|k| {
+                if walking[k] {
+                    let byte = bytes[k].get(at).copied().unwrap_or_default();
+                    self.dfa.next_state_untagged(cache, state[k], byte)
+                } else {
+                    state[k]
+                }
+            });
+            if next
+                .iter()
+                .zip(walking)
+                .any(|(sid, &walks)| walks && sid.is_tagged())
+            {
+                break;
+            }
+            for k in 1..LANES {
+                if walking[k] {
+                    if let Some(slot) = history.get_mut(k * overlap + at) {
+                        *slot = state[k];
+                        recorded[k] = at + 1;
+                    }
+                }
+            }
+            *state = next;
+            at += 1;
+        }
+        at
+    }
+
     /// [`GateSet::walk_one`] of a long value in up to [`LANES`] pieces
     /// walked side by side, as `walk_each` walks several values: a lone
     /// walk waits on one table load per byte. Measured (session 8) on the
@@ -506,7 +557,23 @@ impl GateSet {
         }
         let mut step = 0;
         let mut walked = 0;
+        let recording_end = overlap.min(plain_end);
         while walking[..pieces].iter().any(|&w| w) {
+            if step < recording_end {
+                let to = self.recording_steps(
+                    cache,
+                    &walking,
+                    &bytes,
+                    &mut state,
+                    (&mut history, &mut recorded, overlap),
+                    step..recording_end,
+                );
+                walked += (to - step) * walking.iter().filter(|&&w| w).count();
+                step = to;
+                if step == recording_end {
+                    continue;
+                }
+            }
             if (overlap..plain_end).contains(&step) {
                 let (to, walkers) =
                     self.steps_together(cache, &walking, &bytes, &mut state, step, plain_end);
