@@ -70,6 +70,20 @@ SecRule ARGS:a "@rx ^x" "id:10,phase:1,pass,log,msg:'head msg',logdata:'%{MATCHE
 }
 
 #[test]
+fn messages_expand_bytes_that_are_not_utf8_lossily() {
+    let e = engine(
+        r#"
+SecRule ARGS:a "@rx ^x" "id:10,phase:1,pass,log,msg:'got %{MATCHED_VAR}',logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}!'"
+"#,
+    );
+    // `%FF` decodes to a byte that is not UTF-8; `%C3%A9` to "é".
+    let tx = run(&e, "/?a=x%FFy%C3%A9", None);
+    let m = &tx.matches()[0];
+    assert_eq!(m.msg.as_deref(), Some("got x\u{fffd}yé"));
+    assert_eq!(m.data.as_deref(), Some("ARGS:a=x\u{fffd}yé!"));
+}
+
+#[test]
 fn skip_after_resumes_after_marker_and_skip_counts_chains_once() {
     let e = engine(
         r#"
