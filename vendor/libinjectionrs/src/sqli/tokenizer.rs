@@ -850,9 +850,8 @@ impl<'a> SqliTokenizer<'a> {
         let content_start = pos + 2;
         let mut content_end = content_start;
         
-        // Only allow 0 and 1
-        // NUL counts as one of C's `strlenspn` set (rasp patch 9).
-        while content_end < slen && matches!(self.input[content_end], b'0' | b'1' | 0) {
+        // Only allow 0 and 1 (and NUL, see `BINARY_DIGITS`)
+        while content_end < slen && BINARY_DIGITS[usize::from(self.input[content_end])] {
             content_end += 1;
         }
         
@@ -877,13 +876,9 @@ impl<'a> SqliTokenizer<'a> {
         let content_start = pos + 2;
         let mut content_end = content_start;
         
-        // Only allow hex digits
-        while content_end < slen {
-            match self.input[content_end] {
-                // NUL as C's `strlenspn` takes it (rasp patch 9).
-                b'0'..=b'9' | b'A'..=b'F' | b'a'..=b'f' | 0 => content_end += 1,
-                _ => break,
-            }
+        // Only allow hex digits (and NUL, see `HEX_DIGITS`)
+        while content_end < slen && HEX_DIGITS[usize::from(self.input[content_end])] {
+            content_end += 1;
         }
         
         if content_end >= slen || self.input[content_end] != b'\'' {
@@ -1045,12 +1040,9 @@ impl<'a> SqliTokenizer<'a> {
         let next_char = self.input[pos + 1];
         
         // Check for $1,000.00 format
-        // With NUL: C's `strlenspn` tests each byte with `strchr`, which
-        // finds the set's terminating NUL (rasp patch 9, see PATCHES.md).
-        let money_chars = b"0123456789.,\0";
         let mut end_pos = pos + 1;
         
-        while end_pos < slen && money_chars.contains(&self.input[end_pos]) {
+        while end_pos < slen && MONEY_CHARS[usize::from(self.input[end_pos])] {
             end_pos += 1;
         }
         
@@ -1071,10 +1063,9 @@ impl<'a> SqliTokenizer<'a> {
         }
         
         // Check for PostgreSQL $tag$ strings
-        let tag_chars = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\0";
         let mut tag_end = pos + 1;
         
-        while tag_end < slen && tag_chars.contains(&self.input[tag_end]) {
+        while tag_end < slen && TAG_CHARS[usize::from(self.input[tag_end])] {
             tag_end += 1;
         }
         
@@ -1104,12 +1095,8 @@ impl<'a> SqliTokenizer<'a> {
             match self.input[end_pos + 1] {
                 b'X' | b'x' => {
                     end_pos += 2;
-                    while end_pos < slen {
-                        match self.input[end_pos] {
-                            // NUL as C's `strlenspn` takes it (rasp patch 9).
-                            b'0'..=b'9' | b'A'..=b'F' | b'a'..=b'f' | 0 => end_pos += 1,
-                            _ => break,
-                        }
+                    while end_pos < slen && HEX_DIGITS[usize::from(self.input[end_pos])] {
+                        end_pos += 1;
                     }
                     
                     if end_pos == pos + 2 {
@@ -1125,7 +1112,7 @@ impl<'a> SqliTokenizer<'a> {
                 }
                 b'B' | b'b' => {
                     end_pos += 2;
-                    while end_pos < slen && matches!(self.input[end_pos], b'0' | b'1' | 0) {
+                    while end_pos < slen && BINARY_DIGITS[usize::from(self.input[end_pos])] {
                         end_pos += 1;
                     }
                     
@@ -1341,3 +1328,19 @@ static WORD_DELIMITERS: [bool; 256] =
 /// terminating NUL (rasp patch 9, see PATCHES.md).
 static VAR_DELIMITERS: [bool; 256] =
     byte_table(b" <>:\\?=@!#~+-*/&|^%(),;'\t\n\x0B\x0C\r'`\"\x00");
+
+// C's `strlenspn` sets, each with NUL: C tests each byte with `strchr`,
+// which finds the set's terminating NUL (rasp patch 9, see PATCHES.md).
+
+/// The digits of `0b…` and `b'…'` literals.
+static BINARY_DIGITS: [bool; 256] = byte_table(b"01\x00");
+
+/// The digits of `0x…` and `x'…'` literals.
+static HEX_DIGITS: [bool; 256] = byte_table(b"0123456789ABCDEFabcdef\x00");
+
+/// The characters of a `$1,000.00` money literal after the `$`.
+static MONEY_CHARS: [bool; 256] = byte_table(b"0123456789.,\x00");
+
+/// The characters of a PostgreSQL `$tag$` name.
+static TAG_CHARS: [bool; 256] =
+    byte_table(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\x00");
