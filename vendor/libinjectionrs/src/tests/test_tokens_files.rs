@@ -137,35 +137,18 @@ fn format_string_token(token: &Token) -> String {
     result
 }
 
-// Equivalent to C print_var() function
+// Equivalent to C print_var() function: the `@`s (the token's count; the
+// value is the name alone, as C stores it, rasp patch 9), then the value as
+// print_string() prints it, with its quotes or backticks.
 fn format_variable_token(token: &Token) -> String {
-    let mut result = String::new();
-    
-    // Check if this is a complex variable (has quotes/backticks)
+    let mut result = "@".repeat(token.count.clamp(0, 2) as usize);
     if token.str_open != 0 {
-        // Complex case: @@`version` -> count=2, value="version", str_open='`'
-        // Need to reconstruct: @@ + ` + value + `
-        
-        // Add @ symbols based on count
-        for _ in 0..token.count {
-            result.push('@');
-        }
-        
-        // Add opening quote/backtick
         result.push(token.str_open as char);
-        
-        // Add the content (variable name or string content)
-        result.push_str(token.value_as_str());
-        
-        // Add closing quote/backtick if present
-        if token.str_close != 0 {
-            result.push(token.str_close as char);
-        }
-    } else {
-        // Simple case: @var -> value="@var" (includes @ symbols already)
-        result.push_str(token.value_as_str());
     }
-    
+    result.push_str(token.value_as_str());
+    if token.str_close != 0 {
+        result.push(token.str_close as char);
+    }
     result
 }
 
