@@ -6,12 +6,12 @@
 //! `@within`, a substring search of the value in the list. A general
 //! search (`memchr::memmem`) prepares a searcher for each needle, about
 //! 600 instructions, to search a short list once: a dozen headers made
-//! that about 1 % of a benign GET's instructions. The lists are set by CRS's initialisation
-//! rules, which the engine plays once (`transaction::prelude`): a
-//! suffix automaton of each such list, built with the engine, answers in
-//! one table step per byte of the value. A list changed by the
-//! transaction (a user's rule, `ctl`) no longer equals the indexed text
-//! and is searched as before.
+//! that about 1 % of a benign GET's instructions. The lists are set by
+//! CRS's initialisation rules, which the engine plays once
+//! (`transaction::prelude`): a suffix automaton of each such list, built
+//! with the engine, answers in one table step per byte of the value. A
+//! list changed by the transaction (a user's rule, `ctl`) no longer equals
+//! the indexed text and is searched as before.
 
 use crs_compiler::ir::macros::MacroString;
 use crs_compiler::ir::operator::OperatorKind;
