@@ -145,7 +145,10 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
                 let member = match &links[l].operator.kind {
                     OperatorKind::Rx(rx) => Member::Rx(rx.regex.clone()),
                     OperatorKind::Pm(set) => Member::Pm(set.automaton.clone()),
-                    other => panic!("gated link {l} is not @rx or @pm: {other:?}"),
+                    OperatorKind::ValidateByteRange(allowed) => Member::ByteRange(allowed.clone()),
+                    other => {
+                        panic!("gated link {l} is not @rx, @pm or @validateByteRange: {other:?}")
+                    }
                 };
                 members.push((
                     group.first_pattern + i,
@@ -276,6 +279,8 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
 enum Member {
     Rx(std::sync::Arc<regex_automata::meta::Regex>),
     Pm(std::sync::Arc<aho_corasick::AhoCorasick>),
+    /// `@validateByteRange`: matches when a byte is not allowed.
+    ByteRange(std::sync::Arc<[bool; 256]>),
 }
 
 impl Member {
@@ -284,6 +289,7 @@ impl Member {
         match self {
             Member::Rx(re) => re.is_match(input),
             Member::Pm(ac) => ac.is_match(input),
+            Member::ByteRange(allowed) => input.iter().any(|&b| !allowed[usize::from(b)]),
         }
     }
 }

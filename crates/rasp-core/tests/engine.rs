@@ -368,6 +368,34 @@ SecRule ARGS "@rx etc/passwd" "id:4,phase:2,pass,log,t:lowercase"
 }
 
 #[test]
+fn byte_range_rules_are_gated_and_agree_with_their_own_operator() {
+    // 920270's shape: NUL after `t:urlDecodeUni`; a narrower range; a
+    // negated one, which matches the values whose bytes are all allowed.
+    let gated = engine(
+        r#"
+SecRule ARGS "@validateByteRange 1-255" "id:1,phase:2,pass,log,t:none,t:urlDecodeUni"
+SecRule ARGS "@validateByteRange 32-126" "id:2,phase:2,pass,log,t:none"
+SecRule ARGS "!@validateByteRange 97-122" "id:3,phase:2,pass,log,t:none"
+"#,
+    );
+    let plan = gated.gate_plan();
+    assert_eq!(plan.ungated, vec![], "every rule is gated");
+    let cases: [(&str, &[u32]); 5] = [
+        ("/?q=fine", &[3]),
+        ("/?q=a%2500b", &[1]),
+        ("/?q=a%00b", &[1, 2]),
+        ("/?q=caf%C3%A9", &[2]),
+        ("/?q=two+words", &[]),
+    ];
+    let plain = per_rule(&gated);
+    for (uri, want) in cases {
+        for e in [&gated, &plain] {
+            assert_eq!(ids(&run(e, uri, None)), want.to_vec(), "{uri}");
+        }
+    }
+}
+
+#[test]
 fn a_long_value_read_through_two_targets_answers_for_both_groups() {
     // The User-Agent is read through `REQUEST_HEADERS:User-Agent` by one
     // group and through `REQUEST_HEADERS` by another whose chain leaves it

@@ -17,9 +17,11 @@
 //!   whole phase: a link reads its answer per value, on the values it
 //!   resolves when its turn comes (a link on `TX:0` or `MATCHED_VARS`,
 //!   which the head's match sets, fails the rule on stable targets below);
-//! - its operator is a constant `@rx` or `@pm` (`RxMacro` changes per
-//!   transaction). A phrase list joins the set as one case-insensitive
-//!   alternation of its phrases, which matches exactly when `@pm` does.
+//! - its operator is a constant `@rx`, `@pm` or `@validateByteRange`
+//!   (`RxMacro` changes per transaction). A phrase list joins the set as
+//!   one case-insensitive alternation of its phrases, which matches
+//!   exactly when `@pm` does; a byte-range table as the class of the bytes
+//!   it forbids, which matches exactly when the operator counts one.
 //!   The scan is exact, not only a necessary condition, so a negated rule
 //!   is gated too: it matches exactly the values its pattern misses (and
 //!   cannot be skipped for a whole phase);
@@ -214,7 +216,9 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
             return Some("phrase list too long for a gate");
         }
         OperatorKind::Pm(set) => set.phrases.is_empty() || set.phrases.iter().any(String::is_empty),
-        _ => return Some("operator is not a constant @rx or @pm"),
+        // Its pattern is a class of one byte (see `strategy::pattern`).
+        OperatorKind::ValidateByteRange(_) => false,
+        _ => return Some("operator is not a constant @rx, @pm or @validateByteRange"),
     };
     if rule.targets.is_empty() {
         return Some("no targets");
