@@ -148,6 +148,7 @@ pub(crate) fn build_operator(
                     matches_everything: CompiledRegex::matches_everything(arg),
                     min_len: measured.min_len,
                     required: measured.required,
+                    match_message: CompiledRegex::match_message(arg),
                 })
             }
         }

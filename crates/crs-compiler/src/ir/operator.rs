@@ -46,9 +46,27 @@ pub struct CompiledRegex {
     /// cannot match. CRS's `multiMatch` rules run their pattern on every
     /// step result; 934100's on `t:base64Decode` garbage.
     pub required: Option<Arc<RequiredLiterals>>,
+    /// ModSecurity's description of a match, made once here rather than
+    /// by every matching rule (a CRS pattern runs to thousands of
+    /// characters): see [`CompiledRegex::match_message`].
+    pub match_message: String,
 }
 
+/// Characters of a pattern shown in its match description.
+const SHOWN_CHARS: usize = 252;
+
 impl CompiledRegex {
+    /// `Pattern match "…"` with the first 252 characters of `source`,
+    /// followed by ` ...` when there are more.
+    pub fn match_message(source: &str) -> String {
+        let cut = source
+            .char_indices()
+            .nth(SHOWN_CHARS)
+            .map_or(source.len(), |(at, _)| at);
+        let more = if cut < source.len() { " ..." } else { "" };
+        format!("Pattern match \"{}{more}\"", &source[..cut])
+    }
+
     /// Whether `source` matches every input with group 0 spanning all of
     /// it under ModSecurity's semantics (dot-all, `$` only at the end):
     /// a greedy `.*` from the start, optionally anchored at either end.
@@ -169,5 +187,26 @@ impl fmt::Display for Operator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let neg = if self.negated { "!" } else { "" };
         write!(f, "{neg}@{} {}", self.name, self.argument)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompiledRegex;
+
+    #[test]
+    fn a_match_message_shows_the_first_252_characters_of_the_pattern() {
+        assert_eq!(CompiledRegex::match_message("a+"), "Pattern match \"a+\"");
+        let exactly = "x".repeat(252);
+        assert_eq!(
+            CompiledRegex::match_message(&exactly),
+            format!("Pattern match \"{exactly}\"")
+        );
+        // Characters, not bytes: a two-byte character is never split.
+        let long = "é".repeat(300);
+        assert_eq!(
+            CompiledRegex::match_message(&long),
+            format!("Pattern match \"{} ...\"", "é".repeat(252))
+        );
     }
 }

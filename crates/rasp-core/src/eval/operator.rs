@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crs_compiler::ir::operator::{Operator, OperatorKind};
+use crs_compiler::ir::operator::{CompiledRegex, Operator, OperatorKind};
 use regex_automata::meta::Regex;
 use regex_automata::Input;
 
@@ -120,10 +120,11 @@ fn captures_of(re: &Regex, value: &[u8]) -> Option<Captures> {
 }
 
 /// Runs a compiled pattern; `everything` says it matches every value in
-/// full (see `CompiledRegex::matches_everything`).
+/// full (see `CompiledRegex::matches_everything`), `message` is the
+/// match's description (`CompiledRegex::match_message`).
 fn regex_outcome(
     re: &Regex,
-    source: &str,
+    message: &str,
     everything: bool,
     value: &[u8],
     capture: bool,
@@ -144,11 +145,7 @@ fn regex_outcome(
         o.matched = re.is_match(value);
     }
     if o.matched && describe {
-        let mut shown: String = source.chars().take(252).collect();
-        if shown.len() < source.len() {
-            shown.push_str(" ...");
-        }
-        o.message = format!("Pattern match \"{shown}\"");
+        o.message = message.to_owned();
     }
     o
 }
@@ -167,7 +164,7 @@ pub(crate) fn run(
         K::Rx(rx) => {
             return regex_outcome(
                 &rx.regex,
-                &rx.source,
+                &rx.match_message,
                 rx.matches_everything,
                 value,
                 capture,
@@ -181,7 +178,10 @@ pub(crate) fn run(
             // pattern that does not compile is an operator error, as PCRE
             // compile errors are in ModSecurity.
             match crs_compiler::build::regex::compile(&pattern) {
-                Ok(re) => return regex_outcome(&re, &pattern, false, value, capture, describe),
+                Ok(re) => {
+                    let message = CompiledRegex::match_message(&pattern);
+                    return regex_outcome(&re, &message, false, value, capture, describe);
+                }
                 Err(e) => {
                     o.error = Some(format!(
                         "@rx pattern built from macros does not compile: {e}"
