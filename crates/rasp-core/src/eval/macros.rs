@@ -16,7 +16,17 @@ pub(crate) fn expand<'a>(m: &'a MacroString, scope: &Scope<'a>) -> Cow<'a, [u8]>
             first_value(scope, *variable, key.as_deref()).unwrap_or(Cow::Borrowed(b""))
         }
         parts => {
-            let mut out = Vec::new();
+            // Room for the literals and a short value or two: CRS's log
+            // data (`Matched Data: %{TX.0} found within ...`) otherwise
+            // grows the buffer four or five times.
+            let literals: usize = parts
+                .iter()
+                .map(|p| match p {
+                    MacroPart::Literal(s) => s.len(),
+                    _ => 32,
+                })
+                .sum();
+            let mut out = Vec::with_capacity(literals);
             append_parts(parts, scope, &mut out);
             Cow::Owned(out)
         }

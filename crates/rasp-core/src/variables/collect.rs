@@ -216,6 +216,18 @@ pub(crate) fn first_value<'a>(
     if let (Some(k), Some(c)) = (key, scope.cols.by_variable(variable)) {
         return c.get(k.as_bytes()).map(Cow::Borrowed);
     }
+    // And for `%{MATCHED_VAR}` and `%{MATCHED_VAR_NAME}`, in the log data
+    // of most CRS rules: the value itself, without a list of one (as
+    // `resolve` has them: nothing before a first match).
+    if key.is_none() && !scope.matched.var_name.is_empty() {
+        match variable {
+            Variable::MatchedVar => return Some(Cow::Borrowed(&scope.matched.var)),
+            Variable::MatchedVarName => {
+                return Some(Cow::Borrowed(scope.matched.var_name.as_bytes()))
+            }
+            _ => {}
+        }
+    }
     let mut out = Vec::new();
     let selector = match key {
         Some(k) => Selector::Key(k.to_owned()),
