@@ -117,12 +117,21 @@ fn push_hit(
                 "Match of \"{} {}\" against \"{}\" required.",
                 link.operator.name, link.operator.argument, name
             )
-        } else if name.is_empty() {
-            format!("{op_message}.")
-        } else if op_detail.is_empty() {
-            format!("{op_message} at {name}.")
         } else {
-            format!("{op_message} at {name}. {op_detail}")
+            // Pushed rather than formatted: a pattern's description runs to
+            // 270 characters, and every logged match makes one.
+            let mut m = String::with_capacity(op_message.len() + name.len() + op_detail.len() + 6);
+            m.push_str(op_message);
+            if !name.is_empty() {
+                m.push_str(" at ");
+                m.push_str(&name);
+            }
+            m.push('.');
+            if !name.is_empty() && !op_detail.is_empty() {
+                m.push(' ');
+                m.push_str(op_detail);
+            }
+            m
         }
     };
     out.text.extend_from_slice(value);
@@ -139,6 +148,26 @@ fn push_hit(
         captures: first_capture..out.captures.len(),
         message,
     });
+}
+
+/// The first [`EXCERPT`] characters of `value` (lossy UTF-8), in one copy.
+fn excerpt(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    // Fewer bytes than that are fewer characters too: no walk.
+    let cut = if text.len() <= EXCERPT {
+        text.len()
+    } else {
+        text.char_indices()
+            .nth(EXCERPT)
+            .map_or(text.len(), |(at, _)| at)
+    };
+    match text {
+        Cow::Owned(mut s) => {
+            s.truncate(cut);
+            s
+        }
+        Cow::Borrowed(s) => s.get(..cut).unwrap_or(s).to_owned(),
+    }
 }
 
 /// Whether the rule's disruptive action does anything (`pass` and none do
@@ -606,10 +635,7 @@ impl Transaction {
             Some(Disruptive::Pass) | None => None,
             Some(d) => Some(d.clone()),
         };
-        let excerpt: String = String::from_utf8_lossy(value)
-            .chars()
-            .take(EXCERPT)
-            .collect();
+        let excerpt = excerpt(value);
         self.matches.push(MatchRecord {
             id: head.id,
             phase: phase.number(),
@@ -662,5 +688,25 @@ impl Transaction {
             ),
         });
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{excerpt, EXCERPT};
+
+    #[test]
+    fn an_excerpt_keeps_the_first_characters_of_the_lossy_value() {
+        assert_eq!(excerpt(b"short"), "short");
+        let long = "a".repeat(EXCERPT + 10);
+        assert_eq!(excerpt(long.as_bytes()), "a".repeat(EXCERPT));
+        // Characters, not bytes: 600 two-byte characters keep 512.
+        let wide = "é".repeat(600);
+        assert_eq!(excerpt(wide.as_bytes()), "é".repeat(EXCERPT));
+        // A byte that is not UTF-8 is one replacement character.
+        let mut mixed = vec![0xff; 3];
+        mixed.extend_from_slice(&[b'x'; EXCERPT]);
+        let want: String = "\u{fffd}".repeat(3) + &"x".repeat(EXCERPT - 3);
+        assert_eq!(excerpt(&mixed), want);
     }
 }
