@@ -41,7 +41,7 @@ fn default_action_applies_to_later_rules_and_links() {
         r2.transforms,
         vec![Transform::Lowercase, Transform::UrlDecode]
     );
-    assert_eq!(r2.actions.tags, vec!["d".to_string()]);
+    assert_eq!(*r2.actions.tags, ["d".to_string()]);
     // Chain links get the defaults merged too (v2 add_rule), but no
     // disruptive action of their own.
     let link = r2.chain.as_deref().unwrap();

@@ -1,5 +1,7 @@
 //! What a transaction produces: verdicts, interventions and match records.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// The result of processing a phase.
@@ -68,8 +70,8 @@ pub struct MatchRecord {
     pub data: Option<String>,
     /// Severity level 0–7.
     pub severity: Option<u8>,
-    /// Tags.
-    pub tags: Vec<String>,
+    /// Tags (the rule's own list, shared).
+    pub tags: Arc<[String]>,
     /// `ver`.
     pub ver: Option<String>,
     /// Full name of the matched variable (`ARGS:q`) of the last link.

@@ -62,6 +62,7 @@ pub(crate) fn resolve(defaults: &[Act], own: &[Act]) -> Resolved {
     let mut block = false;
     let mut phase = Phase::RequestBody;
     let mut transforms = Vec::new();
+    let mut tags = Vec::new();
     for act in defaults.iter().chain(own.iter()) {
         match act {
             Act::Id(_) | Act::Chain => {}
@@ -74,7 +75,7 @@ pub(crate) fn resolve(defaults: &[Act], own: &[Act]) -> Resolved {
             Act::Status(s) => a.status = Some(*s),
             Act::Msg(m) => a.msg = Some(m.clone()),
             Act::Logdata(m) => a.logdata = Some(m.clone()),
-            Act::Tag(t) => a.tags.push(t.clone()),
+            Act::Tag(t) => tags.push(t.clone()),
             Act::Severity(s) => a.severity = Some(*s),
             Act::Ver(v) => a.ver = Some(v.clone()),
             Act::Rev(v) => a.rev = Some(v.clone()),
@@ -103,6 +104,7 @@ pub(crate) fn resolve(defaults: &[Act], own: &[Act]) -> Resolved {
     }
     a.disruptive = Some(disruptive);
     a.block = block;
+    a.tags = tags.into();
     Resolved {
         actions: a,
         phase,
@@ -142,7 +144,7 @@ mod tests {
             vec![Transform::Lowercase, Transform::UrlDecode]
         );
         assert!(!r.actions.log && r.actions.auditlog);
-        assert_eq!(r.actions.tags, vec!["d".to_string(), "own".to_string()]);
+        assert_eq!(*r.actions.tags, ["d".to_string(), "own".to_string()]);
         let r = resolve(
             &defaults,
             &[Act::Transform(None), Act::Disruptive(DisruptiveAct::Pass)],

@@ -334,8 +334,9 @@ pub struct Actions {
     pub msg: Option<MacroString>,
     /// `logdata`.
     pub logdata: Option<MacroString>,
-    /// `tag`s, in order (including inherited ones).
-    pub tags: Vec<String>,
+    /// `tag`s, in order (including inherited ones), shared with every
+    /// record of a match of the rule.
+    pub tags: Arc<[String]>,
     /// `severity`.
     pub severity: Option<Severity>,
     /// `ver`.
@@ -382,7 +383,7 @@ impl Default for Actions {
             status: None,
             msg: None,
             logdata: None,
-            tags: Vec::new(),
+            tags: Arc::from(Vec::new()),
             severity: None,
             ver: None,
             rev: None,

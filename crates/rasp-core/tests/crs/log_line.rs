@@ -28,7 +28,7 @@ impl From<&MatchRecord> for LogEntry {
             data: m.data.clone(),
             severity: m.severity,
             ver: m.ver.clone(),
-            tags: m.tags.clone(),
+            tags: m.tags.to_vec(),
         }
     }
 }
