@@ -1,5 +1,6 @@
 //! The engine: compiled rules plus runtime configuration, cheap to clone.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,6 +143,36 @@ pub struct Engine {
     /// Phase 1's rules decided by TX alone, played once (see
     /// `transaction::prelude`); empty in per-rule mode.
     pub(crate) prelude: Arc<crate::transaction::Prelude>,
+    /// The rule files' names as match records show them.
+    pub(crate) file_names: Arc<FileNames>,
+}
+
+/// The rule files' names as match records show them, made once: a path's
+/// `Display` walks it as lossy UTF-8, about 800 instructions for each
+/// logged match of a CRS rule.
+#[derive(Debug, Default)]
+pub(crate) struct FileNames(Vec<(Arc<PathBuf>, String)>);
+
+impl FileNames {
+    fn build(rules: &CompiledRuleset) -> FileNames {
+        let mut names: Vec<(Arc<PathBuf>, String)> = Vec::new();
+        for rule in rules.rules() {
+            let file = &rule.location.file;
+            if !names.iter().any(|(f, _)| Arc::ptr_eq(f, file)) {
+                names.push((Arc::clone(file), file.display().to_string()));
+            }
+        }
+        FileNames(names)
+    }
+
+    /// The name of `file` (one of the rules' own: a few dozen pointers
+    /// compared).
+    pub(crate) fn name(&self, file: &Arc<PathBuf>) -> String {
+        self.0
+            .iter()
+            .find(|(f, _)| Arc::ptr_eq(f, file))
+            .map_or_else(|| file.display().to_string(), |(_, name)| name.clone())
+    }
 }
 
 impl Engine {
@@ -169,7 +200,9 @@ impl Engine {
             mapped_contains: Arc::default(),
             sweep_chains: Arc::default(),
             prelude: Arc::default(),
+            file_names: Arc::default(),
         };
+        engine.file_names = Arc::new(FileNames::build(&engine.rules));
         engine.mapped_contains = Arc::new(crate::operator::MappedContains::build(&engine.rules));
         if !engine.config.per_rule {
             let plan =

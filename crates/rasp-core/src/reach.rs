@@ -96,6 +96,7 @@ pub(crate) fn plan_for_reached(engine: &Engine) -> Option<GatePlan> {
         mapped_contains: Arc::clone(&engine.mapped_contains),
         sweep_chains: Arc::default(),
         prelude: Arc::default(),
+        file_names: Arc::clone(&engine.file_names),
     };
     let mut reached = vec![false; engine.rules.link_count];
     for probe in PROBES {

@@ -1019,3 +1019,26 @@ SecRule ARGS "@rx \n" "id:2,phase:2,pass,log,t:none,t:urlDecodeUni"
     let tx = run(&gated, "/?a=plain&b=(%20)&c=more", None);
     assert_eq!(ids(&tx), vec![1]);
 }
+
+#[test]
+fn match_records_name_each_rule_s_own_file() {
+    let compiled = crs_compiler::Compiler::new()
+        .add_str(
+            "first.conf",
+            r#"SecRule ARGS "@rx a" "id:1,phase:2,pass,log""#,
+        )
+        .add_str(
+            "second.conf",
+            r#"SecRule ARGS "@rx b" "id:2,phase:2,pass,log""#,
+        )
+        .compile()
+        .expect("compiles");
+    let e = Engine::new(Arc::new(compiled));
+    let tx = run(&e, "/?q=ab", None);
+    let files: Vec<(u32, &str)> = tx
+        .matches()
+        .iter()
+        .map(|m| (m.id, m.file.as_str()))
+        .collect();
+    assert_eq!(files, vec![(1, "first.conf"), (2, "second.conf")]);
+}

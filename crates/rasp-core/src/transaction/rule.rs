@@ -647,7 +647,7 @@ impl Transaction {
             matched_var_name: name.to_owned(),
             matched_value: excerpt,
             match_text: message.to_owned(),
-            file: head.location.file.display().to_string(),
+            file: self.engine.file_names.name(&head.location.file),
             line: head.location.line,
             log: a.log,
             auditlog: a.auditlog,
