@@ -216,7 +216,8 @@ fn ineligible(rule: &Rule) -> Option<&'static str> {
             return Some("phrase list too long for a gate");
         }
         OperatorKind::Pm(set) => set.phrases.is_empty() || set.phrases.iter().any(String::is_empty),
-        // Its pattern is a class of one byte (see `strategy::pattern`).
+        // Its pattern is the class of the bytes it forbids (see
+        // `strategy::pattern`).
         OperatorKind::ValidateByteRange(_) => false,
         _ => return Some("operator is not a constant @rx, @pm or @validateByteRange"),
     };

@@ -19,14 +19,14 @@ pub(crate) fn expand<'a>(m: &'a MacroString, scope: &Scope<'a>) -> Cow<'a, [u8]>
             // Room for the literals and a short value or two: CRS's log
             // data (`Matched Data: %{TX.0} found within ...`) otherwise
             // grows the buffer four or five times.
-            let literals: usize = parts
+            let room: usize = parts
                 .iter()
                 .map(|p| match p {
                     MacroPart::Literal(s) => s.len(),
                     _ => 32,
                 })
                 .sum();
-            let mut out = Vec::with_capacity(literals);
+            let mut out = Vec::with_capacity(room);
             append_parts(parts, scope, &mut out);
             Cow::Owned(out)
         }
