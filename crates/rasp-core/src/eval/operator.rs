@@ -120,11 +120,12 @@ fn captures_of(re: &Regex, value: &[u8]) -> Option<Captures> {
 }
 
 /// Runs a compiled pattern; `everything` says it matches every value in
-/// full (see `CompiledRegex::matches_everything`), `message` is the
-/// match's description (`CompiledRegex::match_message`).
+/// full (see `CompiledRegex::matches_everything`), `message` makes the
+/// match's description (`CompiledRegex::match_message`), when one is
+/// wanted.
 fn regex_outcome(
     re: &Regex,
-    message: &str,
+    message: impl FnOnce() -> String,
     everything: bool,
     value: &[u8],
     capture: bool,
@@ -145,7 +146,7 @@ fn regex_outcome(
         o.matched = re.is_match(value);
     }
     if o.matched && describe {
-        o.message = message.to_owned();
+        o.message = message();
     }
     o
 }
@@ -164,7 +165,7 @@ pub(crate) fn run(
         K::Rx(rx) => {
             return regex_outcome(
                 &rx.regex,
-                &rx.match_message,
+                || rx.match_message.clone(),
                 rx.matches_everything,
                 value,
                 capture,
@@ -179,8 +180,8 @@ pub(crate) fn run(
             // compile errors are in ModSecurity.
             match crs_compiler::build::regex::compile(&pattern) {
                 Ok(re) => {
-                    let message = CompiledRegex::match_message(&pattern);
-                    return regex_outcome(&re, &message, false, value, capture, describe);
+                    let message = || CompiledRegex::match_message(&pattern);
+                    return regex_outcome(&re, message, false, value, capture, describe);
                 }
                 Err(e) => {
                     o.error = Some(format!(

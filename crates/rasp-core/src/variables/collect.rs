@@ -217,15 +217,10 @@ pub(crate) fn first_value<'a>(
         return c.get(k.as_bytes()).map(Cow::Borrowed);
     }
     // And for `%{MATCHED_VAR}` and `%{MATCHED_VAR_NAME}`, in the log data
-    // of most CRS rules: the value itself, without a list of one (as
-    // `resolve` has them: nothing before a first match).
-    if key.is_none() && !scope.matched.var_name.is_empty() {
-        match variable {
-            Variable::MatchedVar => return Some(Cow::Borrowed(&scope.matched.var)),
-            Variable::MatchedVarName => {
-                return Some(Cow::Borrowed(scope.matched.var_name.as_bytes()))
-            }
-            _ => {}
+    // of most CRS rules: the value itself, without a list of one.
+    if key.is_none() {
+        if let Some(v) = matched_scalar(scope, variable) {
+            return Some(Cow::Borrowed(v));
         }
     }
     let mut out = Vec::new();
@@ -235,6 +230,20 @@ pub(crate) fn first_value<'a>(
     };
     resolve(scope, variable, &selector, &mut out);
     out.into_iter().next().map(|v| v.value)
+}
+
+/// `MATCHED_VAR` or `MATCHED_VAR_NAME` (nothing before a first match,
+/// and nothing for any other variable).
+fn matched_scalar<'a>(scope: &Scope<'a>, var: Variable) -> Option<&'a [u8]> {
+    let matched = scope.matched;
+    if matched.var_name.is_empty() {
+        return None;
+    }
+    match var {
+        Variable::MatchedVar => Some(&matched.var),
+        Variable::MatchedVarName => Some(matched.var_name.as_bytes()),
+        _ => None,
+    }
 }
 
 fn members<'a>(
@@ -332,11 +341,10 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 collection(var, c, selector, out);
             }
         }
-        V::MatchedVar if !scope.matched.var_name.is_empty() => {
-            scalar(var, Cow::Borrowed(&scope.matched.var), out)
-        }
-        V::MatchedVarName if !scope.matched.var_name.is_empty() => {
-            scalar(var, Cow::Borrowed(scope.matched.var_name.as_bytes()), out)
+        V::MatchedVar | V::MatchedVarName => {
+            if let Some(v) = matched_scalar(scope, var) {
+                scalar(var, Cow::Borrowed(v), out);
+            }
         }
         V::MatchedVars | V::MatchedVarsNames => {
             for (name, value) in scope.matched.vars() {
