@@ -14,6 +14,8 @@ pub(super) fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     out.clear();
     match ip {
         IpAddr::V4(v4) => {
+            // At most "255.255.255.255": one allocation, not two.
+            out.reserve(15);
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
                     out.push(b'.');

@@ -91,8 +91,24 @@ fn unique_id(started_us: u128) -> Vec<u8> {
         out.push(ALPHABET[(v & 63) as usize]);
         v >>= 6;
     }
-    out.extend_from_slice(format!("{n:013}").as_bytes());
+    push_counter(&mut out, n);
     out
+}
+
+/// Appends `n` as `format!("{n:013}")` would, without a string of its own
+/// (a formatted string was an allocation per transaction).
+fn push_counter(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [b'0'; 13];
+    let mut rest = n;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    if rest > 0 {
+        // Past 13 digits, `{:013}` prints them all.
+        out.extend_from_slice(rest.to_string().as_bytes());
+    }
+    out.extend_from_slice(&digits);
 }
 
 impl Transaction {
@@ -446,6 +462,27 @@ impl Transaction {
         self.errors.extend(errors);
         if self.engine.config.fail_mode == crate::FailMode::Closed && phase != Phase::Logging {
             self.interrupt(500, InterventionKind::EngineError, phase.number(), first);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_counter;
+
+    #[test]
+    fn the_counter_is_written_as_thirteen_digits_or_more() {
+        for n in [
+            0,
+            7,
+            1_234_567_890_123,
+            9_999_999_999_999,
+            10_000_000_000_000,
+            u64::MAX,
+        ] {
+            let mut out = b"id".to_vec();
+            push_counter(&mut out, n);
+            assert_eq!(out, format!("id{n:013}").into_bytes(), "{n}");
         }
     }
 }

@@ -54,8 +54,11 @@ pub(super) fn set_request_line(ex: &mut ExchangeData, method: &[u8], uri: &[u8],
 /// Sets `REQUEST_FILENAME` and what derives from it: `REQUEST_BASENAME`
 /// and `REQUEST_URI` (path plus `?query`).
 pub(super) fn set_path(ex: &mut ExchangeData, path: Vec<u8>) {
-    let mut request_uri = path.clone();
-    if let Some(q) = &ex.query {
+    // Sized for the path and the query at once (it grew twice per request).
+    let query = ex.query.as_deref();
+    let mut request_uri = Vec::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+    request_uri.extend_from_slice(&path);
+    if let Some(q) = query {
         request_uri.push(b'?');
         request_uri.extend_from_slice(q);
     }
