@@ -565,6 +565,7 @@ fn name_pattern(ctx: &mut Ctx, source: &str) -> Result<NamePattern, ActError> {
     Ok(NamePattern {
         source: source.to_string(),
         regex,
+        literal: NamePattern::literal_of(source),
     })
 }
 
@@ -683,5 +684,52 @@ mod tests {
         );
         assert!(parse_setvar("nocollection").is_err());
         assert!(parse_setvar("args.x=1").is_err());
+    }
+
+    fn pattern(source: &str) -> NamePattern {
+        let mut ctx = Ctx::default();
+        name_pattern(&mut ctx, source).ok().unwrap()
+    }
+
+    #[test]
+    fn plain_tag_patterns_are_searched_as_literals() {
+        let p = pattern("xss-perf-disable");
+        assert_eq!(p.literal.as_deref(), Some("xss-perf-disable"));
+        assert!(p.is_match(b"xss-perf-disable"));
+        assert!(p.is_match(b"a-xss-perf-disable-b"));
+        // Case-sensitive, as v2 compiles these patterns.
+        assert!(!p.is_match(b"XSS-perf-disable"));
+        assert!(!p.is_match(b"xss-perf"));
+        for source in [
+            "^attack-",
+            "OWASP_CRS/.*",
+            "a|b",
+            "x+",
+            "(y)",
+            "[z]",
+            "q?",
+            "w{2}",
+            "\\d",
+            "$",
+        ] {
+            assert!(pattern(source).literal.is_none(), "{source}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn a_literal_pattern_matches_as_its_regex(
+            source in "[a-zA-Z0-9/_ -]{1,6}",
+            text in "[a-zA-Z0-9/_ -]{0,16}",
+        ) {
+            let p = pattern(&source);
+            proptest::prop_assert!(p.literal.is_some());
+            let haystack = format!("{text}{source}{text}");
+            for t in [text.as_bytes(), haystack.as_bytes()] {
+                proptest::prop_assert_eq!(p.is_match(t), p.regex.is_match(t));
+            }
+        }
     }
 }

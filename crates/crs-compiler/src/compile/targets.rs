@@ -128,11 +128,7 @@ fn selector(ctx: &mut Ctx, variable: Variable, v: &str) -> Result<Selector, Stri
         let regex = ctx
             .name_pattern(source)
             .map_err(|e| format!("bad regex in selector {}:{v}: {e}", variable.name()))?;
-        return Ok(Selector::Regex(SelectorRegex {
-            source: source.to_string(),
-            regex,
-            literal_prefix: SelectorRegex::literal_prefix_of(source),
-        }));
+        return Ok(Selector::Regex(SelectorRegex::new(source, regex)));
     }
     Ok(Selector::Key(v.to_ascii_lowercase()))
 }

@@ -143,6 +143,37 @@ pub struct NamePattern {
     pub source: String,
     /// The compiled pattern.
     pub regex: Arc<Regex>,
+    /// The pattern itself when it has no regex metacharacter (CRS's
+    /// `ctl:ruleRemoveTargetByTag=xss-perf-disable`): a substring search
+    /// decides, as the unanchored, case-sensitive regex would. CRS's
+    /// 941010 makes every XSS rule test its tags against that pattern on
+    /// most requests; the regex also took a shared cache from its pool on
+    /// each test, which threads other than the pool's first user pay for.
+    pub literal: Option<String>,
+}
+
+impl NamePattern {
+    /// The [`NamePattern::literal`] of `source`: the pattern when it has
+    /// no PCRE metacharacter.
+    pub fn literal_of(source: &str) -> Option<String> {
+        const META: &[u8] = b"\\^$.|?*+()[]{}";
+        (!source.is_empty() && !source.bytes().any(|b| META.contains(&b)))
+            .then(|| source.to_string())
+    }
+
+    /// Whether the pattern matches somewhere in `text`.
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        match &self.literal {
+            // Tags and messages are short: comparing at each position
+            // costs less than setting up a substring searcher per call.
+            Some(literal) => {
+                let literal = literal.as_bytes();
+                text.windows(literal.len())
+                    .any(|w| w.first() == literal.first() && w == literal)
+            }
+            None => self.regex.is_match(text),
+        }
+    }
 }
 
 /// Engine mode (`SecRuleEngine`, `ctl:ruleEngine`).

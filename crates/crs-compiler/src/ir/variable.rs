@@ -181,9 +181,85 @@ pub struct SelectorRegex {
     /// lower-cased: a prefix comparison decides, without running the
     /// regex over every member.
     pub literal_prefix: Option<Vec<u8>>,
+    /// For other patterns, a literal every matching name holds, when the
+    /// pattern starts with one: a name without it is not selected, and the
+    /// regex runs only on the names that have it. CRS excludes cookies by
+    /// `!REQUEST_COOKIES:/^pbjs-\w+$/` and `/^_ga(?:_\w+)?$/` in over a
+    /// dozen rules, and selects `TX:/paramcounter_.*/`; each test took
+    /// the regex's cache from its pool, which threads other than the
+    /// pool's first user pay for with a lock.
+    pub required: Option<NameLiteral>,
+}
+
+/// A literal every name a selector regex matches holds (see
+/// [`SelectorRegex::required`]), compared ignoring ASCII case as the
+/// regex is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameLiteral {
+    /// The literal, lower-cased.
+    pub bytes: Vec<u8>,
+    /// Whether names start with it (the pattern is anchored with `^`);
+    /// otherwise they contain it.
+    pub at_start: bool,
+}
+
+impl NameLiteral {
+    /// The literal `source` starts with (after an optional `^`): its
+    /// leading letters, digits, `_` and `-`, without the last one when a
+    /// quantifier follows it (`?`, `*`, `{`, or `+`, which another one may
+    /// follow: `a+*`). `None` for a
+    /// pattern with an alternation (which may match without it) or when
+    /// fewer than two bytes are left.
+    pub fn of(source: &str) -> Option<NameLiteral> {
+        if source.contains('|') {
+            return None;
+        }
+        let (at_start, rest) = match source.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, source),
+        };
+        let rest = rest.as_bytes();
+        let mut len = rest
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
+            .count();
+        if matches!(rest.get(len), Some(b'?' | b'*' | b'{' | b'+')) {
+            len = len.saturating_sub(1);
+        }
+        let bytes = rest.get(..len)?.to_ascii_lowercase();
+        (bytes.len() >= 2).then_some(NameLiteral { bytes, at_start })
+    }
+
+    /// Whether `name` holds the literal where it must.
+    #[inline]
+    pub fn found_in(&self, name: &[u8]) -> bool {
+        let literal = self.bytes.as_slice();
+        if self.at_start {
+            return name
+                .get(..literal.len())
+                .is_some_and(|n| n.eq_ignore_ascii_case(literal));
+        }
+        name.windows(literal.len())
+            .any(|w| w.eq_ignore_ascii_case(literal))
+    }
 }
 
 impl SelectorRegex {
+    /// The selector for `source`, compiled as `regex`, with what can be
+    /// decided about it at compile time.
+    pub fn new(source: &str, regex: Arc<Regex>) -> SelectorRegex {
+        let literal_prefix = SelectorRegex::literal_prefix_of(source);
+        SelectorRegex {
+            source: source.to_string(),
+            regex,
+            required: literal_prefix
+                .is_none()
+                .then(|| NameLiteral::of(source))
+                .flatten(),
+            literal_prefix,
+        }
+    }
+
     /// The compile-time analysis behind [`SelectorRegex::literal_prefix`].
     pub fn literal_prefix_of(source: &str) -> Option<Vec<u8>> {
         let rest = source.strip_prefix('^')?;
@@ -208,7 +284,9 @@ impl Selector {
                 Some(p) => name
                     .get(..p.len())
                     .is_some_and(|n| n.eq_ignore_ascii_case(p)),
-                None => r.regex.is_match(name),
+                None => {
+                    r.required.as_ref().is_none_or(|l| l.found_in(name)) && r.regex.is_match(name)
+                }
             },
         }
     }
@@ -284,11 +362,7 @@ mod tests {
         }
         let source = "^header_name_920450_";
         let regex = crate::build::regex::compile_name_pattern(source).expect("compiles");
-        let sel = Selector::Regex(SelectorRegex {
-            source: source.into(),
-            regex: Arc::clone(&regex),
-            literal_prefix: SelectorRegex::literal_prefix_of(source),
-        });
+        let sel = Selector::Regex(SelectorRegex::new(source, Arc::clone(&regex)));
         for name in [
             "header_name_920450_host",
             "HEADER_NAME_920450_x",
@@ -301,6 +375,68 @@ mod tests {
                 regex.is_match(name.as_bytes()),
                 "{name}"
             );
+        }
+    }
+
+    #[test]
+    fn required_literals_of_crs_selectors() {
+        let of = |s: &str| {
+            NameLiteral::of(s).map(|l| (String::from_utf8(l.bytes).unwrap_or_default(), l.at_start))
+        };
+        assert_eq!(of("^pbjs-\\w+$"), Some(("pbjs-".into(), true)));
+        assert_eq!(of("^_ga(?:_\\w+)?$"), Some(("_ga".into(), true)));
+        assert_eq!(of("paramcounter_.*"), Some(("paramcounter_".into(), false)));
+        assert_eq!(
+            of("rfi_parameter_.*"),
+            Some(("rfi_parameter_".into(), false))
+        );
+        assert_eq!(
+            of("MULTIPART_HEADERS_CONTENT_TYPES_*"),
+            Some(("multipart_headers_content_types".into(), false))
+        );
+        // Optional or repeated last byte, alternations, escapes first,
+        // too short: nothing required.
+        for none in [
+            "^ab?c",
+            "ab+",
+            "^ab|cd",
+            "a|b",
+            "\\x22?\\x24Version",
+            "(?i)abc",
+            "^a",
+            "^[\\w]+\\[",
+            "ab{2}",
+            "",
+        ] {
+            assert_eq!(of(none), None, "{none}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// A selector with a required literal selects exactly what its
+        /// regex matches.
+        #[test]
+        fn a_required_literal_never_changes_what_is_selected(
+            anchored in proptest::bool::ANY,
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "a", "B", "c", "_", "-", "1", "?", "*", "+", ".", "\\w", "(?:_x)?", "$", "{2}", "[ab]", "|",
+            ]), 1..8),
+            names in proptest::collection::vec("[aAbBcC_1x-]{0,8}", 8),
+        ) {
+            let source = format!("{}{}", if anchored { "^" } else { "" }, parts.concat());
+            let Ok(regex) = crate::build::regex::compile_name_pattern(&source) else {
+                return Ok(());
+            };
+            let sel = Selector::Regex(SelectorRegex::new(&source, Arc::clone(&regex)));
+            for name in &names {
+                proptest::prop_assert_eq!(
+                    sel.matches(name.as_bytes()),
+                    regex.is_match(name.as_bytes()),
+                    "source {:?} name {:?}", source, name
+                );
+            }
         }
     }
 }

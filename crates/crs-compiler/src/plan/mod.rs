@@ -211,7 +211,16 @@ fn stable(v: Variable) -> bool {
 /// Why a rule is not gated, or `None` when it can be.
 fn ineligible(rule: &Rule) -> Option<&'static str> {
     let matches_empty = match &rule.operator.kind {
-        OperatorKind::Rx(rx) => rx.regex.is_match(b"".as_slice()),
+        // With a cache of its own: the regex's shared cache pool belongs
+        // to the first thread that searches with it, which is then the
+        // only one that takes a cache without a lock. That should be a
+        // thread that serves requests, not the one that loads the rules.
+        OperatorKind::Rx(rx) => {
+            let mut cache = rx.regex.create_cache();
+            rx.regex
+                .search_with(&mut cache, &regex_automata::Input::new(b"".as_slice()))
+                .is_some()
+        }
         OperatorKind::Pm(set) if set.phrases.len() > GATE_MAX_PHRASES => {
             return Some("phrase list too long for a gate");
         }

@@ -19,17 +19,13 @@ impl RuleSelector {
     fn selects(&self, rule: &Rule) -> bool {
         match self {
             RuleSelector::Ids(ranges) => ranges.iter().any(|r| r.contains(rule.id)),
-            RuleSelector::Tag(p) => rule
-                .actions
-                .tags
-                .iter()
-                .any(|t| p.regex.is_match(t.as_bytes())),
+            RuleSelector::Tag(p) => rule.actions.tags.iter().any(|t| p.is_match(t.as_bytes())),
             RuleSelector::Msg(p) => rule
                 .actions
                 .msg
                 .as_ref()
                 .and_then(|m| m.as_literal())
-                .is_some_and(|m| p.regex.is_match(m.as_bytes())),
+                .is_some_and(|m| p.is_match(m.as_bytes())),
         }
     }
 }
