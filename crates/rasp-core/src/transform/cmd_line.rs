@@ -73,6 +73,11 @@ const SEPARATOR: u8 = 2;
 /// `/` or `(`: kept, with no space before it.
 const TIGHT: u8 = 3;
 
+/// The separators: each run of them becomes one space.
+const SEPARATORS: [u8; 6] = [b' ', b',', b';', b'\t', b'\r', b'\n'];
+/// The bytes deleted.
+const DELETED: [u8; 4] = [b'\\', b'"', b'\'', b'^'];
+
 /// What [`rewrite`] writes for each byte: a space for a separator, the
 /// byte lower-cased otherwise.
 static WRITTEN: [u8; 256] = {
@@ -82,27 +87,27 @@ static WRITTEN: [u8; 256] = {
         written[c] = (c as u8).to_ascii_lowercase();
         c += 1;
     }
-    written[b'\t' as usize] = b' ';
-    written[b'\r' as usize] = b' ';
-    written[b'\n' as usize] = b' ';
-    written[b',' as usize] = b' ';
-    written[b';' as usize] = b' ';
+    let mut i = 0;
+    while i < SEPARATORS.len() {
+        written[SEPARATORS[i] as usize] = b' ';
+        i += 1;
+    }
     written
 };
 
 /// Each byte's part in [`rewrite`].
 static ROLE: [u8; 256] = {
     let mut role = [KEEP; 256];
-    role[b'\\' as usize] = DELETE;
-    role[b'"' as usize] = DELETE;
-    role[b'\'' as usize] = DELETE;
-    role[b'^' as usize] = DELETE;
-    role[b' ' as usize] = SEPARATOR;
-    role[b',' as usize] = SEPARATOR;
-    role[b';' as usize] = SEPARATOR;
-    role[b'\t' as usize] = SEPARATOR;
-    role[b'\r' as usize] = SEPARATOR;
-    role[b'\n' as usize] = SEPARATOR;
+    let mut i = 0;
+    while i < SEPARATORS.len() {
+        role[SEPARATORS[i] as usize] = SEPARATOR;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < DELETED.len() {
+        role[DELETED[i] as usize] = DELETE;
+        i += 1;
+    }
     role[b'/' as usize] = TIGHT;
     role[b'(' as usize] = TIGHT;
     role
