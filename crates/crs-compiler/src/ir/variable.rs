@@ -191,6 +191,12 @@ pub struct SelectorRegex {
     pub required: Option<NameLiteral>,
 }
 
+/// A byte that stands for itself in a selector pattern, as the literal
+/// analyses read it (letters, digits, `_`, `-`).
+fn literal_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
 /// A literal every name a selector regex matches holds (see
 /// [`SelectorRegex::required`]), compared ignoring ASCII case as the
 /// regex is.
@@ -219,10 +225,7 @@ impl NameLiteral {
             None => (false, source),
         };
         let rest = rest.as_bytes();
-        let mut len = rest
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
-            .count();
+        let mut len = rest.iter().take_while(|b| literal_name_byte(**b)).count();
         if matches!(rest.get(len), Some(b'?' | b'*' | b'{' | b'+')) {
             len = len.saturating_sub(1);
         }
@@ -263,11 +266,8 @@ impl SelectorRegex {
     /// The compile-time analysis behind [`SelectorRegex::literal_prefix`].
     pub fn literal_prefix_of(source: &str) -> Option<Vec<u8>> {
         let rest = source.strip_prefix('^')?;
-        (!rest.is_empty()
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-        .then(|| rest.to_ascii_lowercase().into_bytes())
+        (!rest.is_empty() && rest.bytes().all(literal_name_byte))
+            .then(|| rest.to_ascii_lowercase().into_bytes())
     }
 }
 

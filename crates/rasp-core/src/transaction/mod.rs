@@ -95,20 +95,12 @@ fn unique_id(started_us: u128) -> Vec<u8> {
     out
 }
 
-/// Appends `n` as `format!("{n:013}")` would, without a string of its own
-/// (a formatted string was an allocation per transaction).
+/// Appends `n` as `format!("{n:013}")` would, into `out` itself (a
+/// formatted string was an allocation per transaction).
 fn push_counter(out: &mut Vec<u8>, n: u64) {
-    let mut digits = [b'0'; 13];
-    let mut rest = n;
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    if rest > 0 {
-        // Past 13 digits, `{:013}` prints them all.
-        out.extend_from_slice(rest.to_string().as_bytes());
-    }
-    out.extend_from_slice(&digits);
+    use std::io::Write;
+    // Writing to a vector cannot fail.
+    let _ = write!(out, "{n:013}");
 }
 
 impl Transaction {
