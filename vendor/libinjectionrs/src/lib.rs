@@ -190,7 +190,9 @@ pub fn detect_sqli(input: &[u8]) -> DetectionResult {
 pub fn detect_sqli_with_flags(input: &[u8], flags: SqliFlags) -> DetectionResult {
     let mut state = SqliState::new(input, flags);
     let is_sqli = state.detect();
-    let fp = state.get_fingerprint();
+    // The fingerprint `detect` computed last (as C's `libinjection_sqli`
+    // reports it); `get_fingerprint` would fold the tokens again.
+    let fp = sqli::Fingerprint::new(state.fingerprint);
     
     DetectionResult {
         is_injection: is_sqli,
