@@ -12,6 +12,12 @@ pub fn detect_sqli(value: &[u8]) -> Option<String> {
     if one_token(value) {
         return None;
     }
+    libinjection(value)
+}
+
+/// [`detect_sqli`] without the one-token shortcut (for callers that tried
+/// it already).
+fn libinjection(value: &[u8]) -> Option<String> {
     let result = libinjectionrs::detect_sqli(value);
     if !result.is_injection() {
         return None;
@@ -26,20 +32,65 @@ pub fn detect_sqli(value: &[u8]) -> Option<String> {
 
 /// Whether libinjection reads `value` as a single token: one word (a letter
 /// or `_`, then letters, digits and `_`: no byte that ends a word or starts
-/// another token, no quote that would start a string) or one number (digits
-/// only). The only one-token fingerprint on libinjection's list is `X` (an
-/// "evil" token, never a word or a number), and without a quote it tries no
-/// other context, so such a value is never SQLi. Most names, identifiers
-/// and small numbers in requests are one token; the detector spends
-/// ~100 ns on each.
+/// another token, no quote that would start a string), one dotted word (see
+/// [`dotted_word`]) or one number (digits, or digits, a dot and digits).
+/// The only one-token fingerprint on libinjection's list is `X` (an "evil"
+/// token, never a word or a number), and without a quote it tries no other
+/// context, so such a value is never SQLi. Most names, identifiers and
+/// small numbers in requests are one token; the detector spends ~100 ns on
+/// each.
 fn one_token(value: &[u8]) -> bool {
-    match value.split_first() {
-        Some((first, rest)) if first.is_ascii_alphabetic() || *first == b'_' => {
-            rest.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        }
-        Some(_) => value.iter().all(u8::is_ascii_digit),
-        None => false,
+    let Some(&first) = value.first() else {
+        return false;
+    };
+    if first.is_ascii_digit() {
+        let int = value
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(value.len());
+        // A decimal: libinjection's number takes digits, one dot and more
+        // digits (`89.9`, the prices of JSON APIs).
+        return match value.get(int..) {
+            Some([]) => true,
+            Some([b'.', frac @ ..]) => !frac.is_empty() && frac.iter().all(u8::is_ascii_digit),
+            _ => false,
+        };
     }
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return false;
+    }
+    let mut dots = false;
+    for &b in value {
+        if b == b'.' {
+            dots = true;
+        } else if !(b.is_ascii_alphanumeric() || b == b'_') {
+            return false;
+        }
+    }
+    !dots || dotted_word(value)
+}
+
+/// Whether libinjection reads `word` (letters, digits, `_` and dots, not
+/// starting with a dot or digit) as one token. Its word token holds dots
+/// (`.` ends no word): it splits a word at a dot only where the part
+/// before it is a keyword of a type other than a bare word (`select.x`;
+/// `dbms_lock.sleep` stays whole), so such a word whose every part before
+/// a dot is not such a keyword is one token. JSON bodies name their
+/// arguments with dots (`items.items.sku`), and CRS's 942100 checks every
+/// name. Words as long as C's token buffer (32 bytes) or longer are left to
+/// libinjection: C looks for the dots in its truncated copy of the word.
+fn dotted_word(word: &[u8]) -> bool {
+    use libinjectionrs::sqli::sqli_data::lookup_word_listed_bytes;
+    use libinjectionrs::sqli::TokenType;
+    const TOKEN_SIZE: usize = 32;
+    word.len() < TOKEN_SIZE
+        && word.iter().enumerate().all(|(i, &b)| {
+            b != b'.'
+                || word
+                    .get(..i)
+                    .and_then(lookup_word_listed_bytes)
+                    .is_none_or(|t| t == TokenType::Bareword)
+        })
 }
 
 /// v2's match message for a fingerprint.
@@ -123,17 +174,32 @@ mod one_token_tests {
             b"0",
             b"Q",
             b"a1b2",
+            b"a.b",
+            b"items.items.sku",
+            b"sys.fn_my_permissions",
+            b"a..b.",
+            b"89.9",
+            b"0.5",
         ];
         let more = [
             &b""[..],
             b"1a",
             b"0x1f",
             b"a b",
-            b"a.b",
             b"a-b",
             b"a'",
             b"1e5",
             b"\xe9t",
+            // Split at the dot: the part before it is a keyword.
+            b"select.x",
+            b"union.all",
+            b"or.b",
+            // Longer than C's token buffer.
+            b"abcdefghij.abcdefghij.abcdefghij",
+            b"1.",
+            b".5",
+            b"1.2.3",
+            b"1.5e3",
         ];
         for (values, want) in [(&one[..], true), (&more[..], false)] {
             for v in values {
@@ -163,9 +229,29 @@ mod one_token_tests {
             prop_assert!(!libinjectionrs::detect_sqli(v.as_bytes()).is_injection());
         }
 
+        /// Nor on the dotted words and decimals it answers (words of
+        /// every keyword type joined by dots or other separators, which
+        /// make SQLi of some: `n&n` for `x or x`; and random ones).
+        #[test]
+        fn dotted_words_and_decimals_are_never_sqli(
+            v in prop_oneof![
+                (
+                    prop::collection::vec(prop::sample::select(WORDS), 1..5),
+                    prop::sample::select(&[".", " ", "'", "-", "1."][..]),
+                )
+                    .prop_map(|(w, sep)| w.join(sep)),
+                "[A-Za-z_][A-Za-z0-9_.]{0,40}",
+                "[0-9]{1,20}[.][0-9]{1,20}",
+            ]
+        ) {
+            if one_token(v.as_bytes()) {
+                prop_assert!(!libinjectionrs::detect_sqli(v.as_bytes()).is_injection(), "{}", v);
+            }
+        }
+
         /// Mixed values keep going to libinjection.
         #[test]
-        fn others_go_to_libinjection(v in "[0-9][A-Za-z ]{1,20}|[A-Za-z]{1,8}[ '.@-][A-Za-z0-9]{0,8}") {
+        fn others_go_to_libinjection(v in "[0-9][A-Za-z ]{1,20}|[A-Za-z]{1,8}[ '@-][A-Za-z0-9]{0,8}") {
             prop_assert!(!one_token(v.as_bytes()));
         }
     }
