@@ -56,7 +56,7 @@ fn push_group(out: &mut Vec<u8>, s: &[u8]) {
 fn valid_prefix_len(input: &[u8]) -> usize {
     input
         .iter()
-        .position(|&b| SEXTETS[usize::from(b)] == INVALID)
+        .position(|&b| sextet(b).is_none())
         .unwrap_or(input.len())
 }
 
