@@ -341,6 +341,10 @@ fn metrics_response(handle: &PrometheusHandle) -> Response<Full<Bytes>> {
     res
 }
 
+/// How often the recorder drains its pending histogram samples into the
+/// histograms (the exporter's own default when it runs upkeep itself).
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 /// Installs the global Prometheus recorder, with histograms as Prometheus
 /// histograms (the exporter's default is a summary, which cannot be
 /// aggregated across replicas).
@@ -404,7 +408,18 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10));
     http.http2().timer(TokioTimer::new());
-    let serve = async move {
+    // `install_recorder` leaves the exporter's upkeep to the caller: each
+    // request's histogram samples wait in the recorder until upkeep or a
+    // scrape drains them, so a server nobody scrapes grew without bound.
+    let upkeep_handle = metrics.clone();
+    let upkeep = async move {
+        let mut every = tokio::time::interval(METRICS_UPKEEP);
+        loop {
+            every.tick().await;
+            upkeep_handle.run_upkeep();
+        }
+    };
+    let accept = async move {
         loop {
             let (stream, peer) = match listener.accept().await {
                 Ok(c) => c,
@@ -453,6 +468,12 @@ async fn start(args: Arc<Args>, metrics: PrometheusHandle) -> Result<Started, Er
                     .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
                     .await;
             });
+        }
+    };
+    let serve = async move {
+        tokio::select! {
+            () = accept => {}
+            () = upkeep => {}
         }
     };
     Ok(Started {
