@@ -1042,3 +1042,37 @@ fn match_records_name_each_rule_s_own_file() {
         .collect();
     assert_eq!(files, vec![(1, "first.conf"), (2, "second.conf")]);
 }
+
+#[test]
+fn prefix_and_literal_selectors_select_what_their_regex_does() {
+    // `^literal` selectors are decided by a prefix test per member, and
+    // others with a required literal by a search for it first: names in
+    // any case, sharing only a first byte, or holding the literal later,
+    // are selected exactly as the regex would.
+    let e = engine(
+        r#"
+SecAction "id:1,phase:2,pass,nolog,setvar:tx.key_a=1,setvar:tx.KEY_B=2,setvar:tx.k=3,setvar:tx.kex_c=4,setvar:tx.xkey_d=5,setvar:tx.key=6"
+SecRule TX:/^Key_/ "@rx ." "id:2,phase:2,pass,log,logdata:'%{matched_var_name}'"
+SecRule ARGS:/^Foo_/ "@rx ." "id:3,phase:2,pass,log,logdata:'%{matched_var_name}'"
+SecRule ARGS_NAMES:/bar_*/ "@rx ." "id:4,phase:2,pass,log,logdata:'%{matched_var_name}'"
+"#,
+    );
+    let tx = run(
+        &e,
+        "/?foo_a=1&FOO_b=2&fo=3&xfoo_c=4&f=5&Foo_=6&bar=7&xxBAR_=8&ba=9&bxbar=10",
+        None,
+    );
+    let names = |id: u32| -> Vec<String> {
+        tx.matches()
+            .iter()
+            .filter(|m| m.id == id)
+            .filter_map(|m| m.data.clone())
+            .collect()
+    };
+    assert_eq!(names(2), ["TX:key_a", "TX:key_b"]);
+    assert_eq!(names(3), ["ARGS:foo_a", "ARGS:FOO_b", "ARGS:Foo_"]);
+    assert_eq!(
+        names(4),
+        ["ARGS_NAMES:bar", "ARGS_NAMES:xxBAR_", "ARGS_NAMES:bxbar"]
+    );
+}
