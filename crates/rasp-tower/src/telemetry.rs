@@ -2,6 +2,13 @@
 //! recorded until the application installs a recorder (for example
 //! `metrics-exporter-prometheus`), and this crate owns no registry.
 //!
+//! Each request records a counter and up to seven histogram samples. A
+//! recorder that buffers samples needs its upkeep run: with
+//! `metrics-exporter-prometheus`'s `install_recorder`, call
+//! `PrometheusHandle::run_upkeep` every few seconds (the example server
+//! does it every 5 s), or the samples of a server nobody scrapes pile up
+//! (about 120 bytes per request, measured).
+//!
 //! | name | kind | labels |
 //! |---|---|---|
 //! | `rasp_requests_total` | counter | `outcome` = `passed`, `blocked`, `detected`, `rate_limited`, `error` |
