@@ -368,7 +368,7 @@ fn cached_step(
 /// request's short values (header names, words of free text). `None` when
 /// there is nothing to lower-case.
 fn in_place(input: &[u8]) -> Option<Arc<[u8]>> {
-    if !input.iter().any(u8::is_ascii_uppercase) {
+    if !crate::transform::has_ascii_uppercase(input) {
         return None;
     }
     let mut copy = Arc::<[u8]>::from(input);

@@ -69,6 +69,7 @@ mod trim;
 mod unicode_map;
 mod url_decode;
 
+pub(crate) use case::has_ascii_uppercase;
 pub(crate) use hex::{is_hex, pair as hex_pair};
 pub(crate) use triggers::{ByteClasses, IdleAfterLowercase};
 pub(crate) use url_decode::url_decode_reporting;

@@ -130,7 +130,7 @@ impl Collection {
         if let Some(i) = self.find_hashed(key, hash) {
             return Ok(i);
         }
-        if !key.iter().any(u8::is_ascii_uppercase) {
+        if !crate::transform::has_ascii_uppercase(key) {
             return Err(hash);
         }
         let lower = key.to_ascii_lowercase();
