@@ -254,9 +254,10 @@ impl NameLiteral {
 }
 
 /// Whether `name` starts with `lower` (lower-case) ignoring ASCII case,
-/// as a [`SelectorRegex::literal_prefix`] selects names. The first bytes are compared alone first: `TX:/^header_name_920450_/`
-/// tests all ~60 TX members, most of which differ there, and the case-
-/// folding comparison of the whole prefix cost ~60 instructions each.
+/// as a [`SelectorRegex::literal_prefix`] selects names. The first bytes
+/// are compared alone first: `TX:/^header_name_920450_/` tests all ~60 TX
+/// members, most of which differ there, and the case-folding comparison
+/// of the whole prefix cost ~60 instructions each.
 #[inline]
 pub fn starts_with_ignoring_case(name: &[u8], lower: &[u8]) -> bool {
     match (name.first(), lower.first()) {
