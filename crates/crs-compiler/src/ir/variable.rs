@@ -240,16 +240,14 @@ impl NameLiteral {
         if self.at_start {
             return starts_with_ignoring_case(name, literal);
         }
-        let Some((&first, _)) = literal.split_first() else {
+        if literal.is_empty() {
             return true;
-        };
-        // Only where the first byte agrees is the rest compared (CRS's
-        // `TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/` tests every TX member
-        // for a 31-byte literal).
-        name.windows(literal.len()).any(|w| {
-            w.first().is_some_and(|b| b.to_ascii_lowercase() == first)
-                && w.eq_ignore_ascii_case(literal)
-        })
+        }
+        // Each position is a prefix test, which looks at the first byte
+        // before the rest (CRS's `TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/`
+        // tests every TX member for a 31-byte literal).
+        name.windows(literal.len())
+            .any(|w| starts_with_ignoring_case(w, literal))
     }
 }
 

@@ -5,7 +5,9 @@ use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crs_compiler::ir::rule::Rule;
-use crs_compiler::ir::variable::{starts_with_ignoring_case, Selector, Target, Variable};
+use crs_compiler::ir::variable::{
+    starts_with_ignoring_case, Selector, SelectorRegex, Target, Variable,
+};
 
 use crate::variables::collections::Collection;
 use crate::variables::{Collections, ExchangeData, Pair};
@@ -270,12 +272,12 @@ fn members<'a>(
             .for_each(push),
         // CRS's way of iterating its own TX variables
         // (`TX:/^header_name_920450_/`): a prefix test per member.
-        Selector::Regex(r) if r.literal_prefix.is_some() => {
-            let prefix = r.literal_prefix.as_deref().unwrap_or_default();
-            pairs
-                .filter(|p| starts_with_ignoring_case(&p.name, prefix))
-                .for_each(push)
-        }
+        Selector::Regex(SelectorRegex {
+            literal_prefix: Some(prefix),
+            ..
+        }) => pairs
+            .filter(|p| starts_with_ignoring_case(&p.name, prefix))
+            .for_each(push),
         _ => pairs.filter(|p| selector.matches(&p.name)).for_each(push),
     }
 }
