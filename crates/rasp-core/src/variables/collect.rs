@@ -27,32 +27,30 @@ pub(crate) enum ValueName<'a> {
 impl ValueName<'_> {
     /// Appends the name as ModSecurity writes it in `MATCHED_VAR_NAME`
     /// (`ARGS:q`).
-    pub(crate) fn render_into(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
+    pub(crate) fn render_into(&self, out: &mut String) {
+        use std::fmt::Write;
         match self {
-            ValueName::Scalar(v) => out.extend_from_slice(v.name().as_bytes()),
+            ValueName::Scalar(v) => out.push_str(v.name()),
             ValueName::Member(v, k) => {
-                out.extend_from_slice(v.name().as_bytes());
-                out.push(b':');
-                // Names are nearly always ASCII: no UTF-8 decoding for them.
-                if k.is_ascii() {
-                    out.extend_from_slice(k);
-                } else {
-                    out.extend_from_slice(String::from_utf8_lossy(k).as_bytes());
+                out.push_str(v.name());
+                out.push(':');
+                match std::str::from_utf8(k) {
+                    Ok(k) => out.push_str(k),
+                    Err(_) => out.push_str(&String::from_utf8_lossy(k)),
                 }
             }
             ValueName::Count(v, Selector::All) => {
-                out.push(b'&');
-                out.extend_from_slice(v.name().as_bytes());
+                out.push('&');
+                out.push_str(v.name());
             }
             ValueName::Count(v, Selector::Key(k)) => {
-                out.push(b'&');
-                out.extend_from_slice(v.name().as_bytes());
-                out.push(b':');
-                out.extend_from_slice(k.as_bytes());
+                out.push('&');
+                out.push_str(v.name());
+                out.push(':');
+                out.push_str(k);
             }
             ValueName::Count(v, selector) => {
-                // Writing to a vector cannot fail.
+                // Writing to a string cannot fail.
                 let _ = write!(out, "&{}:{}", v.name(), selector.describe());
             }
         }

@@ -33,6 +33,11 @@ pub(crate) struct Collection {
     /// before stays right until then (see `shortcut`, which keeps the
     /// positions of the TX members it reads).
     generation: u64,
+    /// Position + 1 of the members named `0`–`9` (0: none), which are
+    /// found without hashing: every capturing match writes `TX.0`, and
+    /// the rule's macros read it back (CRS's 920450 writes and reads it
+    /// three times per request header).
+    digits: [u32; 10],
 }
 
 /// A collection's members, kept to refill empty collections with
@@ -57,6 +62,7 @@ impl Collection {
             hasher: RandomState::default(),
             spare: Vec::new(),
             generation: 0,
+            digits: [0; 10],
         }
     }
 
@@ -69,6 +75,7 @@ impl Collection {
         Pair::keep_buffers(self.entries.drain(..), &mut self.spare, room, SPARE_BUFFER);
         self.entries.shrink_to(capacity);
         self.generation = self.generation.wrapping_add(1);
+        self.digits = [0; 10];
         self.index.clear();
         // The table is empty: nothing is rehashed.
         self.index.shrink_to(capacity, |_| 0);
@@ -126,6 +133,13 @@ impl Collection {
     /// are looked up as they are first, and the case is folded only when
     /// that misses.
     fn position_or_hash(&self, key: &[u8]) -> Result<usize, u64> {
+        if let Some(d) = digit(key) {
+            if let Some(&at) = self.digits.get(d).filter(|&&at| at != 0) {
+                return Ok(at as usize - 1);
+            }
+            // Not there: the hash, for the new member's index entry.
+            return Err(self.hasher.hash_one(key));
+        }
         let hash = self.hasher.hash_one(key);
         if let Some(i) = self.find_hashed(key, hash) {
             return Ok(i);
@@ -185,6 +199,7 @@ impl Collection {
         let mut name = key.into_owned();
         name.make_ascii_lowercase();
         self.insert_index_hashed(hash, self.entries.len());
+        note_digit(&mut self.digits, &name, self.entries.len());
         self.entries.push(Pair::new(name, value));
     }
 
@@ -205,6 +220,7 @@ impl Collection {
         let mut pair = Pair::take_spare(&mut self.spare);
         fill(&mut pair.name, &mut pair.value);
         self.insert_index_hashed(hash, self.entries.len());
+        note_digit(&mut self.digits, &pair.name, self.entries.len());
         self.entries.push(pair);
     }
 
@@ -264,12 +280,32 @@ impl Collection {
     fn reindex(&mut self) {
         self.generation = self.generation.wrapping_add(1);
         self.index.clear();
+        self.digits = [0; 10];
         let (entries, hasher) = (&self.entries, &self.hasher);
         for (i, p) in entries.iter().enumerate() {
             self.index.insert_unique(hasher.hash_one(&p.name), i, |&j| {
                 entries.get(j).map_or(0, |q| hasher.hash_one(&q.name))
             });
+            note_digit(&mut self.digits, &p.name, i);
         }
+    }
+}
+
+/// Records in `digits` (see [`Collection::digits`]) that the member named
+/// `name` is at `position`, when that name is a digit.
+fn note_digit(digits: &mut [u32; 10], name: &[u8], position: usize) {
+    if let (Some(d), Ok(at)) = (digit(name), u32::try_from(position + 1)) {
+        if let Some(slot) = digits.get_mut(d) {
+            *slot = at;
+        }
+    }
+}
+
+/// The digit a one-digit member name stands for.
+fn digit(name: &[u8]) -> Option<usize> {
+    match name {
+        [d @ b'0'..=b'9'] => Some(usize::from(d - b'0')),
+        _ => None,
     }
 }
 
@@ -372,6 +408,46 @@ mod tests {
         assert_eq!(names, [&b"score"[..], b"new_one"]);
         assert_eq!(tx.get(b"sCoRe"), Some(&b"3"[..]));
         assert_eq!(tx.get(b"new_one"), Some(&b"4"[..]));
+    }
+
+    #[test]
+    fn digit_members_are_found_after_every_change() {
+        let mut tx = Collection::with_capacity(8);
+        tx.set_slice(b"a", b"x");
+        tx.set_slice(b"0", b"zero");
+        tx.set_slice(b"b", b"y");
+        tx.set_slice(b"1", b"one");
+        assert_eq!(tx.get(b"0"), Some(&b"zero"[..]));
+        assert_eq!(tx.get(b"1"), Some(&b"one"[..]));
+        assert_eq!(tx.get(b"2"), None);
+        // A removal moves the members after it.
+        tx.remove(b"a");
+        assert_eq!(tx.get(b"0"), Some(&b"zero"[..]));
+        assert_eq!(tx.get(b"1"), Some(&b"one"[..]));
+        tx.remove(b"0");
+        assert_eq!(tx.get(b"0"), None);
+        assert_eq!(tx.get(b"1"), Some(&b"one"[..]));
+        // Set again: one member, updated in place.
+        tx.set_slice(b"0", b"again");
+        tx.set_slice(b"0", b"updated");
+        let zeros = tx.entries().iter().filter(|p| p.name == b"0").count();
+        assert_eq!(zeros, 1);
+        assert_eq!(tx.get(b"0"), Some(&b"updated"[..]));
+        // Emptied, then refilled from a frozen copy and replaced.
+        let frozen = tx.freeze();
+        tx.clear(8);
+        assert_eq!(tx.get(b"0"), None);
+        assert_eq!(tx.get(b"1"), None);
+        tx.fill_from(&frozen);
+        assert_eq!(tx.get(b"0"), Some(&b"updated"[..]));
+        assert_eq!(tx.get(b"1"), Some(&b"one"[..]));
+        tx.replace(vec![
+            Pair::new(b"q".to_vec(), b"1".to_vec()),
+            Pair::new(b"7".to_vec(), b"seven".to_vec()),
+        ]);
+        assert_eq!(tx.get(b"7"), Some(&b"seven"[..]));
+        assert_eq!(tx.get(b"0"), None);
+        assert_eq!(tx.get(b"1"), None);
     }
 
     #[test]
