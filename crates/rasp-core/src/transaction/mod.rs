@@ -53,7 +53,7 @@ pub struct Transaction {
     /// Buffers reused by every rule evaluation (see `rule.rs`), boxed: a
     /// rule takes them out and puts them back, and moving the buffers
     /// themselves (and dropping the empty ones left in their place) cost
-    /// about 40 instructions per evaluated rule. `None` only during an
+    /// about 55 instructions per evaluated rule. `None` only during an
     /// evaluation.
     hit_scratch: Option<Box<rule::HitScratch>>,
     values_scratch: std::cell::RefCell<Vec<crate::variables::Value<'static>>>,
