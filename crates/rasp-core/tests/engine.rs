@@ -524,6 +524,47 @@ SecRule ARGS "!@rx (?:^|/)\.{2}/" "id:3,phase:2,pass,log,t:none"
 }
 
 #[test]
+fn a_multi_match_link_stops_where_no_later_step_can_give_its_pattern_a_match() {
+    // Every match of `\.\./` holds a dot, and `t:cmdLine` and
+    // `t:lowercase` add no byte to a value: a value without a dot after
+    // the decoder is not taken through them. A dot the decoder makes, and
+    // a `..` that `t:cmdLine` makes by deleting a quote, are still found,
+    // on short values and on long ones (steps through the cache). The
+    // negated rule takes every step.
+    let gated = engine(
+        r#"
+SecRule ARGS "@rx \.\./" "id:1,phase:2,pass,log,multiMatch,t:none,t:urlDecodeUni,t:cmdLine,t:lowercase"
+SecRule ARGS "!@rx \.\./" "id:2,phase:2,pass,log,multiMatch,t:none,t:urlDecodeUni,t:cmdLine"
+SecRule ARGS "@rx (?i)xyz" "id:3,phase:2,pass,log,multiMatch,t:none,t:urlDecodeUni,t:lowercase"
+"#,
+    );
+    let plain = per_rule(&gated);
+    // A letter stands for both its cases: `XYZ` (decoded) matches, and so
+    // does its lower-cased copy, each logged.
+    let found = ids(&run(&gated, "/?q=X%2559Z", None));
+    assert_eq!(found.iter().filter(|&&id| id == 3).count(), 2, "{found:?}");
+    let filler = "Lorem+ipsum+dolor+sit+amet+".repeat(12);
+    // Whether rule 1 matches (each matching step result logs once).
+    let cases: [(String, bool); 7] = [
+        // `%2e%2e/` once the query is decoded: the dots come from the step.
+        ("/?q=%252e%252e/etc".into(), true),
+        // `."./`: `t:cmdLine` deletes the quote.
+        ("/?q=.%22./etc".into(), true),
+        ("/?q=A%22B/C".into(), false),
+        ("/?q=fine".into(), false),
+        (format!("/?q={filler}.%22./x"), true),
+        (format!("/?q={filler}%252e%252e/x"), true),
+        (format!("/?q={filler}no+dot+here/x"), false),
+    ];
+    for (uri, matches) in &cases {
+        let found = ids(&run(&gated, uri, None));
+        assert_eq!(found, ids(&run(&plain, uri, None)), "{uri}");
+        assert_eq!(found.contains(&1), *matches, "{uri}: {found:?}");
+        assert!(found.contains(&2), "{uri}: {found:?}");
+    }
+}
+
+#[test]
 fn tx_comparisons_find_members_that_moved_or_appeared() {
     // The shortcuts keep where each TX member they read is until a member
     // is added or removed: a removal moves `b`, and `a` comes back.

@@ -48,6 +48,9 @@ const MAX_REPEAT: u32 = 16;
 pub struct RequiredLiterals {
     /// Lower-cased, distinct.
     literals: Vec<Vec<u8>>,
+    /// A byte (lower-cased) every literal holds: see
+    /// [`RequiredLiterals::common_byte`].
+    common_byte: Option<u8>,
     /// Built with the pattern (on the loading threads): built on first
     /// use, the searches took a third of a fresh engine's first exchange
     /// with unusual input.
@@ -73,7 +76,21 @@ impl RequiredLiterals {
             }))
             .build(&literals)
             .ok()?;
-        Some(RequiredLiterals { literals, searcher })
+        let common_byte = common_byte(&literals);
+        Some(RequiredLiterals {
+            literals,
+            common_byte,
+            searcher,
+        })
+    }
+
+    /// A byte (lower-cased; a letter stands for both its cases) that every
+    /// literal holds, so every match holds it too: `.` for CRS's path
+    /// traversal pattern (930110, whose literals all hold `..`). A value
+    /// without it cannot match, nor can any result of steps that add no
+    /// byte to a value (`t:cmdLine`, `t:lowercase`); a `memchr` tells.
+    pub fn common_byte(&self) -> Option<u8> {
+        self.common_byte
     }
 
     /// The literals, lower-cased.
@@ -86,6 +103,23 @@ impl RequiredLiterals {
     pub fn may_match(&self, haystack: &[u8]) -> bool {
         self.searcher.is_match(haystack)
     }
+}
+
+/// A byte all of `literals` (lower-cased) hold, preferring one that is not
+/// a letter (rarer in text, and one `memchr` needle instead of two); not
+/// a space or NUL, which some steps put in place of others.
+fn common_byte(literals: &[Vec<u8>]) -> Option<u8> {
+    let (first, rest) = literals.split_first()?;
+    let shared =
+        |b: &&u8| !b.is_ascii_whitespace() && **b != 0 && rest.iter().all(|l| l.contains(b));
+    let mut letter = None;
+    for &b in first.iter().filter(shared) {
+        if !b.is_ascii_alphabetic() {
+            return Some(b);
+        }
+        letter.get_or_insert(b);
+    }
+    letter
 }
 
 /// A set of literals one of which every match of `hir` contains, or `None`
@@ -298,6 +332,25 @@ mod tests {
             v.sort();
             v
         })
+    }
+
+    #[test]
+    fn a_byte_every_literal_holds_is_found() {
+        let common = |pattern: &str| RequiredLiterals::of(&parse(pattern))?.common_byte();
+        // 930110's two halves both need the dots.
+        assert_eq!(
+            common(r"(?:^|[\x5c/;])\.{2,3}[\x5c/;]|[\x5c/;]\.{2,3}(?:[\x5c/;]|$)"),
+            Some(b'.')
+        );
+        // A letter when no other byte is shared, lower-cased (the first
+        // of the first literal's: `e`, `v`, `a` and `l` are all shared).
+        assert_eq!(common(r"(?i)EVAL\(|VALUES"), Some(b'e'));
+        // Not a letter when there is one.
+        assert_eq!(common(r"ab\.cd|xy\.z"), Some(b'.'));
+        // Nothing shared.
+        assert_eq!(common(r"eval|function"), None);
+        // Space is left out: steps put it in place of other bytes.
+        assert_eq!(common(r"a b|c d"), None);
     }
 
     #[test]

@@ -236,6 +236,53 @@ fn value_is_stable(name: &crate::variables::ValueName<'_>) -> bool {
 /// ones the cache's hashing costs more than the steps and checks it saves.
 const SHARED_STEPS_MIN_LEN: usize = 256;
 
+/// A byte every match of a `multiMatch` link's pattern holds, and the step
+/// from which no remaining step adds a byte to a value: a result before
+/// that step without the byte ends the value's checks, as no later result
+/// can match. CRS's 930110 (path traversal: every match holds `..`) takes
+/// every request header through `t:removeNulls,t:cmdLine` after its
+/// decoders; many hold no dot.
+#[derive(Clone, Copy, Debug)]
+struct NeededByte {
+    byte: u8,
+    from: usize,
+}
+
+impl NeededByte {
+    /// For a positive `@rx` whose required literals share a byte, and
+    /// whose last steps add none.
+    fn of(link: &Rule) -> Option<NeededByte> {
+        let OperatorKind::Rx(rx) = &link.operator.kind else {
+            return None;
+        };
+        if link.operator.negated {
+            return None;
+        }
+        let byte = rx.required.as_ref()?.common_byte()?;
+        let from = link
+            .transforms
+            .iter()
+            .rposition(|t| !crate::transform::never_adds_bytes(*t))
+            .map_or(0, |last| last + 1);
+        (from < link.transforms.len()).then_some(NeededByte { byte, from })
+    }
+
+    /// Whether no result of step `k` or a later one can match, given the
+    /// value before step `k`.
+    fn rules_out(&self, k: usize, value: &[u8]) -> bool {
+        if k != self.from {
+            return false;
+        }
+        // The literals are found ignoring ASCII case.
+        let upper = self.byte.to_ascii_uppercase();
+        if upper == self.byte {
+            memchr::memchr(self.byte, value).is_none()
+        } else {
+            memchr::memchr2(self.byte, upper, value).is_none()
+        }
+    }
+}
+
 /// Longest value excerpt kept in a match record.
 const EXCERPT: usize = 512;
 
@@ -405,6 +452,11 @@ impl Transaction {
         let too_short = |value: &[u8], k: usize| {
             value.len() < min_len && last_lengthening.is_none_or(|last| last < k)
         };
+        let needed = if link.actions.multi_match {
+            NeededByte::of(link)
+        } else {
+            None
+        };
         for v in values.drain(..) {
             if too_short(&v.value, 0) {
                 continue;
@@ -434,7 +486,9 @@ impl Transaction {
                 if let (Some(gate), true, Cow::Borrowed(bytes)) = (gate, stable, &v.value) {
                     if bytes.len() > SHARED_STEPS_MIN_LEN {
                         self.check(link, &scope, &v.name, bytes, raw, describe, out);
-                        self.multi_match_shared(link, &scope, &v.name, bytes, gate, describe, out);
+                        self.multi_match_shared(
+                            link, &scope, &v.name, bytes, gate, needed, describe, out,
+                        );
                         continue;
                     }
                 }
@@ -447,7 +501,7 @@ impl Transaction {
                 // until a step changes them.
                 let mut known_now = raw;
                 for (k, t) in link.transforms.iter().enumerate() {
-                    if too_short(&current, k) {
+                    if too_short(&current, k) || needed.is_some_and(|n| n.rules_out(k, &current)) {
                         break;
                     }
                     if classes.leave_unreported(*t) {
@@ -515,6 +569,7 @@ impl Transaction {
         name: &crate::variables::ValueName<'_>,
         original: &[u8],
         gate: crs_compiler::program::GateRef,
+        needed: Option<NeededByte>,
         describe: bool,
         out: &mut HitScratch,
     ) {
@@ -525,7 +580,10 @@ impl Transaction {
         // (the bench JSON's prose: four walks of 370 noisy bytes per
         // exchange, as slow as the literal searches that replace them).
         let mut text = true;
-        for t in &link.transforms {
+        for (k, t) in link.transforms.iter().enumerate() {
+            if needed.is_some_and(|n| n.rules_out(k, &current)) {
+                break;
+            }
             let next = self.tcache.step(&current, *t);
             // v2 re-runs the operator when a function reports a change,
             // which is not always a change of bytes.

@@ -174,6 +174,28 @@ pub(crate) fn decodes_binary(t: Transform) -> bool {
     )
 }
 
+/// Whether `t` adds no byte to a value: every byte of its result is, ASCII
+/// case aside, one of its input's, or a space (what `t:cmdLine` and
+/// `t:compressWhitespace` put in place of others). A pattern whose every
+/// match holds a byte the value lacks cannot match any result of such
+/// steps (see `RequiredLiterals::common_byte`). Not the decoders, which
+/// make any byte of an escape.
+pub(crate) fn never_adds_bytes(t: Transform) -> bool {
+    matches!(
+        t,
+        Transform::CmdLine
+            | Transform::CompressWhitespace
+            | Transform::Lowercase
+            | Transform::RemoveNulls
+            | Transform::RemoveWhitespace
+            | Transform::ReplaceNulls
+            | Transform::Trim
+            | Transform::TrimLeft
+            | Transform::TrimRight
+            | Transform::Uppercase
+    )
+}
+
 /// Whether `t` never returns a value longer than its input: decoders,
 /// removers and case or parity changes. Not the encoders, the digests,
 /// `length` (of an empty value: `0`) or `utf8toUnicode` (`é` becomes
@@ -414,6 +436,29 @@ mod tests {
             for &t in Transform::ALL.iter().filter(|t| never_lengthens(**t)) {
                 prop_assert!(apply(t, &input).len() <= input.len(), "{} grew", t);
                 prop_assert!(apply(t, &escapes).len() <= escapes.len(), "{} grew", t);
+            }
+        }
+
+        #[test]
+        fn listed_transformations_add_no_byte(
+            input in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'\\'), Just(b'"'), Just(b'\''), Just(b'^'), Just(b','), Just(b';'),
+                    Just(b' '), Just(b'\t'), Just(b'\n'), Just(0), Just(0xa0), Just(b'/'),
+                    Just(b'('), Just(b'.'), Just(b'A'), Just(b'z'), Just(b'%'), Just(b'&'),
+                    any::<u8>(),
+                ],
+                0..48,
+            ),
+        ) {
+            // The engine skips a `multiMatch` rule's remaining steps when
+            // the value lacks a byte every match of its pattern holds.
+            let has = |b: u8| input.iter().any(|i| i.eq_ignore_ascii_case(&b));
+            for &t in Transform::ALL.iter().filter(|t| never_adds_bytes(**t)) {
+                let out = apply(t, &input);
+                for &b in out.iter() {
+                    prop_assert!(b == b' ' || has(b), "{} added {:#04x}", t, b);
+                }
             }
         }
 
