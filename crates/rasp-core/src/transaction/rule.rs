@@ -452,6 +452,9 @@ impl Transaction {
         let too_short = |value: &[u8], k: usize| {
             value.len() < min_len && last_lengthening.is_none_or(|last| last < k)
         };
+        // Worked out here like the limits above: it depends on the link
+        // only, but only `multiMatch` links need it (a handful per request,
+        // a few steps each), not a table beside every rule.
         let needed = if link.actions.multi_match {
             NeededByte::of(link)
         } else {

@@ -198,9 +198,7 @@ impl Collection {
     fn push_new(&mut self, key: Cow<'_, [u8]>, hash: u64, value: Vec<u8>) {
         let mut name = key.into_owned();
         name.make_ascii_lowercase();
-        self.insert_index_hashed(hash, self.entries.len());
-        note_digit(&mut self.digits, &name, self.entries.len());
-        self.entries.push(Pair::new(name, value));
+        self.push_indexed(hash, Pair::new(name, value));
     }
 
     /// Like [`Collection::push_new`], in the buffers of a spare member
@@ -219,6 +217,13 @@ impl Collection {
     fn push_spare(&mut self, hash: u64, fill: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>)) {
         let mut pair = Pair::take_spare(&mut self.spare);
         fill(&mut pair.name, &mut pair.value);
+        self.push_indexed(hash, pair);
+    }
+
+    /// Appends `pair` (lower-case, new; `hash` is its name's) with its
+    /// index entry and, for a digit name, its place in `digits`: the one
+    /// way members are added one at a time.
+    fn push_indexed(&mut self, hash: u64, pair: Pair) {
         self.insert_index_hashed(hash, self.entries.len());
         note_digit(&mut self.digits, &pair.name, self.entries.len());
         self.entries.push(pair);
