@@ -36,12 +36,14 @@ pub enum FailMode {
 /// - `fail_mode`: [`FailMode::Closed`]
 /// - `per_rule`: `false` (the multi-pattern gates are used)
 /// - `gate_build_time`: 0.5 ms per exchange
+/// - `gate_memory`: 1 MiB per thread
 /// - `log_raw_values`: `false` (credentials are redacted in audit records)
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub(crate) fail_mode: FailMode,
     pub(crate) per_rule: bool,
     pub(crate) gate_build_time: Duration,
+    pub(crate) gate_memory: usize,
     pub(crate) log_raw_values: bool,
 }
 
@@ -51,6 +53,7 @@ impl Default for EngineConfig {
             fail_mode: FailMode::default(),
             per_rule: false,
             gate_build_time: Duration::from_micros(500),
+            gate_memory: 1 << 20,
             log_raw_values: false,
         }
     }
@@ -83,6 +86,25 @@ impl EngineConfig {
     /// exchange pay.
     pub fn gate_build_time(mut self, per_exchange: Duration) -> EngineConfig {
         self.gate_build_time = per_exchange;
+        self
+    }
+
+    /// How many bytes each thread may keep of what the multi-pattern
+    /// gates found in values it has seen. Default 1 MiB; 0 keeps nothing.
+    ///
+    /// Most values recur from one exchange to the next (a browser's
+    /// `User-Agent` and `Accept*` headers, a client's cookies): a thread
+    /// remembers, for values up to 1 KiB, which patterns the gates' sweep
+    /// found in them, and answers the next sweep of the same bytes from
+    /// that instead of transforming and scanning them again. Answers are
+    /// kept per engine and compared byte for byte, so verdicts do not
+    /// depend on this setting; only the time does. A full memory is
+    /// emptied and starts over.
+    ///
+    /// Measured at PL1 (one thread, instructions per exchange): see
+    /// `benches/README.md`, session 21.
+    pub fn gate_memory(mut self, bytes_per_thread: usize) -> EngineConfig {
+        self.gate_memory = bytes_per_thread;
         self
     }
 

@@ -664,6 +664,58 @@ SecRule ARGS "@rx bbb" "id:2,phase:2,pass,log,t:lowercase"
 }
 
 #[test]
+fn a_thread_remembers_sweep_answers_for_its_engine_only() {
+    // A thread remembers what its sweeps found in short values
+    // (`transaction/sweep_memo.rs`). Two engines whose one set holds
+    // different patterns at the same places: an answer of one must never
+    // be taken by the other, neither a miss (`ccc` for the first engine)
+    // nor a hit (`aaa` hits the first engine's first pattern and the
+    // second engine's second one).
+    let first = engine(
+        r#"
+SecRule ARGS "@rx aaa" "id:1,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@rx bbb" "id:2,phase:2,pass,log,t:lowercase"
+"#,
+    );
+    let second = engine(
+        r#"
+SecRule ARGS "@rx ccc" "id:3,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@rx aaa" "id:4,phase:2,pass,log,t:lowercase"
+"#,
+    );
+    for e in [&first, &second] {
+        assert_eq!(e.gate_plan().ungated, vec![], "every rule is gated");
+        assert_eq!(e.gate_plan().sets.len(), 1);
+    }
+    // Each value twice in a row on one engine: the second answer is the
+    // remembered one.
+    for _ in 0..2 {
+        for _ in 0..2 {
+            assert_eq!(ids(&run(&first, "/?q=AAA&r=ccc", None)), vec![1]);
+        }
+        for _ in 0..2 {
+            assert_eq!(ids(&run(&second, "/?q=AAA&r=ccc", None)), vec![3, 4]);
+        }
+        for _ in 0..2 {
+            assert_eq!(ids(&run(&first, "/?q=bbb", None)), vec![2]);
+            assert!(ids(&run(&first, "/?q=ccc", None)).is_empty());
+        }
+        for _ in 0..2 {
+            assert_eq!(ids(&run(&second, "/?q=ccc", None)), vec![3]);
+            assert!(ids(&run(&second, "/?q=bbb", None)).is_empty());
+        }
+    }
+    // Without the memory, the same answers.
+    let forgetful = Engine::with_config(
+        Arc::clone(second.rules()),
+        rasp_core::EngineConfig::new().gate_memory(0),
+    );
+    for _ in 0..2 {
+        assert_eq!(ids(&run(&forgetful, "/?q=AAA&r=ccc", None)), vec![3, 4]);
+    }
+}
+
+#[test]
 fn exchanges_on_one_thread_share_no_variables_or_captures() {
     // TX members reuse the buffers of the previous exchange's members, and
     // captures and expanded setvar operands go through reused buffers

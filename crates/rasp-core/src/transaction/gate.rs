@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use crs_compiler::build::gate_set::{GateSet, LANES};
 use crs_compiler::ir::transform::Transform;
-use crs_compiler::program::{GatePlan, GateRef, TargetReader};
+use crs_compiler::program::{GatePlan, GateRef, SetTarget, TargetReader};
 use foldhash::fast::RandomState;
 use regex_automata::{PatternID, PatternSet};
 
 use super::rule::recycle;
+use super::sweep_memo;
 use super::transform_cache::{step_mask, TransformCache, Transformed};
 use crate::transform::IdleAfterLowercase;
 use crate::variables::Value;
@@ -92,6 +93,8 @@ struct SweepScratch {
     /// Positions of the long values in `distinct`.
     long: Vec<usize>,
     hit: Vec<bool>,
+    /// The values the thread may remember (see `sweep_memo`).
+    novel: Vec<Novel>,
 }
 
 impl std::fmt::Debug for SweepScratch {
@@ -103,6 +106,9 @@ impl std::fmt::Debug for SweepScratch {
 /// What a sweep needs of the readers' chains, worked out with the plan.
 #[derive(Debug, Default)]
 pub(crate) struct SweepChains {
+    /// Unique to each engine's plan (0: none): what the thread's memo of
+    /// sweep answers is keyed by (see `sweep_memo`).
+    id: u64,
     /// Each reader's chain as a mask of its steps (`step_mask`), by set,
     /// target of the set and reader of the target
     /// (`GatePlan::set_targets`): a sweep tests a value's changing steps
@@ -139,7 +145,16 @@ impl SweepChains {
                 Some((at, IdleAfterLowercase::new(after)?))
             })
             .collect();
-        SweepChains { masks, lowercase }
+        // Engines come and go (a reload builds a new one, possibly at a
+        // freed one's address): a counter, not an address, tells them
+        // apart.
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SweepChains {
+            id,
+            masks,
+            lowercase,
+        }
     }
 
     /// The masks of the readers of target `target` of set `set` (empty for
@@ -206,6 +221,7 @@ impl GateCache {
         scratch.reads.shrink_to(SWEEP_ITEMS);
         scratch.long.shrink_to(SWEEP_ITEMS);
         scratch.hit.shrink_to(SWEEP_ITEMS);
+        scratch.novel.shrink_to(SWEEP_ITEMS);
     }
 
     /// How long this exchange may spend building lazy-DFA states (see
@@ -306,9 +322,27 @@ impl GateCache {
                 filled = 0;
             }
         }
-        for &at in batch.get(..filled).unwrap_or_default() {
-            let found = values.get(at).and_then(|b| self.is_match(set, b));
-            record(&mut results, hit, at, found);
+        let rest = batch.get(..filled).unwrap_or_default();
+        if let [at] = rest {
+            let found = values.get(*at).and_then(|b| self.is_match(set, b));
+            record(&mut results, hit, *at, found);
+        } else if !rest.is_empty() {
+            // Several left: still side by side (the lanes without a value
+            // walk nothing). One at a time, a long one would be walked in
+            // pieces, which on some sets and text never fall into step:
+            // with the memo answering the short values, the form's five
+            // long copies of its text were left alone, 170 → 424 µs.
+            let bytes: [&[u8]; LANES] = std::array::from_fn(|lane| {
+                rest.get(lane)
+                    .and_then(|&i| values.get(i))
+                    .map_or(&[][..], |b| &**b)
+            });
+            let mut budget = self.build_time_left.get();
+            let found = set.is_match_each_within(bytes, &mut budget);
+            self.build_time_left.set(budget);
+            for (&at, found) in rest.iter().zip(found) {
+                record(&mut results, hit, at, found);
+            }
         }
     }
 
@@ -435,129 +469,106 @@ impl super::Transaction {
             // Never answer from a set of another size (see `recycle`).
             sweep.hits = PatternSet::new(set.pattern_len());
         }
-        // A scan counts for the patterns of the members that read the
-        // value's target themselves (`TargetReader::patterns`).
-        let mut add = |reader: &TargetReader, scan: &Scan| {
-            let patterns = reader.patterns.iter().map(|&p| PatternID::new_unchecked(p));
-            match scan {
-                Scan::Miss => {}
-                Scan::Hits(hits) => {
-                    for p in patterns.filter(|p| hits.contains(*p)) {
-                        let _ = sweep.hits.try_insert(p);
-                    }
-                }
-                // Any member may match: each runs its own operator.
-                Scan::Maybe => {
-                    for p in patterns {
-                        let _ = sweep.hits.try_insert(p);
-                    }
-                }
-            }
-        };
         let scope = self.scope(None);
         let scratch = std::mem::take(&mut *self.gates.scratch.borrow_mut());
         let mut values: Vec<Value<'_>> = recycle(scratch.values);
-        // The distinct bytes the groups read (after their transformations),
-        // and which group reads which (index into `distinct`, target,
-        // reader of the target).
-        let mut distinct: Vec<Transformed<'_>> = recycle(scratch.distinct);
-        let mut reads = scratch.reads;
-        reads.clear();
-        // Where the long values are in `distinct`: one read through two
-        // targets (`REQUEST_HEADERS` and `REQUEST_HEADERS:User-Agent`) is
-        // walked once.
-        let mut long = scratch.long;
-        long.clear();
+        let mut listed = Listed {
+            distinct: recycle(scratch.distinct),
+            reads: scratch.reads,
+            long: scratch.long,
+        };
+        listed.reads.clear();
+        listed.long.clear();
         let mut hit = scratch.hit;
+        // The values this sweep walks that the thread may remember, with
+        // their reads.
+        let mut novel = scratch.novel;
+        novel.clear();
+        let mut memo =
+            sweep_memo::take(self.engine.sweep_chains.id, self.engine.config.gate_memory);
         let targets = plan.set_targets.get(index).map_or(&[][..], Vec::as_slice);
         for (t, target) in targets.iter().enumerate() {
             values.clear();
             crate::variables::collect_target(&scope, &target.target, None, &mut values);
-            let chains = &self.engine.sweep_chains;
-            let masks = chains.masks(index, t);
             for v in &values {
+                // Only values that stay put are remembered: the others are
+                // scanned on the spot (see `list_reads`).
                 let stable = super::rule::stays_put(v);
-                // This value's bytes start here in `distinct`: the chains
-                // that leave it alike read the same bytes.
-                let first = distinct.len();
-                // Which of the readers' steps change a short value, each
-                // tried once: most chains leave an ordinary value as it is,
-                // and those need neither a step nor a cache lookup.
-                let changed = match &v.value {
-                    Cow::Borrowed(original) if stable => {
-                        self.tcache.changed_by(original, &target.transforms)
-                    }
-                    _ => None,
-                };
-                if let (Some(0), Cow::Borrowed(original)) = (changed, &v.value) {
-                    // No step of any reader changes it: all the readers
-                    // read the value itself.
-                    if set.cannot_match(original) {
-                        continue;
-                    }
-                    let bytes = Transformed::Original(original);
-                    let d = list_distinct(&mut distinct, &mut long, first, bytes);
-                    reads.extend((0..target.readers.len()).map(|r| (d, t, r)));
-                    continue;
-                }
-                // The bytes last found unable to match: the chains that
-                // leave them alike need not look again.
-                let mut cannot: Option<(usize, usize)> = None;
-                for (r, reader) in target.readers.iter().enumerate() {
-                    let Some(group) = plan.groups.get(reader.group) else {
-                        continue;
-                    };
-                    let chain = &group.sweep_transforms;
-                    let mask = masks.get(r).copied().unwrap_or(u64::MAX);
-                    let bytes = match (&v.value, changed) {
-                        (Cow::Borrowed(original), Some(changed)) if mask & changed == 0 => {
-                            Transformed::Original(original)
+                let key = stable.then(|| memo.key(index, t, &v.value)).flatten();
+                if let Some(key) = key {
+                    if let Some((known, old)) = memo.get(key, index, t, &v.value) {
+                        for &p in known {
+                            let _ = sweep.hits.try_insert(PatternID::new_unchecked(p as usize));
                         }
-                        _ => read_through(
-                            &self.tcache,
-                            v.value.clone(),
-                            chain,
-                            chains.lowercase(reader.group),
-                            stable,
-                        ),
-                    };
-                    if !stable {
-                        // Values without a stable address are never gated
-                        // per value: count their hits here only.
-                        add(reader, &self.gates.scan(set, &bytes));
+                        if old {
+                            memo.revive(key);
+                        }
                         continue;
                     }
-                    // Bytes without any of the set's few start bytes are a
-                    // miss for every reader: nothing to list or record (a
-                    // later question about them is answered as fast).
-                    let at = (bytes.as_ptr() as usize, bytes.len());
-                    if cannot == Some(at) {
-                        continue;
-                    }
-                    if set.cannot_match(&bytes) {
-                        cannot = Some(at);
-                        continue;
-                    }
-                    let d = list_distinct(&mut distinct, &mut long, first, bytes);
-                    reads.push((d, t, r));
+                }
+                let first_read = listed.reads.len();
+                self.list_reads(set, index, (t, target), v, &mut sweep.hits, &mut listed);
+                if let Some(key) = key {
+                    novel.push(Novel {
+                        key,
+                        target: t,
+                        value: Box::from(&*v.value),
+                        reads: first_read..listed.reads.len(),
+                    });
                 }
             }
         }
+        let Listed {
+            distinct,
+            reads,
+            long,
+        } = listed;
         self.gates.scan_all(set, index, &distinct, &mut hit);
         let results = self.gates.results.borrow();
-        for &(d, t, r) in &reads {
+        // The reader of read `(d, t, r)` and what the scan of its bytes
+        // says, when they may hit (`None`: a miss).
+        let scanned = |&(d, t, r): &(usize, usize, usize)| {
             if !hit.get(d).copied().unwrap_or(false) {
-                continue;
+                return None;
             }
-            let Some(bytes) = distinct.get(d) else {
-                continue;
-            };
+            let bytes = distinct.get(d)?;
             let key = (bytes.as_ptr() as usize, bytes.len(), index);
-            let reader = targets.get(t).and_then(|target| target.readers.get(r));
-            if let (Some(reader), Some(scan)) = (reader, results.get(&key)) {
-                add(reader, scan);
+            let reader = targets.get(t)?.readers.get(r)?;
+            // Not scanned after all: any member may match.
+            Some((reader, results.get(&key).unwrap_or(&Scan::Maybe)))
+        };
+        for read in &reads {
+            if let Some((reader, scan)) = scanned(read) {
+                add(&mut sweep.hits, reader, scan);
             }
         }
+        for n in novel.drain(..) {
+            // The patterns the value hit, unless a scan was cut short.
+            let mut found: Vec<u32> = Vec::new();
+            let mut complete = true;
+            for read in reads.get(n.reads).unwrap_or_default() {
+                match scanned(read) {
+                    None | Some((_, Scan::Miss)) => {}
+                    Some((reader, Scan::Hits(hits))) => {
+                        for &p in &reader.patterns {
+                            if hits.contains(PatternID::new_unchecked(p)) {
+                                match u32::try_from(p) {
+                                    Ok(p) => found.push(p),
+                                    Err(_) => complete = false,
+                                }
+                            }
+                        }
+                    }
+                    Some((_, Scan::Maybe)) => complete = false,
+                }
+            }
+            if complete {
+                found.sort_unstable();
+                found.dedup();
+                memo.insert(n.key, index, n.target, n.value, found.into());
+            }
+        }
+        sweep_memo::give(memo);
         sweep.done = true;
         drop(results);
         *self.gates.scratch.borrow_mut() = SweepScratch {
@@ -566,8 +577,145 @@ impl super::Transaction {
             reads,
             long,
             hit,
+            novel,
         };
     }
+
+    /// Lists in `listed` the bytes the readers of target `t` (`target`) of
+    /// set `index` read of `v`, each once (see [`list_distinct`]), and who
+    /// reads them. A value without a stable address is scanned now instead,
+    /// its hits added to `hits`.
+    fn list_reads<'v>(
+        &'v self,
+        set: &GateSet,
+        index: usize,
+        (t, target): (usize, &SetTarget),
+        v: &Value<'v>,
+        hits: &mut PatternSet,
+        listed: &mut Listed<'v>,
+    ) {
+        let plan = &self.engine.plan;
+        let chains = &self.engine.sweep_chains;
+        let masks = chains.masks(index, t);
+        let stable = super::rule::stays_put(v);
+        // This value's bytes start here in `distinct`: the chains that
+        // leave it alike read the same bytes.
+        let first = listed.distinct.len();
+        // Which of the readers' steps change a short value, each tried
+        // once: most chains leave an ordinary value as it is, and those
+        // need neither a step nor a cache lookup.
+        let changed = match &v.value {
+            Cow::Borrowed(original) if stable => {
+                self.tcache.changed_by(original, &target.transforms)
+            }
+            _ => None,
+        };
+        if let (Some(0), Cow::Borrowed(original)) = (changed, &v.value) {
+            // No step of any reader changes it: all the readers read the
+            // value itself.
+            if set.cannot_match(original) {
+                return;
+            }
+            let d = listed.distinct_at(first, Transformed::Original(original));
+            listed
+                .reads
+                .extend((0..target.readers.len()).map(|r| (d, t, r)));
+            return;
+        }
+        // The bytes last found unable to match: the chains that leave
+        // them alike need not look again.
+        let mut cannot: Option<(usize, usize)> = None;
+        for (r, reader) in target.readers.iter().enumerate() {
+            let Some(group) = plan.groups.get(reader.group) else {
+                continue;
+            };
+            let chain = &group.sweep_transforms;
+            let mask = masks.get(r).copied().unwrap_or(u64::MAX);
+            let bytes = match (&v.value, changed) {
+                (Cow::Borrowed(original), Some(changed)) if mask & changed == 0 => {
+                    Transformed::Original(original)
+                }
+                _ => read_through(
+                    &self.tcache,
+                    v.value.clone(),
+                    chain,
+                    chains.lowercase(reader.group),
+                    stable,
+                ),
+            };
+            if !stable {
+                // Values without a stable address are never gated per
+                // value: count their hits here only.
+                add(hits, reader, &self.gates.scan(set, &bytes));
+                continue;
+            }
+            // Bytes without any of the set's few start bytes are a miss
+            // for every reader: nothing to list or record (a later
+            // question about them is answered as fast).
+            let at = (bytes.as_ptr() as usize, bytes.len());
+            if cannot == Some(at) {
+                continue;
+            }
+            if set.cannot_match(&bytes) {
+                cannot = Some(at);
+                continue;
+            }
+            let d = listed.distinct_at(first, bytes);
+            listed.reads.push((d, t, r));
+        }
+    }
+}
+
+/// What a sweep lists before it scans (see `Transaction::sweep`).
+struct Listed<'v> {
+    /// The distinct bytes the groups read (after their transformations).
+    distinct: Vec<Transformed<'v>>,
+    /// Which reader reads which: (index into `distinct`, target, reader
+    /// of the target).
+    reads: Vec<(usize, usize, usize)>,
+    /// Where the long values are in `distinct`: one read through two
+    /// targets (`REQUEST_HEADERS` and `REQUEST_HEADERS:User-Agent`) is
+    /// walked once.
+    long: Vec<usize>,
+}
+
+impl<'v> Listed<'v> {
+    /// The position of `bytes` in `distinct` (see [`list_distinct`]).
+    fn distinct_at(&mut self, first: usize, bytes: Transformed<'v>) -> usize {
+        list_distinct(&mut self.distinct, &mut self.long, first, bytes)
+    }
+}
+
+/// Records in `hits` what `scan` says for `reader`: a scan counts for the
+/// patterns of the members that read the value's target themselves
+/// (`TargetReader::patterns`).
+fn add(hits: &mut PatternSet, reader: &TargetReader, scan: &Scan) {
+    let patterns = reader.patterns.iter().map(|&p| PatternID::new_unchecked(p));
+    match scan {
+        Scan::Miss => {}
+        Scan::Hits(found) => {
+            for p in patterns.filter(|p| found.contains(*p)) {
+                let _ = hits.try_insert(p);
+            }
+        }
+        // Any member may match: each runs its own operator.
+        Scan::Maybe => {
+            for p in patterns {
+                let _ = hits.try_insert(p);
+            }
+        }
+    }
+}
+
+/// A value a sweep walked that the thread may remember (see
+/// `sweep_memo`).
+#[derive(Debug)]
+struct Novel {
+    key: u64,
+    target: usize,
+    value: Box<[u8]>,
+    /// Its reads, in the sweep's list.
+    reads: std::ops::Range<usize>,
 }
 
 /// The bytes a reader's sweep reads of `value`: what `chain` makes of it,

@@ -10,6 +10,7 @@ mod request;
 mod rule;
 mod spare;
 mod state;
+mod sweep_memo;
 mod transform_cache;
 
 use std::net::IpAddr;
