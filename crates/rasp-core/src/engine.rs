@@ -36,14 +36,14 @@ pub enum FailMode {
 /// - `fail_mode`: [`FailMode::Closed`]
 /// - `per_rule`: `false` (the multi-pattern gates are used)
 /// - `gate_build_time`: 0.5 ms per exchange
-/// - `gate_memory`: 1 MiB per thread
+/// - `value_memory`: 1 MiB per thread
 /// - `log_raw_values`: `false` (credentials are redacted in audit records)
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub(crate) fail_mode: FailMode,
     pub(crate) per_rule: bool,
     pub(crate) gate_build_time: Duration,
-    pub(crate) gate_memory: usize,
+    pub(crate) value_memory: usize,
     pub(crate) log_raw_values: bool,
 }
 
@@ -53,7 +53,7 @@ impl Default for EngineConfig {
             fail_mode: FailMode::default(),
             per_rule: false,
             gate_build_time: Duration::from_micros(500),
-            gate_memory: 1 << 20,
+            value_memory: 1 << 20,
             log_raw_values: false,
         }
     }
@@ -89,22 +89,24 @@ impl EngineConfig {
         self
     }
 
-    /// How many bytes each thread may keep of what the multi-pattern
-    /// gates found in values it has seen. Default 1 MiB; 0 keeps nothing.
+    /// How many bytes each thread may keep of what it found in the values
+    /// it has seen. Default 1 MiB; 0 keeps nothing.
     ///
     /// Most values recur from one exchange to the next (a browser's
-    /// `User-Agent` and `Accept*` headers, a client's cookies): a thread
-    /// remembers, for values up to 1 KiB, which patterns the gates' sweep
-    /// found in them, and answers the next sweep of the same bytes from
-    /// that instead of transforming and scanning them again. Answers are
-    /// kept per engine and compared byte for byte, so verdicts do not
-    /// depend on this setting; only the time does. A full memory is
-    /// emptied and starts over.
+    /// `User-Agent` and `Accept*` headers, a client's cookies). For values
+    /// up to 1 KiB a thread remembers which patterns a multi-pattern
+    /// gate's sweep found in them, and which of the rules no gate answers
+    /// found nothing in them (those whose operator's argument is
+    /// constant), and answers the next exchange's same bytes from that
+    /// instead of transforming and checking them again. Answers are kept
+    /// per engine and compared byte for byte, and a hit is always
+    /// evaluated, so verdicts and logs do not depend on this setting; only
+    /// the time does. Values seen once pass through the memory; those
+    /// used again stay.
     ///
-    /// Measured at PL1 (one thread, instructions per exchange): see
-    /// `benches/README.md`, session 21.
-    pub fn gate_memory(mut self, bytes_per_thread: usize) -> EngineConfig {
-        self.gate_memory = bytes_per_thread;
+    /// Measured at PL1 (one thread): see `benches/README.md`, session 21.
+    pub fn value_memory(mut self, bytes_per_thread: usize) -> EngineConfig {
+        self.value_memory = bytes_per_thread;
         self
     }
 

@@ -666,7 +666,7 @@ SecRule ARGS "@rx bbb" "id:2,phase:2,pass,log,t:lowercase"
 #[test]
 fn a_thread_remembers_sweep_answers_for_its_engine_only() {
     // A thread remembers what its sweeps found in short values
-    // (`transaction/sweep_memo.rs`). Two engines whose one set holds
+    // (`transaction/value_memo.rs`). Two engines whose one set holds
     // different patterns at the same places: an answer of one must never
     // be taken by the other, neither a miss (`ccc` for the first engine)
     // nor a hit (`aaa` hits the first engine's first pattern and the
@@ -708,10 +708,59 @@ SecRule ARGS "@rx aaa" "id:4,phase:2,pass,log,t:lowercase"
     // Without the memory, the same answers.
     let forgetful = Engine::with_config(
         Arc::clone(second.rules()),
-        rasp_core::EngineConfig::new().gate_memory(0),
+        rasp_core::EngineConfig::new().value_memory(0),
     );
     for _ in 0..2 {
         assert_eq!(ids(&run(&forgetful, "/?q=AAA&r=ccc", None)), vec![3, 4]);
+    }
+}
+
+#[test]
+fn a_thread_remembers_rule_misses_per_engine_rule_and_value() {
+    // A thread also remembers which values a rule found nothing in, for
+    // rules whose answer depends on the value alone (here `@contains`,
+    // which no gate answers): never for another engine whose rule at the
+    // same place differs, nor for another rule, and never a hit.
+    let first = engine(
+        r#"
+SecRule ARGS "@contains aaa" "id:1,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@contains bbb" "id:2,phase:2,pass,log,t:lowercase,t:urlDecodeUni"
+"#,
+    );
+    let second = engine(
+        r#"
+SecRule ARGS "@contains ccc" "id:3,phase:2,pass,log,t:lowercase"
+SecRule ARGS "@contains aaa" "id:4,phase:2,pass,log,t:lowercase,t:urlDecodeUni"
+"#,
+    );
+    for e in [&first, &second] {
+        assert!(e.gate_plan().groups.is_empty(), "no rule is gated");
+    }
+    for _ in 0..2 {
+        for _ in 0..2 {
+            assert_eq!(ids(&run(&first, "/?q=AAA&r=ccc", None)), vec![1]);
+            assert_eq!(ids(&run(&first, "/?q=bbb", None)), vec![2]);
+        }
+        for _ in 0..2 {
+            assert_eq!(ids(&run(&second, "/?q=AAA&r=ccc", None)), vec![3, 4]);
+            assert!(ids(&run(&second, "/?q=bbb", None)).is_empty());
+        }
+    }
+    // A rule whose argument is built from the transaction is asked anew.
+    let macros = engine(
+        r#"
+SecRule REQUEST_HEADERS:X-Word "@rx ^(.*)$" "id:1,phase:1,pass,nolog,capture,setvar:tx.word=%{tx.1}"
+SecRule ARGS "@contains %{tx.word}" "id:2,phase:2,pass,log"
+SecRule ARGS "@rx %{tx.word}$" "id:3,phase:2,pass,log"
+"#,
+    );
+    for (word, want) in [("foo", vec![]), ("bar", vec![2, 3]), ("foo", vec![])] {
+        let headers: &[(&[u8], &[u8])] = &[(b"X-Word", word.as_bytes())];
+        assert_eq!(
+            ids(&request(&macros, b"/?q=bar", headers, None)),
+            want,
+            "{word}"
+        );
     }
 }
 

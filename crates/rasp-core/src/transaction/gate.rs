@@ -14,8 +14,8 @@ use foldhash::fast::RandomState;
 use regex_automata::{PatternID, PatternSet};
 
 use super::rule::recycle;
-use super::sweep_memo;
 use super::transform_cache::{step_mask, TransformCache, Transformed};
+use super::value_memo::Question;
 use crate::transform::IdleAfterLowercase;
 use crate::variables::Value;
 
@@ -93,7 +93,7 @@ struct SweepScratch {
     /// Positions of the long values in `distinct`.
     long: Vec<usize>,
     hit: Vec<bool>,
-    /// The values the thread may remember (see `sweep_memo`).
+    /// The values the thread may remember (see `value_memo`).
     novel: Vec<Novel>,
 }
 
@@ -107,8 +107,8 @@ impl std::fmt::Debug for SweepScratch {
 #[derive(Debug, Default)]
 pub(crate) struct SweepChains {
     /// Unique to each engine's plan (0: none): what the thread's memo of
-    /// sweep answers is keyed by (see `sweep_memo`).
-    id: u64,
+    /// sweep answers is keyed by (see `value_memo`).
+    pub(super) id: u64,
     /// Each reader's chain as a mask of its steps (`step_mask`), by set,
     /// target of the set and reader of the target
     /// (`GatePlan::set_targets`): a sweep tests a value's changing steps
@@ -484,8 +484,7 @@ impl super::Transaction {
         // their reads.
         let mut novel = scratch.novel;
         novel.clear();
-        let mut memo =
-            sweep_memo::take(self.engine.sweep_chains.id, self.engine.config.gate_memory);
+        let mut memo = self.memo.borrow_mut();
         let targets = plan.set_targets.get(index).map_or(&[][..], Vec::as_slice);
         for (t, target) in targets.iter().enumerate() {
             values.clear();
@@ -494,9 +493,13 @@ impl super::Transaction {
                 // Only values that stay put are remembered: the others are
                 // scanned on the spot (see `list_reads`).
                 let stable = super::rule::stays_put(v);
-                let key = stable.then(|| memo.key(index, t, &v.value)).flatten();
+                let question = Question::Sweep {
+                    set: index,
+                    target: t,
+                };
+                let key = stable.then(|| memo.key(question, &v.value)).flatten();
                 if let Some(key) = key {
-                    if let Some((known, old)) = memo.get(key, index, t, &v.value) {
+                    if let Some((known, old)) = memo.get(key, question, &v.value) {
                         for &p in known {
                             let _ = sweep.hits.try_insert(PatternID::new_unchecked(p as usize));
                         }
@@ -511,7 +514,7 @@ impl super::Transaction {
                 if let Some(key) = key {
                     novel.push(Novel {
                         key,
-                        target: t,
+                        question,
                         value: Box::from(&*v.value),
                         reads: first_read..listed.reads.len(),
                     });
@@ -565,10 +568,10 @@ impl super::Transaction {
             if complete {
                 found.sort_unstable();
                 found.dedup();
-                memo.insert(n.key, index, n.target, n.value, found.into());
+                memo.insert(n.key, n.question, n.value, found.into());
             }
         }
-        sweep_memo::give(memo);
+        drop(memo);
         sweep.done = true;
         drop(results);
         *self.gates.scratch.borrow_mut() = SweepScratch {
@@ -708,11 +711,11 @@ fn add(hits: &mut PatternSet, reader: &TargetReader, scan: &Scan) {
 }
 
 /// A value a sweep walked that the thread may remember (see
-/// `sweep_memo`).
+/// `value_memo`).
 #[derive(Debug)]
 struct Novel {
     key: u64,
-    target: usize,
+    question: Question,
     value: Box<[u8]>,
     /// Its reads, in the sweep's list.
     reads: std::ops::Range<usize>,

@@ -10,8 +10,8 @@ mod request;
 mod rule;
 mod spare;
 mod state;
-mod sweep_memo;
 mod transform_cache;
+mod value_memo;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,6 +71,9 @@ pub struct Transaction {
     /// libinjection's answers for values checked before (see
     /// `operator::detect_sqli::memo`).
     sqli_memo: std::cell::RefCell<crate::operator::detect_sqli::memo::SqliMemo>,
+    /// The thread's memory of answers for values seen before, held while
+    /// a phase runs (see `value_memo`).
+    memo: std::cell::RefCell<value_memo::ValueMemo>,
     /// Collections loaded with `initcol` (name, key), saved at the end.
     persistent: Vec<(String, Vec<u8>)>,
     /// `expirevar` requests: (collection, variable, seconds).
@@ -146,6 +149,7 @@ impl Transaction {
             spare_pairs: tables.pairs,
             tx_positions: std::cell::RefCell::new(tables.tx_positions),
             sqli_memo: std::cell::RefCell::new(tables.sqli),
+            memo: std::cell::RefCell::default(),
             persistent: Vec::new(),
             expirations: Vec::new(),
             request_body_truncated: false,

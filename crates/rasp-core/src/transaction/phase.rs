@@ -16,6 +16,15 @@ impl Transaction {
     /// counts rules (a chain counts once), `skipAfter` resumes after the
     /// marker, and an interruption (or `allow`) ends the phase.
     pub(super) fn run_phase(&mut self, phase: Phase) {
+        // The thread's memory of the answers for values seen before, held
+        // while the phase runs (see `value_memo`).
+        *self.memo.get_mut() =
+            super::value_memo::take(self.engine.sweep_chains.id, self.engine.config.value_memory);
+        self.run_phase_rules(phase);
+        super::value_memo::give(std::mem::take(self.memo.get_mut()));
+    }
+
+    fn run_phase_rules(&mut self, phase: Phase) {
         if self.state.mode == EngineMode::Off {
             return;
         }

@@ -16,6 +16,7 @@ use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::{Phase, Rule};
 use crs_compiler::ir::variable::Variable;
 
+use super::value_memo::Question;
 use super::Transaction;
 use crate::eval::macros::{expand, expand_string};
 use crate::eval::operator::{self, OpOutcome};
@@ -196,6 +197,38 @@ pub(super) fn recycle<T, U>(mut items: Vec<T>) -> Vec<U> {
         .into_iter()
         .map(|_| unreachable!("the vector is empty"))
         .collect()
+}
+
+/// Whether `link`'s hits on a value depend on the value's bytes alone
+/// (its operator's argument is constant, it reads no other state).
+fn answers_by_value(link: &Rule) -> bool {
+    use OperatorKind as K;
+    if link.is_action {
+        return false;
+    }
+    match &link.operator.kind {
+        K::Rx(_)
+        | K::Pm(_)
+        | K::StrMatch(_)
+        | K::IpMatch(_)
+        | K::DetectSqli
+        | K::DetectXss
+        | K::ValidateByteRange(_)
+        | K::ValidateUrlEncoding
+        | K::ValidateUtf8Encoding => true,
+        K::StrEq(m)
+        | K::Contains(m)
+        | K::ContainsWord(m)
+        | K::BeginsWith(m)
+        | K::EndsWith(m)
+        | K::Within(m)
+        | K::Eq(m)
+        | K::Ge(m)
+        | K::Gt(m)
+        | K::Le(m)
+        | K::Lt(m) => !m.has_macros(),
+        _ => false,
+    }
 }
 
 /// Whether `v` is borrowed from the exchange data, whose bytes stay put for
@@ -460,6 +493,12 @@ impl Transaction {
         } else {
             None
         };
+        // Whether the thread may remember the values the link finds
+        // nothing in (see `value_memo`).
+        let remembers = answers_by_value(link);
+        let misses = Question::Misses {
+            link: link.link_index,
+        };
         for v in values.drain(..) {
             if too_short(&v.value, 0) {
                 continue;
@@ -474,80 +513,111 @@ impl Transaction {
             {
                 continue;
             }
-            let stable = stays_put(&v);
-            // Only bytes that stay put for the phase share a cached scan;
-            // the planner gates only rules whose targets are such values.
-            let known = |bytes: &[u8]| match gate {
-                Some(gate) if stable => self.gates.pattern_matches(&self.engine.plan, gate, bytes),
-                _ => None,
-            };
-            if link.actions.multi_match && !link.transforms.is_empty() {
-                // The untransformed value was (or will be) scanned for the
-                // other gates of its phase; the later results are checked
-                // by the operator itself.
-                let raw = known(&v.value);
-                if let (Some(gate), true, Cow::Borrowed(bytes)) = (gate, stable, &v.value) {
-                    if bytes.len() > SHARED_STEPS_MIN_LEN {
-                        self.check(link, &scope, &v.name, bytes, raw, describe, out);
-                        self.multi_match_shared(
-                            link, &scope, &v.name, bytes, gate, needed, describe, out,
-                        );
-                        continue;
+            // A value the link found nothing in before, on this thread:
+            // nothing to do (see `value_memo`).
+            let remember = remembers
+                .then(|| self.memo.borrow().key(misses, &v.value))
+                .flatten();
+            if let Some(key) = remember {
+                let mut memo = self.memo.borrow_mut();
+                if let Some((_, old)) = memo.get(key, misses, &v.value) {
+                    if old {
+                        memo.revive(key);
                     }
+                    continue;
                 }
-                let mut current: Cow<'_, [u8]> = v.value;
-                self.check(link, &scope, &v.name, &current, raw, describe, out);
-                // The kinds of bytes in the current value: most steps are
-                // known from them to change nothing and report nothing.
-                let mut classes = ByteClasses::of(&current);
-                // What the scan said of the value holds for its bytes
-                // until a step changes them.
-                let mut known_now = raw;
-                for (k, t) in link.transforms.iter().enumerate() {
-                    if too_short(&current, k) || needed.is_some_and(|n| n.rules_out(k, &current)) {
-                        break;
+            }
+            // The steps below take the value: a copy for the memo, made
+            // only for values it does not know.
+            let before = (out.hits.len(), self.eval_errors.borrow().len());
+            let original: Option<Box<[u8]>> = remember.map(|_| Box::from(&*v.value));
+            'value: {
+                let stable = stays_put(&v);
+                // Only bytes that stay put for the phase share a cached scan;
+                // the planner gates only rules whose targets are such values.
+                let known = |bytes: &[u8]| match gate {
+                    Some(gate) if stable => {
+                        self.gates.pattern_matches(&self.engine.plan, gate, bytes)
                     }
-                    if classes.leave_unreported(*t) {
-                        continue;
+                    _ => None,
+                };
+                if link.actions.multi_match && !link.transforms.is_empty() {
+                    // The untransformed value was (or will be) scanned for the
+                    // other gates of its phase; the later results are checked
+                    // by the operator itself.
+                    let raw = known(&v.value);
+                    if let (Some(gate), true, Cow::Borrowed(bytes)) = (gate, stable, &v.value) {
+                        if bytes.len() > SHARED_STEPS_MIN_LEN {
+                            self.check(link, &scope, &v.name, bytes, raw, describe, out);
+                            self.multi_match_shared(
+                                link, &scope, &v.name, bytes, gate, needed, describe, out,
+                            );
+                            break 'value;
+                        }
                     }
-                    let short_result = crate::transform::known_output_len(*t, &current)
-                        .is_some_and(|len| len < min_len);
-                    if short_result && last_lengthening.is_none_or(|last| last <= k) {
-                        // Neither this result nor a later one can match.
-                        break;
+                    let mut current: Cow<'_, [u8]> = v.value;
+                    self.check(link, &scope, &v.name, &current, raw, describe, out);
+                    // The kinds of bytes in the current value: most steps are
+                    // known from them to change nothing and report nothing.
+                    let mut classes = ByteClasses::of(&current);
+                    // What the scan said of the value holds for its bytes
+                    // until a step changes them.
+                    let mut known_now = raw;
+                    for (k, t) in link.transforms.iter().enumerate() {
+                        if too_short(&current, k)
+                            || needed.is_some_and(|n| n.rules_out(k, &current))
+                        {
+                            break;
+                        }
+                        if classes.leave_unreported(*t) {
+                            continue;
+                        }
+                        let short_result = crate::transform::known_output_len(*t, &current)
+                            .is_some_and(|len| len < min_len);
+                        if short_result && last_lengthening.is_none_or(|last| last <= k) {
+                            // Neither this result nor a later one can match.
+                            break;
+                        }
+                        // v2 re-runs the operator when a function reports a
+                        // change, which is not always a change of bytes
+                        // (`cmdLine` always reports one).
+                        let (next, changed) = crate::transform::apply_tracked(*t, &current);
+                        let next = match next {
+                            Cow::Owned(v) => Some(v),
+                            Cow::Borrowed(_) => None,
+                        };
+                        if let Some(v) = next {
+                            current = Cow::Owned(v);
+                            classes = ByteClasses::of(&current);
+                            known_now = None;
+                        }
+                        if too_short(&current, k + 1) {
+                            // Neither this result nor a later one can match.
+                            break;
+                        }
+                        if changed {
+                            self.check(link, &scope, &v.name, &current, known_now, describe, out);
+                        }
                     }
-                    // v2 re-runs the operator when a function reports a
-                    // change, which is not always a change of bytes
-                    // (`cmdLine` always reports one).
-                    let (next, changed) = crate::transform::apply_tracked(*t, &current);
-                    let next = match next {
-                        Cow::Owned(v) => Some(v),
-                        Cow::Borrowed(_) => None,
-                    };
-                    if let Some(v) = next {
-                        current = Cow::Owned(v);
-                        classes = ByteClasses::of(&current);
-                        known_now = None;
-                    }
-                    if too_short(&current, k + 1) {
-                        // Neither this result nor a later one can match.
-                        break;
-                    }
-                    if changed {
-                        self.check(link, &scope, &v.name, &current, known_now, describe, out);
-                    }
+                } else {
+                    // The set answers on the bytes its sweep scanned for the
+                    // group, which may stop before a final `t:lowercase` (see
+                    // `MatchGroup::sweep_transforms`): no new scan of the
+                    // lower-cased copy.
+                    let swept = sweep_chain
+                        .filter(|_| stable)
+                        .map(|chain| known(&self.tcache.apply(v.value.clone(), chain, true)));
+                    let current = self.tcache.apply(v.value, &link.transforms, stable);
+                    let answer = swept.unwrap_or_else(|| known(&current));
+                    self.check(link, &scope, &v.name, &current, answer, describe, out);
                 }
-            } else {
-                // The set answers on the bytes its sweep scanned for the
-                // group, which may stop before a final `t:lowercase` (see
-                // `MatchGroup::sweep_transforms`): no new scan of the
-                // lower-cased copy.
-                let swept = sweep_chain
-                    .filter(|_| stable)
-                    .map(|chain| known(&self.tcache.apply(v.value.clone(), chain, true)));
-                let current = self.tcache.apply(v.value, &link.transforms, stable);
-                let answer = swept.unwrap_or_else(|| known(&current));
-                self.check(link, &scope, &v.name, &current, answer, describe, out);
+            }
+            if let (Some(key), Some(original)) = (remember, original) {
+                // No hit and no operator error: a miss to remember.
+                if (out.hits.len(), self.eval_errors.borrow().len()) == before {
+                    let mut memo = self.memo.borrow_mut();
+                    memo.insert(key, misses, original, Box::default());
+                }
             }
         }
         *self.values_scratch.borrow_mut() = recycle(values);

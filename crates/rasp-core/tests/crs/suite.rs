@@ -320,6 +320,21 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
             if opts.mode == Mode::Compare {
                 let other = run_stage(&per_rule, &stage.input);
                 summary.compared_stages += 1;
+                // The same stage again on the gated engine: its thread now
+                // remembers what it found in the stage's values
+                // (`transaction/value_memo.rs`), and must answer alike.
+                let again = run_stage(primary, &stage.input);
+                if again.matches != run.matches {
+                    let ids = |r: &StageRun| r.matches.iter().map(|m| m.id).collect::<Vec<_>>();
+                    stage_reasons.push(format!(
+                        "gated evaluation differs when repeated: first {:?}, then {:?}",
+                        ids(&run),
+                        ids(&again)
+                    ));
+                    summary
+                        .differing_stages
+                        .push(format!("{} stage {i} (repeated)", test.name()));
+                }
                 if other.matches != run.matches {
                     let ids = |r: &StageRun| r.matches.iter().map(|m| m.id).collect::<Vec<_>>();
                     stage_reasons.push(format!(
