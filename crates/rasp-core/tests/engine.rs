@@ -198,14 +198,16 @@ fn request_body_limit_rejects_with_413_when_on() {
 fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
     // A body no multipart parser reads is all "no files" data: over
     // SecRequestBodyNoFilesLimit with Reject, the chunk that crosses the
-    // limit is answered 413, and phase 2 gives the same answer. A
-    // multipart body is only judged by its parser, and ProcessPartial
-    // inspects the body (here the rule sees the argument).
+    // limit is answered 413 and, as in ModSecurity v2, not kept (nor is
+    // anything after it), and phase 2 gives the same answer. A multipart
+    // body is only judged by its parser, and ProcessPartial inspects the
+    // body (here the rule sees the argument).
     let conf = |action: &str| {
         format!(
             "SecRequestBodyAccess On\nSecRequestBodyLimit 1000\nSecRequestBodyNoFilesLimit 16\n\
              SecRequestBodyLimitAction {action}\n\
-             SecRule ARGS_POST:a \"@rx ^0123\" \"id:1,phase:2,pass,log\""
+             SecRule ARGS_POST:a \"@rx ^0123\" \"id:1,phase:2,pass,log\"\n\
+             SecRule REQUEST_BODY_LENGTH \"@eq 12\" \"id:5,phase:5,pass,log\""
         )
     };
     let body = |tx: &mut Transaction, content_type: &[u8], chunks: &[&[u8]]| {
@@ -232,6 +234,8 @@ fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
         v => panic!("expected 413, got {v:?}"),
     }
     assert!(ids(&tx).is_empty(), "the body was not inspected");
+    tx.process_logging();
+    assert_eq!(ids(&tx), vec![5], "only the chunk before the limit is kept");
 
     let mut tx = reject.transaction();
     let multipart = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n0123456789012345678901234567890123456789\r\n--b--\r\n";

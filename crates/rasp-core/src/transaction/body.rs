@@ -9,6 +9,12 @@ use crate::variables::{FileEntry, Pair};
 
 /// Buffers request body bytes, enforcing `SecRequestBodyLimit`.
 pub(super) fn append_request(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
+    if tx.request_body_over_limit {
+        // Refused already: nothing more is read.
+        if let Some(i) = tx.intervention.clone() {
+            return Verdict::Interrupt(i);
+        }
+    }
     if !tx.state.request_body_access {
         // The body is neither buffered nor inspected; only its length counts.
         tx.ex.request_body_length += chunk.len();
@@ -43,14 +49,22 @@ pub(super) fn append_request(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
 const NO_FILES_OVER_LIMIT: &str =
     "Request body no files data length is larger than the configured limit";
 
-/// Buffers the first `room` bytes of `chunk`, the rest being over a limit
-/// (`why`), and applies the limit action.
+/// Applies the limit action to `chunk`, whose bytes past the first `room`
+/// are over a limit (`why`), and buffers those first bytes unless the
+/// request was refused: as ModSecurity v2 (`msc_reqbody.c`, whose limit
+/// check comes before the store), a rejected request keeps none of the
+/// chunk that crossed the limit. A 1 MiB body sent in one piece was
+/// otherwise copied up to the 128 KiB limit only to be refused, half the
+/// instructions of the bench's refusal.
 fn keep_over_limit(tx: &mut Transaction, chunk: &[u8], room: usize, why: &str) -> Verdict {
-    tx.ex
-        .request_body
-        .extend_from_slice(chunk.get(..room).unwrap_or_default());
+    let verdict = over_limit(tx, why);
+    if !matches!(verdict, Verdict::Interrupt(_)) {
+        tx.ex
+            .request_body
+            .extend_from_slice(chunk.get(..room).unwrap_or_default());
+    }
     tx.ex.request_body_length = tx.ex.request_body.len();
-    over_limit(tx, why)
+    verdict
 }
 
 /// `SecRequestBodyNoFilesLimit` for this body; `None` for a multipart

@@ -318,33 +318,39 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
                 passes_as_written = false;
             }
             if opts.mode == Mode::Compare {
-                let other = run_stage(&per_rule, &stage.input);
+                let ids = |r: &StageRun| r.matches.iter().map(|m| m.id).collect::<Vec<_>>();
                 summary.compared_stages += 1;
-                // The same stage again on the gated engine: its thread now
-                // remembers what it found in the stage's values
-                // (`transaction/value_memo.rs`), and must answer alike.
+                // The per-rule engine, then the same stage again on the
+                // gated one: its thread now remembers what it found in the
+                // stage's values (`transaction/value_memo.rs`).
+                let other = run_stage(&per_rule, &stage.input);
                 let again = run_stage(primary, &stage.input);
-                if again.matches != run.matches {
-                    let ids = |r: &StageRun| r.matches.iter().map(|m| m.id).collect::<Vec<_>>();
-                    stage_reasons.push(format!(
-                        "gated evaluation differs when repeated: first {:?}, then {:?}",
-                        ids(&run),
-                        ids(&again)
-                    ));
-                    summary
-                        .differing_stages
-                        .push(format!("{} stage {i} (repeated)", test.name()));
-                }
-                if other.matches != run.matches {
-                    let ids = |r: &StageRun| r.matches.iter().map(|m| m.id).collect::<Vec<_>>();
-                    stage_reasons.push(format!(
-                        "gated and per-rule evaluation differ: gated {:?}, per-rule {:?}",
-                        ids(&run),
-                        ids(&other)
-                    ));
-                    summary
-                        .differing_stages
-                        .push(format!("{} stage {i}", test.name()));
+                for (differs, reason, tag) in [
+                    (
+                        other.matches != run.matches,
+                        format!(
+                            "gated and per-rule evaluation differ: gated {:?}, per-rule {:?}",
+                            ids(&run),
+                            ids(&other)
+                        ),
+                        "",
+                    ),
+                    (
+                        again.matches != run.matches,
+                        format!(
+                            "gated evaluation differs when repeated: first {:?}, then {:?}",
+                            ids(&run),
+                            ids(&again)
+                        ),
+                        " (repeated)",
+                    ),
+                ] {
+                    if differs {
+                        stage_reasons.push(reason);
+                        summary
+                            .differing_stages
+                            .push(format!("{} stage {i}{tag}", test.name()));
+                    }
                 }
             }
             for r in &stage_reasons {
