@@ -511,7 +511,7 @@ impl super::Transaction {
                 }
                 let first_read = listed.reads.len();
                 self.list_reads(set, index, (t, target), v, &mut sweep.hits, &mut listed);
-                if let Some(key) = key {
+                if let Some(key) = key.filter(|&k| memo.admit(k)) {
                     novel.push(Novel {
                         key,
                         question,

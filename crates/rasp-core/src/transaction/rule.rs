@@ -530,6 +530,7 @@ impl Transaction {
             // The steps below take the value: a copy for the memo, made
             // only for values it does not know.
             let before = (out.hits.len(), self.eval_errors.borrow().len());
+            let remember = remember.filter(|&k| self.memo.borrow_mut().admit(k));
             let original: Option<Box<[u8]>> = remember.map(|_| Box::from(&*v.value));
             'value: {
                 let stable = stays_put(&v);

@@ -2,9 +2,9 @@
 //! matches — id, phase, log flag, msg and data of every record, in order —
 //! for every stage of the CRS v4.28 suite, at test-setup.conf's paranoia
 //! level 4 and at level 1 (where the gates leave out unreached rules),
-//! and the gated engine must answer each stage alike when it is run again
-//! (its thread then remembers what it found in the stage's values, see
-//! `transaction/value_memo.rs`). Independent of whether the stages pass:
+//! and the gated engine must answer each stage alike when it is run a
+//! third time (its thread then answers from what it found in the stage's
+//! values, see `transaction/value_memo.rs`). Independent of whether the stages pass:
 //! this target fails only on a difference.
 //!
 //! `cargo test --release -p rasp-core --test crs_modes_agree`

@@ -320,10 +320,12 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
             if opts.mode == Mode::Compare {
                 let ids = |r: &StageRun| r.matches.iter().map(|m| m.id).collect::<Vec<_>>();
                 summary.compared_stages += 1;
-                // The per-rule engine, then the same stage again on the
-                // gated one: its thread now remembers what it found in the
-                // stage's values (`transaction/value_memo.rs`).
+                // The per-rule engine, then the same stage twice more on
+                // the gated one: its thread keeps what it found in the
+                // stage's values the second time they come and answers
+                // from that the third (`transaction/value_memo.rs`).
                 let other = run_stage(&per_rule, &stage.input);
+                let _ = run_stage(primary, &stage.input);
                 let again = run_stage(primary, &stage.input);
                 for (differs, reason, tag) in [
                     (
