@@ -101,8 +101,9 @@ impl EngineConfig {
     /// instead of transforming and checking them again. Answers are kept
     /// per engine and compared byte for byte, and a hit is always
     /// evaluated, so verdicts and logs do not depend on this setting; only
-    /// the time does. Values seen once pass through the memory; those
-    /// used again stay.
+    /// the time does. An answer is kept from the second time the same
+    /// bytes come; values used again stay, others pass through. Beside
+    /// the bound, each thread keeps an 8 KiB table marking first sights.
     ///
     /// Measured at PL1 (one thread): see `benches/README.md`, session 21.
     pub fn value_memory(mut self, bytes_per_thread: usize) -> EngineConfig {

@@ -26,6 +26,10 @@
 //! a new evaluation would give; the CRS suite's gated-versus-per-rule
 //! comparison (`crs_modes_agree`) runs with it.
 //!
+//! Kept from the second sight: an answer is kept only when the same
+//! question about the same bytes came before ([`ValueMemo::admit`]), so
+//! the values that never recur are not copied.
+//!
 //! Bounded: values up to [`VALUE_MAX`] bytes, entries up to the engine's
 //! `EngineConfig::value_memory` bytes per thread, in two generations: new
 //! answers go to the young one, and when it holds half the bound the old
