@@ -44,7 +44,7 @@ fn engine(c: &mut Criterion) {
         Err(_) => vec![1, 4],
     };
     for pl in levels {
-        let rasp = rasp_core::Engine::new(std::sync::Arc::new(common::compile_rasp(&dir, pl)));
+        let rasp = common::engine_for(common::compile_rasp(&dir, pl));
         let outcomes: Vec<_> = cases
             .iter()
             .map(|k| common::outcome_rasp(&rasp, k))

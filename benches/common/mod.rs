@@ -102,9 +102,27 @@ pub fn compile_rasp(dir: &Path, pl: u8) -> CompiledRuleset {
     }
 }
 
-/// A rasp engine over the full CRS at paranoia level `pl`.
+/// A rasp engine over the full CRS at paranoia level `pl` (see
+/// [`engine_for`]).
 pub fn rasp_engine(pl: u8) -> Engine {
-    Engine::new(Arc::new(compile_rasp(&crs_dir(), pl)))
+    engine_for(compile_rasp(&crs_dir(), pl))
+}
+
+/// An engine over `rules` with the default configuration, but for
+/// `RASP_BENCH_GATE_BUILD_MS`: the time an exchange may spend building
+/// lazy-DFA states (`EngineConfig::gate_build_time`). Under valgrind,
+/// which runs some 50 times slower, the default 0.5 ms leaves the
+/// automata cold for hundreds of exchanges; instruction counts of the
+/// steady state need more.
+pub fn engine_for(rules: CompiledRuleset) -> Engine {
+    let mut config = rasp_core::EngineConfig::new();
+    if let Some(ms) = std::env::var("RASP_BENCH_GATE_BUILD_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        config = config.gate_build_time(std::time::Duration::from_millis(ms));
+    }
+    Engine::with_config(Arc::new(rules), config)
 }
 
 /// What an engine did with one exchange.
