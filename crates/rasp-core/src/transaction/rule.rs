@@ -527,11 +527,14 @@ impl Transaction {
                     continue;
                 }
             }
-            // The steps below take the value: a copy for the memo, made
-            // only for values it does not know.
-            let before = (out.hits.len(), self.eval_errors.borrow().len());
+            // Where the memo will keep a miss (a second sight): the value
+            // before the steps below take it (a borrowed value is not
+            // copied), and what the link had found so far.
             let remember = remember.filter(|&k| self.memo.borrow_mut().admit(k));
-            let original: Option<Box<[u8]>> = remember.map(|_| Box::from(&*v.value));
+            let original: Option<(Cow<'_, [u8]>, _)> = remember.map(|_| {
+                let before = (out.hits.len(), self.eval_errors.borrow().len());
+                (v.value.clone(), before)
+            });
             'value: {
                 let stable = stays_put(&v);
                 // Only bytes that stay put for the phase share a cached scan;
@@ -613,11 +616,11 @@ impl Transaction {
                     self.check(link, &scope, &v.name, &current, answer, describe, out);
                 }
             }
-            if let (Some(key), Some(original)) = (remember, original) {
+            if let (Some(key), Some((original, before))) = (remember, original) {
                 // No hit and no operator error: a miss to remember.
                 if (out.hits.len(), self.eval_errors.borrow().len()) == before {
                     let mut memo = self.memo.borrow_mut();
-                    memo.insert(key, misses, original, Box::default());
+                    memo.insert(key, misses, Box::from(&*original), Box::default());
                 }
             }
         }
