@@ -181,6 +181,28 @@ impl OperatorKind {
             OperatorKind::UnconditionalMatch | OperatorKind::NoMatch
         )
     }
+
+    /// The argument of the string and numeric operators, which may hold
+    /// macros (`@streq`, `@contains`, `@within`, `@eq`, …); `None` for the
+    /// others, whose argument is compiled (`@rx`, `@pm`, …) or absent.
+    /// (`@rx` with macros is [`OperatorKind::RxMacro`].)
+    pub fn macro_argument(&self) -> Option<&MacroString> {
+        use OperatorKind as K;
+        match self {
+            K::StrEq(m)
+            | K::Contains(m)
+            | K::ContainsWord(m)
+            | K::BeginsWith(m)
+            | K::EndsWith(m)
+            | K::Within(m)
+            | K::Eq(m)
+            | K::Ge(m)
+            | K::Gt(m)
+            | K::Le(m)
+            | K::Lt(m) => Some(m),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Operator {

@@ -127,18 +127,7 @@ fn decided_by_tx(link: &Rule) -> bool {
     let argument = match &link.operator.kind {
         // Compiled per transaction, and may fail to compile.
         OperatorKind::RxMacro(_) => return false,
-        OperatorKind::StrEq(m)
-        | OperatorKind::Contains(m)
-        | OperatorKind::ContainsWord(m)
-        | OperatorKind::BeginsWith(m)
-        | OperatorKind::EndsWith(m)
-        | OperatorKind::Within(m)
-        | OperatorKind::Eq(m)
-        | OperatorKind::Ge(m)
-        | OperatorKind::Gt(m)
-        | OperatorKind::Le(m)
-        | OperatorKind::Lt(m) => Some(m),
-        _ => None,
+        kind => kind.macro_argument(),
     };
     link.targets.iter().all(|t| t.variable == Variable::Tx) && argument.is_none_or(tx_only)
 }

@@ -206,29 +206,22 @@ fn answers_by_value(link: &Rule) -> bool {
     if link.is_action {
         return false;
     }
-    match &link.operator.kind {
-        K::Rx(_)
-        | K::Pm(_)
-        | K::StrMatch(_)
-        | K::IpMatch(_)
-        | K::DetectSqli
-        | K::DetectXss
-        | K::ValidateByteRange(_)
-        | K::ValidateUrlEncoding
-        | K::ValidateUtf8Encoding => true,
-        K::StrEq(m)
-        | K::Contains(m)
-        | K::ContainsWord(m)
-        | K::BeginsWith(m)
-        | K::EndsWith(m)
-        | K::Within(m)
-        | K::Eq(m)
-        | K::Ge(m)
-        | K::Gt(m)
-        | K::Le(m)
-        | K::Lt(m) => !m.has_macros(),
-        _ => false,
+    let kind = &link.operator.kind;
+    if let Some(argument) = kind.macro_argument() {
+        return !argument.has_macros();
     }
+    matches!(
+        kind,
+        K::Rx(_)
+            | K::Pm(_)
+            | K::StrMatch(_)
+            | K::IpMatch(_)
+            | K::DetectSqli
+            | K::DetectXss
+            | K::ValidateByteRange(_)
+            | K::ValidateUrlEncoding
+            | K::ValidateUtf8Encoding
+    )
 }
 
 /// Whether `v` is borrowed from the exchange data, whose bytes stay put for

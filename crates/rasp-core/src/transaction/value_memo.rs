@@ -55,7 +55,7 @@ use foldhash::fast::RandomState;
 /// Longer values are not remembered: long values (bodies' free text,
 /// uploaded content) rarely recur, and hashing them would cost a share of
 /// the work it saves.
-pub(super) const VALUE_MAX: usize = 1024;
+const VALUE_MAX: usize = 1024;
 
 /// Bytes an entry costs beyond its value and patterns (the table slot, the
 /// two boxes' headers and allocator overhead), for the bound.
