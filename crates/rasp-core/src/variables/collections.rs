@@ -381,17 +381,25 @@ mod tests {
         assert!(tx.entries().is_empty());
         assert_eq!(tx.get(b"anomaly_score"), None);
         assert_eq!(tx.get(b"counter"), None);
-        // The two short members' buffers are kept; the long value's is not.
-        assert_eq!(tx.spare.len(), 2);
+        // Every member's buffers are kept, in order, but the long value's:
+        // that member keeps its place without it, so that each later
+        // member still gets its predecessor's buffers.
+        assert_eq!(tx.spare.len(), 3);
         let kept: Vec<*const u8> = tx.spare.iter().rev().map(|p| p.name.as_ptr()).collect();
+        let values: Vec<usize> = tx.spare.iter().rev().map(|p| p.value.capacity()).collect();
+        assert!(values[0] > 0 && values[1] > 0);
+        assert_eq!(values[2], 0);
         // Next transaction: the first new member gets the first member's
         // buffers, and the values are the new ones.
         tx.set_slice(b"Other", b"abc");
         tx.set_number(b"n", -3);
-        assert_eq!(tx.entries()[0].name.as_ptr(), kept[0]);
-        assert_eq!(tx.entries()[1].name.as_ptr(), kept[1]);
+        tx.set_slice(b"third", b"3");
+        for (entry, kept) in tx.entries().iter().zip(&kept) {
+            assert_eq!(entry.name.as_ptr(), *kept);
+        }
         assert_eq!(tx.get(b"OTHER"), Some(&b"abc"[..]));
         assert_eq!(tx.get(b"n"), Some(&b"-3"[..]));
+        assert_eq!(tx.get(b"third"), Some(&b"3"[..]));
         assert_eq!(tx.entries()[0].name, b"other");
         assert!(tx.spare.is_empty());
         // Updating and removing still work on reused members.

@@ -24,27 +24,32 @@ impl Pair {
         spare.pop().unwrap_or_default()
     }
 
-    /// Empties up to `room` of `pairs` whose buffers are at most `bytes`
-    /// long into `spare`, for [`Pair::take_spare`]. The same requests make
-    /// the same pairs in the same order: the first pair taken next gets the
-    /// buffers of the first one kept.
+    /// Empties up to `room` of `pairs` into `spare`, for
+    /// [`Pair::take_spare`], without their buffers longer than `bytes`.
+    /// The same requests make the same pairs in the same order: the first
+    /// pair taken next gets the buffers of the first one kept. A pair with
+    /// an oversized buffer keeps its place, without that buffer: dropping
+    /// it instead gave every later pair its neighbour's buffers, which
+    /// then grew (CRS's TX prelude holds a few lists longer than 256
+    /// bytes; seven reallocations per exchange, 1 % of a benign GET).
     pub(crate) fn keep_buffers(
         pairs: impl Iterator<Item = Pair>,
         spare: &mut Vec<Pair>,
         room: usize,
         bytes: usize,
     ) {
+        let emptied = |mut buffer: Vec<u8>| {
+            if buffer.capacity() > bytes {
+                return Vec::new();
+            }
+            buffer.clear();
+            buffer
+        };
         let at = spare.len();
-        spare.extend(
-            pairs
-                .filter(|p| p.name.capacity() <= bytes && p.value.capacity() <= bytes)
-                .take(room)
-                .map(|mut p| {
-                    p.name.clear();
-                    p.value.clear();
-                    p
-                }),
-        );
+        spare.extend(pairs.take(room).map(|p| Pair {
+            name: emptied(p.name),
+            value: emptied(p.value),
+        }));
         // Taken from the end.
         if let Some(new) = spare.get_mut(at..) {
             new.reverse();
