@@ -199,14 +199,26 @@ pub(super) fn recycle<T, U>(mut items: Vec<T>) -> Vec<U> {
         .collect()
 }
 
-/// Whether `link`'s hits on a value depend on the value's bytes alone
-/// (its operator's argument is constant, it reads no other state).
+/// Whether the thread's memory may keep the values `link` finds nothing
+/// in: its hits on a value depend on the value's bytes alone (its
+/// operator's argument is constant, it reads no other state), and it can
+/// miss at all. A pattern that matches every value never misses, and
+/// asking the memory about each value cost a lookup for nothing (920450
+/// asked about each header name on every exchange: GET −0.7 % without).
+/// Cheap operators on untransformed values are remembered too: their full
+/// evaluation (collecting, checking, recording) costs more than a lookup
+/// (leaving them out made the GET 0.8 % slower).
 fn answers_by_value(link: &Rule) -> bool {
     use OperatorKind as K;
     if link.is_action {
         return false;
     }
     let kind = &link.operator.kind;
+    if let K::Rx(rx) = kind {
+        if rx.matches_everything {
+            return false;
+        }
+    }
     if let Some(argument) = kind.macro_argument() {
         return !argument.has_macros();
     }
