@@ -535,11 +535,12 @@ impl Transaction {
             // Where the memo will keep a miss (a second sight): the value
             // before the steps below take it (a borrowed value is not
             // copied), and what the link had found so far.
-            let remember = remember.filter(|&k| self.memo.borrow_mut().admit(k));
-            let original: Option<(Cow<'_, [u8]>, _)> = remember.map(|_| {
-                let before = (out.hits.len(), self.eval_errors.borrow().len());
-                (v.value.clone(), before)
-            });
+            let keep = remember
+                .filter(|&k| self.memo.borrow_mut().admit(k))
+                .map(|key| {
+                    let before = (out.hits.len(), self.eval_errors.borrow().len());
+                    (key, v.value.clone(), before)
+                });
             'value: {
                 let stable = stays_put(&v);
                 // Only bytes that stay put for the phase share a cached scan;
@@ -621,7 +622,7 @@ impl Transaction {
                     self.check(link, &scope, &v.name, &current, answer, describe, out);
                 }
             }
-            if let (Some(key), Some((original, before))) = (remember, original) {
+            if let Some((key, original, before)) = keep {
                 // No hit and no operator error: a miss to remember.
                 if (out.hits.len(), self.eval_errors.borrow().len()) == before {
                     let mut memo = self.memo.borrow_mut();

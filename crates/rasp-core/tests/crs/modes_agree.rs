@@ -4,8 +4,8 @@
 //! level 4 and at level 1 (where the gates leave out unreached rules),
 //! and the gated engine must answer each stage alike when it is run a
 //! third time (its thread then answers from what it found in the stage's
-//! values, see `transaction/value_memo.rs`). Independent of whether the stages pass:
-//! this target fails only on a difference.
+//! values, see `transaction/value_memo.rs`). Independent of whether the
+//! stages pass: this target fails only on a difference.
 //!
 //! `cargo test --release -p rasp-core --test crs_modes_agree`
 //! (`CRS_TEST=942` narrows it, like crs_regression).

@@ -327,32 +327,31 @@ pub fn run(opts: &Options) -> Result<Summary, String> {
                 let other = run_stage(&per_rule, &stage.input);
                 let _ = run_stage(primary, &stage.input);
                 let again = run_stage(primary, &stage.input);
-                for (differs, reason, tag) in [
-                    (
-                        other.matches != run.matches,
+                let mut differ = |reason: String, tag: &str| {
+                    stage_reasons.push(reason);
+                    summary
+                        .differing_stages
+                        .push(format!("{} stage {i}{tag}", test.name()));
+                };
+                if other.matches != run.matches {
+                    differ(
                         format!(
                             "gated and per-rule evaluation differ: gated {:?}, per-rule {:?}",
                             ids(&run),
                             ids(&other)
                         ),
                         "",
-                    ),
-                    (
-                        again.matches != run.matches,
+                    );
+                }
+                if again.matches != run.matches {
+                    differ(
                         format!(
                             "gated evaluation differs when repeated: first {:?}, then {:?}",
                             ids(&run),
                             ids(&again)
                         ),
                         " (repeated)",
-                    ),
-                ] {
-                    if differs {
-                        stage_reasons.push(reason);
-                        summary
-                            .differing_stages
-                            .push(format!("{} stage {i}{tag}", test.name()));
-                    }
+                    );
                 }
             }
             for r in &stage_reasons {
