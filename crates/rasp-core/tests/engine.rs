@@ -1229,3 +1229,68 @@ SecRule ARGS_NAMES:/bar_*/ "@rx ." "id:4,phase:2,pass,log,logdata:'%{matched_var
         ["ARGS_NAMES:bar", "ARGS_NAMES:xxBAR_", "ARGS_NAMES:bxbar"]
     );
 }
+
+#[test]
+fn a_head_that_stores_each_header_name_leaves_what_the_full_evaluation_leaves() {
+    // CRS 920450's shape: the head matches every header name, captures it
+    // lower-cased and makes a TX member of it; the chain checks those
+    // members. The engine runs such a head's stores directly and evaluates
+    // the rule in full only when the chain finds a value; the per-rule
+    // engine always evaluates it in full. Rule 2 reads what was stored, and
+    // rule 1 (before it) removes a target on one request, which the direct
+    // run leaves to the full evaluation.
+    let gated = engine(
+        r#"
+SecRule ARGS:drop "@streq proxy" "id:1,phase:1,pass,nolog,ctl:ruleRemoveTargetById=920450;REQUEST_HEADERS_NAMES:Proxy"
+SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" \
+    "id:920450,phase:1,block,capture,t:none,t:lowercase,log,\
+    msg:'restricted header (%{MATCHED_VAR})',logdata:'%{MATCHED_VAR_NAME}',\
+    setvar:'tx.header_name_920450_%{tx.0}=/%{tx.0}/',chain"
+    SecRule TX:/^header_name_920450_/ "@within /proxy/ /lock-token/ /if/" \
+        "setvar:'tx.score=+5'"
+SecRule TX:/^header_name_920450_/ "@rx ^/user-agent/$" "id:2,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'"
+"#,
+    );
+    let plain = per_rule(&gated);
+    type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
+    let cases: [(&str, Headers<'_>); 6] = [
+        ("/", &[(b"User-Agent", b"curl"), (b"Accept", b"*/*")]),
+        ("/", &[(b"Proxy", b"x"), (b"Host", b"a")]),
+        ("/", &[(b"IF", b"1"), (b"If", b"2"), (b"Lock-Token", b"t")]),
+        ("/", &[(b"User-Agent", b"a"), (b"user-agent", b"b")]),
+        ("/?drop=proxy", &[(b"Proxy", b"x"), (b"If", b"1")]),
+        ("/", &[]),
+    ];
+    for (uri, headers) in cases {
+        let a = request(&gated, uri.as_bytes(), headers, None);
+        let b = request(&plain, uri.as_bytes(), headers, None);
+        let record = |tx: &Transaction| {
+            let members: Vec<_> = ["user-agent", "accept", "proxy", "host", "if", "lock-token"]
+                .iter()
+                .map(|n| tx.tx_var(&format!("header_name_920450_{n}")))
+                .collect();
+            let matches: Vec<_> = tx
+                .matches()
+                .iter()
+                .map(|m| (m.id, m.msg.clone(), m.data.clone(), m.matched_value.clone()))
+                .collect();
+            (
+                members,
+                tx.tx_var("0"),
+                tx.tx_var("score"),
+                matches,
+                tx.intervention().map(|i| i.status),
+                tx.errors().to_vec(),
+            )
+        };
+        assert_eq!(record(&a), record(&b), "{uri} {headers:?}");
+    }
+    // The cases do reach both outcomes: a restricted header blocks, a
+    // removed one does not.
+    let proxy = request(&gated, b"/", &[(b"Proxy", b"x")], None);
+    assert_eq!(proxy.tx_var("score").as_deref(), Some("5"));
+    assert_eq!(ids(&proxy), vec![920450]);
+    let removed = request(&gated, b"/?drop=proxy", &[(b"Proxy", b"x")], None);
+    assert_eq!(removed.tx_var("score"), None);
+    assert_eq!(removed.tx_var("header_name_920450_proxy"), None);
+}

@@ -10,6 +10,7 @@ mod request;
 mod rule;
 mod spare;
 mod state;
+mod stores_each;
 mod transform_cache;
 mod value_memo;
 

@@ -91,6 +91,9 @@ impl Transaction {
             // (`skipAfter`), or past `skip` rules.
             let (resume, skip_next) = match self.shortcut(phase, i - 1) {
                 Decision::NoMatch => continue,
+                // The head's effects are run here; a rule whose next link
+                // then finds a value is evaluated in full below.
+                Decision::StoresEach if self.stores_each_misses(rule) => continue,
                 Decision::Continue { resume, skip } => (resume, skip),
                 Decision::Effects { resume, skip } => {
                     self.engine.shortcuts.set_matched(
@@ -102,7 +105,7 @@ impl Transaction {
                     self.run_effects(rule, rule);
                     (resume, skip)
                 }
-                Decision::Evaluate => match self.eval_rule(rule, phase) {
+                Decision::Evaluate | Decision::StoresEach => match self.eval_rule(rule, phase) {
                     RuleOutcome::NoMatch => continue,
                     RuleOutcome::Stop => return,
                     RuleOutcome::Matched => (

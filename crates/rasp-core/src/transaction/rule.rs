@@ -54,10 +54,10 @@ pub(super) struct HitScratch {
     /// `MATCHED_VAR_NAME` after each hit, and checking their bytes for
     /// UTF-8 at each read was about 0.4 % of a benign GET's instructions.
     names: String,
-    text: Vec<u8>,
+    pub(super) text: Vec<u8>,
     hits: Vec<Hit>,
     /// Captured values (`TX.0`–`TX.9`) of the hits, as ranges of `text`.
-    captures: Vec<Range<usize>>,
+    pub(super) captures: Vec<Range<usize>>,
 }
 
 impl std::fmt::Debug for Hit {
@@ -67,7 +67,12 @@ impl std::fmt::Debug for Hit {
 }
 
 impl HitScratch {
-    fn clear(&mut self) {
+    /// Whether the link evaluated last found a value.
+    pub(super) fn has_hits(&self) -> bool {
+        !self.hits.is_empty()
+    }
+
+    pub(super) fn clear(&mut self) {
         self.names.clear();
         self.text.clear();
         self.hits.clear();
@@ -408,7 +413,7 @@ impl Transaction {
 
     /// All values of `link` on which its operator (with negation) matches,
     /// into `out`.
-    fn find_hits(&self, link: &Rule, head: &Rule, out: &mut HitScratch) {
+    pub(super) fn find_hits(&self, link: &Rule, head: &Rule, out: &mut HitScratch) {
         let scope = self.scope_for(head);
         // Only the last link of a rule that leaves a record needs the
         // human-readable match description.
