@@ -141,9 +141,16 @@ fn setvar_arithmetic_and_unset() {
 SecAction "id:1,phase:1,pass,nolog,setvar:tx.s=5,setvar:tx.s=+3,setvar:tx.s=-1,setvar:tx.gone=1,setvar:!tx.gone"
 SecRule TX:s "@eq 7" "id:2,phase:1,pass,log"
 SecRule &TX:gone "@eq 0" "id:3,phase:1,pass,log"
+SecAction "id:4,phase:1,pass,nolog,setvar:tx.new=+4,setvar:tx.neg=-9,setvar:tx.text=12abc,setvar:tx.text=+1,setvar:tx.S=+%{tx.s}"
 "#,
     );
-    assert_eq!(ids(&run(&e, "/", None)), vec![2, 3]);
+    let tx = run(&e, "/", None);
+    assert_eq!(ids(&tx), vec![2, 3]);
+    // A missing member counts as 0; a value is read as atoi reads it.
+    assert_eq!(tx.tx_var("new").as_deref(), Some("4"));
+    assert_eq!(tx.tx_var("neg").as_deref(), Some("-9"));
+    assert_eq!(tx.tx_var("text").as_deref(), Some("13"));
+    assert_eq!(tx.tx_var("s").as_deref(), Some("14"));
 }
 
 #[test]

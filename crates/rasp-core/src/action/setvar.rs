@@ -51,11 +51,12 @@ pub(super) fn apply(
     if let Some(col) = tx.collections_mut().by_name_mut(collection) {
         match change {
             Change::Set(value) => col.set_slice(key, value.unwrap_or(expanded_value)),
-            Change::Add(delta) => {
+            Change::Add(delta) => col.update_number(key, |current| {
                 // ModSecurity: a missing variable counts as 0.
-                let current = col.get(key).map(|v| i64::from(atoi(v))).unwrap_or(0);
-                col.set_number(key, current.saturating_add(delta));
-            }
+                current
+                    .map_or(0, |v| i64::from(atoi(v)))
+                    .saturating_add(delta)
+            }),
             Change::Unset => col.remove(key),
         }
     }

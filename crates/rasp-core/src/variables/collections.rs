@@ -243,13 +243,33 @@ impl Collection {
         self.set_with(key, |v| v.extend_from_slice(value));
     }
 
-    /// Stores `n` in decimal (setvar arithmetic).
+    /// Stores `n` in decimal.
+    #[cfg(test)]
     pub(crate) fn set_number(&mut self, key: &[u8], n: i64) {
-        use std::io::Write;
-        // Writing to a vector cannot fail.
-        self.set_with(key, |v| {
-            let _ = write!(v, "{n}");
-        });
+        self.update_number(key, |_| n);
+    }
+
+    /// Stores in decimal the number `next` makes of the member's current
+    /// value (`None` when there is no such member): `setvar`'s `+=` and
+    /// `-=`. One lookup for the read and the write, and the digits written
+    /// without `fmt`: CRS adds to its anomaly scores a dozen times per
+    /// request, and the second lookup and the formatting were about half
+    /// of each addition.
+    pub(crate) fn update_number(&mut self, key: &[u8], next: impl FnOnce(Option<&[u8]>) -> i64) {
+        let mut digits = itoa::Buffer::new();
+        match self.position_or_hash(key) {
+            Ok(i) => {
+                if let Some(p) = self.entries.get_mut(i) {
+                    let n = digits.format(next(Some(&p.value)));
+                    p.value.clear();
+                    p.value.extend_from_slice(n.as_bytes());
+                }
+            }
+            Err(hash) => {
+                let n = digits.format(next(None));
+                self.push_new_spare(key, hash, |v| v.extend_from_slice(n.as_bytes()));
+            }
+        }
     }
 
     /// Sets `key` to what `fill` writes into an empty buffer: the member's
@@ -421,6 +441,32 @@ mod tests {
         assert_eq!(names, [&b"score"[..], b"new_one"]);
         assert_eq!(tx.get(b"sCoRe"), Some(&b"3"[..]));
         assert_eq!(tx.get(b"new_one"), Some(&b"4"[..]));
+    }
+
+    #[test]
+    fn a_number_is_updated_in_place_or_added_from_what_the_member_holds() {
+        let mut tx = Collection::with_capacity(4);
+        tx.set_slice(b"score", b"12");
+        let generation = tx.generation();
+        let mut seen = Vec::new();
+        tx.update_number(b"SCORE", |v| {
+            seen.push(v.map(<[u8]>::to_vec));
+            -40
+        });
+        // In place: no member added, the positions the shortcuts keep hold.
+        assert_eq!(tx.generation(), generation);
+        assert_eq!(tx.get(b"score"), Some(&b"-40"[..]));
+        tx.update_number(b"Fresh", |v| {
+            seen.push(v.map(<[u8]>::to_vec));
+            i64::MIN
+        });
+        assert_ne!(tx.generation(), generation);
+        assert_eq!(seen, [Some(b"12".to_vec()), None]);
+        assert_eq!(tx.get(b"fresh"), Some(i64::MIN.to_string().as_bytes()));
+        let names: Vec<&[u8]> = tx.entries().iter().map(|p| p.name.as_slice()).collect();
+        assert_eq!(names, [&b"score"[..], b"fresh"]);
+        tx.update_number(b"fresh", |_| i64::MAX);
+        assert_eq!(tx.get(b"fresh"), Some(i64::MAX.to_string().as_bytes()));
     }
 
     #[test]
