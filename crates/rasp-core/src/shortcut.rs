@@ -10,8 +10,8 @@
 //! table holds, per phase entry, exactly what that decision needs, built
 //! once per engine.
 
-use crs_compiler::ir::action::{Actions, Disruptive};
-use crs_compiler::ir::macros::MacroString;
+use crs_compiler::ir::action::{Actions, Disruptive, Effect, SetVarOp};
+use crs_compiler::ir::macros::{MacroPart, MacroString};
 use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::{Entry, Phase, Rule};
 use crs_compiler::ir::variable::{Selector, Variable};
@@ -112,6 +112,9 @@ struct TxNumber {
     /// What a match does: `None` when it must be evaluated in full (it
     /// sets variables, logs or disrupts).
     on_match: Option<Decision>,
+    /// Whether the rule's actions may read `MATCHED_VAR*`, which
+    /// [`Shortcuts::set_matched`] then sets for them.
+    effects_read_matched: bool,
 }
 
 /// The right-hand side of a numeric comparison.
@@ -274,6 +277,7 @@ impl Shortcuts {
             negated: rule.operator.negated,
             argument,
             on_match,
+            effects_read_matched: effects_read_matched(a),
         })
     }
 
@@ -363,7 +367,11 @@ impl Shortcuts {
 
     /// Sets `MATCHED_VAR` and `MATCHED_VAR_NAME` as the full evaluation of
     /// entry `entry`'s matching TX comparison would (`&TX:x` and its count,
-    /// or `TX:x` and its value), for [`Decision::Effects`].
+    /// or `TX:x` and its value), for [`Decision::Effects`]; nothing when
+    /// the rule's actions cannot read them (they are cleared before the
+    /// next rule). CRS's anomaly-score sums (949052 and the like) only add
+    /// TX members: building the name and finding the value again cost
+    /// about 400 instructions per match, eight matches per benign GET.
     pub(crate) fn set_matched(
         &self,
         phase: usize,
@@ -374,6 +382,9 @@ impl Shortcuts {
         let Some(Shortcut::TxNumber(t)) = self.entry(phase, entry) else {
             return;
         };
+        if !t.effects_read_matched {
+            return;
+        }
         let key = self.key_bytes(t.key);
         let member = tx.get(key);
         matched.var_name.clear();
@@ -414,6 +425,42 @@ impl Shortcuts {
     }
 }
 
+/// Whether `v` is one of the variables a match sets (`MATCHED_VAR` and
+/// the like).
+fn is_matched_variable(v: Variable) -> bool {
+    matches!(
+        v,
+        Variable::MatchedVar
+            | Variable::MatchedVarName
+            | Variable::MatchedVars
+            | Variable::MatchedVarsNames
+    )
+}
+
+/// Whether `m` reads one of the variables a match sets.
+fn reads_matched(m: &MacroString) -> bool {
+    m.parts
+        .iter()
+        .any(|p| matches!(p, MacroPart::Var { variable, .. } if is_matched_variable(*variable)))
+}
+
+/// Whether actions `a` may read the variables a match sets: anything but
+/// `setvar`s whose key and value do not.
+fn effects_read_matched(a: &Actions) -> bool {
+    a.effects.iter().any(|e| match e {
+        Effect::SetVar { key, op, .. } => {
+            reads_matched(key)
+                || match op {
+                    SetVarOp::Set(m) | SetVarOp::Add(m) | SetVarOp::Sub(m) => reads_matched(m),
+                    SetVarOp::Unset => false,
+                    #[allow(unreachable_patterns)]
+                    _ => true,
+                }
+        }
+        _ => true,
+    })
+}
+
 /// Whether `rule` is a chain whose head matches every value of its
 /// targets (a pattern such as `^.*$`, see `CompiledRegex::matches_everything`)
 /// and whose only work on each is to capture it and set TX members from the
@@ -441,8 +488,6 @@ impl Shortcuts {
 /// - the next link reads no `MATCHED_VAR*` variable (the direct run does
 ///   not set them), as a target or in its operator's argument.
 pub(crate) fn stores_each(rule: &Rule) -> bool {
-    use crs_compiler::ir::action::{Effect, SetVarOp};
-    use crs_compiler::ir::macros::MacroPart;
     let Some(next) = rule.chain.as_deref() else {
         return false;
     };
@@ -476,25 +521,12 @@ pub(crate) fn stores_each(rule: &Rule) -> bool {
         } => collection == "tx" && from_capture(key) && from_capture(value),
         _ => false,
     });
-    let reads_matched = |v: Variable| {
-        matches!(
-            v,
-            Variable::MatchedVar
-                | Variable::MatchedVarName
-                | Variable::MatchedVars
-                | Variable::MatchedVarsNames
-        )
-    };
     let argument = match &next.operator.kind {
         OperatorKind::RxMacro(m) => Some(m),
         kind => kind.macro_argument(),
     };
-    let next_reads_matched = next.targets.iter().any(|t| reads_matched(t.variable))
-        || argument.is_some_and(|m| {
-            m.parts
-                .iter()
-                .any(|p| matches!(p, MacroPart::Var { variable, .. } if reads_matched(*variable)))
-        });
+    let next_reads_matched = next.targets.iter().any(|t| is_matched_variable(t.variable))
+        || argument.is_some_and(reads_matched);
     plain_tx_sets && !next_reads_matched
 }
 
@@ -539,6 +571,36 @@ mod tests {
     use std::sync::Arc;
 
     use crate::Engine;
+
+    #[test]
+    fn a_comparison_sets_the_matched_variables_only_for_actions_that_read_them() {
+        let rules = crs_compiler::Compiler::new()
+            .add_str(
+                "inline.conf",
+                r#"
+SecRule TX:a "@eq 1" "id:1,phase:1,pass,nolog,setvar:tx.sum=+%{tx.b},setvar:tx.c=2,setvar:!tx.d"
+SecRule TX:a "@eq 1" "id:2,phase:1,pass,nolog,setvar:'tx.copy=%{MATCHED_VAR}'"
+SecRule TX:a "@eq 1" "id:3,phase:1,pass,nolog,setvar:'tx.%{MATCHED_VAR_NAME}=1'"
+SecRule TX:a "@eq 1" "id:4,phase:1,pass,nolog,setvar:'tx.sum=+%{MATCHED_VARS}'"
+SecRule TX:a "@eq 1" "id:5,phase:1,pass,nolog,setenv:x=1"
+"#,
+            )
+            .compile()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let reading: Vec<u32> = rules
+            .phase(crs_compiler::ir::rule::Phase::RequestHeaders)
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                crs_compiler::ir::rule::Entry::Rule(r) => Some(r),
+                _ => None,
+            })
+            .filter(|r| super::effects_read_matched(&r.actions))
+            .map(|r| r.id)
+            .collect();
+        // Any action but a `setvar` counts as reading them.
+        assert_eq!(reading, vec![2, 3, 4, 5]);
+    }
 
     #[test]
     fn stores_each_takes_only_heads_whose_stores_repeat_alike() {

@@ -628,6 +628,8 @@ SecMarker END-C
 SecRule TX:seen "@streq &TX:fresh=0" "id:18,phase:1,pass,log"
 SecRule TX:level "@eq 1" "id:19,phase:1,pass,nolog,setvar:'tx.seen=%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
 SecRule TX:seen "@streq TX:level=1" "id:20,phase:1,pass,log"
+SecRule TX:level "@eq 1" "id:21,phase:1,pass,nolog,setvar:tx.sum=+%{tx.th},setvar:tx.sum=+%{tx.level}"
+SecRule TX:sum "@eq 6" "id:22,phase:1,pass,log"
 "#,
     );
     assert_modes_agree(
@@ -638,10 +640,13 @@ SecRule TX:seen "@streq TX:level=1" "id:20,phase:1,pass,log"
     // member gives a negated operator nothing to match), 14 only when the
     // removal left rule 13 nothing to match; a match that runs `setvar`
     // sees the matched variable (18, 20).
-    assert_eq!(ids(&run(&gated, "/?s=5", None)), vec![3, 5, 7, 15, 18, 20]);
+    assert_eq!(
+        ids(&run(&gated, "/?s=5", None)),
+        vec![3, 5, 7, 15, 18, 20, 22]
+    );
     assert_eq!(
         ids(&run(&gated, "/?rm=1", None)),
-        vec![3, 7, 14, 15, 18, 20]
+        vec![3, 7, 14, 15, 18, 20, 22]
     );
 }
 
