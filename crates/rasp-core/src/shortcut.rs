@@ -461,6 +461,17 @@ fn effects_read_matched(a: &Actions) -> bool {
     })
 }
 
+/// Whether `part` is `%{TX.0}`, what `capture` sets to the whole match.
+pub(crate) fn is_capture(part: &MacroPart) -> bool {
+    matches!(
+        part,
+        MacroPart::Var {
+            variable: Variable::Tx,
+            key: Some(key),
+        } if key == "0"
+    )
+}
+
 /// Whether `rule` is a chain whose head matches every value of its
 /// targets (a pattern such as `^.*$`, see `CompiledRegex::matches_everything`)
 /// and whose only work on each is to capture it and set TX members from the
@@ -504,14 +515,9 @@ pub(crate) fn stores_each(rule: &Rule) -> bool {
         return false;
     }
     let from_capture = |m: &MacroString| {
-        m.parts.iter().all(|p| match p {
-            MacroPart::Literal(_) => true,
-            MacroPart::Var {
-                variable: Variable::Tx,
-                key: Some(key),
-            } => key == "0",
-            _ => false,
-        })
+        m.parts
+            .iter()
+            .all(|p| matches!(p, MacroPart::Literal(_)) || is_capture(p))
     };
     let plain_tx_sets = a.effects.iter().all(|e| match e {
         Effect::SetVar {
@@ -570,34 +576,41 @@ fn gate_runs(table: &[Shortcut], entries: &[Entry]) -> (Vec<GateRun>, Vec<u32>) 
 mod tests {
     use std::sync::Arc;
 
+    use crs_compiler::ir::rule::{Entry, Phase, Rule};
+
     use crate::Engine;
+
+    /// The ids of the phase-1 rules of `text` that `keep` takes.
+    fn phase_1_ids(text: &str, keep: impl Fn(&Rule) -> bool) -> Vec<u32> {
+        let rules = crs_compiler::Compiler::new()
+            .add_str("inline.conf", text)
+            .compile()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rules
+            .phase(Phase::RequestHeaders)
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Rule(r) => Some(r),
+                _ => None,
+            })
+            .filter(|r| keep(r))
+            .map(|r| r.id)
+            .collect()
+    }
 
     #[test]
     fn a_comparison_sets_the_matched_variables_only_for_actions_that_read_them() {
-        let rules = crs_compiler::Compiler::new()
-            .add_str(
-                "inline.conf",
-                r#"
+        let reading = phase_1_ids(
+            r#"
 SecRule TX:a "@eq 1" "id:1,phase:1,pass,nolog,setvar:tx.sum=+%{tx.b},setvar:tx.c=2,setvar:!tx.d"
 SecRule TX:a "@eq 1" "id:2,phase:1,pass,nolog,setvar:'tx.copy=%{MATCHED_VAR}'"
 SecRule TX:a "@eq 1" "id:3,phase:1,pass,nolog,setvar:'tx.%{MATCHED_VAR_NAME}=1'"
 SecRule TX:a "@eq 1" "id:4,phase:1,pass,nolog,setvar:'tx.sum=+%{MATCHED_VARS}'"
 SecRule TX:a "@eq 1" "id:5,phase:1,pass,nolog,setenv:x=1"
 "#,
-            )
-            .compile()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let reading: Vec<u32> = rules
-            .phase(crs_compiler::ir::rule::Phase::RequestHeaders)
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                crs_compiler::ir::rule::Entry::Rule(r) => Some(r),
-                _ => None,
-            })
-            .filter(|r| super::effects_read_matched(&r.actions))
-            .map(|r| r.id)
-            .collect();
+            |r| super::effects_read_matched(&r.actions),
+        );
         // Any action but a `setvar` counts as reading them.
         assert_eq!(reading, vec![2, 3, 4, 5]);
     }
@@ -607,10 +620,8 @@ SecRule TX:a "@eq 1" "id:5,phase:1,pass,nolog,setenv:x=1"
         // Rule 1 is CRS 920450's shape; each other one differs in one way
         // that makes a second run of its head differ from the first, or
         // its chain read what the direct run does not set.
-        let rules = crs_compiler::Compiler::new()
-            .add_str(
-                "inline.conf",
-                r#"
+        let taken = phase_1_ids(
+            r#"
 SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:1,phase:1,pass,capture,t:lowercase,setvar:'tx.h_%{tx.0}=/%{tx.0}/',chain"
     SecRule TX:/^h_/ "@within %{tx.list}" "setvar:tx.score=+5"
 SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:2,phase:1,pass,capture,setvar:'tx.n=+1',chain"
@@ -635,20 +646,8 @@ SecRule REQUEST_HEADERS_NAMES|!REQUEST_HEADERS_NAMES:host "@rx ^.*$" "id:11,phas
 SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:12,phase:1,pass,capture,setvar:'ip.h_%{tx.0}=1',chain"
     SecRule TX:/^h_/ "@within %{tx.list}"
 "#,
-            )
-            .compile()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let taken: Vec<u32> = rules
-            .phase(crs_compiler::ir::rule::Phase::RequestHeaders)
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                crs_compiler::ir::rule::Entry::Rule(r) => Some(r),
-                _ => None,
-            })
-            .filter(|r| super::stores_each(r))
-            .map(|r| r.id)
-            .collect();
+            super::stores_each,
+        );
         assert_eq!(taken, vec![1]);
     }
 

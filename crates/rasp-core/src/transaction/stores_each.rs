@@ -8,10 +8,10 @@ use crs_compiler::ir::action::{Effect, SetVarOp};
 use crs_compiler::ir::macros::{MacroPart, MacroString};
 use crs_compiler::ir::rule::Rule;
 use crs_compiler::ir::transform::Transform;
-use crs_compiler::ir::variable::Variable;
 
 use super::rule::recycle;
 use super::Transaction;
+use crate::shortcut::is_capture;
 use crate::variables::collect_target;
 
 impl Transaction {
@@ -88,9 +88,7 @@ impl Transaction {
         self.hit_scratch = Some(scratch);
         misses
     }
-}
 
-impl Transaction {
     /// Runs `effect` when it is a `setvar` of a TX member whose key and
     /// value are literal text and `%{TX.0}`, which is `capture` (the
     /// shape [`crate::shortcut::stores_each`] admits), as `setvar` would:
@@ -129,10 +127,7 @@ fn with_capture(m: &MacroString, capture: &[u8], out: &mut Vec<u8>) -> bool {
     for part in &m.parts {
         match part {
             MacroPart::Literal(text) => out.extend_from_slice(text.as_bytes()),
-            MacroPart::Var {
-                variable: Variable::Tx,
-                key: Some(key),
-            } if key == "0" => out.extend_from_slice(capture),
+            part if is_capture(part) => out.extend_from_slice(capture),
             _ => return false,
         }
     }
