@@ -103,7 +103,9 @@ impl EngineConfig {
     /// evaluated, so verdicts and logs do not depend on this setting; only
     /// the time does. An answer is kept from the second time the same
     /// bytes come; values used again stay, others pass through. Beside
-    /// the bound, each thread keeps an 8 KiB table marking first sights.
+    /// the bound, each thread keeps an 8 KiB table marking first sights
+    /// and a 32 KiB table of where it last found the values at their
+    /// addresses.
     ///
     /// The time is the trade-off: a value a thread has met recently is
     /// answered a few microseconds sooner. Where a client able to time

@@ -788,6 +788,44 @@ SecRule ARGS "@rx %{tx.word}$" "id:3,phase:2,pass,log"
 }
 
 #[test]
+fn remembered_answers_follow_the_bytes_not_the_address() {
+    // The memo finds a value that stays put by its address, once a phase,
+    // and where it found the value at an address before by comparing the
+    // bytes (`value_memo::ValueMemo::find`). Exchanges one after the other
+    // put other bytes of the same length at the same addresses: each must
+    // get its own answers, never those of the bytes that lay there last,
+    // for a gate's sweep (1, 4), a rule's remembered misses (2, 3), and a
+    // value asked about in phase 1 and again in phase 2 (3, 4).
+    let e = engine(
+        r#"
+SecRule ARGS "@rx aaa" "id:1,phase:2,pass,log"
+SecRule ARGS "@contains bbb" "id:2,phase:2,pass,log"
+SecRule REQUEST_HEADERS:X-Word "@contains ccc" "id:3,phase:1,pass,log"
+SecRule REQUEST_HEADERS:X-Word "@rx ddd" "id:4,phase:2,pass,log"
+"#,
+    );
+    let cases: [(&[u8], &[u8], Vec<u32>); 5] = [
+        (b"/?q=xxx1", b"xxx1", vec![]),
+        (b"/?q=aaa1", b"ccc1", vec![3, 1]),
+        (b"/?q=xxx1", b"xxx1", vec![]),
+        (b"/?q=bbb1", b"ddd1", vec![2, 4]),
+        (b"/?q=bbb1", b"cccd", vec![3, 2]),
+    ];
+    for round in 0..8 {
+        for (uri, word, want) in &cases {
+            let headers: &[(&[u8], &[u8])] = &[(b"X-Word", word)];
+            assert_eq!(
+                ids(&request(&e, uri, headers, None)),
+                *want,
+                "round {round}: {} with {}",
+                String::from_utf8_lossy(uri),
+                String::from_utf8_lossy(word)
+            );
+        }
+    }
+}
+
+#[test]
 fn exchanges_on_one_thread_share_no_variables_or_captures() {
     // TX members reuse the buffers of the previous exchange's members, and
     // captures and expanded setvar operands go through reused buffers

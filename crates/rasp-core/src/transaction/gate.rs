@@ -15,7 +15,7 @@ use regex_automata::{PatternID, PatternSet};
 
 use super::rule::recycle;
 use super::transform_cache::{step_mask, TransformCache, Transformed};
-use super::value_memo::Question;
+use super::value_memo::{Held, Question};
 use crate::transform::IdleAfterLowercase;
 use crate::variables::Value;
 
@@ -497,23 +497,18 @@ impl super::Transaction {
                     set: index,
                     target: t,
                 };
-                let key = stable.then(|| memo.key(question, &v.value)).flatten();
-                if let Some(key) = key {
-                    if let Some((known, old)) = memo.get(key, question, &v.value) {
-                        for &p in known {
-                            let _ = sweep.hits.try_insert(PatternID::new_unchecked(p as usize));
-                        }
-                        if old {
-                            memo.revive(key);
-                        }
-                        continue;
+                let held = stable.then(|| memo.find(&v.value, true)).flatten();
+                if let Some(known) = held.and_then(|h| memo.answer(h, question)) {
+                    for &p in known {
+                        let _ = sweep.hits.try_insert(PatternID::new_unchecked(p as usize));
                     }
+                    continue;
                 }
                 let first_read = listed.reads.len();
                 self.list_reads(set, index, (t, target), v, &mut sweep.hits, &mut listed);
-                if let Some(key) = key.filter(|&k| memo.admit(k)) {
+                if let Some(held) = held.filter(|&h| memo.admit(h, question)) {
                     novel.push(Novel {
-                        key,
+                        held,
                         question,
                         value: Box::from(&*v.value),
                         reads: first_read..listed.reads.len(),
@@ -568,7 +563,7 @@ impl super::Transaction {
             if complete {
                 found.sort_unstable();
                 found.dedup();
-                memo.insert(n.key, n.question, n.value, found.into());
+                memo.insert(n.held, n.question, &n.value, &found);
             }
         }
         drop(memo);
@@ -714,7 +709,7 @@ fn add(hits: &mut PatternSet, reader: &TargetReader, scan: &Scan) {
 /// `value_memo`).
 #[derive(Debug)]
 struct Novel {
-    key: u64,
+    held: Held,
     question: Question,
     value: Box<[u8]>,
     /// Its reads, in the sweep's list.

@@ -526,14 +526,10 @@ impl Transaction {
             // A value the link found nothing in before, on this thread:
             // nothing to do (see `value_memo`).
             let remember = remembers
-                .then(|| self.memo.borrow().key(misses, &v.value))
+                .then(|| self.memo.borrow_mut().find(&v.value, stays_put(&v)))
                 .flatten();
-            if let Some(key) = remember {
-                let mut memo = self.memo.borrow_mut();
-                if let Some((_, old)) = memo.get(key, misses, &v.value) {
-                    if old {
-                        memo.revive(key);
-                    }
+            if let Some(held) = remember {
+                if self.memo.borrow().answer(held, misses).is_some() {
                     continue;
                 }
             }
@@ -541,10 +537,10 @@ impl Transaction {
             // before the steps below take it (a borrowed value is not
             // copied), and what the link had found so far.
             let keep = remember
-                .filter(|&k| self.memo.borrow_mut().admit(k))
-                .map(|key| {
+                .filter(|&h| self.memo.borrow_mut().admit(h, misses))
+                .map(|held| {
                     let before = (out.hits.len(), self.eval_errors.borrow().len());
-                    (key, v.value.clone(), before)
+                    (held, v.value.clone(), before)
                 });
             'value: {
                 let stable = stays_put(&v);
@@ -627,11 +623,11 @@ impl Transaction {
                     self.check(link, &scope, &v.name, &current, answer, describe, out);
                 }
             }
-            if let Some((key, original, before)) = keep {
+            if let Some((held, original, before)) = keep {
                 // No hit and no operator error: a miss to remember.
                 if (out.hits.len(), self.eval_errors.borrow().len()) == before {
                     let mut memo = self.memo.borrow_mut();
-                    memo.insert(key, misses, Box::from(&*original), Box::default());
+                    memo.insert(held, misses, &original, &[]);
                 }
             }
         }
