@@ -256,18 +256,20 @@ fn members<'a>(
     names: bool,
     out: &mut Vec<Value<'a>>,
 ) {
-    let push = |p: &'a Pair| {
-        let value = if names { &p.name } else { &p.value };
-        out.push(Value {
-            name: ValueName::Member(var, Cow::Borrowed(&p.name)),
-            value: Cow::Borrowed(value),
-        });
+    let value = |p: &'a Pair| Value {
+        name: ValueName::Member(var, Cow::Borrowed(&p.name)),
+        value: Cow::Borrowed(if names { &p.name } else { &p.value }),
     };
+    let push = |p: &'a Pair| out.push(value(p));
     // The selector's kind is decided once, not per member: most targets
     // take every member, or one by name (`REQUEST_HEADERS:User-Agent`,
     // compared with each of a dozen headers).
     match selector {
-        Selector::All => pairs.for_each(push),
+        // Every member: one reservation, then the values are written
+        // without a capacity test each (the lists' iterators know their
+        // length). Rules reading all of ARGS collect about 1,600 values
+        // per bench JSON POST.
+        Selector::All => out.extend(pairs.map(value)),
         Selector::Key(k) => pairs
             .filter(|p| k.as_bytes().eq_ignore_ascii_case(&p.name))
             .for_each(push),
