@@ -826,6 +826,47 @@ SecRule REQUEST_HEADERS:X-Word "@rx ddd" "id:4,phase:2,pass,log"
 }
 
 #[test]
+fn arguments_and_cookies_in_reused_buffers_hold_only_their_own_bytes() {
+    // A finished exchange's arguments and cookies hand their buffers to
+    // the next exchange's (`transaction/spare.rs`): longer values before
+    // shorter ones, a cookie before none, a JSON body before a form.
+    let e = engine(
+        r#"
+SecRule REQUEST_HEADERS:Content-Type "@rx ^application/json" "id:10,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule ARGS|ARGS_NAMES "@rx long|secret|json" "id:1,phase:2,pass,log"
+SecRule REQUEST_COOKIES|REQUEST_COOKIES_NAMES "@rx ." "id:2,phase:1,pass,log"
+SecRule ARGS:a "@rx ^1$" "id:3,phase:2,pass,log"
+SecRule ARGS:b "@rx ^2$" "id:4,phase:2,pass,log"
+"#,
+    );
+    let json: &[(&[u8], &[u8])] = &[(b"Content-Type", b"application/json")];
+    let form: &[(&[u8], &[u8])] = &[(b"Content-Type", b"application/x-www-form-urlencoded")];
+    let cookie: &[(&[u8], &[u8])] = &[(b"Cookie", b"session=secret-cookie-value")];
+    for _ in 0..3 {
+        assert_eq!(
+            ids(&request(
+                &e,
+                b"/?a=longvalue123&b=longer-still",
+                cookie,
+                None
+            )),
+            vec![2, 2, 1, 1]
+        );
+        assert_eq!(ids(&request(&e, b"/?a=1&b=2", &[], None)), vec![3, 4]);
+        assert_eq!(
+            ids(&request(
+                &e,
+                b"/",
+                json,
+                Some(br#"{"json_key":"long json value","a":"x"}"#)
+            )),
+            vec![1, 1]
+        );
+        assert_eq!(ids(&request(&e, b"/", form, Some(b"a=1&b=2"))), vec![3, 4]);
+    }
+}
+
+#[test]
 fn exchanges_on_one_thread_share_no_variables_or_captures() {
     // TX members reuse the buffers of the previous exchange's members, and
     // captures and expanded setvar operands go through reused buffers

@@ -19,9 +19,22 @@ use super::Arg;
 /// Parses one `Cookie` header as `SecCookieFormat 0` does. `separator` is
 /// `SecCookieV0Separator` when configured; `None` lets v2's guess decide.
 pub fn parse_v0(header: &[u8], separator: Option<u8>) -> Vec<Arg> {
+    let mut out = Vec::new();
+    parse_v0_into(header, separator, &mut Arg::default, &mut out);
+    out
+}
+
+/// [`parse_v0`], appending to `out`, each cookie written into the buffers
+/// `buffers` hands out (a finished transaction's, see
+/// `transaction::spare`).
+pub(crate) fn parse_v0_into(
+    header: &[u8],
+    separator: Option<u8>,
+    buffers: &mut dyn FnMut() -> Arg,
+    out: &mut Vec<Arg>,
+) {
     let header = until_nul(header);
     let separator = separator.unwrap_or_else(|| v0_separator(header));
-    let mut out = Vec::new();
     // apr_strtok: consecutive separators produce no empty tokens.
     for piece in header.split(|&b| b == separator).filter(|p| !p.is_empty()) {
         let start = piece
@@ -37,10 +50,12 @@ pub fn parse_v0(header: &[u8], separator: Option<u8>) -> Vec<Arg> {
             None => (piece, &[][..]),
         };
         if !name.is_empty() {
-            out.push((name.to_vec(), value.to_vec()));
+            let (mut name_buffer, mut value_buffer) = buffers();
+            name_buffer.extend_from_slice(name);
+            value_buffer.extend_from_slice(value);
+            out.push((name_buffer, value_buffer));
         }
     }
-    out
 }
 
 /// v2's separator guess for version 0 cookies.

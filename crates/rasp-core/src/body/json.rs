@@ -46,6 +46,17 @@ pub struct JsonArgs {
 /// Parses a JSON body. `existing_args` counts arguments the transaction
 /// already holds (v2's argument limit is on the total).
 pub fn parse(body: &[u8], limits: &BodyLimits, existing_args: usize) -> JsonArgs {
+    parse_into(body, limits, existing_args, &mut Arg::default)
+}
+
+/// [`parse`], each argument written into the buffers `buffers` hands out
+/// (a finished transaction's, see `transaction::spare`).
+pub(crate) fn parse_into(
+    body: &[u8],
+    limits: &BodyLimits,
+    existing_args: usize,
+    buffers: &mut dyn FnMut() -> Arg,
+) -> JsonArgs {
     let room = limits.arguments_limit.saturating_sub(existing_args);
     // Room for about as many arguments as the body has members and array
     // elements, so that the list is not copied as it grows (five times
@@ -61,6 +72,7 @@ pub fn parse(body: &[u8], limits: &BodyLimits, existing_args: usize) -> JsonArgs
         limit: limits.arguments_limit,
         name_bytes: 0,
         cancelled: None,
+        buffers,
     };
     if body.is_empty() {
         return JsonArgs::default();
@@ -110,7 +122,7 @@ enum Cancel {
 }
 
 /// v2's callback state: the current name prefix and key.
-struct Namer {
+struct Namer<'b> {
     prefix: Option<Vec<u8>>,
     key: Option<Vec<u8>>,
     depth: usize,
@@ -120,6 +132,8 @@ struct Namer {
     limit: usize,
     name_bytes: usize,
     cancelled: Option<Cancel>,
+    /// Where each argument's buffers come from.
+    buffers: &'b mut dyn FnMut() -> Arg,
 }
 
 /// The most bytes of argument names one body may produce. v2 has no such
@@ -127,27 +141,28 @@ struct Namer {
 /// (every value repeats its whole path): past this the body is refused.
 pub const MAX_NAME_BYTES: usize = 32 << 20;
 
-impl Namer {
+impl Namer<'_> {
     /// `json_add_argument`. Returns false to cancel the parse.
-    fn value(&mut self, value: Vec<u8>) -> bool {
+    fn value(&mut self, value: &[u8]) -> bool {
+        if self.args.len() >= self.room {
+            self.cancelled = Some(Cancel::Args);
+            return false;
+        }
+        let (mut name, mut value_buffer) = (self.buffers)();
         let key = self.key.get_or_insert_with(Vec::new);
-        let mut name = Vec::new();
         if let Some(prefix) = &self.prefix {
             name.reserve(prefix.len() + key.len() + 1);
             name.extend_from_slice(prefix);
             name.push(b'.');
         }
         name.extend_from_slice(key);
-        if self.args.len() >= self.room {
-            self.cancelled = Some(Cancel::Args);
-            return false;
-        }
+        value_buffer.extend_from_slice(value);
         self.name_bytes = self.name_bytes.saturating_add(name.len());
         if self.name_bytes > MAX_NAME_BYTES {
             self.cancelled = Some(Cancel::Names);
             return false;
         }
-        self.args.push((name, value));
+        self.args.push((name, value_buffer));
         true
     }
 
@@ -590,7 +605,7 @@ impl Parser<'_> {
     }
 
     /// Handles a token in a position where a value is expected.
-    fn value(&mut self, token: Token<'_>, namer: &mut Namer) -> Result<(), Failure> {
+    fn value(&mut self, token: Token<'_>, namer: &mut Namer<'_>) -> Result<(), Failure> {
         match token {
             Token::LBrace => {
                 if !namer.start_map() {
@@ -607,13 +622,13 @@ impl Parser<'_> {
                 self.state = State::ArrayStart;
             }
             Token::Str(s) => {
-                if !namer.value(s.into_owned()) {
+                if !namer.value(&s) {
                     return Err(Failure::Cancelled);
                 }
                 self.after_value();
             }
             Token::Scalar(s) | Token::Number(s) => {
-                if !namer.value(s.to_vec()) {
+                if !namer.value(s) {
                     return Err(Failure::Cancelled);
                 }
                 self.after_value();
@@ -623,7 +638,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn close(&mut self, frame: Frame, namer: &mut Namer) {
+    fn close(&mut self, frame: Frame, namer: &mut Namer<'_>) {
         self.stack.pop();
         match frame {
             Frame::Map => namer.end_map(),
@@ -632,7 +647,7 @@ impl Parser<'_> {
         self.after_value();
     }
 
-    fn run(mut self, namer: &mut Namer) -> Result<(), Failure> {
+    fn run(mut self, namer: &mut Namer<'_>) -> Result<(), Failure> {
         loop {
             if self.state == State::Done {
                 // yajl reports anything after the document, even a token it

@@ -201,10 +201,31 @@ pub fn process(
     limits: &BodyLimits,
     existing_args: usize,
 ) -> ParsedBody {
+    process_into(
+        processor,
+        content_type,
+        body,
+        limits,
+        existing_args,
+        &mut Arg::default,
+    )
+}
+
+/// [`process`], the URL-encoded and JSON arguments written into the
+/// buffers `buffers` hands out (a finished transaction's, see
+/// `transaction::spare`).
+pub(crate) fn process_into(
+    processor: Processor,
+    content_type: Option<&[u8]>,
+    body: &[u8],
+    limits: &BodyLimits,
+    existing_args: usize,
+    buffers: &mut dyn FnMut() -> Arg,
+) -> ParsedBody {
     let mut out = ParsedBody::new(processor);
     match processor {
         Processor::UrlEncoded => {
-            let parsed = urlencoded::parse(body, limits.argument_separator);
+            let parsed = urlencoded::parse_into(body, limits.argument_separator, buffers);
             out.urlencoded_error = parsed.invalid_encoding;
             let mut sink = ArgSink::new(limits.arguments_limit, existing_args);
             for arg in parsed.args {
@@ -232,7 +253,7 @@ pub fn process(
             out.multipart = Some(mp);
         }
         Processor::Json => {
-            let parsed = json::parse(body, limits, existing_args);
+            let parsed = json::parse_into(body, limits, existing_args, buffers);
             out.args = parsed.args;
             out.error = parsed.error;
         }

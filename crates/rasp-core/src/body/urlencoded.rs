@@ -27,6 +27,16 @@ pub struct UrlEncoded {
 
 /// Splits and decodes `input`; `separator` is `SecArgumentSeparator`.
 pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
+    parse_into(input, separator, &mut Arg::default)
+}
+
+/// [`parse`], each argument written into the buffers `buffers` hands out
+/// (a finished transaction's, see `transaction::spare`).
+pub(crate) fn parse_into(
+    input: &[u8],
+    separator: u8,
+    buffers: &mut dyn FnMut() -> Arg,
+) -> UrlEncoded {
     let mut out = UrlEncoded::default();
     if input.is_empty() {
         return out;
@@ -49,9 +59,10 @@ pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
             ),
             None => (pair, &[][..]),
         };
-        let name = decode(name, &mut out.invalid_encoding);
-        let value = decode(value, &mut out.invalid_encoding);
-        out.args.push((name, value));
+        let (mut name_buffer, mut value_buffer) = buffers();
+        decode_into(name, &mut out.invalid_encoding, &mut name_buffer);
+        decode_into(value, &mut out.invalid_encoding, &mut value_buffer);
+        out.args.push((name_buffer, value_buffer));
         // A separator right at the end leaves nothing after it; v2 stops
         // there without adding an empty pair. Empty pieces elsewhere count.
         if next.is_empty() {
@@ -67,6 +78,15 @@ pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
 /// The same decoder as `t:urlDecode`.
 pub fn decode(input: &[u8], invalid: &mut bool) -> Vec<u8> {
     crate::transform::url_decode_reporting(input, invalid).into_owned()
+}
+
+/// [`decode`] into `out` (empty): a decoded copy too long for `out` takes
+/// its place instead of being copied.
+fn decode_into(input: &[u8], invalid: &mut bool, out: &mut Vec<u8>) {
+    match crate::transform::url_decode_reporting(input, invalid) {
+        std::borrow::Cow::Owned(decoded) if decoded.len() > out.capacity() => *out = decoded,
+        decoded => out.extend_from_slice(&decoded),
+    }
 }
 
 #[cfg(test)]

@@ -136,8 +136,15 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
             _ => crate::body::Processor::Xml,
         };
         let ct = tx.ex.request_header("content-type").map(<[u8]>::to_vec);
-        let parsed =
-            crate::body::process(kind, ct.as_deref(), &body, &limits, tx.ex.args_get.len());
+        let spare = &mut tx.spare_pairs;
+        let parsed = crate::body::process_into(
+            kind,
+            ct.as_deref(),
+            &body,
+            &limits,
+            tx.ex.args_get.len(),
+            &mut || super::request::spare_buffers(spare),
+        );
         apply_parsed(tx, parsed);
     }
     // ModSecurity v2 exposes the raw body as REQUEST_BODY for URLENCODED,

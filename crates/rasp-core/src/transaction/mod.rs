@@ -391,6 +391,13 @@ impl Drop for Transaction {
             pairs: std::mem::take(&mut self.spare_pairs),
             request_headers: std::mem::take(&mut self.ex.request_headers),
             response_headers: std::mem::take(&mut self.ex.response_headers),
+            // In the reverse of the order the next transaction takes them
+            // (see `spare::give`).
+            arguments: [
+                std::mem::take(&mut self.ex.args_post),
+                std::mem::take(&mut self.ex.cookies),
+                std::mem::take(&mut self.ex.args_get),
+            ],
             tx_positions: std::mem::take(self.tx_positions.get_mut()),
             sqli: std::mem::take(self.sqli_memo.get_mut()),
         });

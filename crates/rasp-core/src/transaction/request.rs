@@ -80,7 +80,8 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         // Apache hands ModSecurity the query as a C string: it ends at the
         // first NUL byte (for QUERY_STRING and for ARGS_GET).
         let q = crate::body::log_escape::until_nul(&q).to_vec();
-        let parsed = crate::body::urlencoded::parse(&q, sep);
+        let spare = &mut tx.spare_pairs;
+        let parsed = crate::body::urlencoded::parse_into(&q, sep, &mut || spare_buffers(spare));
         if parsed.invalid_encoding {
             tx.ex.urlencoded_error = true;
         }
@@ -99,17 +100,22 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
     }
     let v1 = tx.engine.rules.settings.cookie_format == 1;
     let mut cookies = Vec::new();
+    let spare = &mut tx.spare_pairs;
     for h in &tx.ex.request_headers {
         if h.name.eq_ignore_ascii_case(b"cookie") {
-            let parsed = if v1 {
-                crate::body::cookies::parse_v1(&h.value)
+            if v1 {
+                cookies.extend(crate::body::cookies::parse_v1(&h.value));
             } else {
-                crate::body::cookies::parse_v0(&h.value, None)
-            };
-            cookies.extend(parsed.into_iter().map(|(n, v)| Pair::new(n, v)));
+                crate::body::cookies::parse_v0_into(
+                    &h.value,
+                    None,
+                    &mut || spare_buffers(spare),
+                    &mut cookies,
+                );
+            }
         }
     }
-    tx.ex.cookies = cookies;
+    tx.ex.cookies = cookies.into_iter().map(|(n, v)| Pair::new(n, v)).collect();
     if tx.ex.server_name.is_empty() {
         if let Some(host) = tx.ex.request_header("host") {
             // SERVER_NAME is the Host header without a port.
@@ -134,4 +140,13 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         };
     }
     tx.ex.reqbody_processor = tx.state.body_processor;
+}
+
+/// The buffers of a spare pair (see `transaction::spare`) for an argument
+/// or cookie a parser writes: the same requests make the same arguments in
+/// the same order, so each gets the buffers it had, already large enough,
+/// and its bytes lie where they lay (where the value memory finds them).
+pub(super) fn spare_buffers(spare: &mut Vec<Pair>) -> crate::body::Arg {
+    let pair = Pair::take_spare(spare);
+    (pair.name, pair.value)
 }

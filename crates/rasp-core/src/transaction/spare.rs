@@ -29,13 +29,18 @@ pub(super) struct Tables {
     pub(super) values: Vec<Value<'static>>,
     pub(super) matched: MatchedState,
     pub(super) expand: Vec<u8>,
-    /// Header pairs of a finished exchange, emptied: the next one's
-    /// headers take their buffers (two allocations per header otherwise,
-    /// a tenth of a benign GET's).
+    /// Header, argument and cookie pairs of a finished exchange, emptied:
+    /// the next one's take their buffers (two allocations per header
+    /// otherwise, a tenth of a benign GET's; its arguments and cookies
+    /// then also lie where the last exchange's did, where the value
+    /// memory finds them by address).
     pub(super) pairs: Vec<Pair>,
     /// The emptied header lists themselves.
     pub(super) request_headers: Vec<Pair>,
     pub(super) response_headers: Vec<Pair>,
+    /// The finished exchange's `ARGS_POST`, cookies and `ARGS_GET`, whose
+    /// buffers go to `pairs` (the lists themselves are not kept).
+    pub(super) arguments: [Vec<Pair>; 3],
     pub(super) tx_positions: TxPositions,
     pub(super) sqli: SqliMemo,
 }
@@ -44,8 +49,9 @@ pub(super) struct Tables {
 /// not kept.
 const SCRATCH_BYTES: usize = 16 * 1024;
 
-/// Header pairs kept for reuse, and the largest buffer of one kept.
-const PAIRS: usize = 64;
+/// Pairs kept for reuse (a benign GET makes about 25, the JSON POST about
+/// 60), and the largest buffer of one kept.
+const PAIRS: usize = 96;
 const PAIR_BYTES: usize = 1024;
 
 /// TX members a CRS request holds (about 200).
@@ -76,6 +82,7 @@ pub(super) fn take() -> Tables {
             expand: Vec::new(),
             pairs: Vec::new(),
             request_headers: Vec::new(),
+            arguments: Default::default(),
             response_headers: Vec::new(),
             tx_positions: TxPositions::default(),
             sqli: SqliMemo::default(),
@@ -100,12 +107,22 @@ pub(super) fn give(mut tables: Tables) {
     tables.matched.recycle(SCRATCH_BYTES);
     tables.expand.clear();
     tables.expand.shrink_to(SCRATCH_BYTES);
-    // The response's first: the request headers, kept last, come out first.
-    for list in [&mut tables.response_headers, &mut tables.request_headers] {
+    // In the reverse of the order the next exchange takes them (request
+    // headers, `ARGS_GET`, cookies, `ARGS_POST`, response headers): the
+    // request headers, kept last, come out first.
+    let [args_post, cookies, args_get] = &mut tables.arguments;
+    for list in [
+        &mut tables.response_headers,
+        args_post,
+        cookies,
+        args_get,
+        &mut tables.request_headers,
+    ] {
         let room = PAIRS.saturating_sub(tables.pairs.len());
         Pair::keep_buffers(list.drain(..), &mut tables.pairs, room, PAIR_BYTES);
         list.shrink_to(PAIRS);
     }
+    tables.arguments = Default::default();
     // During thread exit the spare list may be gone: the tables are then
     // simply dropped.
     let _ = SPARE.try_with(|s| {
