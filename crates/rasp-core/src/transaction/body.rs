@@ -143,7 +143,7 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
             &body,
             &limits,
             tx.ex.args_get.len(),
-            &mut || super::request::spare_buffers(spare),
+            &mut || super::spare::arg_buffers(spare),
         );
         apply_parsed(tx, parsed);
     }

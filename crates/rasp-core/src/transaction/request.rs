@@ -81,7 +81,8 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         // first NUL byte (for QUERY_STRING and for ARGS_GET).
         let q = crate::body::log_escape::until_nul(&q).to_vec();
         let spare = &mut tx.spare_pairs;
-        let parsed = crate::body::urlencoded::parse_into(&q, sep, &mut || spare_buffers(spare));
+        let parsed =
+            crate::body::urlencoded::parse_into(&q, sep, &mut || super::spare::arg_buffers(spare));
         if parsed.invalid_encoding {
             tx.ex.urlencoded_error = true;
         }
@@ -109,7 +110,7 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
                 crate::body::cookies::parse_v0_into(
                     &h.value,
                     None,
-                    &mut || spare_buffers(spare),
+                    &mut || super::spare::arg_buffers(spare),
                     &mut cookies,
                 );
             }
@@ -140,13 +141,4 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         };
     }
     tx.ex.reqbody_processor = tx.state.body_processor;
-}
-
-/// The buffers of a spare pair (see `transaction::spare`) for an argument
-/// or cookie a parser writes: the same requests make the same arguments in
-/// the same order, so each gets the buffers it had, already large enough,
-/// and its bytes lie where they lay (where the value memory finds them).
-pub(super) fn spare_buffers(spare: &mut Vec<Pair>) -> crate::body::Arg {
-    let pair = Pair::take_spare(spare);
-    (pair.name, pair.value)
 }

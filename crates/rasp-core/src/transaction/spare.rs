@@ -132,3 +132,12 @@ pub(super) fn give(mut tables: Tables) {
         }
     });
 }
+
+/// The buffers of a spare pair (see [`Tables::pairs`]) for an argument
+/// or cookie a parser writes: the same requests make the same arguments in
+/// the same order, so each gets the buffers it had, already large enough,
+/// and its bytes lie where they lay (where the value memory finds them).
+pub(super) fn arg_buffers(spare: &mut Vec<Pair>) -> crate::body::Arg {
+    let pair = Pair::take_spare(spare);
+    (pair.name, pair.value)
+}

@@ -79,7 +79,7 @@ const ENTRY_OVERHEAD: usize = 128;
 const SWEEP_ANSWER_OVERHEAD: usize = 32;
 
 /// What an answer is to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Question {
     /// Which patterns of set `set` a value of its target `target` hits
     /// after the target's readers' chains.
