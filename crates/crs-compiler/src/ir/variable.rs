@@ -266,6 +266,20 @@ pub fn starts_with_ignoring_case(name: &[u8], lower: &[u8]) -> bool {
     }
 }
 
+/// Whether `a` and `b` are equal ignoring ASCII case. The lengths and
+/// the first bytes are compared before the whole: a `REQUEST_HEADERS:Host`
+/// selector is compared with every request header, most of which differ
+/// in one or the other, and the case-folding comparison of whole names of
+/// the same length was a third of such a rule's cost.
+#[inline]
+pub fn eq_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && match (a.first(), b.first()) {
+            (Some(x), Some(y)) => x.eq_ignore_ascii_case(y) && a.eq_ignore_ascii_case(b),
+            _ => true,
+        }
+}
+
 impl SelectorRegex {
     /// The selector for `source`, compiled as `regex`, with what can be
     /// decided about it at compile time.
@@ -298,7 +312,7 @@ impl Selector {
     pub fn matches(&self, name: &[u8]) -> bool {
         match self {
             Selector::All | Selector::XPath(_) => true,
-            Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(name),
+            Selector::Key(k) => eq_ignoring_case(k.as_bytes(), name),
             Selector::Regex(r) => match &r.literal_prefix {
                 Some(p) => starts_with_ignoring_case(name, p),
                 None => {

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crs_compiler::ir::rule::Rule;
 use crs_compiler::ir::variable::{
-    starts_with_ignoring_case, Selector, SelectorRegex, Target, Variable,
+    eq_ignoring_case, starts_with_ignoring_case, Selector, SelectorRegex, Target, Variable,
 };
 
 use crate::variables::collections::Collection;
@@ -172,11 +172,17 @@ pub(crate) fn collect_target<'a>(
         let n = match (&target.selector, scope.cols.by_variable(target.variable)) {
             // `&TX:name`: one lookup, nothing collected.
             (Selector::Key(k), Some(c)) => usize::from(c.get_pair(k.as_bytes()).is_some()),
-            (selector, _) => {
-                let mut members = Vec::new();
-                resolve(scope, target.variable, selector, &mut members);
-                members.len()
-            }
+            (selector, _) => match pairs_of(scope.ex, target.variable) {
+                // Counted in place: `&REQUEST_HEADERS:Host` and the like,
+                // a handful per request, each collected into a new list
+                // only to be counted (an allocation and ~500 instructions).
+                Some(pairs) => count_selected(pairs, selector),
+                None => {
+                    let mut members = Vec::new();
+                    resolve(scope, target.variable, selector, &mut members);
+                    members.len()
+                }
+            },
         };
         out.push(Value {
             name: ValueName::Count(target.variable, &target.selector),
@@ -271,7 +277,7 @@ fn members<'a>(
         // per bench JSON POST.
         Selector::All => out.extend(pairs.map(value)),
         Selector::Key(k) => pairs
-            .filter(|p| k.as_bytes().eq_ignore_ascii_case(&p.name))
+            .filter(|p| eq_ignoring_case(k.as_bytes(), &p.name))
             .for_each(push),
         // CRS's way of iterating its own TX variables
         // (`TX:/^header_name_920450_/`): a prefix test per member.
@@ -282,6 +288,40 @@ fn members<'a>(
             .filter(|p| starts_with_ignoring_case(&p.name, prefix))
             .for_each(push),
         _ => pairs.filter(|p| selector.matches(&p.name)).for_each(push),
+    }
+}
+
+/// The members of a variable that is a list of name/value pairs of the
+/// exchange, whose count is the count of its names too; `None` for any
+/// other variable.
+fn pairs_of(ex: &ExchangeData, var: Variable) -> Option<impl Iterator<Item = &Pair>> {
+    use Variable as V;
+    let list: &[Pair] = match var {
+        V::RequestHeaders | V::RequestHeadersNames => &ex.request_headers,
+        V::RequestCookies | V::RequestCookiesNames => &ex.cookies,
+        V::ResponseHeaders | V::ResponseHeadersNames => &ex.response_headers,
+        V::ArgsGet | V::ArgsGetNames => &ex.args_get,
+        V::ArgsPost | V::ArgsPostNames => &ex.args_post,
+        _ => return None,
+    };
+    Some(list.iter())
+}
+
+/// How many of `pairs` `selector` takes, as [`members`] would select
+/// them.
+fn count_selected<'a>(pairs: impl Iterator<Item = &'a Pair>, selector: &Selector) -> usize {
+    match selector {
+        Selector::All => pairs.count(),
+        Selector::Key(k) => pairs
+            .filter(|p| eq_ignoring_case(k.as_bytes(), &p.name))
+            .count(),
+        Selector::Regex(SelectorRegex {
+            literal_prefix: Some(prefix),
+            ..
+        }) => pairs
+            .filter(|p| starts_with_ignoring_case(&p.name, prefix))
+            .count(),
+        _ => pairs.filter(|p| selector.matches(&p.name)).count(),
     }
 }
 
