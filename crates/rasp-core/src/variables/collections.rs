@@ -38,14 +38,47 @@ pub(crate) struct Collection {
     /// the rule's macros read it back (CRS's 920450 writes and reads it
     /// three times per request header).
     digits: [u32; 10],
+    /// The members filled in from a frozen collection (see
+    /// [`Collection::fill_from`]).
+    base: Base,
 }
 
+/// The first members of a collection when they came from a frozen
+/// collection, followed so that the next fill from the same frozen
+/// collection restores only the values the transaction wrote: CRS's TX
+/// prelude leaves ~45 members, and copying all of them into every
+/// transaction was 2 % of a benign GET, while a request changes a few.
+#[derive(Clone, Debug, Default)]
+struct Base {
+    /// The frozen collection's [`FrozenCollection::id`] (0: none).
+    frozen: u64,
+    /// How many of the first members are the frozen ones, in their
+    /// places (0 once a removal or a replacement moved them).
+    len: usize,
+    /// A bit per base member whose value was written since the fill.
+    dirty: Vec<u64>,
+    /// Between [`Collection::clear`] and the next fill: the base members,
+    /// set aside with the values the transaction left them.
+    kept: Vec<Pair>,
+}
+
+/// Frozen collections' ids, from 1.
+static FROZEN_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// A collection's members, kept to refill empty collections with
-/// (see `transaction::prelude`): each with its hash under the kept hasher,
-/// so a refill hashes nothing.
+/// (see `transaction::prelude`), with their index under the kept hasher:
+/// a refill copies the index whole instead of inserting each member
+/// (CRS's prelude leaves ~45 TX members; inserting them one by one was
+/// 2 % of a benign GET).
 #[derive(Debug, Default)]
 pub(crate) struct FrozenCollection {
-    members: Vec<(u64, Pair)>,
+    /// Unique among the process's frozen collections: a collection
+    /// refilled from the one it was last filled from restores only what
+    /// changed (see [`Base`]).
+    id: u64,
+    members: Vec<Pair>,
+    index: HashTable<usize>,
+    digits: [u32; 10],
     hasher: RandomState,
 }
 
@@ -63,6 +96,7 @@ impl Collection {
             spare: Vec::new(),
             generation: 0,
             digits: [0; 10],
+            base: Base::default(),
         }
     }
 
@@ -70,9 +104,40 @@ impl Collection {
     /// to `capacity` of the members' buffers for the next members (the
     /// same requests create the same members in the same order, so each
     /// new member gets the buffers its predecessor grew).
+    ///
+    /// Members filled in from a frozen collection, still in their places,
+    /// are set aside for the next fill from it instead (see [`Base`]).
     pub(crate) fn clear(&mut self, capacity: usize) {
+        let base = &mut self.base;
+        // Set aside by an earlier clear and not filled since.
         let room = capacity.saturating_sub(self.spare.len());
-        Pair::keep_buffers(self.entries.drain(..), &mut self.spare, room, SPARE_BUFFER);
+        Pair::keep_buffers(base.kept.drain(..), &mut self.spare, room, SPARE_BUFFER);
+        let kept = base.len.min(self.entries.len());
+        let room = capacity.saturating_sub(self.spare.len());
+        Pair::keep_buffers(
+            self.entries.drain(kept..),
+            &mut self.spare,
+            room,
+            SPARE_BUFFER,
+        );
+        // What is left are the base members: `kept` takes them, and the
+        // collection the empty list `kept` was.
+        std::mem::swap(&mut self.entries, &mut base.kept);
+        base.len = 0;
+        // A value the transaction wrote past the spare size is not kept
+        // (the next fill writes the frozen value again).
+        for (w, &word) in base.dirty.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(member) = base.kept.get_mut(i) {
+                    if member.value.capacity() > SPARE_BUFFER {
+                        member.value = Vec::new();
+                    }
+                }
+            }
+        }
         self.entries.shrink_to(capacity);
         self.generation = self.generation.wrapping_add(1);
         self.digits = [0; 10];
@@ -88,31 +153,60 @@ impl Collection {
     /// The members as they are now, to [`Collection::fill_from`] others.
     pub(crate) fn freeze(&self) -> FrozenCollection {
         FrozenCollection {
-            members: self
-                .entries
-                .iter()
-                .map(|p| (self.hasher.hash_one(&p.name), p.clone()))
-                .collect(),
+            id: FROZEN_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            members: self.entries.clone(),
+            index: self.index.clone(),
+            digits: self.digits,
             hasher: self.hasher.clone(),
         }
     }
 
-    /// Gives an empty collection the members of `frozen`, in the buffers
-    /// of spare members. The collection takes the frozen hasher: the
-    /// index entries are the frozen hashes.
+    /// Gives an empty collection the members of `frozen` and its index
+    /// (positions hashed under the frozen hasher, which the collection
+    /// takes): the members set aside by [`Collection::clear`] when they
+    /// came from `frozen`, with the values written since restored, else
+    /// copies in the buffers of spare members.
     pub(crate) fn fill_from(&mut self, frozen: &FrozenCollection) {
         debug_assert!(
             self.entries.is_empty(),
             "fill_from needs an empty collection"
         );
         self.hasher = frozen.hasher.clone();
-        for (hash, member) in &frozen.members {
-            // Frozen names are lower-case already.
-            self.push_spare(*hash, |name, value| {
-                name.extend_from_slice(&member.name);
-                value.extend_from_slice(&member.value);
-            });
+        let base = &mut self.base;
+        let count = frozen.members.len();
+        if self.entries.is_empty() && base.frozen == frozen.id && base.kept.len() == count {
+            std::mem::swap(&mut self.entries, &mut base.kept);
+            for (w, word) in base.dirty.iter_mut().enumerate() {
+                while *word != 0 {
+                    let i = w * 64 + word.trailing_zeros() as usize;
+                    *word &= *word - 1;
+                    if let (Some(member), Some(original)) =
+                        (self.entries.get_mut(i), frozen.members.get(i))
+                    {
+                        member.value.clear();
+                        member.value.extend_from_slice(&original.value);
+                    }
+                }
+            }
+        } else {
+            // Members of another frozen collection (another engine's).
+            base.kept.clear();
+            for member in &frozen.members {
+                let mut pair = Pair::take_spare(&mut self.spare);
+                pair.name.extend_from_slice(&member.name);
+                pair.value.extend_from_slice(&member.value);
+                self.entries.push(pair);
+            }
+            base.frozen = frozen.id;
+            base.dirty.clear();
+            base.dirty.resize(count.div_ceil(64), 0);
         }
+        base.len = count;
+        // The positions are the frozen members' own: they were pushed in
+        // order into an empty list.
+        self.index.clone_from(&frozen.index);
+        self.digits = frozen.digits;
+        self.generation = self.generation.wrapping_add(1);
     }
 
     pub(crate) fn entries(&self) -> &[Pair] {
@@ -185,6 +279,7 @@ impl Collection {
     pub(crate) fn set(&mut self, key: Cow<'_, [u8]>, value: Vec<u8>) {
         match self.position_or_hash(&key) {
             Ok(i) => {
+                self.base.touch(i);
                 if let Some(p) = self.entries.get_mut(i) {
                     p.value = value;
                 }
@@ -259,6 +354,7 @@ impl Collection {
         let mut digits = itoa::Buffer::new();
         match self.position_or_hash(key) {
             Ok(i) => {
+                self.base.touch(i);
                 if let Some(p) = self.entries.get_mut(i) {
                     let n = digits.format(next(Some(&p.value)));
                     p.value.clear();
@@ -277,6 +373,7 @@ impl Collection {
     fn set_with(&mut self, key: &[u8], fill: impl FnOnce(&mut Vec<u8>)) {
         match self.position_or_hash(key) {
             Ok(i) => {
+                self.base.touch(i);
                 if let Some(p) = self.entries.get_mut(i) {
                     p.value.clear();
                     fill(&mut p.value);
@@ -302,7 +399,10 @@ impl Collection {
         self.reindex();
     }
 
+    /// Indexes the members anew after a removal or a replacement, which
+    /// also moves any base members out of their places.
     fn reindex(&mut self) {
+        self.base.len = 0;
         self.generation = self.generation.wrapping_add(1);
         self.index.clear();
         self.digits = [0; 10];
@@ -312,6 +412,17 @@ impl Collection {
                 entries.get(j).map_or(0, |q| hasher.hash_one(&q.name))
             });
             note_digit(&mut self.digits, &p.name, i);
+        }
+    }
+}
+
+impl Base {
+    /// Notes that the value of the member at `position` is written.
+    fn touch(&mut self, position: usize) {
+        if position < self.len {
+            if let Some(word) = self.dirty.get_mut(position / 64) {
+                *word |= 1 << (position % 64);
+            }
         }
     }
 }
@@ -389,6 +500,106 @@ impl Collections {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The members of `c`, as (name, value) strings, in order.
+    fn members(c: &Collection) -> Vec<(String, String)> {
+        c.entries()
+            .iter()
+            .map(|p| {
+                (
+                    String::from_utf8_lossy(&p.name).into_owned(),
+                    String::from_utf8_lossy(&p.value).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn prelude() -> FrozenCollection {
+        let mut tx = Collection::with_capacity(8);
+        tx.set_slice(b"score", b"0");
+        tx.set_slice(b"list", &[b'l'; 300]);
+        tx.set_slice(b"0", b"capture");
+        tx.set_slice(b"paranoia", b"1");
+        tx.freeze()
+    }
+
+    #[test]
+    fn a_refill_from_the_same_frozen_members_restores_every_value_written() {
+        let frozen = prelude();
+        let mut tx = Collection::with_capacity(8);
+        tx.fill_from(&frozen);
+        let first = members(&tx);
+        for round in 0..4 {
+            // Each way a value is written, and new members after them.
+            tx.update_number(b"SCORE", |n| {
+                i64::from(n.map_or(0, crate::operator::numeric::atoi)) + 5
+            });
+            tx.set(Cow::Borrowed(&b"paranoia"[..]), b"4".to_vec());
+            tx.set_slice(b"0", b"other");
+            tx.set_slice(b"list", &[b'x'; 2000]);
+            tx.set_slice(b"new", b"member");
+            tx.set_number(b"1", round);
+            assert_eq!(tx.get(b"score"), Some(&b"5"[..]));
+            tx.clear(8);
+            assert!(tx.entries().is_empty());
+            assert_eq!(tx.get(b"score"), None);
+            tx.fill_from(&frozen);
+            assert_eq!(members(&tx), first, "round {round}");
+            // The index and the digit members answer for the refill.
+            assert_eq!(tx.get(b"SCORE"), Some(&b"0"[..]));
+            assert_eq!(tx.get(b"0"), Some(&b"capture"[..]));
+            assert_eq!(tx.get(b"1"), None);
+            assert_eq!(tx.get(b"new"), None);
+        }
+        // A value not written keeps its buffer from fill to fill.
+        let list = tx.get(b"list").map(<[u8]>::as_ptr);
+        tx.set_slice(b"score", b"9");
+        tx.clear(8);
+        tx.fill_from(&frozen);
+        assert_eq!(tx.get(b"list").map(<[u8]>::as_ptr), list);
+        assert_eq!(members(&tx), first);
+    }
+
+    #[test]
+    fn a_refill_after_a_removal_or_from_other_frozen_members_copies_them_all() {
+        let frozen = prelude();
+        let mut tx = Collection::with_capacity(8);
+        tx.fill_from(&frozen);
+        let first = members(&tx);
+        // A removal moves the members after it (and a new member takes
+        // the last place).
+        tx.remove(b"list");
+        tx.set_slice(b"extra", b"x");
+        tx.set_slice(b"paranoia", b"2");
+        tx.clear(8);
+        tx.fill_from(&frozen);
+        assert_eq!(members(&tx), first);
+        assert_eq!(tx.get(b"paranoia"), Some(&b"1"[..]));
+        // Another engine's prelude, then this one's again.
+        let mut other = Collection::with_capacity(8);
+        other.set_slice(b"only", b"there");
+        let other = other.freeze();
+        tx.set_slice(b"score", b"7");
+        tx.clear(8);
+        tx.fill_from(&other);
+        assert_eq!(
+            members(&tx),
+            vec![("only".to_string(), "there".to_string())]
+        );
+        assert_eq!(tx.get(b"score"), None);
+        tx.clear(8);
+        tx.fill_from(&frozen);
+        assert_eq!(members(&tx), first);
+        // A collection cleared and used without a fill holds none of the
+        // members set aside.
+        tx.clear(8);
+        tx.set_slice(b"fresh", b"1");
+        assert_eq!(tx.get(b"score"), None);
+        tx.clear(8);
+        assert!(tx.entries().is_empty());
+        tx.fill_from(&frozen);
+        assert_eq!(members(&tx), first);
+    }
 
     #[test]
     fn a_cleared_collection_keeps_no_member_and_new_members_reuse_buffers() {
