@@ -1385,3 +1385,39 @@ SecRule TX:/^header_name_920450_/ "@rx ^/user-agent/$" "id:2,phase:1,pass,log,ms
     assert_eq!(removed.tx_var("score"), None);
     assert_eq!(removed.tx_var("header_name_920450_proxy"), None);
 }
+
+#[test]
+fn within_reads_the_list_as_it_is_when_each_rule_runs() {
+    // The engine indexes the TX lists its prelude sets (CRS's
+    // `tx.restricted_headers_basic`) and finds a rule's list once for all
+    // the values the rule checks. Rule 3 changes the list between two
+    // rules that read it: each sees the list of its own time.
+    let gated = engine(
+        r#"
+SecAction "id:1,phase:1,pass,nolog,setvar:'tx.allowed=/get/ /post/'"
+SecRule REQUEST_HEADERS "@within %{tx.allowed}" "id:2,phase:1,pass,log,t:lowercase"
+SecAction "id:3,phase:1,pass,nolog,setvar:'tx.allowed=/put/'"
+SecRule REQUEST_HEADERS "@within %{tx.allowed}" "id:4,phase:1,pass,log,t:lowercase"
+"#,
+    );
+    let plain = per_rule(&gated);
+    let headers: &[(&[u8], &[u8])] = &[(b"A", b"/GET/"), (b"B", b"/put/"), (b"C", b"/post/")];
+    for e in [&gated, &plain] {
+        for _ in 0..3 {
+            let tx = request(e, b"/", headers, None);
+            let matched: Vec<_> = tx
+                .matches()
+                .iter()
+                .map(|m| (m.id, m.matched_value.clone()))
+                .collect();
+            assert_eq!(
+                matched,
+                vec![
+                    (2, "/get/".to_string()),
+                    (2, "/post/".to_string()),
+                    (4, "/put/".to_string())
+                ]
+            );
+        }
+    }
+}

@@ -161,15 +161,19 @@ impl WithinLists {
         WithinLists { lists }
     }
 
-    /// The index for `@within m` when `m` reads one TX member whole and
-    /// `list`, its value now, is the indexed text.
-    pub(crate) fn index_for(&self, m: &MacroString, list: &[u8]) -> Option<&SubstringIndex> {
+    /// Where the index for `@within m` is, for [`WithinLists::at`], when
+    /// `m` reads one TX member whole and `list`, its value now, is the
+    /// indexed text.
+    pub(crate) fn position_for(&self, m: &MacroString, list: &[u8]) -> Option<usize> {
         let key = m.as_tx_member()?;
         self.lists
             .iter()
-            .find(|(k, _)| **k == *key.as_bytes())
-            .map(|(_, index)| index)
-            .filter(|index| index.text() == list)
+            .position(|(k, index)| **k == *key.as_bytes() && index.text() == list)
+    }
+
+    /// The index at `position` (see [`WithinLists::position_for`]).
+    pub(crate) fn at(&self, position: usize) -> Option<&SubstringIndex> {
+        self.lists.get(position).map(|(_, index)| index)
     }
 }
 
@@ -240,8 +244,11 @@ SecRule ARGS:h "@within %{tx.list}" "id:4,phase:1,pass,log"
                 key: Some("list".into()),
             }],
         };
-        assert!(lists.index_for(&list, b"/proxy/ /if/").is_some());
-        assert!(lists.index_for(&list, b"/x/ /y/").is_none());
+        assert!(lists
+            .position_for(&list, b"/proxy/ /if/")
+            .and_then(|i| lists.at(i))
+            .is_some());
+        assert!(lists.position_for(&list, b"/x/ /y/").is_none());
         assert_eq!(matched(&engine, "/if/"), [2, 4]);
         assert_eq!(matched(&engine, "/host/"), Vec::<u32>::new());
         // Rule 3 changes the list: rule 4 reads the new one.

@@ -448,6 +448,7 @@ impl Transaction {
                 .any(|e| e.variable == var && e.selector.matches(name))
                 || self.state.target_removed(head, var, name)
         };
+        self.op_outcome.borrow_mut().forget_argument();
         let mut values: Vec<Value<'_>> =
             recycle(std::mem::take(&mut *self.values_scratch.borrow_mut()));
         for t in &link.targets {
