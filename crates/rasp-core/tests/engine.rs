@@ -207,8 +207,9 @@ fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
     // SecRequestBodyNoFilesLimit with Reject, the chunk that crosses the
     // limit is answered 413 and, as in ModSecurity v2, not kept (nor is
     // anything after it), and phase 2 gives the same answer. A multipart
-    // body is only judged by its parser, and ProcessPartial inspects the
-    // body (here the rule sees the argument).
+    // body is judged when its parser ends, by the bytes that are not file
+    // data, and ProcessPartial inspects the body (here the rule sees the
+    // argument).
     let conf = |action: &str| {
         format!(
             "SecRequestBodyAccess On\nSecRequestBodyLimit 1000\nSecRequestBodyNoFilesLimit 16\n\
@@ -237,20 +238,59 @@ fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
         vec![None, Some(413), Some(413)]
     );
     match tx.process_request_body() {
-        Verdict::Interrupt(i) => assert_eq!((i.status, i.phase), (413, 2)),
+        Verdict::Interrupt(i) => {
+            assert_eq!((i.status, i.phase), (413, 2));
+            // v2's message names the limit the body is over.
+            assert_eq!(
+                i.message,
+                "Request body no files data length is larger than the configured limit (16)."
+            );
+        }
         v => panic!("expected 413, got {v:?}"),
     }
     assert!(ids(&tx).is_empty(), "the body was not inspected");
     tx.process_logging();
     assert_eq!(ids(&tx), vec![5], "only the chunk before the limit is kept");
 
-    let mut tx = reject.transaction();
-    let multipart = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\n0123456789012345678901234567890123456789\r\n--b--\r\n";
+    // A multipart body is judged by its parser when it ends: part headers
+    // and fields count against the limit (here 100), file data does not.
+    let multipart = engine(&conf("Reject").replace("NoFilesLimit 16", "NoFilesLimit 100"));
+    let data = "0123456789".repeat(20);
+    let part = |filename: &str| {
+        format!("--b\r\nContent-Disposition: form-data; name=\"f\"{filename}\r\n\r\n{data}\r\n--b--\r\n")
+    };
+    let mut tx = multipart.transaction();
+    let file = part("; filename=\"x\"");
     assert_eq!(
-        body(&mut tx, b"multipart/form-data; boundary=b", &[multipart]),
+        body(
+            &mut tx,
+            b"multipart/form-data; boundary=b",
+            &[file.as_bytes()]
+        ),
         vec![None]
     );
     assert!(matches!(tx.process_request_body(), Verdict::Continue));
+    let mut tx = multipart.transaction();
+    let field = part("");
+    assert_eq!(
+        body(
+            &mut tx,
+            b"multipart/form-data; boundary=b",
+            &[field.as_bytes()]
+        ),
+        vec![None]
+    );
+    match tx.process_request_body() {
+        Verdict::Interrupt(i) => {
+            assert_eq!((i.status, i.phase), (413, 2));
+            assert_eq!(
+                i.message,
+                "Request body no files data length is larger than the configured limit (100)."
+            );
+        }
+        v => panic!("expected 413, got {v:?}"),
+    }
+    assert!(ids(&tx).is_empty(), "the rules did not run");
 
     let partial = engine(&conf("ProcessPartial"));
     let mut tx = partial.transaction();

@@ -27,7 +27,7 @@ pub(super) fn append_request(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
             tx,
             chunk,
             room,
-            "Request body is larger than the configured limit",
+            ("Request body is larger than the configured limit", limit),
         );
     }
     // Over `SecRequestBodyNoFilesLimit` with `Reject`: phase 2 would answer
@@ -38,7 +38,7 @@ pub(super) fn append_request(tx: &mut Transaction, chunk: &[u8]) -> Verdict {
     if let Some(limit) = no_files_limit(tx).filter(|_| limit_rejects(tx)) {
         let room = limit.saturating_sub(tx.ex.request_body.len());
         if chunk.len() > room {
-            return keep_over_limit(tx, chunk, room, NO_FILES_OVER_LIMIT);
+            return keep_over_limit(tx, chunk, room, (NO_FILES_OVER_LIMIT, limit));
         }
     }
     tx.ex.request_body.extend_from_slice(chunk);
@@ -56,7 +56,7 @@ const NO_FILES_OVER_LIMIT: &str =
 /// chunk that crossed the limit. A 1 MiB body sent in one piece was
 /// otherwise copied up to the 128 KiB limit only to be refused, half the
 /// instructions of the bench's refusal.
-fn keep_over_limit(tx: &mut Transaction, chunk: &[u8], room: usize, why: &str) -> Verdict {
+fn keep_over_limit(tx: &mut Transaction, chunk: &[u8], room: usize, why: (&str, usize)) -> Verdict {
     let verdict = over_limit(tx, why);
     if !matches!(verdict, Verdict::Interrupt(_)) {
         tx.ex
@@ -67,8 +67,9 @@ fn keep_over_limit(tx: &mut Transaction, chunk: &[u8], room: usize, why: &str) -
     verdict
 }
 
-/// `SecRequestBodyNoFilesLimit` for this body; `None` for a multipart
-/// body, whose parser counts the bytes that are not file data.
+/// `SecRequestBodyNoFilesLimit` for this body as it arrives; `None` for a
+/// multipart body, whose parser counts the bytes that are not file data
+/// (checked in [`finish_request`]).
 fn no_files_limit(tx: &Transaction) -> Option<usize> {
     let limit = tx.engine.rules.settings.request_body_no_files_limit;
     (tx.state.body_processor != Some(BodyProcessor::Multipart))
@@ -84,10 +85,13 @@ fn limit_rejects(tx: &Transaction) -> bool {
 
 /// A body over its limit: `Reject` interrupts with 413 when the engine is
 /// `On`; otherwise (and with `ProcessPartial`) the prefix is inspected.
-fn over_limit(tx: &mut Transaction, why: &str) -> Verdict {
+/// `why` is the message and the limit it names: ModSecurity v2 names the
+/// limit the body is over (`SecRequestBodyNoFilesLimit`'s for "no files"
+/// data).
+fn over_limit(tx: &mut Transaction, (why, limit): (&str, usize)) -> Verdict {
     if limit_rejects(tx) {
         tx.request_body_over_limit = true;
-        let message = format!("{why} ({}).", tx.state.request_body_limit);
+        let message = format!("{why} ({limit}).");
         if let Some(v) = reject(tx, 413, 2, message) {
             return v;
         }
@@ -115,8 +119,8 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
     }
     let processor = tx.state.body_processor;
     tx.ex.reqbody_processor = processor;
-    if no_files_limit(tx).is_some_and(|limit| tx.ex.request_body.len() > limit) {
-        if let Verdict::Interrupt(i) = over_limit(tx, NO_FILES_OVER_LIMIT) {
+    if let Some(limit) = no_files_limit(tx).filter(|&limit| tx.ex.request_body.len() > limit) {
+        if let Verdict::Interrupt(i) = over_limit(tx, (NO_FILES_OVER_LIMIT, limit)) {
             return Some(Verdict::Interrupt(i));
         }
     }
@@ -145,7 +149,19 @@ pub(super) fn finish_request(tx: &mut Transaction) -> Option<Verdict> {
             tx.ex.args_get.len(),
             &mut || super::spare::arg_buffers(spare),
         );
+        // A multipart body's "no files" data (part headers and fields) is
+        // counted by its parser; v2 checks it against the limit when the
+        // body ends (`modsecurity_request_body_end`).
+        let no_files = parsed.multipart.as_ref().map(|m| m.no_files_length);
         apply_parsed(tx, parsed);
+        let limit = tx.engine.rules.settings.request_body_no_files_limit;
+        if no_files.is_some_and(|length| length > limit) {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            if let Verdict::Interrupt(i) = over_limit(tx, (NO_FILES_OVER_LIMIT, limit)) {
+                tx.ex.request_body = body;
+                return Some(Verdict::Interrupt(i));
+            }
+        }
     }
     // ModSecurity v2 exposes the raw body as REQUEST_BODY for URLENCODED,
     // and, when forced (ctl:forceRequestBodyVariable, CRS 901340), for
