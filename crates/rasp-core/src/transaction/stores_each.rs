@@ -9,8 +9,11 @@ use crs_compiler::ir::macros::{MacroPart, MacroString};
 use crs_compiler::ir::rule::Rule;
 use crs_compiler::ir::transform::Transform;
 
+use crs_compiler::ir::variable::{starts_with_ignoring_case, Selector, SelectorRegex, Variable};
+
 use super::rule::recycle;
 use super::Transaction;
+use crate::eval::operator;
 use crate::shortcut::is_capture;
 use crate::variables::collect_target;
 
@@ -60,6 +63,7 @@ impl Transaction {
             return true;
         }
         let mut member = std::mem::take(&mut self.expand_scratch);
+        let last = scratch.captures.len().saturating_sub(1);
         for i in 0..scratch.captures.len() {
             let value = scratch
                 .captures
@@ -67,8 +71,12 @@ impl Transaction {
                 .and_then(|r| scratch.text.get(r.clone()))
                 .unwrap_or_default();
             // `capture` on a pattern that matches the whole value: TX.0 is
-            // the value.
-            self.cols.tx.set_slice(b"0", value);
+            // the value. Only the last one is written: the effects here
+            // read the capture itself (the shape `stores_each` admits), so
+            // nothing reads TX.0 before the next value replaces it.
+            if i == last {
+                self.cols.tx.set_slice(b"0", value);
+            }
             for effect in &head.actions.effects {
                 if !self.set_from_capture(effect, value, &mut member) {
                     crate::action::apply(self, effect, head);
@@ -77,6 +85,10 @@ impl Transaction {
         }
         self.expand_scratch = member;
         scratch.clear();
+        if let Some(misses) = self.next_misses_directly(next, head) {
+            self.hit_scratch = Some(scratch);
+            return misses;
+        }
         let errors = self.eval_errors.borrow().len();
         self.find_hits(next, head, &mut scratch);
         let misses = !scratch.has_hits();
@@ -87,6 +99,52 @@ impl Transaction {
         }
         self.hit_scratch = Some(scratch);
         misses
+    }
+
+    /// Whether `next` finds nothing, by its operator alone on each value,
+    /// when its one target is the TX members whose names start with a
+    /// literal (`TX:/^header_name_920450_/`) and it has no transformation
+    /// or exclusion: the values `find_hits` would collect, without its
+    /// per-value steps (value list, memory, caches, records), which were
+    /// about half of 920450's chain. `None` for any other link, or when a
+    /// `ctl` removed TX targets (the full evaluation's business).
+    fn next_misses_directly(&self, next: &Rule, head: &Rule) -> Option<bool> {
+        let [target] = next.targets.as_slice() else {
+            return None;
+        };
+        let Selector::Regex(SelectorRegex {
+            literal_prefix: Some(prefix),
+            ..
+        }) = &target.selector
+        else {
+            return None;
+        };
+        let removed = self
+            .state
+            .removed_targets
+            .iter()
+            .any(|(_, e)| e.variable == Variable::Tx);
+        if target.variable != Variable::Tx
+            || target.count
+            || next.is_action
+            || !next.transforms.is_empty()
+            || !next.exclusions.is_empty()
+            || removed
+        {
+            return None;
+        }
+        let scope = self.scope_for(head);
+        let mut o = self.op_outcome.borrow_mut();
+        o.forget_argument();
+        let members = self.cols.tx.entries().iter();
+        for member in members.filter(|p| starts_with_ignoring_case(&p.name, prefix)) {
+            operator::run(&next.operator, &member.value, &scope, false, false, &mut o);
+            if o.error.is_some() || o.matched != next.operator.negated {
+                // A hit, or an error the full evaluation records.
+                return Some(false);
+            }
+        }
+        Some(true)
     }
 
     /// Runs `effect` when it is a `setvar` of a TX member whose key and
