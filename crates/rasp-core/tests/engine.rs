@@ -230,6 +230,20 @@ fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
             })
             .collect::<Vec<_>>()
     };
+    // Refused with 413 in phase 2, the message naming the limit the body
+    // is over (as v2's does).
+    let refused = |v: Verdict, limit: usize| match v {
+        Verdict::Interrupt(i) => {
+            assert_eq!((i.status, i.phase), (413, 2));
+            assert_eq!(
+                i.message,
+                format!(
+                    "Request body no files data length is larger than the configured limit ({limit})."
+                )
+            );
+        }
+        v => panic!("expected 413, got {v:?}"),
+    };
     let form: &[&[u8]] = &[b"a=0123456789", b"&b=0123456789", b"&c=0"];
     let reject = engine(&conf("Reject"));
     let mut tx = reject.transaction();
@@ -237,17 +251,7 @@ fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
         body(&mut tx, b"application/x-www-form-urlencoded", form),
         vec![None, Some(413), Some(413)]
     );
-    match tx.process_request_body() {
-        Verdict::Interrupt(i) => {
-            assert_eq!((i.status, i.phase), (413, 2));
-            // v2's message names the limit the body is over.
-            assert_eq!(
-                i.message,
-                "Request body no files data length is larger than the configured limit (16)."
-            );
-        }
-        v => panic!("expected 413, got {v:?}"),
-    }
+    refused(tx.process_request_body(), 16);
     assert!(ids(&tx).is_empty(), "the body was not inspected");
     tx.process_logging();
     assert_eq!(ids(&tx), vec![5], "only the chunk before the limit is kept");
@@ -256,40 +260,25 @@ fn no_files_limit_rejects_as_the_body_arrives_unless_multipart_or_partial() {
     // and fields count against the limit (here 100), file data does not.
     let multipart = engine(&conf("Reject").replace("NoFilesLimit 16", "NoFilesLimit 100"));
     let data = "0123456789".repeat(20);
-    let part = |filename: &str| {
-        format!("--b\r\nContent-Disposition: form-data; name=\"f\"{filename}\r\n\r\n{data}\r\n--b--\r\n")
+    // The part as a file, then as a field: the body arrives whole, and
+    // phase 2 decides.
+    let sent = |filename: &str| {
+        let part = format!(
+            "--b\r\nContent-Disposition: form-data; name=\"f\"{filename}\r\n\r\n{data}\r\n--b--\r\n"
+        );
+        let mut tx = multipart.transaction();
+        let arrived = body(
+            &mut tx,
+            b"multipart/form-data; boundary=b",
+            &[part.as_bytes()],
+        );
+        assert_eq!(arrived, vec![None]);
+        tx
     };
-    let mut tx = multipart.transaction();
-    let file = part("; filename=\"x\"");
-    assert_eq!(
-        body(
-            &mut tx,
-            b"multipart/form-data; boundary=b",
-            &[file.as_bytes()]
-        ),
-        vec![None]
-    );
+    let mut tx = sent("; filename=\"x\"");
     assert!(matches!(tx.process_request_body(), Verdict::Continue));
-    let mut tx = multipart.transaction();
-    let field = part("");
-    assert_eq!(
-        body(
-            &mut tx,
-            b"multipart/form-data; boundary=b",
-            &[field.as_bytes()]
-        ),
-        vec![None]
-    );
-    match tx.process_request_body() {
-        Verdict::Interrupt(i) => {
-            assert_eq!((i.status, i.phase), (413, 2));
-            assert_eq!(
-                i.message,
-                "Request body no files data length is larger than the configured limit (100)."
-            );
-        }
-        v => panic!("expected 413, got {v:?}"),
-    }
+    let mut tx = sent("");
+    refused(tx.process_request_body(), 100);
     assert!(ids(&tx).is_empty(), "the rules did not run");
 
     let partial = engine(&conf("ProcessPartial"));

@@ -534,12 +534,18 @@ mod tests {
         tx.freeze()
     }
 
-    #[test]
-    fn a_refill_from_the_same_frozen_members_restores_every_value_written() {
+    /// The frozen prelude, a collection filled from it, and its members.
+    fn filled() -> (FrozenCollection, Collection, Vec<(String, String)>) {
         let frozen = prelude();
         let mut tx = Collection::with_capacity(8);
         tx.fill_from(&frozen);
         let first = members(&tx);
+        (frozen, tx, first)
+    }
+
+    #[test]
+    fn a_refill_from_the_same_frozen_members_restores_every_value_written() {
+        let (frozen, mut tx, first) = filled();
         for round in 0..4 {
             // Each way a value is written, and new members after them.
             tx.update_number(b"SCORE", |n| {
@@ -587,10 +593,7 @@ mod tests {
 
     #[test]
     fn a_refill_after_a_removal_or_from_other_frozen_members_copies_them_all() {
-        let frozen = prelude();
-        let mut tx = Collection::with_capacity(8);
-        tx.fill_from(&frozen);
-        let first = members(&tx);
+        let (frozen, mut tx, first) = filled();
         // A removal moves the members after it (and a new member takes
         // the last place).
         tx.remove(b"list");
