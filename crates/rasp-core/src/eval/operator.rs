@@ -83,17 +83,17 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 impl OpOutcome {
-    /// Makes a used outcome a new one, keeping the buffers of its texts:
-    /// one outcome is reused for every operator run of a transaction, as
-    /// building and returning one (about 250 bytes) per run cost about 30
-    /// instructions, a quarter of a whole `@streq` run (CRS runs a few
-    /// hundred operators per request).
     /// Forgets what [`OpOutcome::within`] found: called before a link's
     /// values are checked, TX may have changed since the last link.
     pub(crate) fn forget_argument(&mut self) {
         self.within = None;
     }
 
+    /// Makes a used outcome a new one, keeping the buffers of its texts:
+    /// one outcome is reused for every operator run of a transaction, as
+    /// building and returning one (about 250 bytes) per run cost about 30
+    /// instructions, a quarter of a whole `@streq` run (CRS runs a few
+    /// hundred operators per request).
     fn reset(&mut self, describe: bool) {
         self.describe = describe;
         self.matched = false;

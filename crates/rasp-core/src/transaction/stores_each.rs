@@ -8,7 +8,6 @@ use crs_compiler::ir::action::{Effect, SetVarOp};
 use crs_compiler::ir::macros::{MacroPart, MacroString};
 use crs_compiler::ir::rule::Rule;
 use crs_compiler::ir::transform::Transform;
-
 use crs_compiler::ir::variable::{starts_with_ignoring_case, Selector, SelectorRegex, Variable};
 
 use super::rule::recycle;
