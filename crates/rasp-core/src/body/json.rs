@@ -58,10 +58,6 @@ pub(crate) fn parse_into(
     buffers: &mut dyn FnMut() -> Arg,
 ) -> JsonArgs {
     let room = limits.arguments_limit.saturating_sub(existing_args);
-    // Room for about as many arguments as the body has members and array
-    // elements, so that the list is not copied as it grows (five times
-    // for the bench JSON POST's 40, 1 % of its exchange); bounded, as the
-    // separators may be inside strings.
     let mut namer = Namer {
         prefix: None,
         key: None,
@@ -421,9 +417,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn string(&mut self) -> Result<Cow<'a, [u8]>, Failure> {
-        self.pos += 1; // opening quote
-                       // Most strings are one plain run (below) up to their closing quote:
-                       // those are the body's own bytes.
+        // Past the opening quote. Most strings are one plain run (below) up
+        // to their closing quote: those are the body's own bytes.
+        self.pos += 1;
         let input: &'a [u8] = self.input;
         let rest = input.get(self.pos..).unwrap_or_default();
         if let Some(end) = rest

@@ -142,11 +142,7 @@ impl Transaction {
             // to match: only a full evaluation knows. (CRS removes
             // REQUEST_FILENAME from its XSS rules on most requests.)
             Decision::Continue { .. } | Decision::Effects { .. }
-                if self
-                    .state
-                    .removed_targets
-                    .iter()
-                    .any(|(_, ex)| ex.variable == Variable::Tx) =>
+                if self.state.removes_targets_of(Variable::Tx) =>
             {
                 Decision::Evaluate
             }

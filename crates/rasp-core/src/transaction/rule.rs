@@ -435,12 +435,7 @@ impl Transaction {
         // their values need no test each. (CRS's 941010 removes
         // REQUEST_FILENAME from the XSS rules on most requests.)
         let excludes = |var: Variable| {
-            link.exclusions.iter().any(|e| e.variable == var)
-                || self
-                    .state
-                    .removed_targets
-                    .iter()
-                    .any(|(_, e)| e.variable == var)
+            link.exclusions.iter().any(|e| e.variable == var) || self.state.removes_targets_of(var)
         };
         let excluded = |var: Variable, name: &[u8]| {
             link.exclusions

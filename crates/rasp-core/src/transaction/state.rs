@@ -73,6 +73,14 @@ impl TxState {
         self.removed_rules.iter().any(|s| s.selects(rule))
     }
 
+    /// True when a runtime target removal (`ctl:ruleRemoveTarget*`) names
+    /// variable `var`, for any rule.
+    pub(crate) fn removes_targets_of(&self, var: Variable) -> bool {
+        self.removed_targets
+            .iter()
+            .any(|(_, ex)| ex.variable == var)
+    }
+
     /// True when a runtime target removal excludes `var:name` for `head`.
     pub(crate) fn target_removed(&self, head: &Rule, var: Variable, name: &[u8]) -> bool {
         !self.removed_targets.is_empty()

@@ -30,11 +30,10 @@ impl Transaction {
         };
         // Which values remain after a removal is the full evaluation's
         // business.
-        let removed = self.state.removed_targets.iter().any(|(_, e)| {
-            head.targets
-                .iter()
-                .any(|target| target.variable == e.variable)
-        });
+        let removed = head
+            .targets
+            .iter()
+            .any(|t| self.state.removes_targets_of(t.variable));
         if removed {
             return false;
         }
@@ -118,17 +117,12 @@ impl Transaction {
         else {
             return None;
         };
-        let removed = self
-            .state
-            .removed_targets
-            .iter()
-            .any(|(_, e)| e.variable == Variable::Tx);
         if target.variable != Variable::Tx
             || target.count
             || next.is_action
             || !next.transforms.is_empty()
             || !next.exclusions.is_empty()
-            || removed
+            || self.state.removes_targets_of(Variable::Tx)
         {
             return None;
         }

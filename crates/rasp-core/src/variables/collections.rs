@@ -125,15 +125,10 @@ impl Collection {
         base.len = 0;
         // A value the transaction wrote past the spare size is not kept
         // (the next fill writes the frozen value again).
-        for (w, &word) in base.dirty.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let i = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if let Some(member) = base.kept.get_mut(i) {
-                    if member.value.capacity() > SPARE_BUFFER {
-                        member.value = Vec::new();
-                    }
+        for i in written(&base.dirty) {
+            if let Some(member) = base.kept.get_mut(i) {
+                if member.value.capacity() > SPARE_BUFFER {
+                    member.value = Vec::new();
                 }
             }
         }
@@ -179,18 +174,15 @@ impl Collection {
         let count = frozen.members.len();
         if self.entries.is_empty() && base.frozen == frozen.id && base.kept.len() == count {
             std::mem::swap(&mut self.entries, &mut base.kept);
-            for (w, word) in base.dirty.iter_mut().enumerate() {
-                while *word != 0 {
-                    let i = w * 64 + word.trailing_zeros() as usize;
-                    *word &= *word - 1;
-                    if let (Some(member), Some(original)) =
-                        (self.entries.get_mut(i), frozen.members.get(i))
-                    {
-                        member.value.clear();
-                        member.value.extend_from_slice(&original.value);
-                    }
+            for i in written(&base.dirty) {
+                if let (Some(member), Some(original)) =
+                    (self.entries.get_mut(i), frozen.members.get(i))
+                {
+                    member.value.clear();
+                    member.value.extend_from_slice(&original.value);
                 }
             }
+            base.dirty.fill(0);
         } else {
             // Members of another frozen collection (another engine's).
             base.kept.clear();
@@ -425,6 +417,19 @@ impl Collection {
             note_digit(&mut self.digits, &p.name, i);
         }
     }
+}
+
+/// The positions of the bits set in `words` (bit `i % 64` of word
+/// `i / 64`): the base members whose values were written.
+fn written(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    words.iter().enumerate().flat_map(|(w, &word)| {
+        let mut bits = word;
+        std::iter::from_fn(move || {
+            let bit = (bits != 0).then(|| bits.trailing_zeros() as usize)?;
+            bits &= bits - 1;
+            Some(w * 64 + bit)
+        })
+    })
 }
 
 impl Base {
