@@ -241,7 +241,8 @@ impl Engine {
                 crate::reach::plan_for_reached(&engine).unwrap_or_else(|| engine.rules.gate_plan());
             plan.build();
             engine.shortcuts = Arc::new(Shortcuts::build(&engine.rules, &plan));
-            engine.sweep_chains = Arc::new(crate::transaction::SweepChains::build(&plan));
+            engine.sweep_chains =
+                Arc::new(crate::transaction::SweepChains::build(&plan, &engine.rules));
             engine.plan = Arc::new(plan);
             engine.prelude = Arc::new(crate::transaction::Prelude::build(&engine));
         }

@@ -986,6 +986,44 @@ SecRule ARGS "@rx evilpayload" "id:4,phase:2,pass,log,multiMatch,t:none,t:remove
 }
 
 #[test]
+fn long_copies_ruled_out_by_literals_agree_with_full_evaluation() {
+    // A long copy only few patterns read (here the `t:removeWhitespace`
+    // one, read by rule 1 alone) is not walked when none of their literals
+    // is in it; the set's other patterns asking about those bytes later
+    // (the `multiMatch` rule 4 after the same step) still get their own
+    // answer. The untransformed copy is read by rule 3, which has no
+    // literals: it is always walked.
+    let gated = engine(
+        r#"
+SecRule ARGS "@rx needle[0-9]" "id:1,phase:2,pass,log,t:none,t:removeWhitespace"
+SecRule ARGS "@rx (?i)rawmark" "id:2,phase:2,pass,log,t:none"
+SecRule ARGS "@rx [0-9]{5}" "id:3,phase:2,pass,log,t:none"
+SecRule ARGS "@rx zq[0-9]" "id:4,phase:2,pass,log,multiMatch,t:none,t:removeWhitespace"
+"#,
+    );
+    let plain = per_rule(&gated);
+    let filler = "Lorem+ipsum+dolor+sit+amet+".repeat(12);
+    let bodies = [
+        format!("q={filler}"),
+        // The literal is in the copy only.
+        format!("q={filler}need+le7"),
+        format!("q={filler}needle"),
+        format!("q={filler}z+q5"),
+        format!("q={filler}RawMark+12345"),
+        // Rule 2's literal is not there, rule 3 still reads the copy.
+        format!("q={filler}12345"),
+        format!("q={filler}&r={filler}needle1+zq2"),
+    ];
+    // `multiMatch` matches the untransformed value and its copy.
+    let expected: [&[u32]; 7] = [&[], &[1], &[], &[4], &[2, 3], &[3], &[1, 4, 4]];
+    for (body, expected) in bodies.iter().zip(expected) {
+        let found = ids(&run(&gated, "/", Some(body)));
+        assert_eq!(found, ids(&run(&plain, "/", Some(body))), "{body}");
+        assert_eq!(found, expected, "{body}");
+    }
+}
+
+#[test]
 fn gated_chain_links_agree_with_full_evaluation() {
     // Chain links join the gate groups too: their set answers per value
     // from the phase's scans (a negated link matches where it misses).

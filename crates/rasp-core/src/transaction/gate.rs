@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use crs_compiler::build::gate_set::{GateSet, LANES};
 use crs_compiler::ir::transform::Transform;
-use crs_compiler::program::{GatePlan, GateRef, SetTarget, TargetReader};
+use crs_compiler::program::{CompiledRuleset, GatePlan, GateRef, SetTarget, TargetReader};
 use foldhash::fast::RandomState;
 use regex_automata::{PatternID, PatternSet};
 
 use super::rule::recycle;
+use super::sweep_literals::{self, SweepLiterals};
 use super::transform_cache::{step_mask, TransformCache, Transformed};
 use super::value_memo::{Held, Question};
 use crate::transform::IdleAfterLowercase;
@@ -35,6 +36,11 @@ enum Scan {
     /// [`GateSet::is_match_within`]).
     /// The members' own operators decide.
     Maybe,
+    /// Not walked: the literals of the patterns that read these bytes in
+    /// the sweep are not in them (see `sweep_literals`). Nothing is known
+    /// of the set's other patterns, whose own operators (or literals)
+    /// decide: a walk of one long value alone costs more than those.
+    Skipped,
 }
 
 impl Scan {
@@ -43,7 +49,7 @@ impl Scan {
         match self {
             Scan::Miss => Some(false),
             Scan::Hits(hits) => Some(hits.contains(pattern)),
-            Scan::Maybe => None,
+            Scan::Maybe | Scan::Skipped => None,
         }
     }
 }
@@ -73,6 +79,9 @@ pub(super) struct GateCache {
     sweeps: RefCell<Vec<Sweep>>,
     /// The sweep's working lists, kept between sweeps.
     scratch: RefCell<SweepScratch>,
+    /// A lower-cased copy of a long value, for its literal searches
+    /// (`Transaction::rule_out`).
+    lowered: RefCell<Vec<u8>>,
     /// What is left of this exchange's build time (see
     /// [`GateCache::set_build_time`]).
     build_time_left: Cell<Duration>,
@@ -95,6 +104,8 @@ struct SweepScratch {
     hit: Vec<bool>,
     /// The values the thread may remember (see `value_memo`).
     novel: Vec<Novel>,
+    /// Which of `distinct` need no walk (see `Transaction::rule_out`).
+    ruled_out: Vec<bool>,
 }
 
 impl std::fmt::Debug for SweepScratch {
@@ -117,10 +128,12 @@ pub(crate) struct SweepChains {
     /// By group: the `t:lowercase` its sweep may leave out
     /// (`MatchGroup::lowercase_at`), with the test of the steps after it.
     lowercase: Vec<Option<(usize, IdleAfterLowercase)>>,
+    /// What the few patterns of some readers need to match at all.
+    literals: SweepLiterals,
 }
 
 impl SweepChains {
-    pub(crate) fn build(plan: &GatePlan) -> SweepChains {
+    pub(crate) fn build(plan: &GatePlan, rules: &CompiledRuleset) -> SweepChains {
         let mask = |reader: &TargetReader| {
             plan.groups
                 .get(reader.group)
@@ -154,6 +167,7 @@ impl SweepChains {
             id,
             masks,
             lowercase,
+            literals: SweepLiterals::build(plan, rules),
         }
     }
 
@@ -203,6 +217,7 @@ impl GateCache {
             )),
             sweeps: RefCell::default(),
             scratch: RefCell::default(),
+            lowered: RefCell::default(),
             build_time_left: Cell::new(Duration::ZERO),
             which_time_left: Cell::new(Duration::ZERO),
         }
@@ -222,6 +237,7 @@ impl GateCache {
         scratch.long.shrink_to(SWEEP_ITEMS);
         scratch.hit.shrink_to(SWEEP_ITEMS);
         scratch.novel.shrink_to(SWEEP_ITEMS);
+        scratch.ruled_out.shrink_to(SWEEP_ITEMS);
     }
 
     /// How long this exchange may spend building lazy-DFA states (see
@@ -278,6 +294,7 @@ impl GateCache {
         set: &GateSet,
         index: usize,
         values: &[Transformed<'_>],
+        ruled_out: &[bool],
         hit: &mut Vec<bool>,
     ) {
         let mut results = self.results.borrow_mut();
@@ -307,6 +324,12 @@ impl GateCache {
                 if let Some(h) = hit.get_mut(at) {
                     *h = !matches!(scanned, Scan::Miss);
                 }
+                continue;
+            }
+            if ruled_out.get(at).copied().unwrap_or(false) {
+                // A miss for every reader (see `sweep_literals`), which
+                // need not hold for the set's other patterns.
+                results.insert(key(bytes), Scan::Skipped);
                 continue;
             }
             batch[filled] = at;
@@ -521,7 +544,10 @@ impl super::Transaction {
             reads,
             long,
         } = listed;
-        self.gates.scan_all(set, index, &distinct, &mut hit);
+        let mut ruled_out = scratch.ruled_out;
+        self.rule_out(index, &distinct, &reads, &mut ruled_out);
+        self.gates
+            .scan_all(set, index, &distinct, &ruled_out, &mut hit);
         let results = self.gates.results.borrow();
         // The reader of read `(d, t, r)` and what the scan of its bytes
         // says, when they may hit (`None`: a miss).
@@ -557,7 +583,7 @@ impl super::Transaction {
                             }
                         }
                     }
-                    Some((_, Scan::Maybe)) => complete = false,
+                    Some((_, Scan::Maybe | Scan::Skipped)) => complete = false,
                 }
             }
             if complete {
@@ -576,7 +602,51 @@ impl super::Transaction {
             long,
             hit,
             novel,
+            ruled_out,
         };
+    }
+
+    /// Marks in `ruled_out` the long bytes of `distinct` that no pattern
+    /// reading them can match, as their literals tell (see
+    /// `sweep_literals`): all their readers are filtered, and none of
+    /// their patterns' literals occurs in them.
+    fn rule_out(
+        &self,
+        set: usize,
+        distinct: &[Transformed<'_>],
+        reads: &[(usize, usize, usize)],
+        ruled_out: &mut Vec<bool>,
+    ) {
+        let literals = &self.engine.sweep_chains.literals;
+        ruled_out.clear();
+        ruled_out.extend(distinct.iter().map(|b| b.len() >= sweep_literals::MIN_LEN));
+        if !ruled_out.contains(&true) {
+            return;
+        }
+        // A copy one of whose readers is not filtered is walked: marked
+        // first, it needs no lower-cased copy nor search.
+        for &(d, t, r) in reads {
+            if !literals.filters(set, t, r) {
+                if let Some(out) = ruled_out.get_mut(d) {
+                    *out = false;
+                }
+            }
+        }
+        let mut lowered = std::mem::take(&mut *self.gates.lowered.borrow_mut());
+        for (d, bytes) in distinct.iter().enumerate() {
+            if !ruled_out.get(d).copied().unwrap_or(false) {
+                continue;
+            }
+            lowered.clear();
+            lowered.extend(bytes.iter().map(u8::to_ascii_lowercase));
+            let out = reads
+                .iter()
+                .all(|&(read, t, r)| read != d || literals.rules_out(set, t, r, &lowered));
+            if let Some(slot) = ruled_out.get_mut(d) {
+                *slot = out;
+            }
+        }
+        *self.gates.lowered.borrow_mut() = lowered;
     }
 
     /// Lists in `listed` the bytes the readers of target `t` (`target`) of
@@ -696,8 +766,9 @@ fn add(hits: &mut PatternSet, reader: &TargetReader, scan: &Scan) {
                 let _ = hits.try_insert(p);
             }
         }
-        // Any member may match: each runs its own operator.
-        Scan::Maybe => {
+        // Any member may match: each runs its own operator. (A sweep's
+        // readers never read `Skipped` bytes as a hit.)
+        Scan::Maybe | Scan::Skipped => {
             for p in patterns {
                 let _ = hits.try_insert(p);
             }

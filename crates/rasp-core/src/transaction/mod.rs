@@ -11,6 +11,7 @@ mod rule;
 mod spare;
 mod state;
 mod stores_each;
+mod sweep_literals;
 mod transform_cache;
 mod value_memo;
 
