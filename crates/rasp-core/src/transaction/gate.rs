@@ -606,6 +606,22 @@ impl super::Transaction {
         };
     }
 
+    /// Whether `multiMatch` link `link`'s pattern cannot match `bytes`, as
+    /// its literals tell (see `SweepLiterals::link_rules_out`); `false`
+    /// when they do not tell.
+    pub(super) fn literals_absent(&self, link: usize, bytes: &[u8]) -> bool {
+        let literals = &self.engine.sweep_chains.literals;
+        if !literals.filters_link(link) {
+            return false;
+        }
+        let mut lowered = std::mem::take(&mut *self.gates.lowered.borrow_mut());
+        lowered.clear();
+        lowered.extend(bytes.iter().map(u8::to_ascii_lowercase));
+        let absent = literals.link_rules_out(link, &lowered);
+        *self.gates.lowered.borrow_mut() = lowered;
+        absent
+    }
+
     /// Marks in `ruled_out` the long bytes of `distinct` that no pattern
     /// reading them can match, as their literals tell (see
     /// `sweep_literals`): all their readers are filtered, and none of

@@ -635,12 +635,13 @@ impl Transaction {
     /// reached already (the same bytes) is not computed again, and the
     /// link's set answers for it instead of the operator: from the scan
     /// of those bytes for another chain (CRS's 930110 after `t:cmdLine`),
-    /// or, for a result still long, from a scan now. A set's walk of a
-    /// few KiB costs less than searching them for the pattern's literals
-    /// (934100 after `t:removeWhitespace` on the bench's 4 KiB form, whose
-    /// set scans no other chain's copy: 21.3 → 17.8 µs for that rule
-    /// alone), and other members of the set may ask about the same bytes.
-    /// The untransformed value is checked by the caller.
+    /// or, for a result still long, from the link's literals (a packed
+    /// search, see `sweep_literals`), else from a scan now. A set's walk
+    /// of a few KiB cost less than the case-insensitive Aho-Corasick
+    /// search of `check` (934100 after `t:removeWhitespace` on the bench's
+    /// 4 KiB form, whose set scans no other chain's copy: 21.3 → 17.8 µs
+    /// for that rule alone); the packed search costs an eighth of the
+    /// walk. The untransformed value is checked by the caller.
     #[allow(clippy::too_many_arguments)]
     fn multi_match_shared(
         &self,
@@ -674,7 +675,15 @@ impl Transaction {
             if changed {
                 let known = if text && current.len() > SHARED_STEPS_MIN_LEN {
                     self.gates
-                        .pattern_matches(&self.engine.plan, gate, &current)
+                        .scanned(gate, &current)
+                        .or_else(|| {
+                            self.literals_absent(link.link_index, &current)
+                                .then_some(false)
+                        })
+                        .or_else(|| {
+                            self.gates
+                                .pattern_matches(&self.engine.plan, gate, &current)
+                        })
                 } else {
                     self.gates.scanned(gate, &current)
                 };
