@@ -80,7 +80,7 @@ pub(super) struct GateCache {
     /// The sweep's working lists, kept between sweeps.
     scratch: RefCell<SweepScratch>,
     /// A lower-cased copy of a long value, for its literal searches
-    /// (`Transaction::rule_out`).
+    /// (see [`GateCache::lowered`]).
     lowered: RefCell<Vec<u8>>,
     /// What is left of this exchange's build time (see
     /// [`GateCache::set_build_time`]).
@@ -369,6 +369,15 @@ impl GateCache {
         }
     }
 
+    /// Runs `f` on `bytes` lower-cased (ASCII), in the cache's buffer: the
+    /// literal searches of `sweep_literals` take lower-cased text.
+    fn lowered<R>(&self, bytes: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+        let mut lowered = self.lowered.borrow_mut();
+        lowered.clear();
+        lowered.extend(bytes.iter().map(u8::to_ascii_lowercase));
+        f(&lowered)
+    }
+
     /// What `set` says of `value`. Most values match no pattern: an
     /// earliest-match search, which stops at the first hit and is cheaper
     /// per byte than an overlapping one, answers that case first.
@@ -614,12 +623,8 @@ impl super::Transaction {
         if !literals.filters_link(link) {
             return false;
         }
-        let mut lowered = std::mem::take(&mut *self.gates.lowered.borrow_mut());
-        lowered.clear();
-        lowered.extend(bytes.iter().map(u8::to_ascii_lowercase));
-        let absent = literals.link_rules_out(link, &lowered);
-        *self.gates.lowered.borrow_mut() = lowered;
-        absent
+        self.gates
+            .lowered(bytes, |lowered| literals.link_rules_out(link, lowered))
     }
 
     /// Marks in `ruled_out` the long bytes of `distinct` that no pattern
@@ -648,21 +653,19 @@ impl super::Transaction {
                 }
             }
         }
-        let mut lowered = std::mem::take(&mut *self.gates.lowered.borrow_mut());
         for (d, bytes) in distinct.iter().enumerate() {
             if !ruled_out.get(d).copied().unwrap_or(false) {
                 continue;
             }
-            lowered.clear();
-            lowered.extend(bytes.iter().map(u8::to_ascii_lowercase));
-            let out = reads
-                .iter()
-                .all(|&(read, t, r)| read != d || literals.rules_out(set, t, r, &lowered));
+            let out = self.gates.lowered(bytes, |lowered| {
+                reads
+                    .iter()
+                    .all(|&(read, t, r)| read != d || literals.rules_out(set, t, r, lowered))
+            });
             if let Some(slot) = ruled_out.get_mut(d) {
                 *slot = out;
             }
         }
-        *self.gates.lowered.borrow_mut() = lowered;
     }
 
     /// Lists in `listed` the bytes the readers of target `t` (`target`) of

@@ -148,7 +148,7 @@ impl SweepLiterals {
     /// Whether the pattern of `multiMatch` link `link` can be ruled out on
     /// its literals ([`SweepLiterals::link_rules_out`]).
     pub(super) fn filters_link(&self, link: usize) -> bool {
-        matches!(self.multi_match.get(link), Some(Some(_)))
+        self.link_searches(link).is_some()
     }
 
     /// Whether the pattern of `multiMatch` link `link` cannot match bytes
@@ -158,10 +158,8 @@ impl SweepLiterals {
     /// `t:removeWhitespace` on the bench's 4 KiB form, 48 k instructions
     /// against 6 k for lower-casing and this search.
     pub(super) fn link_rules_out(&self, link: usize, lowered: &[u8]) -> bool {
-        match self.multi_match.get(link) {
-            Some(Some(searches)) => searches.iter().all(|s| s.find(lowered).is_none()),
-            _ => false,
-        }
+        self.link_searches(link)
+            .is_some_and(|searches| none_found(searches, lowered))
     }
 
     /// Whether reader `reader` of target `target` of set `set` is filtered.
@@ -181,12 +179,21 @@ impl SweepLiterals {
         lowered: &[u8],
     ) -> bool {
         self.searches(set, target, reader)
-            .is_some_and(|searches| searches.iter().all(|s| s.find(lowered).is_none()))
+            .is_some_and(|searches| none_found(searches, lowered))
     }
 
     fn searches(&self, set: usize, target: usize, reader: usize) -> Option<&[Searcher]> {
         self.readers.get(set)?.get(target)?.get(reader)?.as_deref()
     }
+
+    fn link_searches(&self, link: usize) -> Option<&[Searcher]> {
+        self.multi_match.get(link)?.as_deref()
+    }
+}
+
+/// Whether none of `searches` finds its literals in `lowered`.
+fn none_found(searches: &[Searcher], lowered: &[u8]) -> bool {
+    searches.iter().all(|s| s.find(lowered).is_none())
 }
 
 /// The searches for `literals` (lower-cased), one per [`PER_SEARCH`] of
