@@ -8,6 +8,11 @@
 #   scripts/install-bench-deps.sh        # once: wrk, nginx, ModSecurity-nginx
 #   benches/http/run.sh                  # prints a markdown table
 #
+# Each row has wrk's req/s and latencies, and the server's own CPU time
+# (user + system, from /proc) per answered request: a bare server waits on
+# wrk, a protected one keeps its core busy, so req/s compare the slower
+# side of each pair while CPU per request compares the servers.
+#
 # Environment (defaults):
 #   RASP_CRS_DIR   OWASP CRS directory (../shared/crs beside the repository)
 #   DURATION       wrk run time per measurement, seconds (10)
@@ -26,6 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 
+CLK_TCK=$(getconf CLK_TCK)
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-16}
@@ -129,18 +135,42 @@ run_once() { # run_once PORT CASE: status of one request as wrk sends it
     curl -X "$method" "${args[@]}" "http://127.0.0.1:$1$path"
 }
 
+# CPU time (user + system, clock ticks) the server has used so far: the
+# process and its children (nginx's worker), threads included.
+server_ticks() { # server_ticks PID
+    local total=0 p stat rest f
+    for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+        stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+        # Fields after the command name (which may hold spaces): state is
+        # field 3, utime and stime fields 14 and 15.
+        rest=${stat##*) }
+        read -r -a f <<<"$rest"
+        total=$((total + f[11] + f[12]))
+    done
+    echo "$total"
+}
+
 results=()
-measure() { # measure NAME PORT CASE
-    local lua=$work/mix/$3.lua out
+measure() { # measure NAME PORT CASE: the server is the last one started
+    local lua=$work/mix/$3.lua out server=${pids[-1]}
     pin "$WRK_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$lua" "http://127.0.0.1:$2" >/dev/null
+    local before after
+    before=$(server_ticks "$server")
     out=$(pin "$WRK_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$lua" "http://127.0.0.1:$2")
-    local rps p50 p99 non2xx
+    after=$(server_ticks "$server")
+    local rps p50 p99 non2xx requests cpu
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
-    results+=("$1|$3|$rps|$p50|$p99|${non2xx:-0}")
-    echo "  $1 $3: $rps req/s, p50 $p50, p99 $p99, non-2xx ${non2xx:-0}" >&2
+    requests=$(awk '/ requests in / {print $1}' <<<"$out")
+    # The server's CPU per answered request, in microseconds: what the
+    # server itself spends, whether or not the client keeps it busy (the
+    # bare servers wait on wrk; a protected one keeps its core busy).
+    cpu=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="${requests:-0}" \
+        'BEGIN {if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "–"}')
+    results+=("$1|$3|$rps|$p50|$p99|${non2xx:-0}|$cpu")
+    echo "  $1 $3: $rps req/s, p50 $p50, p99 $p99, non-2xx ${non2xx:-0}, server CPU $cpu µs/request" >&2
 }
 
 start_rasp() { # start_rasp NAME PORT ARGS...
@@ -258,8 +288,8 @@ done
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on 127.0.0.1 (server CPUs: ${SERVER_CPUS:-any}, wrk CPUs: ${WRK_CPUS:-any}); $(nproc) cores, $(uname -r)"
 echo
-echo "| server | request | req/s | p50 | p99 | non-2xx | vs bare | vs nginx bare |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| server | request | req/s | p50 | p99 | non-2xx | server CPU µs/request | vs bare | vs nginx bare |"
+echo "|---|---|---|---|---|---|---|---|---|"
 base_of() { # base_of NAME CASE
     local r
     for r in "${results[@]}"; do
@@ -271,10 +301,10 @@ base_of() { # base_of NAME CASE
     done
 }
 for r in "${results[@]}"; do
-    IFS='|' read -r n c rps p50 p99 non <<<"$r"
+    IFS='|' read -r n c rps p50 p99 non cpu <<<"$r"
     b=$(base_of bare "$c")
     nb=$(base_of nginx "$c")
     vb=$([ -n "$b" ] && awk -v a="$rps" -v b="$b" 'BEGIN {printf "%.1f %%", 100 * a / b}' || echo –)
     vn=$([ -n "$nb" ] && awk -v a="$rps" -v b="$nb" 'BEGIN {printf "%.1f %%", 100 * a / b}' || echo –)
-    echo "| $n | $c | $rps | $p50 | $p99 | $non | $vb | $vn |"
+    echo "| $n | $c | $rps | $p50 | $p99 | $non | $cpu | $vb | $vn |"
 done
