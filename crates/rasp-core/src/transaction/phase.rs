@@ -134,7 +134,7 @@ impl Transaction {
             phase.index(),
             entry,
             &self.cols.tx,
-            &mut self.tx_positions.borrow_mut(),
+            &self.tx_positions,
             |gate| self.rule_may_match(gate),
         );
         match decision {
