@@ -1454,6 +1454,93 @@ SecRule TX:/^header_name_920450_/ "@rx ^/user-agent/$" "id:2,phase:1,pass,log,ms
 }
 
 #[test]
+fn stores_only_their_own_chain_reads_are_left_out_and_others_still_see_theirs() {
+    // 920450's shape again, with other rules reading some of its members:
+    // rule 3 by a pattern (CRS's paranoia-3 921180 reads
+    // `TX:/paramcounter_.*/`, which a header named `X-Paramcounter_a`
+    // reaches) and rule 4 by name. The engine leaves out the stores only
+    // its chain reads when the chain finds nothing; every rule must see
+    // what the per-rule engine's full evaluations leave, and `tx_var` the
+    // members left out too.
+    let gated = engine(
+        r#"
+SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" \
+    "id:920450,phase:1,block,capture,t:none,t:lowercase,log,\
+    msg:'restricted header (%{MATCHED_VAR})',logdata:'%{MATCHED_VAR_NAME}',\
+    setvar:'tx.header_name_920450_%{tx.0}=/%{tx.0}/',chain"
+    SecRule TX:/^header_name_920450_/ "@within /proxy/ /lock-token/ /if/" \
+        "setvar:'tx.score=+5'"
+SecRule TX:/paramcounter_.*/ "@rx ." "id:3,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}',logdata:'%{MATCHED_VAR}'"
+SecRule TX:header_name_920450_accept "@streq /accept/" "id:4,phase:2,pass,log"
+SecRule TX:/^(?:0|header_name_920450_host)$/ "@rx ." "id:5,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}'"
+"#,
+    );
+    let plain = per_rule(&gated);
+    type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
+    let cases: [Headers<'_>; 5] = [
+        &[(b"User-Agent", b"curl"), (b"Accept", b"*/*")],
+        &[(b"X-Paramcounter_a", b"1"), (b"Host", b"a")],
+        &[(b"x-PARAMCOUNTER_b", b"1"), (b"Proxy", b"x")],
+        &[(b"Accept", b"1"), (b"accept", b"2"), (b"Host", b"h")],
+        &[],
+    ];
+    for headers in cases {
+        let a = request(&gated, b"/", headers, None);
+        let b = request(&plain, b"/", headers, None);
+        let record = |tx: &Transaction| {
+            let members: Vec<_> = ["user-agent", "accept", "x-paramcounter_a", "host", "proxy"]
+                .iter()
+                .map(|n| tx.tx_var(&format!("header_name_920450_{n}")))
+                .collect();
+            let matches: Vec<_> = tx
+                .matches()
+                .iter()
+                .map(|m| (m.id, m.msg.clone(), m.data.clone(), m.matched_value.clone()))
+                .collect();
+            (
+                members,
+                tx.tx_var("0"),
+                tx.tx_var("score"),
+                matches,
+                tx.intervention().map(|i| i.status),
+            )
+        };
+        assert_eq!(record(&a), record(&b), "{headers:?}");
+    }
+    // The readers do read: rule 3 the pattern's member, rule 4 its own,
+    // rule 5 TX.0 and the host's, in the order they were set (TX.0 before
+    // the first header's member, as the full evaluation sets it).
+    let tx = request(
+        &gated,
+        b"/",
+        &[
+            (b"X-Paramcounter_a", b"1"),
+            (b"Accept", b"x"),
+            (b"Host", b"h"),
+        ],
+        None,
+    );
+    assert_eq!(ids(&tx), vec![3, 4, 5, 5]);
+    let rule_5: Vec<_> = tx
+        .matches()
+        .iter()
+        .filter(|m| m.id == 5)
+        .map(|m| m.msg.clone())
+        .collect();
+    assert_eq!(
+        rule_5,
+        [
+            Some("TX:0".to_string()),
+            Some("TX:header_name_920450_host".to_string())
+        ]
+    );
+    assert_eq!(
+        tx.tx_var("header_name_920450_x-paramcounter_a").as_deref(),
+        Some("/x-paramcounter_a/")
+    );
+}
+
+#[test]
 fn within_reads_the_list_as_it_is_when_each_rule_runs() {
     // The engine indexes the TX lists its prelude sets (CRS's
     // `tx.restricted_headers_basic`) and finds a rule's list once for all

@@ -17,9 +17,10 @@ mod value_memo;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crs_compiler::ir::action::EngineMode;
-use crs_compiler::ir::rule::Phase;
+use crs_compiler::ir::rule::{Phase, Rule};
 
 use crate::engine::Engine;
 use crate::record::{Intervention, InterventionKind, MatchRecord, Verdict};
@@ -70,6 +71,10 @@ pub struct Transaction {
     spare_pairs: Vec<Pair>,
     /// Where the TX members the shortcuts read are (see `shortcut`).
     tx_positions: std::cell::RefCell<crate::shortcut::TxPositions>,
+    /// The `stores_each` heads whose stores were left out, nothing but
+    /// their next links reading them (see `shortcut::unread`): what
+    /// [`Transaction::tx_var`] works those members out from.
+    unwritten: Vec<Arc<Rule>>,
     /// libinjection's answers for values checked before (see
     /// `operator::detect_sqli::memo`).
     sqli_memo: std::cell::RefCell<crate::operator::detect_sqli::memo::SqliMemo>,
@@ -151,6 +156,7 @@ impl Transaction {
             spare_pairs: tables.pairs,
             tx_positions: std::cell::RefCell::new(tables.tx_positions),
             sqli_memo: std::cell::RefCell::new(tables.sqli),
+            unwritten: tables.unwritten,
             memo: std::cell::RefCell::default(),
             persistent: Vec::new(),
             expirations: Vec::new(),
@@ -304,10 +310,12 @@ impl Transaction {
 
     /// The value of `TX:name`, if set (e.g. `blocking_inbound_anomaly_score`).
     pub fn tx_var(&self, name: &str) -> Option<String> {
-        self.cols
-            .tx
-            .get(name.as_bytes())
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+        match self.cols.tx.get(name.as_bytes()) {
+            Some(v) => Some(String::from_utf8_lossy(v).into_owned()),
+            None => self
+                .unwritten_member(name.as_bytes())
+                .map(|v| String::from_utf8_lossy(&v).into_owned()),
+        }
     }
 
     /// The error-log line ModSecurity v2 writes when the request body
@@ -401,6 +409,7 @@ impl Drop for Transaction {
             ],
             tx_positions: std::mem::take(self.tx_positions.get_mut()),
             sqli: std::mem::take(self.sqli_memo.get_mut()),
+            unwritten: std::mem::take(&mut self.unwritten),
         });
     }
 }

@@ -93,7 +93,9 @@ impl Transaction {
                 Decision::NoMatch => continue,
                 // The head's effects are run here; a rule whose next link
                 // then finds a value is evaluated in full below.
-                Decision::StoresEach if self.stores_each_misses(rule) => continue,
+                Decision::StoresEach { unread } if self.stores_each_misses(rule, unread) => {
+                    continue
+                }
                 Decision::Continue { resume, skip } => (resume, skip),
                 Decision::Effects { resume, skip } => {
                     self.engine.shortcuts.set_matched(
@@ -105,14 +107,16 @@ impl Transaction {
                     self.run_effects(rule, rule);
                     (resume, skip)
                 }
-                Decision::Evaluate | Decision::StoresEach => match self.eval_rule(rule, phase) {
-                    RuleOutcome::NoMatch => continue,
-                    RuleOutcome::Stop => return,
-                    RuleOutcome::Matched => (
-                        resume_after(&rule.actions, entries.len()),
-                        rule.actions.skip,
-                    ),
-                },
+                Decision::Evaluate | Decision::StoresEach { .. } => {
+                    match self.eval_rule(rule, phase) {
+                        RuleOutcome::NoMatch => continue,
+                        RuleOutcome::Stop => return,
+                        RuleOutcome::Matched => (
+                            resume_after(&rule.actions, entries.len()),
+                            rule.actions.skip,
+                        ),
+                    }
+                }
             };
             match resume {
                 Some(next) => i = next,

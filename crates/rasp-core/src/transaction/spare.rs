@@ -10,6 +10,9 @@
 //! nothing is shared between threads.
 
 use std::cell::RefCell;
+use std::sync::Arc;
+
+use crs_compiler::ir::rule::Rule;
 
 use super::gate::GateCache;
 use super::rule::HitScratch;
@@ -43,6 +46,7 @@ pub(super) struct Tables {
     pub(super) arguments: [Vec<Pair>; 3],
     pub(super) tx_positions: TxPositions,
     pub(super) sqli: SqliMemo,
+    pub(super) unwritten: Vec<Arc<Rule>>,
 }
 
 /// Scratch buffers larger than this (a huge value went through them) are
@@ -86,6 +90,7 @@ pub(super) fn take() -> Tables {
             response_headers: Vec::new(),
             tx_positions: TxPositions::default(),
             sqli: SqliMemo::default(),
+            unwritten: Vec::new(),
         })
 }
 
@@ -98,6 +103,7 @@ pub(super) fn give(mut tables: Tables) {
     tables.tx_positions.clear();
     // Bounded (short values, a few dozen): kept as it grew.
     tables.sqli.clear();
+    tables.unwritten.clear();
     tables.tx.clear(TX_MEMBERS);
     tables.hits.recycle(SCRATCH_BYTES);
     tables.values.clear();

@@ -3,17 +3,18 @@
 //! header name into a TX member, then checks those members.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crs_compiler::ir::action::{Effect, SetVarOp};
 use crs_compiler::ir::macros::{MacroPart, MacroString};
 use crs_compiler::ir::rule::Rule;
 use crs_compiler::ir::transform::Transform;
-use crs_compiler::ir::variable::{starts_with_ignoring_case, Selector, SelectorRegex, Variable};
+use crs_compiler::ir::variable::{starts_with_ignoring_case, Variable};
 
-use super::rule::recycle;
+use super::rule::{recycle, HitScratch};
 use super::Transaction;
 use crate::eval::operator;
-use crate::shortcut::is_capture;
+use crate::shortcut::{is_capture, prefix_read, stored_prefixes, UnreadStores};
 use crate::variables::collect_target;
 
 impl Transaction {
@@ -24,7 +25,12 @@ impl Transaction {
     /// next link found a value, or a `ctl` removed some of the head's
     /// targets); that evaluation sets the same members to the same values
     /// again.
-    pub(super) fn stores_each_misses(&mut self, head: &Rule) -> bool {
+    ///
+    /// With `unread` (some stores may be left out, see
+    /// `shortcut::unread`), the next link is first checked on the values
+    /// the stores would make; when it finds nothing, only the stores
+    /// another rule may read are made.
+    pub(super) fn stores_each_misses(&mut self, head: &Arc<Rule>, unread: Option<u32>) -> bool {
         let Some(next) = head.chain.as_deref() else {
             return false;
         };
@@ -60,21 +66,26 @@ impl Transaction {
             self.hit_scratch = Some(scratch);
             return true;
         }
+        // The engine's table, held apart from the transaction it changes.
+        let shortcuts = Arc::clone(&self.engine.shortcuts);
+        let readers = unread.and_then(|i| shortcuts.unread_stores(i));
+        if let Some(readers) = readers {
+            if self.unwritten_stores_miss(head, next, &scratch) {
+                self.store_read(head, readers, &scratch);
+                self.unwritten.push(Arc::clone(head));
+                scratch.clear();
+                self.hit_scratch = Some(scratch);
+                return true;
+            }
+        }
+        self.set_last_capture(&scratch);
         let mut member = std::mem::take(&mut self.expand_scratch);
-        let last = scratch.captures.len().saturating_sub(1);
         for i in 0..scratch.captures.len() {
             let value = scratch
                 .captures
                 .get(i)
                 .and_then(|r| scratch.text.get(r.clone()))
                 .unwrap_or_default();
-            // `capture` on a pattern that matches the whole value: TX.0 is
-            // the value. Only the last one is written: the effects here
-            // read the capture itself (the shape `stores_each` admits), so
-            // nothing reads TX.0 before the next value replaces it.
-            if i == last {
-                self.cols.tx.set_slice(b"0", value);
-            }
             for effect in &head.actions.effects {
                 if !self.set_from_capture(effect, value, &mut member) {
                     crate::action::apply(self, effect, head);
@@ -107,23 +118,8 @@ impl Transaction {
     /// about half of 920450's chain. `None` for any other link, or when a
     /// `ctl` removed TX targets (the full evaluation's business).
     fn next_misses_directly(&self, next: &Rule, head: &Rule) -> Option<bool> {
-        let [target] = next.targets.as_slice() else {
-            return None;
-        };
-        let Selector::Regex(SelectorRegex {
-            literal_prefix: Some(prefix),
-            ..
-        }) = &target.selector
-        else {
-            return None;
-        };
-        if target.variable != Variable::Tx
-            || target.count
-            || next.is_action
-            || !next.transforms.is_empty()
-            || !next.exclusions.is_empty()
-            || self.state.removes_targets_of(Variable::Tx)
-        {
+        let prefix = prefix_read(next)?;
+        if self.state.removes_targets_of(Variable::Tx) {
             return None;
         }
         let scope = self.scope_for(head);
@@ -138,6 +134,142 @@ impl Transaction {
             }
         }
         Some(true)
+    }
+
+    /// Whether `next` (whose one target is the TX members the stores of
+    /// `head` set, and nothing else that can be there: see
+    /// `shortcut::unread`) finds nothing in the members the stores would
+    /// make from the captures in `scratch`, checked without making them.
+    /// A name sent twice is checked twice, where the stores keep its last
+    /// value: a miss on both is a miss on the last.
+    fn unwritten_stores_miss(&mut self, head: &Rule, next: &Rule, scratch: &HitScratch) -> bool {
+        if self.state.removes_targets_of(Variable::Tx) {
+            // Which members the next link reads is the full evaluation's
+            // business.
+            return false;
+        }
+        let mut value = std::mem::take(&mut self.expand_scratch);
+        let mut misses = true;
+        {
+            let scope = self.scope_for(head);
+            let mut o = self.op_outcome.borrow_mut();
+            o.forget_argument();
+            let captures = scratch.captures.iter();
+            'captures: for capture in captures.filter_map(|r| scratch.text.get(r.clone())) {
+                for effect in &head.actions.effects {
+                    value.clear();
+                    let built = match effect {
+                        Effect::SetVar {
+                            op: SetVarOp::Set(m),
+                            ..
+                        } => with_capture(m, capture, &mut value),
+                        _ => false,
+                    };
+                    if !built {
+                        misses = false;
+                        break 'captures;
+                    }
+                    operator::run(&next.operator, &value, &scope, false, false, &mut o);
+                    if o.error.is_some() || o.matched != next.operator.negated {
+                        // A hit, or an error the full evaluation records.
+                        misses = false;
+                        break 'captures;
+                    }
+                }
+            }
+        }
+        self.expand_scratch = value;
+        misses
+    }
+
+    /// TX.0 as the full evaluation leaves it, before the stores: `capture`
+    /// on a pattern that matches the whole value makes TX.0 each value in
+    /// turn, the first one before the first store (where a new TX.0 takes
+    /// its place among the members), the last one last. The effects here
+    /// read the capture itself (the shape `stores_each` admits), so
+    /// nothing reads the values in between.
+    fn set_last_capture(&mut self, scratch: &HitScratch) {
+        if let Some(last) = scratch.captures.last().cloned() {
+            let value = scratch.text.get(last).unwrap_or_default();
+            self.cols.tx.set_slice(b"0", value);
+        }
+    }
+
+    /// The stores of `head` from the captures in `scratch` that another
+    /// rule may read (`readers`), in the order the direct run makes them,
+    /// after TX.0.
+    fn store_read(&mut self, head: &Rule, readers: &UnreadStores, scratch: &HitScratch) {
+        self.set_last_capture(scratch);
+        let mut member = std::mem::take(&mut self.expand_scratch);
+        let captures = scratch.captures.iter();
+        for capture in captures.filter_map(|r| scratch.text.get(r.clone())) {
+            for effect in &head.actions.effects {
+                let Effect::SetVar { key, .. } = effect else {
+                    continue;
+                };
+                // The key, lower-cased as stored, into the buffer that
+                // `set_from_capture` then fills again; the stores' keys are
+                // a literal and the capture (see `shortcut::unread`).
+                let captured = match key.parts.first() {
+                    Some(MacroPart::Literal(prefix)) => prefix.len(),
+                    _ => 0,
+                };
+                member.clear();
+                if with_capture(key, capture, &mut member) {
+                    member.make_ascii_lowercase();
+                    if readers.read(&member, captured) {
+                        self.set_from_capture(effect, capture, &mut member);
+                    }
+                }
+            }
+        }
+        self.expand_scratch = member;
+    }
+
+    /// The value of TX member `name` that a left-out store of an
+    /// `unwritten` head would have set (see `shortcut::unread`): the
+    /// head's values taken through its chain and effects again, the last
+    /// store of the name winning, as in TX.
+    pub(super) fn unwritten_member(&self, name: &[u8]) -> Option<Vec<u8>> {
+        let name = name.to_ascii_lowercase();
+        let mut found = None;
+        for head in &self.unwritten {
+            let prefixes = stored_prefixes(head).unwrap_or_default();
+            if !prefixes.iter().any(|p| name.starts_with(p)) {
+                continue;
+            }
+            let scope = self.scope_for(head);
+            let mut values = Vec::new();
+            for target in &head.targets {
+                collect_target(&scope, target, None, &mut values);
+            }
+            let mut capture = Vec::new();
+            let mut key = Vec::new();
+            for v in &values {
+                capture.clear();
+                transform_into(&v.value, &head.transforms, &mut capture);
+                for effect in &head.actions.effects {
+                    let Effect::SetVar {
+                        key: key_macro,
+                        op: SetVarOp::Set(value_macro),
+                        ..
+                    } = effect
+                    else {
+                        continue;
+                    };
+                    key.clear();
+                    if !with_capture(key_macro, &capture, &mut key) {
+                        continue;
+                    }
+                    key.make_ascii_lowercase();
+                    let mut value = Vec::new();
+                    if key == name && with_capture(value_macro, &capture, &mut value) {
+                        found = Some(value);
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Runs `effect` when it is a `setvar` of a TX member whose key and

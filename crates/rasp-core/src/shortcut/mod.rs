@@ -10,6 +10,8 @@
 //! table holds, per phase entry, exactly what that decision needs, built
 //! once per engine.
 
+mod unread;
+
 use std::cell::RefCell;
 
 use crs_compiler::ir::action::{Actions, Disruptive, Effect, SetVarOp};
@@ -19,6 +21,8 @@ use crs_compiler::ir::rule::{Entry, Phase, Rule};
 use crs_compiler::ir::variable::{Selector, Variable};
 use crs_compiler::program::{GatePlan, GateRef};
 use crs_compiler::CompiledRuleset;
+
+pub(crate) use unread::{prefix_read, stored_prefixes, UnreadStores};
 
 use crate::operator::numeric::{atoi, Comparison};
 use crate::variables::collections::Collection;
@@ -59,7 +63,11 @@ pub(crate) enum Decision {
     /// The rule's head matches every value and only stores each (see
     /// [`stores_each`]): run the head's effects, and evaluate the rule in
     /// full only when its next link finds a value.
-    StoresEach,
+    StoresEach {
+        /// When some stores may be left out (see [`unread`]): who else
+        /// reads them, in [`Shortcuts::unread_stores`].
+        unread: Option<u32>,
+    },
     /// The rule must be evaluated.
     Evaluate,
 }
@@ -75,7 +83,10 @@ enum Shortcut {
     /// The head compares one TX variable (or its count) with a number.
     TxNumber(TxNumber),
     /// See [`Decision::StoresEach`].
-    StoresEach,
+    StoresEach {
+        /// See [`Decision::StoresEach`].
+        unread: Option<u32>,
+    },
 }
 
 /// A member key in [`Shortcuts::keys`]; `slot` numbers the distinct keys
@@ -169,9 +180,18 @@ pub(crate) struct Shortcuts {
     keys: Vec<u8>,
     /// Each distinct key once, by slot.
     distinct: Vec<KeyRef>,
+    /// Who else reads the stores of the [`Shortcut::StoresEach`] heads
+    /// whose stores may be left out, by their `unread` index.
+    unread: Vec<UnreadStores>,
 }
 
 impl Shortcuts {
+    /// Who else reads the stores of a `stores_each` head (its
+    /// [`Decision::StoresEach`] index).
+    pub(crate) fn unread_stores(&self, index: u32) -> Option<&UnreadStores> {
+        self.unread.get(index as usize)
+    }
+
     /// The shortcuts of `rules` under `plan`'s gates.
     pub(crate) fn build(rules: &CompiledRuleset, plan: &GatePlan) -> Shortcuts {
         let mut out = Shortcuts::default();
@@ -180,7 +200,7 @@ impl Shortcuts {
             let table: Vec<Shortcut> = entries
                 .iter()
                 .map(|e| match e {
-                    Entry::Rule(rule) => out.shortcut(rule, plan, entries.len()),
+                    Entry::Rule(rule) => out.shortcut(rule, rules, plan, entries.len()),
                     _ => Shortcut::Evaluate,
                 })
                 .collect();
@@ -209,7 +229,13 @@ impl Shortcuts {
         })
     }
 
-    fn shortcut(&mut self, rule: &Rule, plan: &GatePlan, entries: usize) -> Shortcut {
+    fn shortcut(
+        &mut self,
+        rule: &Rule,
+        rules: &CompiledRuleset,
+        plan: &GatePlan,
+        entries: usize,
+    ) -> Shortcut {
         if let Some(Some(gate)) = plan.gates.get(rule.link_index) {
             // A negated rule matches the values its pattern misses, so only
             // a positive one can be ruled out for the whole phase; and the
@@ -222,7 +248,12 @@ impl Shortcuts {
             };
         }
         if stores_each(rule) {
-            return Shortcut::StoresEach;
+            let unread = unread::stores_unread(rule, rules).and_then(|readers| {
+                let index = u32::try_from(self.unread.len()).ok()?;
+                self.unread.push(readers);
+                Some(index)
+            });
+            return Shortcut::StoresEach { unread };
         }
         self.tx_number(rule, entries)
             .map_or(Shortcut::Evaluate, Shortcut::TxNumber)
@@ -380,7 +411,7 @@ impl Shortcuts {
         match self.entry(phase, entry) {
             Some(Shortcut::Gate(gate)) if !may_match(*gate) => Decision::NoMatch,
             Some(Shortcut::TxNumber(t)) => self.decide_tx(t, tx, &mut positions.borrow_mut()),
-            Some(Shortcut::StoresEach) => Decision::StoresEach,
+            Some(Shortcut::StoresEach { unread }) => Decision::StoresEach { unread: *unread },
             _ => Decision::Evaluate,
         }
     }
