@@ -578,6 +578,9 @@ fn resolve<'a>(scope: &Scope<'a>, var: Variable, selector: &Selector, out: &mut 
                 scalar(var, Cow::Owned(line), out)
             }
         }
+        // No XML body (most requests): nothing to select, and no need to
+        // look at the selector (CRS reads `XML:/*` in about twenty rules).
+        V::Xml if ex.xml_text.is_none() && ex.xml_attributes.is_empty() => {}
         V::Xml => match selector {
             Selector::XPath(x) if x.trim() == "//@*" => {
                 for a in &ex.xml_attributes {
