@@ -1388,6 +1388,39 @@ SecRule ARGS_NAMES:/bar_*/ "@rx ." "id:4,phase:2,pass,log,logdata:'%{matched_var
     );
 }
 
+/// What a transaction left of a 920450-shaped rule's work: the TX members
+/// of the header names `names`, TX.0, TX.score, the matches, the
+/// intervention's status and the errors.
+#[derive(Debug, PartialEq)]
+struct StoresRecord {
+    members: Vec<Option<String>>,
+    capture: Option<String>,
+    score: Option<String>,
+    matches: Vec<(u32, Option<String>, Option<String>, String)>,
+    status: Option<u16>,
+    errors: Vec<String>,
+}
+
+impl StoresRecord {
+    fn of(tx: &Transaction, names: &[&str]) -> StoresRecord {
+        StoresRecord {
+            members: names
+                .iter()
+                .map(|n| tx.tx_var(&format!("header_name_920450_{n}")))
+                .collect(),
+            capture: tx.tx_var("0"),
+            score: tx.tx_var("score"),
+            matches: tx
+                .matches()
+                .iter()
+                .map(|m| (m.id, m.msg.clone(), m.data.clone(), m.matched_value.clone()))
+                .collect(),
+            status: tx.intervention().map(|i| i.status),
+            errors: tx.errors().to_vec(),
+        }
+    }
+}
+
 #[test]
 fn a_head_that_stores_each_header_name_leaves_what_the_full_evaluation_leaves() {
     // CRS 920450's shape: the head matches every header name, captures it
@@ -1422,26 +1455,12 @@ SecRule TX:/^header_name_920450_/ "@rx ^/user-agent/$" "id:2,phase:1,pass,log,ms
     for (uri, headers) in cases {
         let a = request(&gated, uri.as_bytes(), headers, None);
         let b = request(&plain, uri.as_bytes(), headers, None);
-        let record = |tx: &Transaction| {
-            let members: Vec<_> = ["user-agent", "accept", "proxy", "host", "if", "lock-token"]
-                .iter()
-                .map(|n| tx.tx_var(&format!("header_name_920450_{n}")))
-                .collect();
-            let matches: Vec<_> = tx
-                .matches()
-                .iter()
-                .map(|m| (m.id, m.msg.clone(), m.data.clone(), m.matched_value.clone()))
-                .collect();
-            (
-                members,
-                tx.tx_var("0"),
-                tx.tx_var("score"),
-                matches,
-                tx.intervention().map(|i| i.status),
-                tx.errors().to_vec(),
-            )
-        };
-        assert_eq!(record(&a), record(&b), "{uri} {headers:?}");
+        let names = ["user-agent", "accept", "proxy", "host", "if", "lock-token"];
+        assert_eq!(
+            StoresRecord::of(&a, &names),
+            StoresRecord::of(&b, &names),
+            "{uri} {headers:?}"
+        );
     }
     // The cases do reach both outcomes: a restricted header blocks, a
     // removed one does not.
@@ -1487,25 +1506,12 @@ SecRule TX:/^(?:0|header_name_920450_host)$/ "@rx ." "id:5,phase:2,pass,log,msg:
     for headers in cases {
         let a = request(&gated, b"/", headers, None);
         let b = request(&plain, b"/", headers, None);
-        let record = |tx: &Transaction| {
-            let members: Vec<_> = ["user-agent", "accept", "x-paramcounter_a", "host", "proxy"]
-                .iter()
-                .map(|n| tx.tx_var(&format!("header_name_920450_{n}")))
-                .collect();
-            let matches: Vec<_> = tx
-                .matches()
-                .iter()
-                .map(|m| (m.id, m.msg.clone(), m.data.clone(), m.matched_value.clone()))
-                .collect();
-            (
-                members,
-                tx.tx_var("0"),
-                tx.tx_var("score"),
-                matches,
-                tx.intervention().map(|i| i.status),
-            )
-        };
-        assert_eq!(record(&a), record(&b), "{headers:?}");
+        let names = ["user-agent", "accept", "x-paramcounter_a", "host", "proxy"];
+        assert_eq!(
+            StoresRecord::of(&a, &names),
+            StoresRecord::of(&b, &names),
+            "{headers:?}"
+        );
     }
     // The readers do read: rule 3 the pattern's member, rule 4 its own,
     // rule 5 TX.0 and the host's, in the order they were set (TX.0 before
