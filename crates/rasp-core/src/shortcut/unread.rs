@@ -381,6 +381,11 @@ SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:920450,phase:1,block,capture,t:lowe
         stores_unread(head, &rules)
     }
 
+    /// [`readers`], where some stores may be left out.
+    fn some_readers(others: &str) -> UnreadStores {
+        readers(others).unwrap_or_else(|| panic!("no store may be left out with {others}"))
+    }
+
     const PREFIX: usize = "header_name_920450_".len();
 
     fn read(r: &UnreadStores, name: &str) -> bool {
@@ -389,16 +394,15 @@ SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:920450,phase:1,block,capture,t:lowe
 
     #[test]
     fn stores_read_only_by_their_chain_may_all_be_left_out() {
-        let alone = readers("").unwrap_or_else(|| panic!("left out"));
+        let alone = some_readers("");
         assert!(!read(&alone, "host"));
         // Members of another prefix, and other variables, are no readers.
-        let others = readers(
+        let others = some_readers(
             r#"
 SecRule TX:/^header_name_920451_/ "@rx ." "id:2,phase:2,pass"
 SecRule REQUEST_HEADERS "@rx ." "id:3,phase:2,pass,msg:'%{tx.score}'"
 "#,
-        )
-        .unwrap_or_else(|| panic!("left out"));
+        );
         assert!(!read(&others, "host"));
     }
 
@@ -417,23 +421,20 @@ SecRule REQUEST_HEADERS "@rx ." "id:3,phase:2,pass,msg:'%{tx.score}'"
 
     #[test]
     fn named_and_pattern_readers_keep_the_stores_they_may_read() {
-        let named = readers(r#"SecAction "id:2,phase:2,pass,msg:'%{tx.header_name_920450_host}'""#)
-            .unwrap_or_else(|| panic!("left out"));
+        let named =
+            some_readers(r#"SecAction "id:2,phase:2,pass,msg:'%{tx.header_name_920450_host}'""#);
         assert!(read(&named, "host"));
         assert!(!read(&named, "accept"));
-        let pattern = readers(r#"SecRule TX:/paramcounter_.*/ "@gt 1" "id:2,phase:2,pass""#)
-            .unwrap_or_else(|| panic!("left out"));
+        let pattern = some_readers(r#"SecRule TX:/paramcounter_.*/ "@gt 1" "id:2,phase:2,pass""#);
         assert!(read(&pattern, "x-paramcounter_a"));
         assert!(!read(&pattern, "host"));
         // A literal that straddles the prefix and the capture is looked for
         // in the whole key.
-        let straddling = readers(r#"SecRule TX:/0_host/ "@gt 1" "id:2,phase:2,pass""#)
-            .unwrap_or_else(|| panic!("left out"));
+        let straddling = some_readers(r#"SecRule TX:/0_host/ "@gt 1" "id:2,phase:2,pass""#);
         assert!(read(&straddling, "host"));
         assert!(!read(&straddling, "accept"));
         // And one the prefix holds reads every key.
-        let within = readers(r#"SecRule TX:/name_9204/ "@gt 1" "id:2,phase:2,pass""#)
-            .unwrap_or_else(|| panic!("left out"));
+        let within = some_readers(r#"SecRule TX:/name_9204/ "@gt 1" "id:2,phase:2,pass""#);
         assert!(read(&within, "accept"));
     }
 }

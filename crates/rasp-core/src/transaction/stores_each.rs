@@ -48,19 +48,7 @@ impl Transaction {
         // The values, transformed, into the scratch text first: the
         // collections they are borrowed from cannot be read while TX
         // changes.
-        {
-            let scope = self.scope_for(head);
-            let mut values = recycle(std::mem::take(&mut *self.values_scratch.borrow_mut()));
-            for target in &head.targets {
-                collect_target(&scope, target, None, &mut values);
-            }
-            for v in values.drain(..) {
-                let start = scratch.text.len();
-                transform_into(&v.value, &head.transforms, &mut scratch.text);
-                scratch.captures.push(start..scratch.text.len());
-            }
-            *self.values_scratch.borrow_mut() = recycle(values);
-        }
+        self.captures_into(head, &mut scratch);
         if scratch.captures.is_empty() {
             // No value, no hit: the full evaluation ends here too.
             self.hit_scratch = Some(scratch);
@@ -108,6 +96,23 @@ impl Transaction {
         }
         self.hit_scratch = Some(scratch);
         misses
+    }
+
+    /// The values of `head`'s targets after its transformations (what its
+    /// `capture` makes of each), back to back in `scratch`'s text, with
+    /// their ranges in its captures.
+    fn captures_into(&self, head: &Rule, scratch: &mut HitScratch) {
+        let scope = self.scope_for(head);
+        let mut values = recycle(std::mem::take(&mut *self.values_scratch.borrow_mut()));
+        for target in &head.targets {
+            collect_target(&scope, target, None, &mut values);
+        }
+        for v in values.drain(..) {
+            let start = scratch.text.len();
+            transform_into(&v.value, &head.transforms, &mut scratch.text);
+            scratch.captures.push(start..scratch.text.len());
+        }
+        *self.values_scratch.borrow_mut() = recycle(values);
     }
 
     /// Whether `next` finds nothing, by its operator alone on each value,
@@ -204,22 +209,16 @@ impl Transaction {
         let captures = scratch.captures.iter();
         for capture in captures.filter_map(|r| scratch.text.get(r.clone())) {
             for effect in &head.actions.effects {
-                let Effect::SetVar { key, .. } = effect else {
+                let Some(value) = key_of(effect, capture, &mut member) else {
                     continue;
                 };
-                // The key, lower-cased as stored, into the buffer that
-                // `set_from_capture` then fills again; the stores' keys are
-                // a literal and the capture (see `shortcut::unread`).
-                let captured = match key.parts.first() {
-                    Some(MacroPart::Literal(prefix)) => prefix.len(),
-                    _ => 0,
-                };
-                member.clear();
-                if with_capture(key, capture, &mut member) {
-                    member.make_ascii_lowercase();
-                    if readers.read(&member, captured) {
-                        self.set_from_capture(effect, capture, &mut member);
-                    }
+                // The member's key is a literal and the capture (see
+                // `shortcut::unread`); its value is made only when stored.
+                let key_len = member.len();
+                let read = readers.read(&member, key_len.saturating_sub(capture.len()));
+                if read && with_capture(value, capture, &mut member) {
+                    let (key, value) = member.split_at(key_len);
+                    self.cols.tx.set_slice(key, value);
                 }
             }
         }
@@ -238,33 +237,20 @@ impl Transaction {
             if !prefixes.iter().any(|p| name.starts_with(p)) {
                 continue;
             }
-            let scope = self.scope_for(head);
-            let mut values = Vec::new();
-            for target in &head.targets {
-                collect_target(&scope, target, None, &mut values);
-            }
-            let mut capture = Vec::new();
-            let mut key = Vec::new();
-            for v in &values {
-                capture.clear();
-                transform_into(&v.value, &head.transforms, &mut capture);
+            let mut scratch = HitScratch::default();
+            self.captures_into(head, &mut scratch);
+            let mut member = Vec::new();
+            for capture in scratch
+                .captures
+                .iter()
+                .filter_map(|r| scratch.text.get(r.clone()))
+            {
                 for effect in &head.actions.effects {
-                    let Effect::SetVar {
-                        key: key_macro,
-                        op: SetVarOp::Set(value_macro),
-                        ..
-                    } = effect
-                    else {
-                        continue;
-                    };
-                    key.clear();
-                    if !with_capture(key_macro, &capture, &mut key) {
-                        continue;
-                    }
-                    key.make_ascii_lowercase();
-                    let mut value = Vec::new();
-                    if key == name && with_capture(value_macro, &capture, &mut value) {
-                        found = Some(value);
+                    if let Some(key_len) = store_of(effect, capture, &mut member) {
+                        let (key, value) = member.split_at(key_len);
+                        if key == name {
+                            found = Some(value.to_vec());
+                        }
                     }
                 }
             }
@@ -281,27 +267,41 @@ impl Transaction {
     /// Why not `setvar` itself: it finds TX.0 in the collection for each
     /// of the two macros; 920450 runs this for every request header.
     fn set_from_capture(&mut self, effect: &Effect, capture: &[u8], member: &mut Vec<u8>) -> bool {
-        let Effect::SetVar {
-            collection,
-            key,
-            op: SetVarOp::Set(value),
-        } = effect
-        else {
+        let Some(key_len) = store_of(effect, capture, member) else {
             return false;
         };
-        member.clear();
-        if collection != "tx" || !with_capture(key, capture, member) {
-            return false;
-        }
-        member.make_ascii_lowercase();
-        let key_len = member.len();
-        if !with_capture(value, capture, member) {
-            return false;
-        }
         let (key, value) = member.split_at(key_len);
         self.cols.tx.set_slice(key, value);
         true
     }
+}
+
+/// The TX member `effect` sets when it is a `setvar` of a TX member whose
+/// key and value are literal text and `%{TX.0}` (`capture`): its key,
+/// lower-cased as `setvar` stores it, then its value, into `out`; the
+/// key's length. `None` for any other effect.
+fn store_of(effect: &Effect, capture: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    let value = key_of(effect, capture, out)?;
+    let key_len = out.len();
+    with_capture(value, capture, out).then_some(key_len)
+}
+
+/// [`store_of`]'s key alone, into `out`; the value's macro.
+fn key_of<'e>(effect: &'e Effect, capture: &[u8], out: &mut Vec<u8>) -> Option<&'e MacroString> {
+    let Effect::SetVar {
+        collection,
+        key,
+        op: SetVarOp::Set(value),
+    } = effect
+    else {
+        return None;
+    };
+    out.clear();
+    if collection != "tx" || !with_capture(key, capture, out) {
+        return None;
+    }
+    out.make_ascii_lowercase();
+    Some(value)
 }
 
 /// Appends `m` to `out` when its parts are literal text and `%{TX.0}`
