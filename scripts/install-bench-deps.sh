@@ -5,7 +5,8 @@
 #   - nginx + libnginx-mod-http-modsecurity: the nginx + ModSecurity baseline of
 #     benches/http/run.sh; libnginx-mod-http-echo answers in the content phase
 #     (nginx's `return` answers before ModSecurity's phases would run).
-#   - wrk, curl: the HTTP load generator and the checks of benches/http/run.sh.
+#   - wrk, curl, procps: the HTTP load generator, the checks of
+#     benches/http/run.sh, and pgrep (its server CPU column counts nginx's worker).
 #   - linux-perf, valgrind: profiling (optional; perf may be unusable in containers).
 # The default build and CI need none of these.
 set -euo pipefail
@@ -20,7 +21,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     libmodsecurity3 libmodsecurity-dev \
     nginx libnginx-mod-http-modsecurity libnginx-mod-http-echo \
-    wrk curl pkg-config
+    wrk curl procps pkg-config
 # Profilers are a convenience: do not fail the install without them.
 $SUDO apt-get install -y --no-install-recommends linux-perf valgrind || true
 

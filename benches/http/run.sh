@@ -49,6 +49,8 @@ if [ ! -d "$crs/rules" ] || [ ! -f "$crs/crs-setup.conf.example" ]; then
 fi
 crs=$(cd "$crs" && pwd)
 command -v wrk >/dev/null || { echo "error: wrk not installed (scripts/install-bench-deps.sh)" >&2; exit 1; }
+# The server CPU column counts the children of a server (nginx's worker).
+command -v pgrep >/dev/null || { echo "error: pgrep not installed (procps; scripts/install-bench-deps.sh)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/rasp-http-bench.XXXXXX)
 pids=()
@@ -139,7 +141,7 @@ run_once() { # run_once PORT CASE: status of one request as wrk sends it
 # process and its children (nginx's worker), threads included.
 server_ticks() { # server_ticks PID
     local total=0 p stat rest f
-    for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+    for p in "$1" $(pgrep -P "$1" || true); do
         stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
         # Fields after the command name (which may hold spaces): state is
         # field 3, utime and stime fields 14 and 15.
