@@ -66,7 +66,7 @@ use std::collections::HashMap;
 use tracing::debug;
 
 use crate::ir::operator::OperatorKind;
-use crate::ir::rule::{Entry, Phase, Rule};
+use crate::ir::rule::{Entry, Rule};
 use crate::ir::transform::Transform;
 use crate::ir::variable::Variable;
 use crate::program::{
@@ -84,26 +84,21 @@ const GATE_MAX_PHRASES: usize = 2_000;
 /// Reason recorded for a rule the caller of [`plan_gates`] left out.
 const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 
-/// Pattern source bytes per set of a phase too large for one (see
-/// [`ONE_SET_MAX`]). Measured in session 5: sets of 256 KiB made PL4
-/// slower (benign GET 96 → 137 µs).
+/// Pattern source bytes per set. With the rules CRS reaches at paranoia
+/// level 1 the request body phase takes two sets and every other phase
+/// one. Measured in session 5: one set per phase (128 KiB) made the benign
+/// GET 4 % and the form POST 8 % faster (each value walked once, not
+/// twice) but the lazy DFA caches of one thread 10 MiB larger (a merged
+/// set's states combine both sets' states); at 256 KiB, PL4's sets were
+/// slower as well (benign GET 96 → 137 µs). Tried again in session 28, with
+/// the value memory answering repeated values: one set made the repeated
+/// bench cases faster (GET 22.7 → 20.7 µs, form 70.1 → 57.5 µs), but the
+/// lazy DFA keeps building states for random text (a session id), and a
+/// merged set's states combine both sets': after 2,000 such ids, walking
+/// a new 32-hex-digit one took 4.1 µs against 0.4 + 1.7 µs in two sets,
+/// and the varied GET, timed in alternation, went from about 35 to 51 µs.
+/// Left at two.
 const SET_BUDGET: usize = 64 * 1024;
-
-/// A phase whose patterns hold at most this many source bytes takes one
-/// set, whatever [`SET_BUDGET`]: CRS's request body phase at paranoia
-/// level 1 (between 64 and 128 KiB; it took two sets before). Session 5
-/// had measured one set 4 % (GET) and 8 % (form) faster; measured again in
-/// session 28, once the value memory had taken most short values out of
-/// the walks: the GET 258.4 → 250.6 k instructions per exchange and
-/// 22.7 → 20.7 µs, the 4 KiB form 642.7 → 571.8 k and 70.1 → 57.5 µs (its
-/// free text's copies are walked once, not twice), the 64 KiB upload
-/// 51.8 → 46.5 µs. The cost: a merged set's states combine both sets'
-/// states, so a thread's warm lazy-DFA caches are larger (the memory
-/// bench's warm heap 40.2 → 47.1 MiB), though their bound is one set's
-/// cache capacity less. At paranoia level 4, two sets of 128 KiB instead
-/// of three of 64 made the form 22 % slower, so larger phases keep the
-/// budget.
-const ONE_SET_MAX: usize = 128 * 1024;
 
 /// The set patterns of a group and the chain its sweep applies. A chain
 /// whose `t:lowercase` is followed only by steps that commute with it
@@ -348,40 +343,23 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     // that most chains leave as it is. A set grows up to a budget, beyond
     // which its lazy DFA would thrash and its build would be one long job.
     let mut sets: Vec<(usize, Vec<String>, usize)> = Vec::new(); // (phase, patterns, source bytes)
-                                                                 // The budget counts the patterns as written: a rewritten one prints
-                                                                 // longer but compiles to an automaton of about the same size.
-    let written: Vec<Vec<String>> = buckets
-        .iter()
-        .map(|members| members.iter().map(|r| strategy::pattern(r)).collect())
-        .collect();
-    let source_bytes = |patterns: &[String]| patterns.iter().map(String::len).sum::<usize>();
-    let mut phase_bytes = [0usize; Phase::ALL.len()];
-    for (members, patterns) in buckets.iter().zip(&written) {
-        if let Some(total) = members
-            .first()
-            .and_then(|first| phase_bytes.get_mut(first.phase.index()))
-        {
-            *total += source_bytes(patterns);
-        }
-    }
-    for (members, written) in buckets.iter().zip(written) {
+    for members in &buckets {
         let Some(first) = members.first() else {
             continue;
         };
-        let bytes = source_bytes(&written);
+        let written: Vec<String> = members.iter().map(|r| strategy::pattern(r)).collect();
+        // The budget counts the patterns as written: a rewritten one prints
+        // longer but compiles to an automaton of about the same size.
+        let bytes: usize = written.iter().map(String::len).sum();
         let (patterns, sweep_transforms) = before_final_lowercase(first, written);
         let lowercase_at = lowercase_at(first, &sweep_transforms, &patterns);
         let phase = first.phase.index();
         // The first set of the phase with room: filling earlier sets
         // before opening one more keeps the number of passes down (a group
         // too big for the open set must not leave a small set behind).
-        let budget = match phase_bytes.get(phase) {
-            Some(&total) if total <= ONE_SET_MAX => total,
-            _ => SET_BUDGET,
-        };
         let set_index = match sets
             .iter()
-            .position(|(p, _, b)| *p == phase && b + bytes <= budget)
+            .position(|(p, _, b)| *p == phase && b + bytes <= SET_BUDGET)
         {
             Some(i) => i,
             None => {
@@ -497,52 +475,4 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
         }
     }
     plan
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Rules in phase 2, one per transformation chain (a group each), each
-    /// with an `@rx` of `words` alternatives (9 source bytes each).
-    fn ruleset(chains: &[&str], words: usize) -> CompiledRuleset {
-        let mut conf = String::new();
-        for (i, chain) in chains.iter().enumerate() {
-            let words: Vec<String> = (0..words).map(|w| format!("w{i}x{w:05}")).collect();
-            conf.push_str(&format!(
-                "SecRule ARGS \"@rx (?:{})\" \"id:{},phase:2,pass,nolog,{chain}\"\n",
-                words.join("|"),
-                100 + i
-            ));
-        }
-        crate::Compiler::new()
-            .add_str("sets.conf", &conf)
-            .compile()
-            .expect("compiles")
-    }
-
-    fn sets_of(rs: &CompiledRuleset) -> Vec<usize> {
-        let plan = plan_gates(rs, &|_| true);
-        assert!(plan.ungated.is_empty(), "{:?}", plan.ungated);
-        plan.groups.iter().map(|g| g.set).collect()
-    }
-
-    #[test]
-    fn a_phase_that_fits_one_set_takes_one_and_a_larger_one_is_split() {
-        let chains = [
-            "t:none",
-            "t:lowercase",
-            "t:urlDecodeUni",
-            "t:htmlEntityDecode",
-        ];
-        // 4 × 27 KiB: more than the budget, less than one set's maximum.
-        let words = 3_000;
-        let small = ruleset(&chains, words);
-        assert_eq!(sets_of(&small), vec![0, 0, 0, 0]);
-        // 5 × 27 KiB: over the maximum, in sets of at most the budget (two
-        // groups each).
-        let chains = [&chains[..], &["t:compressWhitespace"]].concat();
-        let large = ruleset(&chains, words);
-        assert_eq!(sets_of(&large), vec![0, 0, 1, 1, 2]);
-    }
 }
