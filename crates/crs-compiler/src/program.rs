@@ -44,8 +44,11 @@ pub struct MatchGroup {
     /// letters (`build::regex::case_invariant`). CRS's 941310 lower-cases,
     /// then decodes; most values have nothing to decode.
     pub lowercase_at: Option<usize>,
-    /// The members use `multiMatch`. Their gate answers only for the
-    /// untransformed value; it never skips a member for the whole phase.
+    /// The members use `multiMatch`: their operator inspects the value
+    /// and each result of the chain's steps, so a sweep for them reads
+    /// all of these (a reader of its own, never shared with a group that
+    /// reads the chain's last result only), unless the chain decodes
+    /// binary data (see [`MatchGroup::swept`]).
     pub multi_match: bool,
     /// Index into [`GatePlan::sets`] of the set holding the members'
     /// patterns: `members[i]`'s pattern id there is `first_pattern + i`.
@@ -56,6 +59,20 @@ pub struct MatchGroup {
     pub members: Vec<usize>,
     /// Rule id of each member (for reports).
     pub member_ids: Vec<u32>,
+}
+
+impl MatchGroup {
+    /// Whether the set's sweep reads this group's values
+    /// ([`GatePlan::set_targets`]): every group but the `multiMatch` ones
+    /// whose chain decodes binary data (`t:base64Decode` and the like).
+    /// Such a step turns every value into new bytes, mostly noise, and
+    /// reading each step's result would walk each value's noise, filling
+    /// the set's lazy DFA with states no other value reaches. Their
+    /// members read the scan of the untransformed value only and run their
+    /// operator on the later results themselves.
+    pub fn swept(&self) -> bool {
+        !self.multi_match || !self.sweep_transforms.iter().any(|t| t.decodes_binary())
+    }
 }
 
 /// A multi-pattern set compiled on first use and shared by clones.
@@ -125,9 +142,9 @@ pub struct GatePlan {
     /// compiled on first use; engines build the sets of the plan they use
     /// up front, see [`GatePlan::build`]). Each belongs to one phase.
     pub sets: Vec<LazySet>,
-    /// Per set: each distinct target of its groups (but the `multiMatch`
-    /// ones) with the groups that read it, so that one sweep over the
-    /// values answers for all of them.
+    /// Per set: each distinct target of its groups (but those not
+    /// [`MatchGroup::swept`]) with the groups that read it, so that one
+    /// sweep over the values answers for all of them.
     pub set_targets: Vec<Vec<SetTarget>>,
     /// Gate of each rule link, indexed by `Rule::link_index`.
     pub gates: Vec<Option<GateRef>>,

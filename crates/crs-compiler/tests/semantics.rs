@@ -300,6 +300,23 @@ fn sweeps_lower_case_last_or_leave_it_out_where_the_patterns_allow() {
 }
 
 #[test]
+fn multi_match_groups_that_decode_binary_data_are_not_swept() {
+    // Each step's result of `t:base64Decode` is new bytes, mostly noise:
+    // the sweep reads the other multiMatch group's steps, not this one's.
+    let rs = load(
+        "SecRule ARGS \"@rx foo\" \"id:1,t:urlDecodeUni,multiMatch\"\n\
+         SecRule ARGS \"@rx bar\" \"id:2,t:base64Decode,multiMatch\"\n",
+    );
+    assert_eq!(rs.groups.len(), 2);
+    assert!(rs.groups[0].swept() && !rs.groups[1].swept());
+    let readers: Vec<usize> = rs.set_targets[0]
+        .iter()
+        .flat_map(|t| t.readers.iter().map(|r| r.group))
+        .collect();
+    assert_eq!(readers, vec![0]);
+}
+
+#[test]
 fn gates_group_rx_heads_with_identical_inputs() {
     let rs = load(
         "SecRule ARGS \"@rx foo\" \"id:1,t:lowercase\"\n\
@@ -319,13 +336,19 @@ fn gates_group_rx_heads_with_identical_inputs() {
     assert!(!g.multi_match);
     let gate = rs.gates[rs.rule(2).unwrap().link_index].unwrap();
     assert_eq!((gate.group, gate.set, gate.pattern), (0, 0, 1));
-    // A multiMatch rule is a group of its own kind, which the sweep of the
-    // set leaves out.
+    // A multiMatch rule is a group of its own kind, with a reader of its
+    // own in the set's sweep: it reads each step's result, not only the
+    // chain's last, which group 0 reads.
     assert_eq!(rs.groups[1].member_ids, vec![4]);
     assert!(rs.groups[1].multi_match);
-    assert!(rs.set_targets[0]
+    let args = rs.set_targets[0]
         .iter()
-        .all(|t| t.readers.iter().all(|r| r.group != 1)));
+        .find(|t| t.target.variable == Variable::Args)
+        .expect("ARGS is swept");
+    let reader = |g: usize| args.readers.iter().find(|r| r.group == g);
+    assert_eq!(reader(0).map(|r| r.patterns.clone()), Some(vec![0, 1, 2]));
+    assert_eq!(reader(1).map(|r| r.patterns.clone()), Some(vec![3]));
+    assert!(rs.groups[1].swept());
     // A rule alone with its transformations is a group of its own, in the
     // same set: one scan of a value answers for both groups when the
     // transformations leave it as it is.

@@ -72,6 +72,19 @@ transforms! {
 }
 
 impl Transform {
+    /// Whether this step turns text into arbitrary bytes (decoders of
+    /// binary data, digests).
+    pub fn decodes_binary(self) -> bool {
+        matches!(
+            self,
+            Transform::Base64Decode
+                | Transform::Base64DecodeExt
+                | Transform::HexDecode
+                | Transform::Md5
+                | Transform::Sha1
+        )
+    }
+
     /// Whether this step gives the same bytes before and after
     /// `t:lowercase` (ASCII): `t(lowercase(v)) == lowercase(t(v))` for
     /// every value. These steps only drop or replace NUL and whitespace

@@ -27,11 +27,13 @@
 //!   cannot be skipped for a whole phase);
 //! - `multiMatch` (which inspects every intermediate transformation
 //!   result, not only the last) is no obstacle, but such a rule gets a
-//!   group of its own kind: the engine reads the scan of the untransformed
-//!   value only, which the other groups' sweep has mostly made already,
-//!   and runs the operator on the later results itself. Scanning those for
-//!   the whole phase would cost more than it saves: `t:base64Decode` and
-//!   the like turn every value into new bytes;
+//!   group of its own kind ([`MatchGroup::multi_match`]), whose sweep
+//!   reads the value and each step's result: the members' patterns miss
+//!   all of them exactly when the operator would. The sweep leaves out the
+//!   groups whose chain decodes binary data (`t:base64Decode` and the like
+//!   turn every value into new bytes, see [`MatchGroup::swept`]): their
+//!   members read the scan of the untransformed value only and run the
+//!   operator on the later results themselves;
 //! - every target is request or response data that does not change while
 //!   a phase runs. `TX`, `MATCHED_VAR*`, `ENV`, persistent collections,
 //!   `RULE`, time and duration variables, `HIGHEST_SEVERITY` and counts
@@ -414,11 +416,10 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
     plan.set_targets = vec![Vec::new(); plan.sets.len()];
     let groups = &plan.groups;
     for (g, group) in groups.iter().enumerate() {
-        // The sweep leaves `multiMatch` groups out (see the module docs).
         let Some(targets) = plan
             .set_targets
             .get_mut(group.set)
-            .filter(|_| !group.multi_match)
+            .filter(|_| group.swept())
         else {
             continue;
         };
@@ -456,11 +457,13 @@ pub fn plan_gates(rs: &CompiledRuleset, include: &dyn Fn(&Rule) -> bool) -> Gate
             // one reader answers for their members (CRS's XSS groups that
             // differ only in a final `t:lowercase`, see
             // `before_final_lowercase`). Not where one may leave a step out
-            // and the other may not (`MatchGroup::lowercase_at`).
+            // and the other may not (`MatchGroup::lowercase_at`), nor where
+            // one reads each step's result (`multiMatch`).
             let same_chain = target.readers.iter_mut().find(|r| {
                 groups.get(r.group).is_some_and(|other| {
                     other.sweep_transforms == group.sweep_transforms
                         && other.lowercase_at == group.lowercase_at
+                        && other.multi_match == group.multi_match
                 })
             });
             match same_chain {

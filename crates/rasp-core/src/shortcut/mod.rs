@@ -239,9 +239,9 @@ impl Shortcuts {
         if let Some(Some(gate)) = plan.gates.get(rule.link_index) {
             // A negated rule matches the values its pattern misses, so only
             // a positive one can be ruled out for the whole phase; and the
-            // sweep leaves `multiMatch` groups out.
-            let multi_match = plan.groups.get(gate.group).is_none_or(|g| g.multi_match);
-            return if rule.operator.negated || multi_match {
+            // sweep leaves some `multiMatch` groups out.
+            let swept = plan.groups.get(gate.group).is_some_and(|g| g.swept());
+            return if rule.operator.negated || !swept {
                 Shortcut::Evaluate
             } else {
                 Shortcut::Gate(*gate)

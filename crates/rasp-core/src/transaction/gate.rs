@@ -730,6 +730,18 @@ impl super::Transaction {
             };
             let chain = &group.sweep_transforms;
             let mask = masks.get(r).copied().unwrap_or(u64::MAX);
+            if group.multi_match {
+                if group.swept() {
+                    let reads = ListedReads {
+                        first,
+                        cannot: &mut cannot,
+                        listed,
+                    };
+                    let at = (index, t, r);
+                    self.list_steps(set, at, reader, v, chain, (mask, changed), hits, reads);
+                }
+                continue;
+            }
             let bytes = match (&v.value, changed) {
                 (Cow::Borrowed(original), Some(changed)) if mask & changed == 0 => {
                     Transformed::Original(original)
@@ -748,21 +760,88 @@ impl super::Transaction {
                 add(hits, reader, &self.gates.scan(set, &bytes));
                 continue;
             }
-            // Bytes without any of the set's few start bytes are a miss
-            // for every reader: nothing to list or record (a later
-            // question about them is answered as fast).
-            let at = (bytes.as_ptr() as usize, bytes.len());
-            if cannot == Some(at) {
-                continue;
-            }
-            if set.cannot_match(&bytes) {
-                cannot = Some(at);
-                continue;
-            }
-            let d = listed.distinct_at(first, bytes);
-            listed.reads.push((d, t, r));
+            listed.read(set, first, &mut cannot, (t, r), bytes);
         }
     }
+
+    /// [`Self::list_reads`] for reader `r` of target `t` of set `index`,
+    /// of a `multiMatch` group, whose members inspect the value and each
+    /// result of `chain`'s steps: each of those bytes is read (a step that
+    /// leaves them alike adds no read), but for the results that lack
+    /// every literal the reader's patterns need (see `sweep_literals`).
+    /// `mask` is the reader's steps and `changed` which steps of the
+    /// target's readers change the value, as in `list_reads`.
+    ///
+    /// The literals are looked for in short results too, unlike in
+    /// `rule_out`: a result of these steps is a copy no other reader
+    /// walks, mostly of a new value (a repeated one is answered by the
+    /// thread's memo before this), whose walk costs more than the search.
+    // The arguments are `list_reads`'s state for the value and reader.
+    #[allow(clippy::too_many_arguments)]
+    fn list_steps<'v>(
+        &'v self,
+        set: &GateSet,
+        (index, t, r): (usize, usize, usize),
+        reader: &TargetReader,
+        v: &Value<'v>,
+        chain: &[Transform],
+        (mask, changed): (u64, Option<u64>),
+        hits: &mut PatternSet,
+        reads: ListedReads<'_, 'v>,
+    ) {
+        let ListedReads {
+            first,
+            cannot,
+            listed,
+        } = reads;
+        match &v.value {
+            Cow::Borrowed(original) if super::rule::stays_put(v) => {
+                let mut current = Transformed::Original(original);
+                listed.read(set, first, cannot, (t, r), current.clone());
+                // No step of the chain changes the value: it is the only
+                // result.
+                if changed.is_some_and(|changed| mask & changed == 0) {
+                    return;
+                }
+                let literals = &self.engine.sweep_chains.literals;
+                let filtered = literals.filters(index, t, r);
+                for step in chain {
+                    let next = self.tcache.step(&current, *step);
+                    let new_bytes =
+                        next.as_ptr() != current.as_ptr() || next.len() != current.len();
+                    if new_bytes
+                        && !(filtered
+                            && self
+                                .gates
+                                .lowered(&next, |lowered| literals.rules_out(index, t, r, lowered)))
+                    {
+                        listed.read(set, first, cannot, (t, r), next.clone());
+                    }
+                    current = next;
+                }
+            }
+            value => {
+                // Bytes that may move are scanned now, as in `list_reads`.
+                let mut current = value.to_vec();
+                add(hits, reader, &self.gates.scan(set, &current));
+                for step in chain {
+                    if let Cow::Owned(next) = crate::transform::apply(*step, &current) {
+                        current = next;
+                        add(hits, reader, &self.gates.scan(set, &current));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where `Transaction::list_reads` is in listing a value's reads: where
+/// the value's bytes start in `listed.distinct`, and the last bytes found
+/// unable to match (see [`Listed::read`]).
+struct ListedReads<'a, 'v> {
+    first: usize,
+    cannot: &'a mut Option<(usize, usize)>,
+    listed: &'a mut Listed<'v>,
 }
 
 /// What a sweep lists before it scans (see `Transaction::sweep`).
@@ -782,6 +861,32 @@ impl<'v> Listed<'v> {
     /// The position of `bytes` in `distinct` (see [`list_distinct`]).
     fn distinct_at(&mut self, first: usize, bytes: Transformed<'v>) -> usize {
         list_distinct(&mut self.distinct, &mut self.long, first, bytes)
+    }
+
+    /// Lists the read of `bytes` (of the value whose bytes start at
+    /// `first` in `distinct`) by reader `r` of target `t`. Bytes without
+    /// any of the set's few start bytes are a miss for every reader:
+    /// nothing to list or record (a later question about them is answered
+    /// as fast); `cannot` keeps the last such bytes, which the chains that
+    /// leave them alike need not test again.
+    fn read(
+        &mut self,
+        set: &GateSet,
+        first: usize,
+        cannot: &mut Option<(usize, usize)>,
+        (t, r): (usize, usize),
+        bytes: Transformed<'v>,
+    ) {
+        let at = (bytes.as_ptr() as usize, bytes.len());
+        if *cannot == Some(at) {
+            return;
+        }
+        if set.cannot_match(&bytes) {
+            *cannot = Some(at);
+            return;
+        }
+        let d = self.distinct_at(first, bytes);
+        self.reads.push((d, t, r));
     }
 }
 

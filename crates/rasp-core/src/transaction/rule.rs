@@ -671,7 +671,7 @@ impl Transaction {
             let changed = crate::transform::reports_change(*t, &current, &next)
                 .unwrap_or_else(|| crate::transform::apply_tracked(*t, &current).1);
             current = next;
-            text = text && !crate::transform::decodes_binary(*t);
+            text = text && !t.decodes_binary();
             if changed {
                 let known = if text && current.len() > SHARED_STEPS_MIN_LEN {
                     self.gates

@@ -161,19 +161,6 @@ pub(crate) fn known_output_len(t: Transform, input: &[u8]) -> Option<usize> {
     }
 }
 
-/// Whether `t` turns text into arbitrary bytes (decoders of binary data,
-/// digests).
-pub(crate) fn decodes_binary(t: Transform) -> bool {
-    matches!(
-        t,
-        Transform::Base64Decode
-            | Transform::Base64DecodeExt
-            | Transform::HexDecode
-            | Transform::Md5
-            | Transform::Sha1
-    )
-}
-
 /// Whether `t` adds no byte to a value: every byte of its result is, ASCII
 /// case aside, one of its input's, or a space (what `t:cmdLine` and
 /// `t:compressWhitespace` put in place of others). A pattern whose every
