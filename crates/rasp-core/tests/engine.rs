@@ -1421,6 +1421,17 @@ impl StoresRecord {
     }
 }
 
+/// CRS 920450's shape, for the tests of `stores_each` heads: the head
+/// matches every header name, captures it lower-cased and makes a TX
+/// member of it; the chain checks those members.
+const RULE_920450: &str = r#"SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" \
+    "id:920450,phase:1,block,capture,t:none,t:lowercase,log,\
+    msg:'restricted header (%{MATCHED_VAR})',logdata:'%{MATCHED_VAR_NAME}',\
+    setvar:'tx.header_name_920450_%{tx.0}=/%{tx.0}/',chain"
+    SecRule TX:/^header_name_920450_/ "@within /proxy/ /lock-token/ /if/" \
+        "setvar:'tx.score=+5'"
+"#;
+
 #[test]
 fn a_head_that_stores_each_header_name_leaves_what_the_full_evaluation_leaves() {
     // CRS 920450's shape: the head matches every header name, captures it
@@ -1430,18 +1441,12 @@ fn a_head_that_stores_each_header_name_leaves_what_the_full_evaluation_leaves() 
     // engine always evaluates it in full. Rule 2 reads what was stored, and
     // rule 1 (before it) removes a target on one request, which the direct
     // run leaves to the full evaluation.
-    let gated = engine(
+    let gated = engine(&format!(
         r#"
 SecRule ARGS:drop "@streq proxy" "id:1,phase:1,pass,nolog,ctl:ruleRemoveTargetById=920450;REQUEST_HEADERS_NAMES:Proxy"
-SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" \
-    "id:920450,phase:1,block,capture,t:none,t:lowercase,log,\
-    msg:'restricted header (%{MATCHED_VAR})',logdata:'%{MATCHED_VAR_NAME}',\
-    setvar:'tx.header_name_920450_%{tx.0}=/%{tx.0}/',chain"
-    SecRule TX:/^header_name_920450_/ "@within /proxy/ /lock-token/ /if/" \
-        "setvar:'tx.score=+5'"
-SecRule TX:/^header_name_920450_/ "@rx ^/user-agent/$" "id:2,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'"
-"#,
-    );
+{RULE_920450}SecRule TX:/^header_name_920450_/ "@rx ^/user-agent/$" "id:2,phase:1,pass,log,msg:'%{{MATCHED_VAR_NAME}}'"
+"#
+    ));
     let plain = per_rule(&gated);
     type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
     let cases: [(&str, Headers<'_>); 6] = [
@@ -1481,19 +1486,13 @@ fn stores_only_their_own_chain_reads_are_left_out_and_others_still_see_theirs() 
     // its chain reads when the chain finds nothing; every rule must see
     // what the per-rule engine's full evaluations leave, and `tx_var` the
     // members left out too.
-    let gated = engine(
+    let gated = engine(&format!(
         r#"
-SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" \
-    "id:920450,phase:1,block,capture,t:none,t:lowercase,log,\
-    msg:'restricted header (%{MATCHED_VAR})',logdata:'%{MATCHED_VAR_NAME}',\
-    setvar:'tx.header_name_920450_%{tx.0}=/%{tx.0}/',chain"
-    SecRule TX:/^header_name_920450_/ "@within /proxy/ /lock-token/ /if/" \
-        "setvar:'tx.score=+5'"
-SecRule TX:/paramcounter_.*/ "@rx ." "id:3,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}',logdata:'%{MATCHED_VAR}'"
+{RULE_920450}SecRule TX:/paramcounter_.*/ "@rx ." "id:3,phase:2,pass,log,msg:'%{{MATCHED_VAR_NAME}}',logdata:'%{{MATCHED_VAR}}'"
 SecRule TX:header_name_920450_accept "@streq /accept/" "id:4,phase:2,pass,log"
-SecRule TX:/^(?:0|header_name_920450_host)$/ "@rx ." "id:5,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}'"
-"#,
-    );
+SecRule TX:/^(?:0|header_name_920450_host)$/ "@rx ." "id:5,phase:2,pass,log,msg:'%{{MATCHED_VAR_NAME}}'"
+"#
+    ));
     let plain = per_rule(&gated);
     type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
     let cases: [Headers<'_>; 5] = [

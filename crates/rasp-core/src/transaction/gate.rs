@@ -730,16 +730,16 @@ impl super::Transaction {
             };
             let chain = &group.sweep_transforms;
             let mask = masks.get(r).copied().unwrap_or(u64::MAX);
+            // (The plan lists only the `multiMatch` groups the sweep reads,
+            // see `MatchGroup::swept`.)
             if group.multi_match {
-                if group.swept() {
-                    let reads = ListedReads {
-                        first,
-                        cannot: &mut cannot,
-                        listed,
-                    };
-                    let at = (index, t, r);
-                    self.list_steps(set, at, reader, v, chain, (mask, changed), hits, reads);
-                }
+                let reads = ListedReads {
+                    first,
+                    cannot: &mut cannot,
+                    listed,
+                };
+                let at = (index, t, r);
+                self.list_steps(set, at, reader, v, chain, (mask, changed), hits, reads);
                 continue;
             }
             let bytes = match (&v.value, changed) {
