@@ -19,9 +19,10 @@
 //!   which the head's match sets, fails the rule on stable targets below);
 //! - its operator is a constant `@rx`, `@pm` or `@validateByteRange`
 //!   (`RxMacro` changes per transaction). A phrase list joins the set as
-//!   one case-insensitive alternation of its phrases, which matches
-//!   exactly when `@pm` does; a byte-range table as the class of the bytes
-//!   it forbids, which matches exactly when the operator counts one.
+//!   one case-insensitive alternation of its phrases (written as a trie),
+//!   which matches exactly when `@pm` does; a byte-range table as the
+//!   class of the bytes it forbids, which matches exactly when the
+//!   operator counts one.
 //!   The scan is exact, not only a necessary condition, so a negated rule
 //!   is gated too: it matches exactly the values its pattern misses (and
 //!   cannot be skipped for a whole phase);
@@ -87,20 +88,19 @@ const GATE_MAX_PHRASES: usize = 2_000;
 const LEFT_OUT: &str = "left out of the gates by the engine (not reached)";
 
 /// Pattern source bytes per set. With the rules CRS reaches at paranoia
-/// level 1 the request body phase takes two sets and every other phase
-/// one. Measured in session 5: one set per phase (128 KiB) made the benign
-/// GET 4 % and the form POST 8 % faster (each value walked once, not
-/// twice) but the lazy DFA caches of one thread 10 MiB larger (a merged
-/// set's states combine both sets' states); at 256 KiB, PL4's sets were
-/// slower as well (benign GET 96 → 137 µs). Tried again in session 28, with
-/// the value memory answering repeated values: one set made the repeated
-/// bench cases faster (GET 22.7 → 20.7 µs, form 70.1 → 57.5 µs), but the
-/// lazy DFA keeps building states for random text (a session id), and a
-/// merged set's states combine both sets': after 2,000 such ids, walking
-/// a new 32-hex-digit one took 4.1 µs against 0.4 + 1.7 µs in two sets,
-/// and the varied GET, timed in alternation, went from about 35 to 51 µs.
-/// Left at two.
-const SET_BUDGET: usize = 64 * 1024;
+/// level 1 every phase then has one set. Measured in session 5: one set
+/// per phase made the benign GET 4 % and the form POST 8 % faster (each
+/// value walked once, not twice); at 256 KiB, PL4's sets were slower
+/// (benign GET 96 → 137 µs). Twice (sessions 22 and 28) one set was not
+/// taken, while phrase lists were written one branch per phrase: the
+/// merged set's lazy DFA grew to 3.4× the memory on prose about SQL, and
+/// random text (a session id) kept building costly states (a new
+/// 32-hex-digit id took 4.1 µs to walk against 0.4 + 1.7 µs in two sets).
+/// With phrase lists written as tries (session 29, see
+/// `strategy::phrase_pattern`) the merged set walks such an id in 0.8 µs,
+/// holds less after the prose than the two sets did, and the repeated
+/// form POST is about 20 % faster.
+const SET_BUDGET: usize = 128 * 1024;
 
 /// The set patterns of a group and the chain its sweep applies. A chain
 /// whose `t:lowercase` is followed only by steps that commute with it
