@@ -122,22 +122,46 @@ fn common_byte(literals: &[Vec<u8>]) -> Option<u8> {
     letter
 }
 
+/// Which of two factor sets [`factors`] keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prefer {
+    /// The longer shortest literal, then fewer literals: the better filter.
+    Long,
+    /// Fewer literals (each at least [`MIN_LITERAL_LEN`] long), then the
+    /// longer shortest: for the branches of an alternation whose best sets
+    /// together hold more than [`MAX_LITERALS`].
+    Few,
+}
+
 /// A set of literals one of which every match of `hir` contains, or `None`
 /// when no such set was found.
 fn factors(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    factors_preferring(hir, Prefer::Long)
+}
+
+fn factors_preferring(hir: &Hir, prefer: Prefer) -> Option<Vec<Vec<u8>>> {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => None,
         HirKind::Literal(lit) => Some(vec![lit.0.to_ascii_lowercase()]),
         HirKind::Class(_) => class_literals(hir),
-        HirKind::Capture(c) => factors(&c.sub),
-        HirKind::Repetition(r) if r.min >= 1 => factors(&r.sub),
+        HirKind::Capture(c) => factors_preferring(&c.sub, prefer),
+        HirKind::Repetition(r) if r.min >= 1 => factors_preferring(&r.sub, prefer),
         HirKind::Repetition(_) => None,
         HirKind::Alternation(subs) => {
-            let mut all: Vec<Vec<u8>> = Vec::new();
-            for sub in subs {
-                add_distinct(&mut all, factors(sub)?)?;
-            }
-            Some(all)
+            let union = |prefer| {
+                let mut all: Vec<Vec<u8>> = Vec::new();
+                for sub in subs {
+                    add_distinct(&mut all, factors_preferring(sub, prefer)?)?;
+                }
+                Some(all)
+            };
+            // The branches' best sets may be too many together (CRS's
+            // 934100: `require` followed by 36 spellings of `["main"]`
+            // and `.cache`); their smallest may not.
+            union(prefer).or_else(|| match prefer {
+                Prefer::Long => union(Prefer::Few),
+                Prefer::Few => None,
+            })
         }
         HirKind::Concat(subs) => {
             // Each run of parts that spell one of a few strings gives the
@@ -147,7 +171,7 @@ fn factors(hir: &Hir) -> Option<Vec<Vec<u8>>> {
             let mut consider = |candidate: Option<Vec<Vec<u8>>>| {
                 let candidate = candidate.filter(|c| c.iter().all(|l| !l.is_empty()));
                 if let Some(c) = candidate.map(minimal) {
-                    if best.as_ref().is_none_or(|b| better(&c, b)) {
+                    if best.as_ref().is_none_or(|b| better(&c, b, prefer)) {
                         best = Some(c);
                     }
                 }
@@ -156,6 +180,10 @@ fn factors(hir: &Hir) -> Option<Vec<Vec<u8>>> {
             for sub in subs {
                 match run_part(sub) {
                     Some((part, goes_on)) => {
+                        if part.len() > 1 {
+                            // The run before it multiplies: fewer literals.
+                            consider(Some(run.clone()));
+                        }
                         run = match followed_by(&run, &part) {
                             Some(longer) => longer,
                             // Too many combinations: a new run starts.
@@ -166,11 +194,14 @@ fn factors(hir: &Hir) -> Option<Vec<Vec<u8>>> {
                         };
                         if !goes_on {
                             consider(Some(std::mem::replace(&mut run, vec![Vec::new()])));
+                            // The part's own factors may be better than
+                            // the start it gave the run.
+                            consider(factors_preferring(sub, prefer));
                         }
                     }
                     None => {
                         consider(Some(std::mem::replace(&mut run, vec![Vec::new()])));
-                        consider(factors(sub));
+                        consider(factors_preferring(sub, prefer));
                     }
                 }
             }
@@ -223,52 +254,73 @@ fn followed_by(run: &[Vec<u8>], part: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     )
 }
 
-/// Whether factor set `a` filters better than `b`: longer shortest
-/// literal, then fewer literals.
-fn better(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+/// Whether factor set `a` is better than `b` (see [`Prefer`]).
+fn better(a: &[Vec<u8>], b: &[Vec<u8>], prefer: Prefer) -> bool {
     let shortest = |s: &[Vec<u8>]| s.iter().map(Vec::len).min().unwrap_or(0);
-    (shortest(a), std::cmp::Reverse(a.len())) > (shortest(b), std::cmp::Reverse(b.len()))
+    match prefer {
+        Prefer::Long => {
+            (shortest(a), std::cmp::Reverse(a.len())) > (shortest(b), std::cmp::Reverse(b.len()))
+        }
+        Prefer::Few => {
+            let usable = |s: &[Vec<u8>]| shortest(s) >= MIN_LITERAL_LEN;
+            (usable(a), std::cmp::Reverse(a.len()), shortest(a))
+                > (usable(b), std::cmp::Reverse(b.len()), shortest(b))
+        }
+    }
 }
 
 /// What `hir` adds to a run inside a concatenation: the few strings
 /// (lower-cased) one of which every match of it spells, and whether the
-/// run goes on after it (`false` after a repetition that may spell more).
+/// run goes on after it (`false` after a repetition that may spell more,
+/// or a part that spells one of the strings and then something else).
 /// `None` when it is not such a part.
 fn run_part(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
     match hir.kind() {
         HirKind::Literal(lit) => Some((vec![lit.0.to_ascii_lowercase()], true)),
         HirKind::Class(_) => Some((class_literals(hir)?, true)),
+        // Spells nothing: what comes before and after stays adjacent.
+        HirKind::Empty | HirKind::Look(_) => Some((vec![Vec::new()], true)),
         HirKind::Capture(c) => run_part(&c.sub),
         HirKind::Alternation(subs) => {
+            // Each branch spells one of its strings; the run goes on only
+            // if it does after every branch.
             let mut all: Vec<Vec<u8>> = Vec::new();
+            let mut all_go_on = true;
             for sub in subs {
                 let (part, goes_on) = run_part(sub)?;
-                if !goes_on {
-                    return None;
-                }
+                all_go_on &= goes_on;
                 add_distinct(&mut all, part)?;
             }
-            Some((all, true))
+            Some((all, all_go_on))
         }
         HirKind::Concat(subs) => {
+            // The strings its first parts spell, up to the first part that
+            // is not such a part or ends the run (CRS's 942550: `["'`]`
+            // then `[\[\{]` then a repetition).
             let mut run: Vec<Vec<u8>> = vec![Vec::new()];
             for sub in subs {
-                let (part, goes_on) = run_part(sub)?;
+                let Some((part, goes_on)) = run_part(sub) else {
+                    return Some((run, false));
+                };
                 run = followed_by(&run, &part)?;
                 if !goes_on {
-                    return None;
+                    return Some((run, false));
                 }
             }
             Some((run, true))
         }
         HirKind::Repetition(r) if r.min >= 1 => {
             let (part, goes_on) = run_part(&r.sub)?;
+            if !goes_on {
+                // Only the first copy's strings are known to be adjacent.
+                return Some((part, false));
+            }
             // Enough of a long repetition for a literal; the run ends there.
             let mut run: Vec<Vec<u8>> = vec![Vec::new()];
             for _ in 0..r.min.min(MAX_REPEAT) {
                 run = followed_by(&run, &part)?;
             }
-            let exact = r.max == Some(r.min) && r.min <= MAX_REPEAT && goes_on;
+            let exact = r.max == Some(r.min) && r.min <= MAX_REPEAT;
             Some((run, exact))
         }
         HirKind::Repetition(r) => {
@@ -283,7 +335,6 @@ fn run_part(hir: &Hir) -> Option<(Vec<Vec<u8>>, bool)> {
             }
             Some((vec![Vec::new()], false))
         }
-        _ => None,
     }
 }
 
@@ -401,6 +452,54 @@ mod tests {
     }
 
     #[test]
+    fn a_part_that_ends_its_run_gives_its_start() {
+        // 942550: a quote, then a bracket, then anything.
+        assert_eq!(
+            literals(r#"(?i)["'`][\[\{][^#\]\}]*[\]\}]+["'`]|\bjson_extract\b[^\(]*\("#),
+            Some(
+                ["\"[", "\"{", "'[", "'{", "`[", "`{", "json_extract"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        // A word boundary or an empty branch spells nothing.
+        assert_eq!(
+            literals(r"\bab\b(?:|c)d"),
+            Some(vec!["abcd".into(), "abd".into()])
+        );
+        // Only the first copy of a repeated part that ends its run is
+        // known to be whole: `ab` then anything, twice, holds `ab` but
+        // not `abab`.
+        for (pattern, input) in [
+            (r"(?:ab.*){2}", &b"ab_ab"[..]),
+            (r"x(?:ab.){2,3}", b"xab_ab_"),
+            (r"(?:a(?:b|c.*)){2}", b"ac_ab"),
+        ] {
+            let required = RequiredLiterals::of(&parse(pattern)).expect("literals");
+            assert!(
+                required.may_match(input),
+                "{pattern}: {:?}",
+                required.literals()
+            );
+        }
+    }
+
+    #[test]
+    fn branches_whose_best_literals_are_too_many_together_take_fewer() {
+        // Each branch alone spells 32 strings of seven bytes; three are 96,
+        // more than a search takes: each then gives its two-byte start.
+        let branch = "[cd][ef][gh][ij][kl]";
+        assert_eq!(
+            literals(&format!("ab{branch}|xy{branch}|zw{branch}")),
+            Some(vec!["ab".into(), "xy".into(), "zw".into()])
+        );
+        assert_eq!(
+            literals(&format!("ab{branch}|xy{branch}")).map(|l| l.len()),
+            Some(64)
+        );
+    }
+
+    #[test]
     fn no_literal_no_match() {
         let r = RequiredLiterals::of(&parse(r"process\.(?:env|argv)")).expect("literals");
         assert!(r.may_match(b"x PROCESS.Env y"));
@@ -427,6 +526,8 @@ mod tests {
         "(?:ab|ba)",
         "(?:a|b.)",
         "(?:ab)",
+        "(?:ab.*)",
+        "(?:|a)",
         "(",
         ")",
         "|",
