@@ -432,14 +432,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_repetition_ends_the_run_it_may_lengthen() {
-        for (pattern, input) in [
-            ("ba+b", &b"baab"[..]),
-            (r"c(?:ab){1,2}d", b"cababd"),
-            (r"x\.{2,3}y", b"x...y"),
-            (r"(?i)Ab{2}C", b"aBBc"),
-        ] {
+    /// Asserts that each pattern has literals and that its input, which it
+    /// matches, holds one.
+    fn assert_matches_hold_literals(cases: &[(&str, &[u8])]) {
+        for &(pattern, input) in cases {
             let required = RequiredLiterals::of(&parse(pattern)).expect("literals");
             assert!(
                 required.may_match(input),
@@ -447,6 +443,16 @@ mod tests {
                 required.literals()
             );
         }
+    }
+
+    #[test]
+    fn a_repetition_ends_the_run_it_may_lengthen() {
+        assert_matches_hold_literals(&[
+            ("ba+b", b"baab"),
+            (r"c(?:ab){1,2}d", b"cababd"),
+            (r"x\.{2,3}y", b"x...y"),
+            (r"(?i)Ab{2}C", b"aBBc"),
+        ]);
         // An exact repetition keeps the run going.
         assert_eq!(literals(r"xa{2}y"), Some(vec!["xaay".into()]));
     }
@@ -470,18 +476,11 @@ mod tests {
         // Only the first copy of a repeated part that ends its run is
         // known to be whole: `ab` then anything, twice, holds `ab` but
         // not `abab`.
-        for (pattern, input) in [
-            (r"(?:ab.*){2}", &b"ab_ab"[..]),
+        assert_matches_hold_literals(&[
+            (r"(?:ab.*){2}", b"ab_ab"),
             (r"x(?:ab.){2,3}", b"xab_ab_"),
             (r"(?:a(?:b|c.*)){2}", b"ac_ab"),
-        ] {
-            let required = RequiredLiterals::of(&parse(pattern)).expect("literals");
-            assert!(
-                required.may_match(input),
-                "{pattern}: {:?}",
-                required.literals()
-            );
-        }
+        ]);
     }
 
     #[test]
