@@ -520,6 +520,8 @@ impl super::Transaction {
             distinct: recycle(scratch.distinct),
             reads: scratch.reads,
             long: scratch.long,
+            first: 0,
+            cannot: None,
         };
         listed.reads.clear();
         listed.long.clear();
@@ -564,6 +566,7 @@ impl super::Transaction {
             distinct,
             reads,
             long,
+            ..
         } = listed;
         let mut ruled_out = scratch.ruled_out;
         self.rule_out(index, &distinct, &reads, &mut ruled_out);
@@ -697,9 +700,7 @@ impl super::Transaction {
         let chains = &self.engine.sweep_chains;
         let masks = chains.masks(index, t);
         let stable = super::rule::stays_put(v);
-        // This value's bytes start here in `distinct`: the chains that
-        // leave it alike read the same bytes.
-        let first = listed.distinct.len();
+        listed.start_value();
         // Which of the readers' steps change a short value, each tried
         // once: most chains leave an ordinary value as it is, and those
         // need neither a step nor a cache lookup.
@@ -715,37 +716,28 @@ impl super::Transaction {
             if set.cannot_match(original) {
                 return;
             }
-            let d = listed.distinct_at(first, Transformed::Original(original));
+            let d = listed.distinct_at(Transformed::Original(original));
             listed
                 .reads
                 .extend((0..target.readers.len()).map(|r| (d, t, r)));
             return;
         }
-        // The bytes last found unable to match: the chains that leave
-        // them alike need not look again.
-        let mut cannot: Option<(usize, usize)> = None;
         for (r, reader) in target.readers.iter().enumerate() {
             let Some(group) = plan.groups.get(reader.group) else {
                 continue;
             };
             let chain = &group.sweep_transforms;
             let mask = masks.get(r).copied().unwrap_or(u64::MAX);
-            // (The plan lists only the `multiMatch` groups the sweep reads,
-            // see `MatchGroup::swept`.)
-            if group.multi_match {
-                let reads = ListedReads {
-                    first,
-                    cannot: &mut cannot,
-                    listed,
-                };
-                let at = (index, t, r);
-                self.list_steps(set, at, reader, v, chain, (mask, changed), hits, reads);
+            let unchanged = changed.is_some_and(|changed| mask & changed == 0);
+            // A `multiMatch` group reads each step's result (the plan lists
+            // only those the sweep reads, see `MatchGroup::swept`); where
+            // no step changes the value, the value is the only result.
+            if group.multi_match && !unchanged {
+                self.list_steps(set, (index, t, r), reader, v, hits, listed);
                 continue;
             }
-            let bytes = match (&v.value, changed) {
-                (Cow::Borrowed(original), Some(changed)) if mask & changed == 0 => {
-                    Transformed::Original(original)
-                }
+            let bytes = match &v.value {
+                Cow::Borrowed(original) if unchanged => Transformed::Original(original),
                 _ => read_through(
                     &self.tcache,
                     v.value.clone(),
@@ -760,62 +752,49 @@ impl super::Transaction {
                 add(hits, reader, &self.gates.scan(set, &bytes));
                 continue;
             }
-            listed.read(set, first, &mut cannot, (t, r), bytes);
+            listed.read(set, (t, r), bytes);
         }
     }
 
     /// [`Self::list_reads`] for reader `r` of target `t` of set `index`,
     /// of a `multiMatch` group, whose members inspect the value and each
-    /// result of `chain`'s steps: each of those bytes is read (a step that
-    /// leaves them alike adds no read), but for the results that lack
+    /// result of its chain's steps: each of those bytes is read (a step
+    /// that leaves them alike adds no read), but for the results that lack
     /// every literal the reader's patterns need (see `sweep_literals`).
-    /// `mask` is the reader's steps and `changed` which steps of the
-    /// target's readers change the value, as in `list_reads`.
     ///
     /// The literals are looked for in short results too, unlike in
     /// `rule_out`: a result of these steps is a copy no other reader
     /// walks, mostly of a new value (a repeated one is answered by the
     /// thread's memo before this), whose walk costs more than the search.
-    // The arguments are `list_reads`'s state for the value and reader.
-    #[allow(clippy::too_many_arguments)]
     fn list_steps<'v>(
         &'v self,
         set: &GateSet,
         (index, t, r): (usize, usize, usize),
         reader: &TargetReader,
         v: &Value<'v>,
-        chain: &[Transform],
-        (mask, changed): (u64, Option<u64>),
         hits: &mut PatternSet,
-        reads: ListedReads<'_, 'v>,
+        listed: &mut Listed<'v>,
     ) {
-        let ListedReads {
-            first,
-            cannot,
-            listed,
-        } = reads;
+        let Some(group) = self.engine.plan.groups.get(reader.group) else {
+            return;
+        };
+        let chain = &group.sweep_transforms;
+        let literals = &self.engine.sweep_chains.literals;
         match &v.value {
             Cow::Borrowed(original) if super::rule::stays_put(v) => {
                 let mut current = Transformed::Original(original);
-                listed.read(set, first, cannot, (t, r), current.clone());
-                // No step of the chain changes the value: it is the only
-                // result.
-                if changed.is_some_and(|changed| mask & changed == 0) {
-                    return;
-                }
-                let literals = &self.engine.sweep_chains.literals;
+                listed.read(set, (t, r), current.clone());
                 let filtered = literals.filters(index, t, r);
                 for step in chain {
                     let next = self.tcache.step(&current, *step);
-                    let new_bytes =
-                        next.as_ptr() != current.as_ptr() || next.len() != current.len();
-                    if new_bytes
-                        && !(filtered
+                    if !same_bytes(&next, &current) {
+                        let lacks_literals = filtered
                             && self
                                 .gates
-                                .lowered(&next, |lowered| literals.rules_out(index, t, r, lowered)))
-                    {
-                        listed.read(set, first, cannot, (t, r), next.clone());
+                                .lowered(&next, |lowered| literals.rules_out(index, t, r, lowered));
+                        if !lacks_literals {
+                            listed.read(set, (t, r), next.clone());
+                        }
                     }
                     current = next;
                 }
@@ -835,15 +814,6 @@ impl super::Transaction {
     }
 }
 
-/// Where `Transaction::list_reads` is in listing a value's reads: where
-/// the value's bytes start in `listed.distinct`, and the last bytes found
-/// unable to match (see [`Listed::read`]).
-struct ListedReads<'a, 'v> {
-    first: usize,
-    cannot: &'a mut Option<(usize, usize)>,
-    listed: &'a mut Listed<'v>,
-}
-
 /// What a sweep lists before it scans (see `Transaction::sweep`).
 struct Listed<'v> {
     /// The distinct bytes the groups read (after their transformations).
@@ -855,39 +825,49 @@ struct Listed<'v> {
     /// targets (`REQUEST_HEADERS` and `REQUEST_HEADERS:User-Agent`) is
     /// walked once.
     long: Vec<usize>,
+    /// Where the bytes of the value being listed start in `distinct`: the
+    /// chains that leave it alike read the same bytes.
+    first: usize,
+    /// The value's bytes last found unable to match: the chains that
+    /// leave them alike need not look again.
+    cannot: Option<(usize, usize)>,
 }
 
 impl<'v> Listed<'v> {
-    /// The position of `bytes` in `distinct` (see [`list_distinct`]).
-    fn distinct_at(&mut self, first: usize, bytes: Transformed<'v>) -> usize {
-        list_distinct(&mut self.distinct, &mut self.long, first, bytes)
+    /// Starts listing the reads of another value.
+    fn start_value(&mut self) {
+        self.first = self.distinct.len();
+        self.cannot = None;
     }
 
-    /// Lists the read of `bytes` (of the value whose bytes start at
-    /// `first` in `distinct`) by reader `r` of target `t`. Bytes without
-    /// any of the set's few start bytes are a miss for every reader:
-    /// nothing to list or record (a later question about them is answered
-    /// as fast); `cannot` keeps the last such bytes, which the chains that
-    /// leave them alike need not test again.
-    fn read(
-        &mut self,
-        set: &GateSet,
-        first: usize,
-        cannot: &mut Option<(usize, usize)>,
-        (t, r): (usize, usize),
-        bytes: Transformed<'v>,
-    ) {
+    /// The position of `bytes` in `distinct` (see [`list_distinct`]).
+    fn distinct_at(&mut self, bytes: Transformed<'v>) -> usize {
+        list_distinct(&mut self.distinct, &mut self.long, self.first, bytes)
+    }
+
+    /// Lists the read of `bytes` (of the value being listed) by reader `r`
+    /// of target `t`. Bytes without any of the set's few start bytes are a
+    /// miss for every reader: nothing to list or record (a later question
+    /// about them is answered as fast).
+    fn read(&mut self, set: &GateSet, (t, r): (usize, usize), bytes: Transformed<'v>) {
         let at = (bytes.as_ptr() as usize, bytes.len());
-        if *cannot == Some(at) {
+        if self.cannot == Some(at) {
             return;
         }
         if set.cannot_match(&bytes) {
-            *cannot = Some(at);
+            self.cannot = Some(at);
             return;
         }
-        let d = self.distinct_at(first, bytes);
+        let d = self.distinct_at(bytes);
         self.reads.push((d, t, r));
     }
+}
+
+/// Whether `a` and `b` are the same bytes in memory (address and length),
+/// which is how a sweep tells copies apart: a step that changes nothing
+/// returns its input.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    std::ptr::eq(a, b)
 }
 
 /// Records in `hits` what `scan` says for `reader`: a scan counts for the
@@ -958,7 +938,7 @@ fn list_distinct<'v>(
     first: usize,
     bytes: Transformed<'v>,
 ) -> usize {
-    let same = |b: &Transformed<'_>| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len();
+    let same = |b: &Transformed<'_>| same_bytes(b, &bytes);
     let is_long = bytes.len() > SHORT_VALUE;
     let known = distinct
         .get(first..)
