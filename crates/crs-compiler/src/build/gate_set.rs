@@ -59,16 +59,67 @@ impl std::fmt::Debug for GateSet {
 
 /// Values at least this long are walked in pieces side by side (see
 /// `GateSet::walk_pieces`).
-const PIECES_MIN_LEN: usize = 1024;
+pub const PIECES_MIN_LEN: usize = 1024;
 
-/// How far past the end of its piece a lane looks for the next lane's
-/// state before it walks on alone (see `GateSet::walk_pieces`). On text,
-/// a lane's state is the next one's within a few bytes.
-const PIECES_OVERLAP: usize = 64;
+/// How far into a piece its lane records its states, for the lanes of
+/// earlier pieces that walk on past their own (see
+/// `GateSet::walk_pieces`). A multiple of [`CHECKPOINT_SPACING`].
+const PIECES_OVERLAP: usize = 2048;
 
-/// Positions of the first [`PIECES_OVERLAP`] of a lane where it records
-/// its state, every [`CHUNK`]th (see `GateSet::walk_pieces`).
-const CHECKPOINTS: usize = PIECES_OVERLAP / CHUNK;
+/// Where in its piece a lane records its state, and where a lane past its
+/// own piece compares its state with the one recorded there: the first
+/// byte, then this many bytes on, then at twice the distance each time up
+/// to [`CHECKPOINT_SPACING`] (0, 8, 16, 32, 64, 128, 256, 384…). Most
+/// lanes meet the next one's state within a few bytes, which the first
+/// checkpoints catch soon; some go on for hundreds (see
+/// `GateSet::walk_pieces`). Measured on the bench form's text and its
+/// `t:cmdLine` copy, each alone in pieces and both together: 7.1, 5.7 and
+/// 8.4 µs; with checkpoints every 32 bytes past the first four (more
+/// recorded, and more stops of the untagged steps) 8.0, 6.1 and 9.8 µs;
+/// doubling all the way (a lane that met the next one's state between two
+/// far-apart checkpoints walks on) 13.2, 6.8 and 8.5 µs. A power of two.
+const FIRST_CHECKPOINT: usize = 8;
+
+/// The distance between two checkpoints past the doublings (see
+/// [`FIRST_CHECKPOINT`]). A power of two, no less than `FIRST_CHECKPOINT`.
+const CHECKPOINT_SPACING: usize = 128;
+
+/// Checkpoints before the first at [`CHECKPOINT_SPACING`]: the first byte
+/// and the doublings.
+const DOUBLINGS: usize =
+    (CHECKPOINT_SPACING.trailing_zeros() - FIRST_CHECKPOINT.trailing_zeros()) as usize + 1;
+
+/// Checkpoints below [`PIECES_OVERLAP`].
+const CHECKPOINTS: usize = DOUBLINGS + PIECES_OVERLAP / CHECKPOINT_SPACING - 1;
+
+/// Which checkpoint (see [`FIRST_CHECKPOINT`]) `offset` into a piece is,
+/// if it is one.
+fn checkpoint_index(offset: usize) -> Option<usize> {
+    let index = if offset == 0 {
+        0
+    } else if offset < CHECKPOINT_SPACING {
+        if offset < FIRST_CHECKPOINT || !offset.is_power_of_two() {
+            return None;
+        }
+        (offset.trailing_zeros() - FIRST_CHECKPOINT.trailing_zeros()) as usize + 1
+    } else if offset % CHECKPOINT_SPACING == 0 {
+        DOUBLINGS - 1 + offset / CHECKPOINT_SPACING
+    } else {
+        return None;
+    };
+    (index < CHECKPOINTS).then_some(index)
+}
+
+/// The first checkpoint after `offset` into a piece.
+fn checkpoint_after(offset: usize) -> usize {
+    if offset < FIRST_CHECKPOINT {
+        FIRST_CHECKPOINT
+    } else if offset < CHECKPOINT_SPACING {
+        (offset + 1).next_power_of_two()
+    } else {
+        (offset / CHECKPOINT_SPACING + 1) * CHECKPOINT_SPACING
+    }
+}
 
 /// The shortest piece of a value walked in pieces.
 const PIECES_MIN_PIECE: usize = 256;
@@ -207,11 +258,46 @@ impl GateSet {
         }
         let mut cache = self.caches.get();
         if haystack.len() >= PIECES_MIN_LEN {
-            if let Some(found) = self.walk_pieces(&mut cache.dfa, haystack, budget) {
+            if let Some([found, ..]) = self.walk_pieces(&mut cache.dfa, &[haystack], budget) {
                 return found;
             }
         }
         self.walk_one(&mut cache.dfa, haystack, budget)
+    }
+
+    /// [`GateSet::is_match_within`] for up to [`LANES`] long values at
+    /// once (those past the first [`LANES`] are not walked: `None`), one
+    /// budget for all: the values' pieces share the lanes (see
+    /// `GateSet::walk_pieces`), so that a lane kept walking past its
+    /// piece in one value does not keep the others waiting.
+    pub fn is_match_long_within(
+        &self,
+        haystacks: &[&[u8]],
+        budget: &mut Duration,
+    ) -> [Option<bool>; LANES] {
+        let haystacks = haystacks.get(..LANES).unwrap_or(haystacks);
+        let mut cache = self.caches.get();
+        // Values no match can start in take no lane.
+        let mut walked: [&[u8]; LANES] = [&[]; LANES];
+        let mut count = 0;
+        let mut at = [None; LANES];
+        for (i, h) in haystacks.iter().enumerate() {
+            if !self.cannot_match(h) {
+                at[i] = Some(count);
+                walked[count] = h;
+                count += 1;
+            }
+        }
+        let walked = walked.get(..count).unwrap_or_default();
+        let found = self.walk_pieces(&mut cache.dfa, walked, budget);
+        std::array::from_fn(|i| match (haystacks.get(i), at[i]) {
+            (None, _) => None,
+            (Some(_), None) => Some(false),
+            (Some(h), Some(w)) => match &found {
+                Some(found) => found[w],
+                None => self.walk_one(&mut cache.dfa, h, budget),
+            },
+        })
     }
 
     /// [`GateSet::is_match_within`] for several values at once (see
@@ -442,105 +528,213 @@ impl GateSet {
         at
     }
 
-    /// [`GateSet::walk_one`] of a long value in up to [`LANES`] pieces
-    /// walked side by side, as `walk_each` walks several values: a lone
-    /// walk waits on one table load per byte. Measured (session 8) on the
-    /// bench GET's response: the phases of its 2 KiB page 5.8 → 4.2 µs,
-    /// of the same page 16 times over (32 KiB) 75 → 44 µs.
+    /// [`GateSet::walk_one`] of up to [`LANES`] long values, each in
+    /// pieces, the pieces walked side by side as `walk_each` walks several
+    /// values: a lone walk waits on one table load per byte. Measured
+    /// (session 8) on the bench GET's response: the phases of its 2 KiB
+    /// page 5.8 → 4.2 µs, of the same page 16 times over (32 KiB) 75 →
+    /// 44 µs. The lanes go to the values by length.
     ///
     /// The lane of a piece starts at its first byte in the unanchored start
     /// state for that position (the byte before it sets the look-behind),
     /// so it finds every match that starts in its piece or later. A match
-    /// that starts in a piece and ends in the next is found by the piece's
-    /// own lane, which walks on past the end of its piece until its state
-    /// is the very state the next lane had at the same position: from
-    /// there both lanes see the same matches, and it stops. When that does
-    /// not happen within [`PIECES_OVERLAP`] bytes, the lane walks on alone
-    /// to the end of the value, so the answer is always the whole value's.
+    /// that starts in a piece and ends in a later one is found by the
+    /// piece's own lane, which walks on past the end of its piece until its
+    /// state is the very state the lane of the piece it is in had at the
+    /// same position: from there both see the same matches, and it stops.
+    /// Each lane records its state at checkpoints in the first
+    /// [`PIECES_OVERLAP`] bytes of its piece, where a lane past its own
+    /// piece compares; one that meets none walks on to the end of the
+    /// value, so the answer is always the whole value's.
     ///
-    /// The states are compared every [`CHUNK`] bytes only: two lanes in
-    /// the same state stay so, so a lane stops at most `CHUNK - 1` bytes
-    /// later than where the states met, and the next lane records its
-    /// state between two runs of untagged steps instead of before each
-    /// byte. Measured (callgrind, bench GET, whose 2 KiB page is walked in
-    /// 8 pieces): 308.0 → 300.0 k instructions per exchange, the 64 KiB
-    /// upload −1.6 %.
+    /// How soon the lanes meet depends on the patterns: a thread of a
+    /// pattern that waits for its end across any gap (`if .*==`, CRS's
+    /// 932140) lives on in a lane from where its start was seen, and the
+    /// next lane has it only once it sees such a start itself (on the
+    /// bench form's text, the next "if " is up to 800 bytes on). Hence an
+    /// overlap of several pieces, the lanes stepping together past their
+    /// pieces as within them, and the pieces of several values sharing the
+    /// lanes: the 4 KiB form's text and its `t:cmdLine` copy took 13.0 µs
+    /// side by side, 7.1 + 5.7 µs one after the other in pieces, and
+    /// 8.4 µs in pieces together.
+    /// A thread that only a value's first byte starts (`^[^)]*\)`) never
+    /// meets another lane's: the planner takes such starts off the patterns
+    /// of positive rules (see `plan::loosen`).
     ///
-    /// `None` when the lazy DFA cleared its cache under the lanes (their
-    /// states are gone) or gave up: the caller walks the value in one
-    /// piece. `Some(None)` as `walk_one`'s `None`.
+    /// The states are recorded and compared at checkpoints only (see
+    /// [`FIRST_CHECKPOINT`]): two lanes in the same state stay so, so a
+    /// lane stops at the first checkpoint after the states met, and the
+    /// lanes record their state between two runs of untagged steps instead
+    /// of before each byte.
+    ///
+    /// Per value, `None` where the budget ran out or the lazy DFA met a
+    /// byte it cannot handle (as `walk_one`'s `None`); `None` for all when
+    /// the lazy DFA cleared its cache under the lanes (their states are
+    /// gone) or gave up: the caller walks each value in one piece.
     fn walk_pieces(
         &self,
         cache: &mut DfaCache,
-        haystack: &[u8],
+        haystacks: &[&[u8]],
         budget: &mut Duration,
-    ) -> Option<Option<bool>> {
-        let len = haystack.len();
-        let pieces = (len / PIECES_MIN_PIECE).clamp(1, LANES);
-        let piece_len = len.div_ceil(pieces);
-        let overlap = PIECES_OVERLAP.min(piece_len);
-        let start = |k: usize| (k * piece_len).min(len);
+    ) -> Option<[Option<bool>; LANES]> {
+        let haystacks = haystacks.get(..LANES).unwrap_or(haystacks);
+        let values = haystacks.len();
+        let len = |v: usize| haystacks.get(v).map_or(0, |h| h.len());
+        // Lanes per value: one each, the others one at a time to the
+        // value with the longest pieces that may be cut once more.
+        let mut lanes_of = [0usize; LANES];
+        lanes_of[..values].fill(1);
+        for _ in values..LANES {
+            let may_take = |&v: &usize| lanes_of[v] < (len(v) / PIECES_MIN_PIECE).clamp(1, LANES);
+            let Some(v) = (0..values)
+                .filter(may_take)
+                .max_by_key(|&v| len(v).div_ceil(lanes_of[v]))
+            else {
+                break;
+            };
+            lanes_of[v] += 1;
+        }
+        // Per lane: its value; per value: its first lane, the length of
+        // its pieces and where in them its lanes stop recording.
+        let mut value_of = [0usize; LANES];
+        let mut first_lane = [0usize; LANES];
+        let mut piece_len = [1; LANES];
+        let mut recording_end = [0usize; LANES];
+        let mut lanes = 0;
+        for v in 0..values {
+            first_lane[v] = lanes;
+            piece_len[v] = len(v).div_ceil(lanes_of[v]).max(1);
+            recording_end[v] = piece_len[v].min(PIECES_OVERLAP);
+            value_of[lanes..lanes + lanes_of[v]].fill(v);
+            lanes += lanes_of[v];
+        }
+        let start = |k: usize| {
+            let v = value_of[k];
+            ((k - first_lane[v]) * piece_len[v]).min(len(v))
+        };
         // Each lane's bytes from the start of its piece on: the lanes walk
         // in step, lane k at `start(k) + step`.
-        let bytes: [&[u8]; LANES] =
-            std::array::from_fn(|k| haystack.get(start(k)..).unwrap_or_default());
-        // Where no lane records, compares or meets the end of the value:
-        // the lanes take untagged steps together there.
-        let plain_end = bytes
-            .get(pieces - 1)
-            .map_or(0, |last| last.len())
-            .min(piece_len);
+        let bytes: [&[u8]; LANES] = std::array::from_fn(|k| {
+            if k < lanes {
+                haystacks
+                    .get(value_of[k])
+                    .and_then(|h| h.get(start(k)..))
+                    .unwrap_or_default()
+            } else {
+                &[]
+            }
+        });
         let clears = cache.clear_count();
         cache.search_start(0);
         let mut state = [LazyStateID::default(); LANES];
         let mut walking = [false; LANES];
-        // Each lane's state at every `CHUNK`th of its first `overlap`
-        // positions (lane k's state at `start(k) + i * CHUNK` at
-        // `k * CHECKPOINTS + i`), and how many.
+        let mut found = [Some(false); LANES];
+        // Ends the walk of value `v`, with `answer`.
+        let settle = |v: usize,
+                      answer: Option<bool>,
+                      walking: &mut [bool; LANES],
+                      found: &mut [Option<bool>; LANES]| {
+            found[v] = answer;
+            walking[first_lane[v]..first_lane[v] + lanes_of[v]].fill(false);
+        };
+        // Lane k arrives in state `sid`: a match or a byte the lazy DFA
+        // cannot handle settles its value, the dead state ends the lane.
+        let land = |k: usize,
+                    sid: LazyStateID,
+                    walking: &mut [bool; LANES],
+                    found: &mut [Option<bool>; LANES]| {
+            let (mut hit, mut walks) = (Some(false), true);
+            if arrive(sid, &mut hit, &mut walks).is_none() {
+                settle(value_of[k], None, walking, found);
+            } else if hit == Some(true) {
+                settle(value_of[k], Some(true), walking, found);
+            } else {
+                walking[k] = walks;
+            }
+        };
+        // Each lane's state at the checkpoints of its piece (lane k's
+        // state at checkpoint i at `k * CHECKPOINTS + i`), and how many.
         let mut history = [LazyStateID::default(); LANES * CHECKPOINTS];
         let mut recorded = [0usize; LANES];
-        for k in 0..pieces {
-            let input = Input::new(haystack).range(start(k)..);
+        for k in 0..lanes {
+            let v = value_of[k];
+            if found[v] != Some(false) {
+                continue;
+            }
+            let h = haystacks.get(v).copied().unwrap_or_default();
+            let input = Input::new(h).range(start(k)..);
             let Ok(sid) = self.dfa.start_state_forward(cache, &input) else {
-                return Some(None);
+                settle(v, None, &mut walking, &mut found);
+                continue;
             };
             if cache.clear_count() != clears {
                 return None;
             }
-            let mut found = Some(false);
-            walking[k] = true;
-            if arrive(sid, &mut found, &mut walking[k]).is_none() {
-                return Some(None);
-            }
-            if found == Some(true) {
-                return Some(Some(true));
-            }
             state[k] = sid;
+            land(k, sid, &mut walking, &mut found);
         }
         let mut step = 0;
         let mut walked = 0;
-        while walking[..pieces].iter().any(|&w| w) {
-            // A checkpoint: the lanes but the first record their state.
-            if step % CHUNK == 0 && step < overlap {
-                let i = step / CHUNK;
-                for k in 1..pieces {
-                    if walking[k] && recorded[k] == i {
-                        if let Some(slot) = history.get_mut(k * CHECKPOINTS + i) {
-                            *slot = state[k];
-                            recorded[k] = i + 1;
+        while walking.iter().any(|&w| w) {
+            for k in 0..lanes {
+                if !walking[k] {
+                    continue;
+                }
+                let v = value_of[k];
+                if step < piece_len[v] {
+                    // Within its piece: the lane records its state (no
+                    // lane comes to a value's first piece).
+                    if let Some(i) = checkpoint_index(step) {
+                        if k > first_lane[v] && recorded[k] == i {
+                            if let Some(slot) = history.get_mut(k * CHECKPOINTS + i) {
+                                *slot = state[k];
+                                recorded[k] = i + 1;
+                            }
                         }
                     }
+                    continue;
+                }
+                // Past its piece: in the state the lane of this piece had
+                // here?
+                let at = start(k) + step;
+                let piece = at / piece_len[v];
+                let Some(i) = checkpoint_index(at - piece * piece_len[v]) else {
+                    continue;
+                };
+                let owner = first_lane[v] + piece;
+                let met = piece < lanes_of[v]
+                    && i < recorded[owner]
+                    && history.get(owner * CHECKPOINTS + i) == Some(&state[k]);
+                if met {
+                    walking[k] = false;
                 }
             }
-            if step < plain_end {
-                // Untagged steps together, up to the next checkpoint while
-                // there are checkpoints to record.
-                let stop = if step < overlap {
-                    (step / CHUNK + 1) * CHUNK
-                } else {
-                    plain_end
-                };
-                let stop = stop.min(plain_end);
+            // Untagged steps together up to the next checkpoint where a lane
+            // records or compares, and no further than the end of any
+            // walking lane's bytes.
+            let stop = (0..lanes)
+                .filter(|&k| walking[k])
+                .map(|k| {
+                    let v = value_of[k];
+                    let piece = piece_len[v];
+                    // Where the lane is in the piece it walks, and where it
+                    // next records or compares there, if anywhere.
+                    let (offset, records) = if step < piece {
+                        (step, k > first_lane[v])
+                    } else {
+                        ((start(k) + step) % piece, true)
+                    };
+                    let next = checkpoint_after(offset);
+                    let next = if records && next < recording_end[v] {
+                        next
+                    } else {
+                        piece
+                    };
+                    (step + next - offset).min(bytes[k].len())
+                })
+                .min()
+                .unwrap_or(step);
+            if step < stop {
                 let (to, walkers) =
                     self.steps_together(cache, &walking, &bytes, &mut state, step, stop);
                 walked += (to - step) * walkers;
@@ -549,32 +743,26 @@ impl GateSet {
                     continue;
                 }
             }
-            for k in 0..pieces {
+            // A general step for every walking lane at `step`: the one
+            // that stopped the untagged steps, or the end of a lane's
+            // bytes.
+            for k in 0..lanes {
                 if !walking[k] {
                     continue;
                 }
-                // Past its piece, at a checkpoint of the next lane: in the
-                // state the next lane had here?
-                if k + 1 < pieces && step >= piece_len && (step - piece_len) % CHUNK == 0 {
-                    let i = (step - piece_len) / CHUNK;
-                    if i < recorded[k + 1]
-                        && history.get((k + 1) * CHECKPOINTS + i) == Some(&state[k])
-                    {
-                        walking[k] = false;
-                        continue;
-                    }
-                }
+                let v = value_of[k];
                 let Some(&byte) = bytes[k].get(step) else {
                     // The end of the value: the end-of-input transition
                     // tells whether a match ends there.
                     let Ok(eoi) = self.dfa.next_eoi_state(cache, state[k]) else {
-                        return Some(None);
+                        settle(v, None, &mut walking, &mut found);
+                        continue;
                     };
                     if cache.clear_count() != clears {
                         return None;
                     }
                     if eoi.is_match() {
-                        return Some(Some(true));
+                        settle(v, Some(true), &mut walking, &mut found);
                     }
                     walking[k] = false;
                     continue;
@@ -584,7 +772,10 @@ impl GateSet {
                     cache.search_update(walked);
                     next = match self.compute(cache, state[k], byte, budget) {
                         Ok(sid) => sid,
-                        Err(Stop::Budget) => return Some(None),
+                        Err(Stop::Budget) => {
+                            settle(v, None, &mut walking, &mut found);
+                            continue;
+                        }
                         Err(Stop::GaveUp) => return None,
                     };
                     if cache.clear_count() != clears {
@@ -593,18 +784,12 @@ impl GateSet {
                 }
                 state[k] = next;
                 walked += 1;
-                let mut found = Some(false);
-                if arrive(next, &mut found, &mut walking[k]).is_none() {
-                    return Some(None);
-                }
-                if found == Some(true) {
-                    return Some(Some(true));
-                }
+                land(k, next, &mut walking, &mut found);
             }
             step += 1;
         }
         cache.search_finish(walked);
-        Some(Some(false))
+        Some(found)
     }
 
     /// [`GateSet::walk_each`] for one value, which the lazy DFA keeps
@@ -1004,6 +1189,34 @@ mod tests {
                 matched += usize::from(want);
             }
         }
+        // Several values at once share the lanes, short ones among them.
+        let short: Vec<Vec<u8>> = vec![Vec::new(), b"ab99".to_vec(), b"sel fro".to_vec()];
+        let mixed: Vec<&[u8]> = inputs
+            .iter()
+            .map(Vec::as_slice)
+            .chain(short.iter().map(Vec::as_slice))
+            .collect();
+        for (set, may_give_up) in [(&large, false), (&small, true)] {
+            for width in [2, 3, LANES, LANES + 1] {
+                for group in mixed.windows(width).step_by(7) {
+                    let mut ample = Duration::MAX;
+                    let got = set.is_match_long_within(group, &mut ample);
+                    for (i, h) in group.iter().enumerate() {
+                        let want = (i < LANES).then(|| pikevm_answer(set, h));
+                        let answer = got.get(i).copied().flatten();
+                        if answer.is_none() && may_give_up && want.is_some() {
+                            continue;
+                        }
+                        assert_eq!(
+                            answer,
+                            want,
+                            "{i} of {width}: {}",
+                            String::from_utf8_lossy(h)
+                        );
+                    }
+                }
+            }
+        }
         assert!(
             matched > 100,
             "the planted matches barely match ({matched})"
@@ -1021,6 +1234,69 @@ mod tests {
             small.caches.get().dfa.clear_count() > 0,
             "the small cache was never cleared: the test does not test it ({unanswered})"
         );
+    }
+
+    #[test]
+    fn checkpoints_double_then_keep_their_spacing() {
+        let offsets: Vec<usize> = (0..PIECES_OVERLAP)
+            .filter(|&o| checkpoint_index(o).is_some())
+            .collect();
+        assert_eq!(offsets.get(..7), Some(&[0, 8, 16, 32, 64, 128, 256][..]));
+        assert_eq!(offsets.len(), CHECKPOINTS);
+        for (i, &o) in offsets.iter().enumerate() {
+            assert_eq!(checkpoint_index(o), Some(i));
+            assert_eq!(
+                offsets.get(i + 1).copied(),
+                Some(checkpoint_after(o)).filter(|&n| n < PIECES_OVERLAP)
+            );
+        }
+    }
+
+    #[test]
+    fn lanes_that_walk_on_past_their_pieces_answer_as_the_pikevm() {
+        // A thread that waits for `!` from the first `#` lives on in a
+        // lane until a later lane has seen a `#` too, and one anchored at
+        // the start (until a `%`) in the first lane to the end.
+        let with_gaps = [r"#[^!]*!", r"^[^%]*%", r"\bselect\b.{0,40}\bfrom\b"].map(String::from);
+        let set = GateSet::new(&with_gaps).expect("compiles");
+        let mut next = xorshift(0x1234_5678_9ABC_DEF1);
+        const FILLER: &[u8] = b"axq wer 0f3 sel fro yz. ";
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for len in [1024usize, 3000, 4099] {
+            let filler: Vec<u8> = (0..len)
+                .map(|_| FILLER[(next() % FILLER.len() as u64) as usize])
+                .collect();
+            let marks = [0, 7, 300, len / 2, len - 300, len - 1];
+            for &hash in &marks {
+                for end in marks.iter().copied().chain([usize::MAX]) {
+                    for (open, close) in [(b'#', b'!'), (b'#', b'%')] {
+                        let mut v = filler.clone();
+                        v[hash] = open;
+                        if let Some(slot) = v.get_mut(end) {
+                            *slot = close;
+                        }
+                        inputs.push(v);
+                    }
+                }
+            }
+        }
+        let mut matched = 0;
+        for h in &inputs {
+            let want = pikevm_answer(&set, h);
+            let mut ample = Duration::MAX;
+            assert_eq!(set.is_match_within(h, &mut ample), Some(want));
+            matched += usize::from(want);
+        }
+        for group in inputs.chunks(3) {
+            let refs: Vec<&[u8]> = group.iter().map(Vec::as_slice).collect();
+            let mut ample = Duration::MAX;
+            let got = set.is_match_long_within(&refs, &mut ample);
+            for (i, h) in group.iter().enumerate() {
+                assert_eq!(got[i], Some(pikevm_answer(&set, h)));
+            }
+        }
+        assert!(matched > inputs.len() / 4, "few match ({matched})");
+        assert!(matched < inputs.len(), "all match");
     }
 
     #[test]

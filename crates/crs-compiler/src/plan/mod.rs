@@ -60,6 +60,7 @@
 //! usually re-plans over the rules its configuration reaches
 //! ([`plan_gates`]) and builds only those.
 
+mod loosen;
 mod strategy;
 
 pub(crate) use strategy::build_all;

@@ -11,11 +11,15 @@ use crate::ir::operator::OperatorKind;
 use crate::ir::rule::Rule;
 use crate::program::LazySet;
 
-/// The gate pattern of a planned rule: its `@rx` source, its `@pm`
-/// phrases as one alternation, or the bytes its `@validateByteRange`
-/// forbids as one class.
+/// The gate pattern of a planned rule: its `@rx` source (for a positive
+/// rule, loosened at the start of the value: see [`super::loosen`]), its
+/// `@pm` phrases as one alternation, or the bytes its
+/// `@validateByteRange` forbids as one class.
 pub(super) fn pattern(rule: &Rule) -> String {
     match &rule.operator.kind {
+        OperatorKind::Rx(rx) if !rule.operator.negated => {
+            super::loosen::loosened_start(&rx.source).unwrap_or_else(|| rx.source.clone())
+        }
         OperatorKind::Rx(rx) => rx.source.clone(),
         OperatorKind::Pm(set) => phrase_pattern(&set.phrases),
         OperatorKind::ValidateByteRange(allowed) => forbidden_byte_pattern(allowed),
