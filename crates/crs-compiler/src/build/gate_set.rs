@@ -676,64 +676,60 @@ impl GateSet {
         let mut step = 0;
         let mut walked = 0;
         while walking.iter().any(|&w| w) {
-            for k in 0..lanes {
-                if !walking[k] {
+            // The lanes of a value are all within their pieces or all
+            // past them, at the same offset into the piece they walk: the
+            // value's checkpoints are the same for all.
+            let mut stop = usize::MAX;
+            for v in 0..values {
+                let lanes_v = first_lane[v]..first_lane[v] + lanes_of[v];
+                if !lanes_v.clone().any(|k| walking[k]) {
                     continue;
                 }
-                let v = value_of[k];
-                if step < piece_len[v] {
-                    // Within its piece: the lane records its state (no
-                    // lane comes to a value's first piece).
-                    if let Some(i) = checkpoint_index(step) {
-                        if k > first_lane[v] && recorded[k] == i {
-                            if let Some(slot) = history.get_mut(k * CHECKPOINTS + i) {
-                                *slot = state[k];
-                                recorded[k] = i + 1;
+                let piece = piece_len[v];
+                let past = step >= piece;
+                let offset = if past { step % piece } else { step };
+                if let Some(i) = checkpoint_index(offset) {
+                    for k in lanes_v.clone() {
+                        if !walking[k] {
+                            continue;
+                        }
+                        if !past {
+                            // Within its piece: the lane records its state
+                            // (no lane comes to a value's first piece).
+                            if k > first_lane[v] && recorded[k] == i {
+                                if let Some(slot) = history.get_mut(k * CHECKPOINTS + i) {
+                                    *slot = state[k];
+                                    recorded[k] = i + 1;
+                                }
                             }
+                            continue;
+                        }
+                        // Past its piece: in the state the lane of this
+                        // piece had here?
+                        let owner = first_lane[v] + (start(k) + step) / piece;
+                        let met = owner < lanes_v.end
+                            && i < recorded[owner]
+                            && history.get(owner * CHECKPOINTS + i) == Some(&state[k]);
+                        if met {
+                            walking[k] = false;
                         }
                     }
-                    continue;
                 }
-                // Past its piece: in the state the lane of this piece had
-                // here?
-                let at = start(k) + step;
-                let piece = at / piece_len[v];
-                let Some(i) = checkpoint_index(at - piece * piece_len[v]) else {
-                    continue;
+                // Untagged steps up to the value's next checkpoint where a
+                // lane records or compares, and no further than the end of
+                // any walking lane's bytes.
+                let records = past || lanes_of[v] > 1;
+                let next = checkpoint_after(offset);
+                let next = if records && next < recording_end[v] {
+                    next
+                } else {
+                    piece
                 };
-                let owner = first_lane[v] + piece;
-                let met = piece < lanes_of[v]
-                    && i < recorded[owner]
-                    && history.get(owner * CHECKPOINTS + i) == Some(&state[k]);
-                if met {
-                    walking[k] = false;
+                stop = stop.min(step + next - offset);
+                for k in lanes_v.filter(|&k| walking[k]) {
+                    stop = stop.min(bytes[k].len());
                 }
             }
-            // Untagged steps together up to the next checkpoint where a lane
-            // records or compares, and no further than the end of any
-            // walking lane's bytes.
-            let stop = (0..lanes)
-                .filter(|&k| walking[k])
-                .map(|k| {
-                    let v = value_of[k];
-                    let piece = piece_len[v];
-                    // Where the lane is in the piece it walks, and where it
-                    // next records or compares there, if anywhere.
-                    let (offset, records) = if step < piece {
-                        (step, k > first_lane[v])
-                    } else {
-                        ((start(k) + step) % piece, true)
-                    };
-                    let next = checkpoint_after(offset);
-                    let next = if records && next < recording_end[v] {
-                        next
-                    } else {
-                        piece
-                    };
-                    (step + next - offset).min(bytes[k].len())
-                })
-                .min()
-                .unwrap_or(step);
             if step < stop {
                 let (to, walkers) =
                     self.steps_together(cache, &walking, &bytes, &mut state, step, stop);
