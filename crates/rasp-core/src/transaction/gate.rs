@@ -83,6 +83,8 @@ pub(super) struct GateCache {
     /// A lower-cased copy of a long value, for its literal searches
     /// (see [`GateCache::lowered`]).
     lowered: RefCell<Vec<u8>>,
+    /// The order in which [`GateCache::scan_all`] takes its values.
+    scan_order: RefCell<Vec<usize>>,
     /// What is left of this exchange's build time (see
     /// [`GateCache::set_build_time`]).
     build_time_left: Cell<Duration>,
@@ -219,6 +221,7 @@ impl GateCache {
             sweeps: RefCell::default(),
             scratch: RefCell::default(),
             lowered: RefCell::default(),
+            scan_order: RefCell::default(),
             build_time_left: Cell::new(Duration::ZERO),
             which_time_left: Cell::new(Duration::ZERO),
         }
@@ -343,11 +346,16 @@ impl GateCache {
                 record(results, hit, at, found);
             }
         };
-        // Long values first: they share batches, so that no long walk goes
-        // on alone next to finished short ones.
-        let long = |(_, b): &(usize, &Transformed<'_>)| b.len() > SHORT_VALUE;
-        let indexed = || values.iter().enumerate();
-        for (at, bytes) in indexed().filter(long).chain(indexed().filter(|v| !long(v))) {
+        // Longest first: a batch walks as long as its longest value, so
+        // values of like length share batches.
+        let mut order = self.scan_order.borrow_mut();
+        order.clear();
+        order.extend(0..values.len());
+        order.sort_unstable_by_key(|&at| std::cmp::Reverse(values.get(at).map_or(0, |b| b.len())));
+        for &at in order.iter() {
+            let Some(bytes) = values.get(at) else {
+                continue;
+            };
             if let Some(scanned) = results.get(&key(bytes)) {
                 if let Some(h) = hit.get_mut(at) {
                     *h = !matches!(scanned, Scan::Miss);
