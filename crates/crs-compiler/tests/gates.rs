@@ -186,20 +186,37 @@ fn every_gate_agrees_with_its_members_on_crs_regression_inputs() {
             }
         }
         // Long values (walked in pieces side by side): regression inputs
-        // joined, so that matches fall anywhere, across pieces too.
-        for group in inputs.chunks(24) {
-            let long = group.join(&b' ');
-            if long.len() < 1024 {
-                continue;
-            }
+        // joined, so that matches fall anywhere, across pieces too; alone,
+        // and three at a time sharing the lanes.
+        let joined: Vec<Vec<u8>> = inputs
+            .chunks(24)
+            .map(|group| group.join(&b' '))
+            .filter(|long| long.len() >= 1024)
+            .collect();
+        for long in &joined {
             let mut budget = std::time::Duration::MAX;
-            if let Some(found) = set.is_match_within(&long, &mut budget) {
+            if let Some(found) = set.is_match_within(long, &mut budget) {
                 assert_eq!(
                     found,
-                    set.is_match(&long),
+                    set.is_match(long),
                     "set {index}: the walk in pieces disagrees on {:?}",
-                    String::from_utf8_lossy(&long)
+                    String::from_utf8_lossy(long)
                 );
+            }
+        }
+        for three in joined.chunks(3) {
+            let refs: Vec<&[u8]> = three.iter().map(Vec::as_slice).collect();
+            let mut budget = std::time::Duration::MAX;
+            let found = set.is_match_long_within(&refs, &mut budget);
+            for (long, found) in three.iter().zip(found) {
+                if let Some(found) = found {
+                    assert_eq!(
+                        found,
+                        set.is_match(long),
+                        "set {index}: the walk of several values in pieces disagrees on {:?}",
+                        String::from_utf8_lossy(long)
+                    );
+                }
             }
         }
         let mut within = PatternSet::new(set.pattern_len());
