@@ -7,8 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crs_compiler::build::gate_set::PIECES_MIN_LEN;
-use crs_compiler::build::gate_set::{GateSet, LANES};
+use crs_compiler::build::gate_set::{GateSet, LANES, PIECES_MIN_LEN};
 use crs_compiler::ir::transform::Transform;
 use crs_compiler::program::{CompiledRuleset, GatePlan, GateRef, SetTarget, TargetReader};
 use foldhash::fast::RandomState;
@@ -299,9 +298,9 @@ impl GateCache {
     /// Why pieces: a walk waits on one table load per byte, so the time of
     /// a batch is that of its longest value. The bench form's text and its
     /// `t:cmdLine` copy (3.8 KiB each) took 13.0 µs side by side, and 8.4
-    /// µs in pieces; the form POST 50.0 → 46.7 µs (fastest of nine runs
-    /// each; 550 → 630 k instructions: the lanes walk on past their pieces,
-    /// see `GateSet::walk_pieces`).
+    /// µs in pieces; the form POST 51.4 → 46.3 µs in the engine bench
+    /// (550 → 619 k instructions: the lanes walk on past their pieces, see
+    /// `GateSet::walk_pieces`).
     fn scan_all(
         &self,
         set: &GateSet,
