@@ -330,7 +330,12 @@ impl GateCache {
         // Positions in `values` of the bytes to scan in pieces next.
         let mut in_pieces = [0usize; LANES];
         let mut pieces_filled = 0;
-        let scan_in_pieces = |results: &mut ScanResults, hit: &mut Vec<bool>, batch: &[usize]| {
+        // Walks the bytes at `batch` (at most `LANES`) side by side, or in
+        // pieces that share the lanes, and records what the walks say.
+        let walk = |results: &mut ScanResults,
+                    hit: &mut Vec<bool>,
+                    batch: &[usize],
+                    pieces: bool| {
             let bytes: [&[u8]; LANES] = std::array::from_fn(|lane| {
                 batch
                     .get(lane)
@@ -338,8 +343,12 @@ impl GateCache {
                     .map_or(&[][..], |b| &**b)
             });
             let mut budget = self.build_time_left.get();
-            let found =
-                set.is_match_long_within(bytes.get(..batch.len()).unwrap_or_default(), &mut budget);
+            let found = if pieces {
+                set.is_match_long_within(bytes.get(..batch.len()).unwrap_or_default(), &mut budget)
+            } else {
+                // The lanes without a value walk nothing.
+                set.is_match_each_within(bytes, &mut budget)
+            };
             self.build_time_left.set(budget);
             for (&at, found) in batch.iter().zip(found) {
                 record(results, hit, at, found);
@@ -371,7 +380,7 @@ impl GateCache {
                 in_pieces[pieces_filled] = at;
                 pieces_filled += 1;
                 if pieces_filled == LANES {
-                    scan_in_pieces(&mut results, hit, &in_pieces);
+                    walk(&mut results, hit, &in_pieces, true);
                     pieces_filled = 0;
                 }
                 continue;
@@ -379,41 +388,21 @@ impl GateCache {
             batch[filled] = at;
             filled += 1;
             if filled == LANES {
-                let bytes = batch.map(|i| values.get(i).map_or(&[][..], |b| &**b));
-                let mut budget = self.build_time_left.get();
-                let found = set.is_match_each_within(bytes, &mut budget);
-                self.build_time_left.set(budget);
-                for (&at, found) in batch.iter().zip(found) {
-                    record(&mut results, hit, at, found);
-                }
+                walk(&mut results, hit, &batch, false);
                 filled = 0;
             }
         }
         if pieces_filled > 0 {
-            scan_in_pieces(
-                &mut results,
-                hit,
-                in_pieces.get(..pieces_filled).unwrap_or_default(),
-            );
+            let rest = in_pieces.get(..pieces_filled).unwrap_or_default();
+            walk(&mut results, hit, rest, true);
         }
         let rest = batch.get(..filled).unwrap_or_default();
         if let [at] = rest {
             let found = values.get(*at).and_then(|b| self.is_match(set, b));
             record(&mut results, hit, *at, found);
         } else if !rest.is_empty() {
-            // Several left: still side by side (the lanes without a value
-            // walk nothing).
-            let bytes: [&[u8]; LANES] = std::array::from_fn(|lane| {
-                rest.get(lane)
-                    .and_then(|&i| values.get(i))
-                    .map_or(&[][..], |b| &**b)
-            });
-            let mut budget = self.build_time_left.get();
-            let found = set.is_match_each_within(bytes, &mut budget);
-            self.build_time_left.set(budget);
-            for (&at, found) in rest.iter().zip(found) {
-                record(&mut results, hit, at, found);
-            }
+            // Several left: still side by side.
+            walk(&mut results, hit, rest, false);
         }
     }
 
