@@ -1580,3 +1580,56 @@ SecRule REQUEST_HEADERS "@within %{tx.allowed}" "id:4,phase:1,pass,log,t:lowerca
         }
     }
 }
+
+#[test]
+fn rules_that_need_a_missing_header_agree_with_full_evaluation() {
+    // The engine decides rules that cannot match without some named
+    // request header from which of those the request has
+    // (`shortcut/headers.rs`). Rule 4 matches when its header is missing;
+    // rule 5's head runs its effect before the chain looks for `Range`,
+    // so it must be evaluated; rule 8's header comes after phase 1.
+    let gated = engine(
+        r#"
+SecRule REQUEST_HEADERS:Content-Length "!@rx ^\d+$" "id:1,phase:1,pass,log"
+SecRule REQUEST_METHOD "@rx ^(?:GET|HEAD)$" "id:2,phase:1,pass,log,chain"
+    SecRule REQUEST_HEADERS:Content-Length "!@rx ^0?$"
+SecRule REQUEST_METHOD "@rx ^GET$" "id:3,phase:1,pass,log,chain"
+    SecRule &REQUEST_HEADERS:Transfer-Encoding "!@eq 0"
+SecRule &REQUEST_HEADERS:X-Count "@eq 0" "id:4,phase:1,pass,log"
+SecRule REQUEST_METHOD "@rx ^GET$" "id:5,phase:1,pass,nolog,setvar:tx.head=1,chain"
+    SecRule REQUEST_HEADERS:Range "@rx ."
+SecRule TX:head "@eq 1" "id:6,phase:1,pass,log"
+SecRule REQUEST_HEADERS:Range|REQUEST_HEADERS:If-Range "@rx ." "id:7,phase:2,pass,log"
+SecRule REQUEST_HEADERS:X-Late "@rx ." "id:8,phase:2,pass,log"
+"#,
+    );
+    let plain = per_rule(&gated);
+    type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
+    let cases: &[(Headers<'_>, &[u32])] = &[
+        (&[], &[4, 6]),
+        (&[(b"content-length", b"12x")], &[1, 2, 4, 6]),
+        (&[(b"Content-Length", b"0")], &[4, 6]),
+        (&[(b"TRANSFER-ENCODING", b"chunked")], &[3, 4, 6]),
+        (&[(b"X-Count", b"1")], &[6]),
+        (&[(b"Range", b"bytes=0-1")], &[4, 6, 7]),
+        (&[(b"If-Range", b"x")], &[4, 6, 7]),
+    ];
+    for (headers, expected) in cases {
+        for e in [&gated, &plain] {
+            for _ in 0..2 {
+                let found = ids(&request(e, b"/", headers, None));
+                assert_eq!(found, *expected, "{headers:?}");
+            }
+        }
+    }
+    // A header added between phases counts for the rules after it.
+    for e in [&gated, &plain] {
+        let mut tx = e.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        tx.add_request_header(b"Host", b"example.com");
+        let _ = tx.process_request_headers();
+        tx.add_request_header(b"X-Late", b"1");
+        let _ = tx.process_request_body();
+        assert_eq!(ids(&tx), vec![4, 6, 8]);
+    }
+}

@@ -10,6 +10,7 @@
 //! table holds, per phase entry, exactly what that decision needs, built
 //! once per engine.
 
+mod headers;
 mod unread;
 
 use std::cell::RefCell;
@@ -22,6 +23,7 @@ use crs_compiler::ir::variable::{Selector, Variable};
 use crs_compiler::program::{GatePlan, GateRef};
 use crs_compiler::CompiledRuleset;
 
+pub(crate) use headers::HeaderWatch;
 pub(crate) use unread::{prefix_read, stored_prefixes, UnreadStores};
 
 use crate::operator::numeric::{atoi, Comparison};
@@ -87,6 +89,9 @@ enum Shortcut {
         /// See [`Decision::StoresEach`].
         unread: Option<u32>,
     },
+    /// No match unless the request has, for each nonzero mask, one of
+    /// its watched headers (see [`HeaderWatch::needed_by`]).
+    NeedsHeaders([u64; 2]),
 }
 
 /// A member key in [`Shortcuts::keys`]; `slot` numbers the distinct keys
@@ -183,6 +188,8 @@ pub(crate) struct Shortcuts {
     /// Who else reads the stores of the [`Shortcut::StoresEach`] heads
     /// whose stores may be left out, by their `unread` index.
     unread: Vec<UnreadStores>,
+    /// The request headers the [`Shortcut::NeedsHeaders`] rules read.
+    headers: HeaderWatch,
 }
 
 impl Shortcuts {
@@ -190,6 +197,12 @@ impl Shortcuts {
     /// [`Decision::StoresEach`] index).
     pub(crate) fn unread_stores(&self, index: u32) -> Option<&UnreadStores> {
         self.unread.get(index as usize)
+    }
+
+    /// Which of the request headers the shortcuts watch `headers` has
+    /// (see [`Decision`]'s callers: worked out when phase 1 starts).
+    pub(crate) fn header_presence(&self, headers: &[crate::variables::Pair]) -> u64 {
+        self.headers.presence(headers)
     }
 
     /// The shortcuts of `rules` under `plan`'s gates.
@@ -255,8 +268,12 @@ impl Shortcuts {
             });
             return Shortcut::StoresEach { unread };
         }
-        self.tx_number(rule, entries)
-            .map_or(Shortcut::Evaluate, Shortcut::TxNumber)
+        if let Some(t) = self.tx_number(rule, entries) {
+            return Shortcut::TxNumber(t);
+        }
+        self.headers
+            .needed_by(rule)
+            .map_or(Shortcut::Evaluate, Shortcut::NeedsHeaders)
     }
 
     fn tx_number(&mut self, rule: &Rule, entries: usize) -> Option<TxNumber> {
@@ -391,8 +408,10 @@ impl Shortcuts {
     }
 
     /// What the shortcut of entry `entry` of phase `phase` (0–4) decides,
-    /// given the transaction's TX collection; `may_match` answers for a
-    /// gated rule whether its pattern hit a value this phase.
+    /// given the transaction's TX collection and which watched request
+    /// headers it has (`headers`, see [`Shortcuts::header_presence`];
+    /// `None` when not known); `may_match` answers for a gated rule
+    /// whether its pattern hit a value this phase.
     ///
     /// Inlined into the rule loop, TX comparisons (and `atoi`'s short
     /// cases) included, with `positions` borrowed only for those: the loop
@@ -407,10 +426,16 @@ impl Shortcuts {
         entry: usize,
         tx: &Collection,
         positions: &RefCell<TxPositions>,
+        headers: Option<u64>,
         may_match: impl FnOnce(GateRef) -> bool,
     ) -> Decision {
         match self.entry(phase, entry) {
             Some(Shortcut::Gate(gate)) if !may_match(*gate) => Decision::NoMatch,
+            Some(Shortcut::NeedsHeaders(masks))
+                if headers.is_some_and(|h| masks.iter().any(|&m| m != 0 && h & m == 0)) =>
+            {
+                Decision::NoMatch
+            }
             Some(Shortcut::TxNumber(t)) => self.decide_tx(t, tx, &mut positions.borrow_mut()),
             Some(Shortcut::StoresEach { unread }) => Decision::StoresEach { unread: *unread },
             _ => Decision::Evaluate,

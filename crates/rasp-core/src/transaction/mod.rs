@@ -92,6 +92,10 @@ pub struct Transaction {
     pub(crate) response_body_over_limit: bool,
     /// The error-log line of a body processor failure (v2 writes one).
     pub(crate) body_error_log: Option<String>,
+    /// Which of the request headers the engine's shortcuts watch this
+    /// request has (see `shortcut::HeaderWatch`), from when phase 1 starts;
+    /// `None` when not known (a header added since).
+    header_presence: Option<u64>,
     /// Rules that could not be evaluated this phase (operator errors).
     eval_errors: std::cell::RefCell<Vec<String>>,
     /// Every evaluation error of the transaction, for the audit record.
@@ -164,6 +168,7 @@ impl Transaction {
             request_body_over_limit: false,
             response_body_over_limit: false,
             body_error_log: None,
+            header_presence: None,
             eval_errors: std::cell::RefCell::default(),
             errors: Vec::new(),
         }
@@ -203,6 +208,7 @@ impl Transaction {
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
         let pair = self.pair(name, value);
         self.ex.request_headers.push(pair);
+        self.header_presence = None;
     }
 
     /// Phase 1: request line and headers.

@@ -139,6 +139,7 @@ impl Transaction {
             entry,
             &self.cols.tx,
             &self.tx_positions,
+            self.header_presence,
             |gate| self.rule_may_match(gate),
         );
         match decision {

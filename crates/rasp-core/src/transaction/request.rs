@@ -141,4 +141,5 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         };
     }
     tx.ex.reqbody_processor = tx.state.body_processor;
+    tx.header_presence = Some(tx.engine.shortcuts.header_presence(&tx.ex.request_headers));
 }

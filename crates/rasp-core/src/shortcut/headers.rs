@@ -1,0 +1,295 @@
+//! Rules that cannot match without one of some named request headers.
+//!
+//! Why: CRS's protocol rules read headers most requests do not send
+//! (`Content-Length`, `Content-Type` and `Transfer-Encoding` on a GET,
+//! `Range`, `Request-Range`), often in a chain after a head that does
+//! match (920170: a GET or HEAD, then its `Content-Length`). About a
+//! dozen such rules are evaluated in phase 1 of a benign GET, each
+//! costing the reads of a rule spread over the heap (its targets, its
+//! chain) to find that there is no value. Which of the watched headers a
+//! request has is worked out once, when phase 1 starts; the rule loop
+//! then decides these rules from one mask.
+
+use crs_compiler::ir::operator::OperatorKind;
+use crs_compiler::ir::rule::Rule;
+use crs_compiler::ir::variable::{Selector, Variable};
+
+use crate::operator::numeric::{atoi, Comparison};
+use crate::variables::Pair;
+
+/// The longest header name watched: longer ones are left to the rules.
+const LONGEST_NAME: usize = 40;
+
+/// The request header names the shortcuts watch, lower-cased, grouped by
+/// length; the position of a name among them is its bit in a presence
+/// mask (so at most 64 are watched).
+#[derive(Debug, Default)]
+pub(crate) struct HeaderWatch {
+    /// Each name with its bit, ordered by length.
+    names: Vec<(Box<[u8]>, u8)>,
+    /// `names[starts[n]..starts[n + 1]]` are the names of length `n`.
+    starts: Vec<usize>,
+}
+
+impl HeaderWatch {
+    /// The bit of `name`, given one if new; `None` when 64 names are
+    /// watched already or it is longer than `LONGEST_NAME`.
+    fn bit(&mut self, name: &str) -> Option<u64> {
+        let lower = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
+        if lower.len() > LONGEST_NAME {
+            return None;
+        }
+        if let Some((_, bit)) = self.names.iter().find(|(n, _)| *n == lower) {
+            return Some(1 << bit);
+        }
+        let bit = u8::try_from(self.names.len()).ok().filter(|&b| b < 64)?;
+        let at = self.names.partition_point(|(n, _)| n.len() <= lower.len());
+        self.names.insert(at, (lower, bit));
+        self.starts = (0..=LONGEST_NAME + 1)
+            .map(|len| self.names.partition_point(|(n, _)| n.len() < len))
+            .collect();
+        Some(1 << bit)
+    }
+
+    /// Which watched names `headers` has, as a mask of their bits.
+    pub(crate) fn presence(&self, headers: &[Pair]) -> u64 {
+        let mut mask = 0;
+        if self.names.is_empty() {
+            return mask;
+        }
+        for h in headers {
+            let len = h.name.len();
+            let (Some(&start), Some(&end)) = (self.starts.get(len), self.starts.get(len + 1))
+            else {
+                continue;
+            };
+            for (name, bit) in self.names.get(start..end).unwrap_or_default() {
+                if h.name.eq_ignore_ascii_case(name) {
+                    mask |= 1 << bit;
+                }
+            }
+        }
+        mask
+    }
+
+    /// The conditions under which `rule` may match, as masks of watched
+    /// headers: unless the request has one of the headers of each mask
+    /// (a mask of 0 says nothing), `rule` cannot match, and skipping it
+    /// cannot be told from evaluating it. `None` when no link of it says
+    /// so.
+    ///
+    /// A link says so when each of its targets is a named request header
+    /// (`REQUEST_HEADERS:Content-Length`): without the header there is no
+    /// value to test, negated operator or not; or the count of one
+    /// (`&REQUEST_HEADERS:Transfer-Encoding "!@eq 0"`) whose numeric
+    /// comparison does not hold for 0. Only a link reached without any
+    /// effect on the way qualifies: `eval_links` runs a matching link's
+    /// effects before it tries the next one, so the links before it must
+    /// have none (no `setvar`, `ctl` or the like, no `capture`) and an
+    /// operator that cannot fail (a failure is an engine error, see
+    /// `FailMode`). What else a partial match leaves (`MATCHED_VAR*`) is
+    /// cleared when the next rule starts.
+    pub(crate) fn needed_by(&mut self, rule: &Rule) -> Option<[u64; 2]> {
+        if rule.is_action {
+            return None;
+        }
+        let mut masks = [0u64; 2];
+        let mut found = 0;
+        for link in rule.links() {
+            if let Some(mask) = self.needed_by_link(link) {
+                if let Some(slot) = masks.get_mut(found) {
+                    *slot = mask;
+                    found += 1;
+                }
+            }
+            if !is_silent(link) {
+                break;
+            }
+        }
+        (found > 0).then_some(masks)
+    }
+
+    /// The mask of the headers `link` cannot match without (see
+    /// [`HeaderWatch::needed_by`]).
+    fn needed_by_link(&mut self, link: &Rule) -> Option<u64> {
+        if link.is_action || link.targets.is_empty() {
+            return None;
+        }
+        let mut mask = 0;
+        for target in &link.targets {
+            let Selector::Key(name) = &target.selector else {
+                return None;
+            };
+            if target.variable != Variable::RequestHeaders
+                || (target.count && !count_of_none_misses(link))
+            {
+                return None;
+            }
+            mask |= self.bit(name)?;
+        }
+        Some(mask)
+    }
+}
+
+/// Whether `link`'s operator, a numeric comparison with a literal, does
+/// not match a count of 0 (what `&REQUEST_HEADERS:x` is without `x`).
+/// False for any other operator, or when transformations would first
+/// change the count's text.
+fn count_of_none_misses(link: &Rule) -> bool {
+    let (comparison, argument) = match &link.operator.kind {
+        OperatorKind::Eq(m) => (Comparison::Eq, m),
+        OperatorKind::Ge(m) => (Comparison::Ge, m),
+        OperatorKind::Gt(m) => (Comparison::Gt, m),
+        OperatorKind::Le(m) => (Comparison::Le, m),
+        OperatorKind::Lt(m) => (Comparison::Lt, m),
+        _ => return false,
+    };
+    let Some(argument) = argument.as_literal() else {
+        return false;
+    };
+    link.transforms.is_empty()
+        && comparison.holds(0, atoi(argument.as_bytes())) == link.operator.negated
+}
+
+/// Whether a match of `link` leaves nothing behind once its rule is done:
+/// no effect, no capture, and an operator that cannot fail (only a
+/// pattern built from macros can).
+fn is_silent(link: &Rule) -> bool {
+    link.actions.effects.is_empty()
+        && !link.actions.capture
+        && !matches!(link.operator.kind, OperatorKind::RxMacro(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use crs_compiler::ir::rule::{Entry, Phase};
+
+    use super::HeaderWatch;
+
+    /// What `needed_by` says of each phase-1 rule of `text`, by id, with
+    /// the watched names each mask stands for.
+    fn needs(text: &str) -> Vec<(u32, Option<[Vec<String>; 2]>)> {
+        let rules = crs_compiler::Compiler::new()
+            .add_str("inline.conf", text)
+            .compile()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut watch = HeaderWatch::default();
+        let entries = &rules.phase(Phase::RequestHeaders).entries;
+        let found: Vec<_> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Rule(r) => Some((r.id, watch.needed_by(r))),
+                _ => None,
+            })
+            .collect();
+        let names = |mask: u64| -> Vec<String> {
+            let mut names: Vec<String> = watch
+                .names
+                .iter()
+                .filter(|(_, bit)| mask & (1 << bit) != 0)
+                .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        found
+            .into_iter()
+            .map(|(id, masks)| (id, masks.map(|[a, b]| [names(a), names(b)])))
+            .collect()
+    }
+
+    fn some(a: &[&str], b: &[&str]) -> Option<[Vec<String>; 2]> {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect();
+        Some([v(a), v(b)])
+    }
+
+    #[test]
+    fn a_rule_needs_headers_only_when_nothing_before_them_leaves_a_trace() {
+        let found = needs(
+            r#"
+SecRule REQUEST_HEADERS:Content-Length "!@rx ^\d+$" "id:1,phase:1,pass"
+SecRule REQUEST_METHOD "@rx ^GET$" "id:2,phase:1,pass,chain"
+    SecRule REQUEST_HEADERS:Content-Length "!@rx ^0$"
+SecRule REQUEST_METHOD "@rx ^GET$" "id:3,phase:1,pass,setvar:tx.a=1,chain"
+    SecRule REQUEST_HEADERS:Content-Length "!@rx ^0$"
+SecRule REQUEST_METHOD "@rx ^(GET)$" "id:4,phase:1,pass,capture,chain"
+    SecRule REQUEST_HEADERS:Content-Length "!@rx ^0$"
+SecRule REQUEST_METHOD "@rx ^%{tx.m}$" "id:5,phase:1,pass,chain"
+    SecRule REQUEST_HEADERS:Content-Length "!@rx ^0$"
+SecRule &REQUEST_HEADERS:Transfer-Encoding "!@eq 0" "id:6,phase:1,pass,chain"
+    SecRule &REQUEST_HEADERS:Content-Length "!@eq 0"
+SecRule &REQUEST_HEADERS:Content-Length "@eq 0" "id:7,phase:1,pass"
+SecRule &REQUEST_HEADERS:Content-Length "@lt 1" "id:8,phase:1,pass"
+SecRule &REQUEST_HEADERS:Content-Length "@gt 0" "id:9,phase:1,pass,t:length"
+SecRule &REQUEST_HEADERS:Content-Length "@rx 1" "id:10,phase:1,pass"
+SecRule &REQUEST_HEADERS:Range "@gt %{tx.n}" "id:11,phase:1,pass"
+SecRule REQUEST_HEADERS "@rx x" "id:12,phase:1,pass"
+SecRule REQUEST_HEADERS:/^x-/ "@rx x" "id:13,phase:1,pass"
+SecRule REQUEST_HEADERS:Range|ARGS:range "@rx x" "id:14,phase:1,pass"
+SecRule REQUEST_HEADERS:Range|REQUEST_HEADERS:If-Range "@rx x" "id:15,phase:1,pass"
+SecRule REQUEST_HEADERS:Accept "@rx ^$" "id:16,phase:1,pass,setvar:tx.b=1,chain"
+    SecRule REQUEST_HEADERS:User-Agent "@rx x"
+SecAction "id:17,phase:1,pass,setvar:tx.c=1"
+"#,
+        );
+        let cl: &[&str] = &["content-length"];
+        let expected = vec![
+            (1, some(cl, &[])),
+            (2, some(cl, &[])),
+            // The head's setvar, its capture (TX:0) or a pattern that may
+            // fail to compile would be skipped with it.
+            (3, None),
+            (4, None),
+            (5, None),
+            // `!@eq 0` fails on a count of 0, for both links.
+            (6, some(&["transfer-encoding"], cl)),
+            // Each of these may match (or does) without the header.
+            (7, None),
+            (8, None),
+            (9, None),
+            (10, None),
+            (11, None),
+            (12, None),
+            (13, None),
+            (14, None),
+            (15, some(&["if-range", "range"], &[])),
+            // The chain's header comes after the head's effect.
+            (16, some(&["accept"], &[])),
+            (17, None),
+        ];
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn presence_finds_watched_names_in_any_case() {
+        let mut watch = HeaderWatch::default();
+        let [a, b, c] = ["Content-Length", "range", "X-A"].map(|n| watch.bit(n).unwrap_or(0));
+        assert_eq!(watch.bit("CONTENT-LENGTH"), Some(a), "one bit per name");
+        let pairs = |names: &[&str]| -> Vec<crate::variables::Pair> {
+            names
+                .iter()
+                .map(|n| crate::variables::Pair::new(n.as_bytes(), b"v".as_slice()))
+                .collect()
+        };
+        assert_eq!(watch.presence(&pairs(&[])), 0);
+        assert_eq!(watch.presence(&pairs(&["content-LENGTH", "Host"])), a);
+        assert_eq!(watch.presence(&pairs(&["x-a", "RANGE", "Ranges"])), b | c);
+        assert_eq!(
+            watch.presence(&pairs(&["x-b", "rangE", "Content-Length"])),
+            a | b
+        );
+        let long = "x".repeat(super::LONGEST_NAME + 1);
+        assert_eq!(watch.bit(&long), None);
+        assert_eq!(watch.presence(&pairs(&[&long])), 0);
+    }
+
+    #[test]
+    fn at_most_64_names_are_watched() {
+        let mut watch = HeaderWatch::default();
+        for i in 0..64 {
+            assert_eq!(watch.bit(&format!("h{i}")), Some(1 << i));
+        }
+        assert_eq!(watch.bit("h64"), None);
+        assert_eq!(watch.bit("h63"), Some(1 << 63));
+    }
+}
