@@ -1633,3 +1633,59 @@ SecRule REQUEST_HEADERS:X-Late "@rx ." "id:8,phase:2,pass,log"
         assert_eq!(ids(&tx), vec![4, 6, 8]);
     }
 }
+
+#[test]
+fn rules_that_need_a_missing_response_header_agree_with_full_evaluation() {
+    // As above for `RESPONSE_HEADERS` (CRS's response files start with a
+    // rule on `Content-Encoding`): known when phase 3 starts, forgotten
+    // when a response header is added after.
+    let gated = engine(
+        r#"
+SecRule RESPONSE_HEADERS:Content-Encoding "@pm gzip br" "id:1,phase:3,pass,log"
+SecRule RESPONSE_STATUS "@rx ^200$" "id:2,phase:4,pass,log,chain"
+    SecRule RESPONSE_HEADERS:X-Late|REQUEST_HEADERS:X-Late "@rx ."
+SecRule &RESPONSE_HEADERS:Content-Encoding "!@eq 0" "id:3,phase:4,pass,log"
+"#,
+    );
+    let plain = per_rule(&gated);
+    type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
+    let exchange = |e: &Engine, request: Headers<'_>, response: Headers<'_>, late: Headers<'_>| {
+        let mut tx = e.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        tx.add_request_header(b"Host", b"example.com");
+        for (n, v) in request {
+            tx.add_request_header(n, v);
+        }
+        let _ = tx.process_request_headers();
+        let _ = tx.process_request_body();
+        for (n, v) in response {
+            tx.add_response_header(n, v);
+        }
+        let _ = tx.process_response_headers(200, b"HTTP/1.1");
+        for (n, v) in late {
+            tx.add_response_header(n, v);
+        }
+        let _ = tx.process_response_body();
+        tx.process_logging();
+        ids(&tx)
+    };
+    let cases: &[(Headers<'_>, Headers<'_>, Headers<'_>, &[u32])] = &[
+        (&[], &[], &[], &[]),
+        (&[], &[(b"Content-Encoding", b"gzip")], &[], &[1, 3]),
+        (&[], &[(b"content-encoding", b"identity")], &[], &[3]),
+        // A request header of that name is not a response header.
+        (&[(b"Content-Encoding", b"gzip")], &[], &[], &[]),
+        (&[(b"X-Late", b"1")], &[], &[], &[2]),
+        (&[], &[(b"X-Late", b"1")], &[], &[2]),
+        (&[], &[], &[(b"X-Late", b"1")], &[2]),
+        (&[], &[], &[(b"Content-Encoding", b"br")], &[3]),
+    ];
+    for (request, response, late, expected) in cases {
+        for e in [&gated, &plain] {
+            for _ in 0..2 {
+                let found = exchange(e, request, response, late);
+                assert_eq!(found, *expected, "{request:?} {response:?} {late:?}");
+            }
+        }
+    }
+}

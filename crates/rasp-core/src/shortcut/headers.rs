@@ -1,14 +1,17 @@
-//! Rules that cannot match without one of some named request headers.
+//! Rules that cannot match without one of some named request or response
+//! headers.
 //!
 //! Why: CRS's protocol rules read headers most requests do not send
 //! (`Content-Length`, `Content-Type` and `Transfer-Encoding` on a GET,
 //! `Range`, `Request-Range`), often in a chain after a head that does
-//! match (920170: a GET or HEAD, then its `Content-Length`). About a
-//! dozen such rules are evaluated in phase 1 of a benign GET, each
-//! costing the reads of a rule spread over the heap (its targets, its
-//! chain) to find that there is no value. Which of the watched headers a
-//! request has is worked out once, when phase 1 starts; the rule loop
-//! then decides these rules from one mask.
+//! match (920170: a GET or HEAD, then its `Content-Length`), and each of
+//! its response files starts with a rule on `Content-Encoding`, which most
+//! responses do not have. About a dozen such rules are evaluated in phase
+//! 1 of a benign GET and seven in its phase 4, each costing the reads of a
+//! rule spread over the heap (its targets, its chain) to find that there
+//! is no value. Which of the watched headers a request has is worked out
+//! once, when phase 1 starts, and which a response has when phase 3
+//! starts; the rule loop then decides these rules from one mask.
 
 use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::Rule;
@@ -20,42 +23,84 @@ use crate::variables::Pair;
 /// The longest header name watched: longer ones are left to the rules.
 const LONGEST_NAME: usize = 40;
 
-/// The request header names the shortcuts watch, lower-cased, grouped by
-/// length; the position of a name among them is its bit in a presence
-/// mask (so at most 64 are watched).
+/// Whose headers a watched name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeaderSide {
+    /// `REQUEST_HEADERS`.
+    Request,
+    /// `RESPONSE_HEADERS`.
+    Response,
+}
+
+/// The header names the shortcuts watch, lower-cased, grouped by length;
+/// the position of a name among them is its bit in a presence mask (so at
+/// most 64 are watched, request and response names together).
 #[derive(Debug, Default)]
 pub(crate) struct HeaderWatch {
-    /// Each name with its bit, ordered by length.
-    names: Vec<(Box<[u8]>, u8)>,
+    /// Each name with its side and bit, ordered by length.
+    names: Vec<(Box<[u8]>, HeaderSide, u8)>,
     /// `names[starts[n]..starts[n + 1]]` are the names of length `n`.
     starts: Vec<usize>,
+    /// The bits of the response headers' names.
+    response_bits: u64,
+}
+
+/// Which watched headers a transaction is known to have or lack: a bit of
+/// `known` is set from when its side's presence was worked out until a
+/// header of that side is added.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HeaderPresence {
+    /// The bits whose presence is known.
+    pub(crate) known: u64,
+    /// Of those, the headers there.
+    pub(crate) present: u64,
 }
 
 impl HeaderWatch {
-    /// The bit of `name`, given one if new; `None` when 64 names are
-    /// watched already or it is longer than `LONGEST_NAME`.
-    fn bit(&mut self, name: &str) -> Option<u64> {
+    /// The bit of `name` on `side`, given one if new; `None` when 64
+    /// names are watched already or it is longer than `LONGEST_NAME`.
+    fn bit(&mut self, side: HeaderSide, name: &str) -> Option<u64> {
         let lower = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
         if lower.len() > LONGEST_NAME {
             return None;
         }
-        if let Some((_, bit)) = self.names.iter().find(|(n, _)| *n == lower) {
+        let known = self
+            .names
+            .iter()
+            .find(|(n, s, _)| *n == lower && *s == side);
+        if let Some((_, _, bit)) = known {
             return Some(1 << bit);
         }
         let bit = u8::try_from(self.names.len()).ok().filter(|&b| b < 64)?;
-        let at = self.names.partition_point(|(n, _)| n.len() <= lower.len());
-        self.names.insert(at, (lower, bit));
+        let at = self
+            .names
+            .partition_point(|(n, _, _)| n.len() <= lower.len());
+        self.names.insert(at, (lower, side, bit));
         self.starts = (0..=LONGEST_NAME + 1)
-            .map(|len| self.names.partition_point(|(n, _)| n.len() < len))
+            .map(|len| self.names.partition_point(|(n, _, _)| n.len() < len))
             .collect();
+        if side == HeaderSide::Response {
+            self.response_bits |= 1 << bit;
+        }
         Some(1 << bit)
     }
 
-    /// Which watched names `headers` has, as a mask of their bits.
-    pub(crate) fn presence(&self, headers: &[Pair]) -> u64 {
-        let mut mask = 0;
+    /// The bits of `side`'s names.
+    pub(crate) fn side_bits(&self, side: HeaderSide) -> u64 {
+        match side {
+            HeaderSide::Request => !self.response_bits,
+            HeaderSide::Response => self.response_bits,
+        }
+    }
+
+    /// `presence` with the watched names of `side` worked out from
+    /// `headers` (that side's headers): known from now on.
+    pub(crate) fn learn(&self, side: HeaderSide, headers: &[Pair], presence: &mut HeaderPresence) {
+        let bits = self.side_bits(side);
+        presence.known |= bits;
+        presence.present &= !bits;
         if self.names.is_empty() {
-            return mask;
+            return;
         }
         for h in headers {
             let len = h.name.len();
@@ -63,13 +108,12 @@ impl HeaderWatch {
             else {
                 continue;
             };
-            for (name, bit) in self.names.get(start..end).unwrap_or_default() {
-                if h.name.eq_ignore_ascii_case(name) {
-                    mask |= 1 << bit;
+            for (name, s, bit) in self.names.get(start..end).unwrap_or_default() {
+                if *s == side && h.name.eq_ignore_ascii_case(name) {
+                    presence.present |= 1 << bit;
                 }
             }
         }
-        mask
     }
 
     /// The conditions under which `rule` may match, as masks of watched
@@ -78,9 +122,10 @@ impl HeaderWatch {
     /// cannot be told from evaluating it. `None` when no link of it says
     /// so.
     ///
-    /// A link says so when each of its targets is a named request header
-    /// (`REQUEST_HEADERS:Content-Length`): without the header there is no
-    /// value to test, negated operator or not; or the count of one
+    /// A link says so when each of its targets is a named request or
+    /// response header (`REQUEST_HEADERS:Content-Length`): without the
+    /// header there is no value to test, negated operator or not; or the
+    /// count of one
     /// (`&REQUEST_HEADERS:Transfer-Encoding "!@eq 0"`) whose numeric
     /// comparison does not hold for 0. Only a link reached without any
     /// effect on the way qualifies: `eval_links` runs a matching link's
@@ -120,12 +165,15 @@ impl HeaderWatch {
             let Selector::Key(name) = &target.selector else {
                 return None;
             };
-            if target.variable != Variable::RequestHeaders
-                || (target.count && !count_of_none_misses(link))
-            {
+            let side = match target.variable {
+                Variable::RequestHeaders => HeaderSide::Request,
+                Variable::ResponseHeaders => HeaderSide::Response,
+                _ => return None,
+            };
+            if target.count && !count_of_none_misses(link) {
                 return None;
             }
-            mask |= self.bit(name)?;
+            mask |= self.bit(side, name)?;
         }
         Some(mask)
     }
@@ -164,19 +212,21 @@ fn is_silent(link: &Rule) -> bool {
 mod tests {
     use crs_compiler::ir::rule::{Entry, Phase};
 
-    use super::HeaderWatch;
+    use super::{HeaderPresence, HeaderSide, HeaderWatch};
+    use crate::variables::Pair;
 
-    /// What `needed_by` says of each phase-1 rule of `text`, by id, with
-    /// the watched names each mask stands for.
+    /// What `needed_by` says of each rule of `text` (phases 1 and 4), by
+    /// id, with the watched names each mask stands for (a response
+    /// header's name after `response:`).
     fn needs(text: &str) -> Vec<(u32, Option<[Vec<String>; 2]>)> {
         let rules = crs_compiler::Compiler::new()
             .add_str("inline.conf", text)
             .compile()
             .unwrap_or_else(|e| panic!("{e}"));
         let mut watch = HeaderWatch::default();
-        let entries = &rules.phase(Phase::RequestHeaders).entries;
-        let found: Vec<_> = entries
-            .iter()
+        let found: Vec<_> = [Phase::RequestHeaders, Phase::ResponseBody]
+            .into_iter()
+            .flat_map(|p| rules.phase(p).entries.iter())
             .filter_map(|e| match e {
                 Entry::Rule(r) => Some((r.id, watch.needed_by(r))),
                 _ => None,
@@ -186,8 +236,14 @@ mod tests {
             let mut names: Vec<String> = watch
                 .names
                 .iter()
-                .filter(|(_, bit)| mask & (1 << bit) != 0)
-                .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
+                .filter(|(_, _, bit)| mask & (1 << bit) != 0)
+                .map(|(n, side, _)| {
+                    let n = String::from_utf8_lossy(n);
+                    match side {
+                        HeaderSide::Request => n.into_owned(),
+                        HeaderSide::Response => format!("response:{n}"),
+                    }
+                })
                 .collect();
             names.sort();
             names
@@ -230,6 +286,9 @@ SecRule REQUEST_HEADERS:Range|REQUEST_HEADERS:If-Range "@rx x" "id:15,phase:1,pa
 SecRule REQUEST_HEADERS:Accept "@rx ^$" "id:16,phase:1,pass,setvar:tx.b=1,chain"
     SecRule REQUEST_HEADERS:User-Agent "@rx x"
 SecAction "id:17,phase:1,pass,setvar:tx.c=1"
+SecRule RESPONSE_HEADERS:Content-Encoding "@pm gzip br" "id:18,phase:4,pass"
+SecRule RESPONSE_HEADERS:Range|REQUEST_HEADERS:Range "@rx x" "id:19,phase:4,pass"
+SecRule RESPONSE_HEADERS "@rx x" "id:20,phase:4,pass"
 "#,
         );
         let cl: &[&str] = &["content-length"];
@@ -256,40 +315,66 @@ SecAction "id:17,phase:1,pass,setvar:tx.c=1"
             // The chain's header comes after the head's effect.
             (16, some(&["accept"], &[])),
             (17, None),
+            (18, some(&["response:content-encoding"], &[])),
+            (19, some(&["range", "response:range"], &[])),
+            (20, None),
         ];
         assert_eq!(found, expected);
     }
 
     #[test]
-    fn presence_finds_watched_names_in_any_case() {
+    fn presence_finds_watched_names_in_any_case_on_their_side() {
         let mut watch = HeaderWatch::default();
-        let [a, b, c] = ["Content-Length", "range", "X-A"].map(|n| watch.bit(n).unwrap_or(0));
-        assert_eq!(watch.bit("CONTENT-LENGTH"), Some(a), "one bit per name");
-        let pairs = |names: &[&str]| -> Vec<crate::variables::Pair> {
+        let request = HeaderSide::Request;
+        let response = HeaderSide::Response;
+        let mut bit = |side, name| watch.bit(side, name).unwrap_or(0);
+        let [a, b, c] = ["Content-Length", "range", "X-A"].map(|n| bit(request, n));
+        let d = bit(response, "Range");
+        assert_eq!(
+            watch.bit(request, "CONTENT-LENGTH"),
+            Some(a),
+            "one bit per name"
+        );
+        assert_ne!(b, d, "one bit per side");
+        let pairs = |names: &[&str]| -> Vec<Pair> {
             names
                 .iter()
-                .map(|n| crate::variables::Pair::new(n.as_bytes(), b"v".as_slice()))
+                .map(|n| Pair::new(n.as_bytes(), b"v".as_slice()))
                 .collect()
         };
-        assert_eq!(watch.presence(&pairs(&[])), 0);
-        assert_eq!(watch.presence(&pairs(&["content-LENGTH", "Host"])), a);
-        assert_eq!(watch.presence(&pairs(&["x-a", "RANGE", "Ranges"])), b | c);
+        let learn = |side, names: &[&str], presence: &mut HeaderPresence| {
+            watch.learn(side, &pairs(names), presence);
+        };
+        let mut p = HeaderPresence::default();
+        learn(request, &[], &mut p);
+        assert_eq!((p.known & (a | b | c | d), p.present), (a | b | c, 0));
+        learn(request, &["content-LENGTH", "Host"], &mut p);
+        assert_eq!(p.present, a);
+        learn(request, &["x-a", "RANGE", "Ranges"], &mut p);
+        assert_eq!(p.present, b | c, "learnt again from scratch");
+        learn(response, &["range"], &mut p);
         assert_eq!(
-            watch.presence(&pairs(&["x-b", "rangE", "Content-Length"])),
-            a | b
+            (p.known & (a | b | c | d), p.present),
+            (a | b | c | d, b | c | d)
         );
+        learn(response, &["Content-Length"], &mut p);
+        assert_eq!(p.present, b | c, "a request name is not a response's");
         let long = "x".repeat(super::LONGEST_NAME + 1);
-        assert_eq!(watch.bit(&long), None);
-        assert_eq!(watch.presence(&pairs(&[&long])), 0);
+        assert_eq!(watch.bit(request, &long), None);
     }
 
     #[test]
     fn at_most_64_names_are_watched() {
         let mut watch = HeaderWatch::default();
-        for i in 0..64 {
-            assert_eq!(watch.bit(&format!("h{i}")), Some(1 << i));
+        for i in 0..63 {
+            assert_eq!(
+                watch.bit(HeaderSide::Request, &format!("h{i}")),
+                Some(1 << i)
+            );
         }
-        assert_eq!(watch.bit("h64"), None);
-        assert_eq!(watch.bit("h63"), Some(1 << 63));
+        assert_eq!(watch.bit(HeaderSide::Response, "h0"), Some(1 << 63));
+        assert_eq!(watch.bit(HeaderSide::Request, "h64"), None);
+        assert_eq!(watch.bit(HeaderSide::Request, "h62"), Some(1 << 62));
+        assert_eq!(watch.side_bits(HeaderSide::Response), 1 << 63);
     }
 }

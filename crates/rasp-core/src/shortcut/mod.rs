@@ -23,7 +23,7 @@ use crs_compiler::ir::variable::{Selector, Variable};
 use crs_compiler::program::{GatePlan, GateRef};
 use crs_compiler::CompiledRuleset;
 
-pub(crate) use headers::HeaderWatch;
+pub(crate) use headers::{HeaderPresence, HeaderSide, HeaderWatch};
 pub(crate) use unread::{prefix_read, stored_prefixes, UnreadStores};
 
 use crate::operator::numeric::{atoi, Comparison};
@@ -89,7 +89,7 @@ enum Shortcut {
         /// See [`Decision::StoresEach`].
         unread: Option<u32>,
     },
-    /// No match unless the request has, for each nonzero mask, one of
+    /// No match unless the exchange has, for each nonzero mask, one of
     /// its watched headers (see [`HeaderWatch::needed_by`]).
     NeedsHeaders([u64; 2]),
 }
@@ -188,7 +188,7 @@ pub(crate) struct Shortcuts {
     /// Who else reads the stores of the [`Shortcut::StoresEach`] heads
     /// whose stores may be left out, by their `unread` index.
     unread: Vec<UnreadStores>,
-    /// The request headers the [`Shortcut::NeedsHeaders`] rules read.
+    /// The headers the [`Shortcut::NeedsHeaders`] rules read.
     headers: HeaderWatch,
 }
 
@@ -199,10 +199,22 @@ impl Shortcuts {
         self.unread.get(index as usize)
     }
 
-    /// Which of the request headers the shortcuts watch `headers` has
-    /// (see [`Decision`]'s callers: worked out when phase 1 starts).
-    pub(crate) fn header_presence(&self, headers: &[crate::variables::Pair]) -> u64 {
-        self.headers.presence(headers)
+    /// Works out which of the headers of `side` the shortcuts watch
+    /// `headers` has, into `presence` (when phase 1 starts for the
+    /// request's, phase 3 for the response's).
+    pub(crate) fn learn_headers(
+        &self,
+        side: HeaderSide,
+        headers: &[crate::variables::Pair],
+        presence: &mut HeaderPresence,
+    ) {
+        self.headers.learn(side, headers, presence);
+    }
+
+    /// Forgets what `presence` knows of the headers of `side` (one was
+    /// added).
+    pub(crate) fn forget_headers(&self, side: HeaderSide, presence: &mut HeaderPresence) {
+        presence.known &= !self.headers.side_bits(side);
     }
 
     /// The shortcuts of `rules` under `plan`'s gates.
@@ -408,10 +420,10 @@ impl Shortcuts {
     }
 
     /// What the shortcut of entry `entry` of phase `phase` (0–4) decides,
-    /// given the transaction's TX collection and which watched request
-    /// headers it has (`headers`, see [`Shortcuts::header_presence`];
-    /// `None` when not known); `may_match` answers for a gated rule
-    /// whether its pattern hit a value this phase.
+    /// given the transaction's TX collection and which watched headers
+    /// it is known to have (`headers`, see [`Shortcuts::learn_headers`]);
+    /// `may_match` answers for a gated rule whether its pattern hit a
+    /// value this phase.
     ///
     /// Inlined into the rule loop, TX comparisons (and `atoi`'s short
     /// cases) included, with `positions` borrowed only for those: the loop
@@ -426,13 +438,15 @@ impl Shortcuts {
         entry: usize,
         tx: &Collection,
         positions: &RefCell<TxPositions>,
-        headers: Option<u64>,
+        headers: HeaderPresence,
         may_match: impl FnOnce(GateRef) -> bool,
     ) -> Decision {
         match self.entry(phase, entry) {
             Some(Shortcut::Gate(gate)) if !may_match(*gate) => Decision::NoMatch,
             Some(Shortcut::NeedsHeaders(masks))
-                if headers.is_some_and(|h| masks.iter().any(|&m| m != 0 && h & m == 0)) =>
+                if masks
+                    .iter()
+                    .any(|&m| m != 0 && m & !headers.known == 0 && m & headers.present == 0) =>
             {
                 Decision::NoMatch
             }

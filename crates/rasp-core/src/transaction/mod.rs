@@ -92,10 +92,11 @@ pub struct Transaction {
     pub(crate) response_body_over_limit: bool,
     /// The error-log line of a body processor failure (v2 writes one).
     pub(crate) body_error_log: Option<String>,
-    /// Which of the request headers the engine's shortcuts watch this
-    /// request has (see `shortcut::HeaderWatch`), from when phase 1 starts;
-    /// `None` when not known (a header added since).
-    header_presence: Option<u64>,
+    /// Which of the headers the engine's shortcuts watch this exchange
+    /// has (see `shortcut::HeaderWatch`): the request's from when phase 1
+    /// starts, the response's from when phase 3 starts, until a header of
+    /// that side is added.
+    header_presence: crate::shortcut::HeaderPresence,
     /// Rules that could not be evaluated this phase (operator errors).
     eval_errors: std::cell::RefCell<Vec<String>>,
     /// Every evaluation error of the transaction, for the audit record.
@@ -168,7 +169,7 @@ impl Transaction {
             request_body_over_limit: false,
             response_body_over_limit: false,
             body_error_log: None,
-            header_presence: None,
+            header_presence: crate::shortcut::HeaderPresence::default(),
             eval_errors: std::cell::RefCell::default(),
             errors: Vec::new(),
         }
@@ -208,7 +209,10 @@ impl Transaction {
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
         let pair = self.pair(name, value);
         self.ex.request_headers.push(pair);
-        self.header_presence = None;
+        let side = crate::shortcut::HeaderSide::Request;
+        self.engine
+            .shortcuts
+            .forget_headers(side, &mut self.header_presence);
     }
 
     /// Phase 1: request line and headers.
@@ -237,6 +241,10 @@ impl Transaction {
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
         let pair = self.pair(name, value);
         self.ex.response_headers.push(pair);
+        let side = crate::shortcut::HeaderSide::Response;
+        self.engine
+            .shortcuts
+            .forget_headers(side, &mut self.header_presence);
     }
 
     /// Phase 3: response status and headers.
@@ -362,6 +370,13 @@ impl Transaction {
                 if let Some(v) = body::finish_request(self) {
                     return v;
                 }
+            }
+            if p == Phase::ResponseHeaders {
+                let side = crate::shortcut::HeaderSide::Response;
+                let headers = &self.ex.response_headers;
+                self.engine
+                    .shortcuts
+                    .learn_headers(side, headers, &mut self.header_presence);
             }
             if p == Phase::ResponseBody {
                 body::finish_response(self);
