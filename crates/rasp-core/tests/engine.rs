@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{assert_modes_agree, engine, ids, per_rule, request, run};
+use common::{assert_modes_agree, engine, exchange_ids, ids, per_rule, request, run, Headers};
 use rasp_core::{Engine, EngineConfig, Transaction, Verdict};
 
 #[test]
@@ -302,22 +302,8 @@ SecRule &REQUEST_HEADERS "@eq 2" "id:2,phase:1,pass,log"
 SecRule RESPONSE_HEADERS:Y "@streq b" "id:3,phase:3,pass,log"
 "#,
     );
-    let exchange = |headers: &[(&[u8], &[u8])], response: &[(&[u8], &[u8])]| {
-        let mut tx = e.transaction();
-        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
-        tx.add_request_header(b"Host", b"example.com");
-        for (n, v) in headers {
-            tx.add_request_header(n, v);
-        }
-        let _ = tx.process_request_headers();
-        let _ = tx.process_request_body();
-        for (n, v) in response {
-            tx.add_response_header(n, v);
-        }
-        let _ = tx.process_response_headers(200, b"HTTP/1.1");
-        tx.process_logging();
-        ids(&tx)
-    };
+    let exchange =
+        |request: Headers<'_>, response: Headers<'_>| exchange_ids(&e, request, response, &[]);
     let long = "a long header value that leaves a large buffer behind".repeat(4);
     let first = exchange(
         &[(b"X", long.as_bytes()), (b"Z", b"zzz")],
@@ -1604,7 +1590,6 @@ SecRule REQUEST_HEADERS:X-Late "@rx ." "id:8,phase:2,pass,log"
 "#,
     );
     let plain = per_rule(&gated);
-    type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
     let cases: &[(Headers<'_>, &[u32])] = &[
         (&[], &[4, 6]),
         (&[(b"content-length", b"12x")], &[1, 2, 4, 6]),
@@ -1648,27 +1633,6 @@ SecRule &RESPONSE_HEADERS:Content-Encoding "!@eq 0" "id:3,phase:4,pass,log"
 "#,
     );
     let plain = per_rule(&gated);
-    type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
-    let exchange = |e: &Engine, request: Headers<'_>, response: Headers<'_>, late: Headers<'_>| {
-        let mut tx = e.transaction();
-        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
-        tx.add_request_header(b"Host", b"example.com");
-        for (n, v) in request {
-            tx.add_request_header(n, v);
-        }
-        let _ = tx.process_request_headers();
-        let _ = tx.process_request_body();
-        for (n, v) in response {
-            tx.add_response_header(n, v);
-        }
-        let _ = tx.process_response_headers(200, b"HTTP/1.1");
-        for (n, v) in late {
-            tx.add_response_header(n, v);
-        }
-        let _ = tx.process_response_body();
-        tx.process_logging();
-        ids(&tx)
-    };
     let cases: &[(Headers<'_>, Headers<'_>, Headers<'_>, &[u32])] = &[
         (&[], &[], &[], &[]),
         (&[], &[(b"Content-Encoding", b"gzip")], &[], &[1, 3]),
@@ -1683,7 +1647,7 @@ SecRule &RESPONSE_HEADERS:Content-Encoding "!@eq 0" "id:3,phase:4,pass,log"
     for (request, response, late, expected) in cases {
         for e in [&gated, &plain] {
             for _ in 0..2 {
-                let found = exchange(e, request, response, late);
+                let found = exchange_ids(e, request, response, late);
                 assert_eq!(found, *expected, "{request:?} {response:?} {late:?}");
             }
         }

@@ -269,14 +269,10 @@ pub(crate) fn run(
                 o.hit(|| format!("String match within \"{}\"", lossy(&expand(m, scope))));
             }
         }
-        K::Eq(m) | K::Ge(m) | K::Gt(m) | K::Le(m) | K::Lt(m) => {
+        K::Eq(_) | K::Ge(_) | K::Gt(_) | K::Le(_) | K::Lt(_) => {
             use crate::operator::numeric::{atoi, Comparison};
-            let comparison = match &op.kind {
-                K::Eq(_) => Comparison::Eq,
-                K::Ge(_) => Comparison::Ge,
-                K::Gt(_) => Comparison::Gt,
-                K::Le(_) => Comparison::Le,
-                _ => Comparison::Lt,
+            let Some((comparison, m)) = Comparison::of(&op.kind) else {
+                return;
             };
             let argument = expand(m, scope);
             if comparison.matches(value, &argument) {

@@ -7,6 +7,9 @@
 //! the `long` range saturates and the result then wraps to 32 bits.
 //! The value is copied as a C string first, so a NUL byte ends it.
 
+use crs_compiler::ir::macros::MacroString;
+use crs_compiler::ir::operator::OperatorKind;
+
 /// C `atoi` as glibc on a 64-bit system computes it.
 // Inlined with its short cases into the TX comparisons of the rule loop
 // (about 165 per benign GET), the general walk out of line.
@@ -79,6 +82,19 @@ pub enum Comparison {
 }
 
 impl Comparison {
+    /// The comparison of a numeric operator (`@eq` … `@lt`) and its
+    /// argument; `None` for any other operator.
+    pub fn of(kind: &OperatorKind) -> Option<(Comparison, &MacroString)> {
+        match kind {
+            OperatorKind::Eq(m) => Some((Comparison::Eq, m)),
+            OperatorKind::Ge(m) => Some((Comparison::Ge, m)),
+            OperatorKind::Gt(m) => Some((Comparison::Gt, m)),
+            OperatorKind::Le(m) => Some((Comparison::Le, m)),
+            OperatorKind::Lt(m) => Some((Comparison::Lt, m)),
+            _ => None,
+        }
+    }
+
     /// Compares `atoi(value)` with `atoi(argument)`.
     pub fn matches(self, value: &[u8], argument: &[u8]) -> bool {
         self.holds(atoi(value), atoi(argument))

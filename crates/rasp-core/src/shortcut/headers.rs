@@ -184,13 +184,8 @@ impl HeaderWatch {
 /// False for any other operator, or when transformations would first
 /// change the count's text.
 fn count_of_none_misses(link: &Rule) -> bool {
-    let (comparison, argument) = match &link.operator.kind {
-        OperatorKind::Eq(m) => (Comparison::Eq, m),
-        OperatorKind::Ge(m) => (Comparison::Ge, m),
-        OperatorKind::Gt(m) => (Comparison::Gt, m),
-        OperatorKind::Le(m) => (Comparison::Le, m),
-        OperatorKind::Lt(m) => (Comparison::Lt, m),
-        _ => return false,
+    let Some((comparison, argument)) = Comparison::of(&link.operator.kind) else {
+        return false;
     };
     let Some(argument) = argument.as_literal() else {
         return false;

@@ -302,14 +302,7 @@ impl Shortcuts {
         {
             return None;
         }
-        let (comparison, argument) = match &rule.operator.kind {
-            OperatorKind::Eq(m) => (Comparison::Eq, m),
-            OperatorKind::Ge(m) => (Comparison::Ge, m),
-            OperatorKind::Gt(m) => (Comparison::Gt, m),
-            OperatorKind::Le(m) => (Comparison::Le, m),
-            OperatorKind::Lt(m) => (Comparison::Lt, m),
-            _ => return None,
-        };
+        let (comparison, argument) = Comparison::of(&rule.operator.kind)?;
         let argument = self.argument(argument)?;
         let a = &rule.actions;
         // A match that leaves no record and does not disrupt only runs

@@ -69,6 +69,38 @@ pub fn request(
     tx
 }
 
+/// Headers as the tests write them: name and value.
+pub type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
+
+/// Runs `GET /` through every phase, with `request` headers after Host,
+/// `response` headers before phase 3 and `late` ones after it; the ids of
+/// the logged matches.
+pub fn exchange_ids(
+    engine: &Engine,
+    request: Headers<'_>,
+    response: Headers<'_>,
+    late: Headers<'_>,
+) -> Vec<u32> {
+    let mut tx = engine.transaction();
+    tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+    tx.add_request_header(b"Host", b"example.com");
+    for (n, v) in request {
+        tx.add_request_header(n, v);
+    }
+    let _ = tx.process_request_headers();
+    let _ = tx.process_request_body();
+    for (n, v) in response {
+        tx.add_response_header(n, v);
+    }
+    let _ = tx.process_response_headers(200, b"HTTP/1.1");
+    for (n, v) in late {
+        tx.add_response_header(n, v);
+    }
+    let _ = tx.process_response_body();
+    tx.process_logging();
+    ids(&tx)
+}
+
 /// Runs a GET (and optional form body) through phases 1–2 and 5.
 pub fn run(engine: &Engine, uri: &str, body: Option<&str>) -> Transaction {
     let form: &[(&[u8], &[u8])] = &[(b"Content-Type", b"application/x-www-form-urlencoded")];
