@@ -1653,3 +1653,47 @@ SecRule &RESPONSE_HEADERS:Content-Encoding "!@eq 0" "id:3,phase:4,pass,log"
         }
     }
 }
+
+#[test]
+fn rules_that_need_a_header_absent_agree_with_full_evaluation() {
+    // A count of a header that holds for no count from 1 on rules its rule
+    // out where the header is there (CRS 920180: a POST whose
+    // `&REQUEST_HEADERS:Content-Length "@eq 0"`, 920280's Host).
+    let gated = engine(
+        r#"
+SecRule REQUEST_METHOD "@streq GET" "id:1,phase:1,pass,log,chain"
+    SecRule &REQUEST_HEADERS:Content-Length "@eq 0" "chain"
+    SecRule &REQUEST_HEADERS:Transfer-Encoding "@eq 0"
+SecRule &REQUEST_HEADERS:X-H "@eq 0" "id:2,phase:1,pass,log"
+SecRule &REQUEST_HEADERS:X-A "@lt 1" "id:3,phase:2,pass,log"
+SecRule &REQUEST_HEADERS:X-A "!@gt 1" "id:4,phase:2,pass,log"
+SecRule &RESPONSE_HEADERS:X-B "@eq 0" "id:5,phase:4,pass,log"
+SecRule &REQUEST_HEADERS:X-A "!@eq 1" "id:6,phase:2,pass,log"
+"#,
+    );
+    let plain = per_rule(&gated);
+    let cases: &[(Headers<'_>, Headers<'_>, Headers<'_>, &[u32])] = &[
+        (&[], &[], &[], &[1, 2, 3, 4, 6, 5]),
+        (&[(b"Content-Length", b"5")], &[], &[], &[2, 3, 4, 6, 5]),
+        (
+            &[(b"TE", b"x"), (b"Transfer-Encoding", b"chunked")],
+            &[],
+            &[],
+            &[2, 3, 4, 6, 5],
+        ),
+        (&[(b"X-H", b"1")], &[], &[], &[1, 3, 4, 6, 5]),
+        (&[(b"X-A", b"1")], &[], &[], &[1, 2, 4, 5]),
+        // Twice: a count of 2, which rule 6 takes.
+        (&[(b"X-A", b"1"), (b"x-a", b"2")], &[], &[], &[1, 2, 6, 5]),
+        (&[], &[(b"X-B", b"1")], &[], &[1, 2, 3, 4, 6]),
+        (&[], &[], &[(b"X-B", b"1")], &[1, 2, 3, 4, 6]),
+    ];
+    for (request, response, late, expected) in cases {
+        for e in [&gated, &plain] {
+            for _ in 0..2 {
+                let found = exchange_ids(e, request, response, late);
+                assert_eq!(found, *expected, "{request:?} {response:?} {late:?}");
+            }
+        }
+    }
+}

@@ -116,82 +116,122 @@ impl HeaderWatch {
         }
     }
 
-    /// The conditions under which `rule` may match, as masks of watched
-    /// headers: unless the request has one of the headers of each mask
-    /// (a mask of 0 says nothing), `rule` cannot match, and skipping it
+    /// What `rule` needs of the watched headers to match at all (see
+    /// [`HeaderNeeds`]): without it, `rule` cannot match, and skipping it
     /// cannot be told from evaluating it. `None` when no link of it says
-    /// so.
+    /// anything.
     ///
-    /// A link says so when each of its targets is a named request or
-    /// response header (`REQUEST_HEADERS:Content-Length`): without the
-    /// header there is no value to test, negated operator or not; or the
-    /// count of one
-    /// (`&REQUEST_HEADERS:Transfer-Encoding "!@eq 0"`) whose numeric
-    /// comparison does not hold for 0. Only a link reached without any
-    /// effect on the way qualifies: `eval_links` runs a matching link's
-    /// effects before it tries the next one, so the links before it must
-    /// have none (no `setvar`, `ctl` or the like, no `capture`) and an
-    /// operator that cannot fail (a failure is an engine error, see
-    /// `FailMode`). What else a partial match leaves (`MATCHED_VAR*`) is
-    /// cleared when the next rule starts.
-    pub(crate) fn needed_by(&mut self, rule: &Rule) -> Option<[u64; 2]> {
+    /// A link needs one of its headers when each of its targets is a
+    /// named request or response header (`REQUEST_HEADERS:Content-Length`):
+    /// without the header there is no value to test, negated operator or
+    /// not; or the count of one (`&REQUEST_HEADERS:Transfer-Encoding "!@eq
+    /// 0"`) whose numeric comparison does not hold for 0. A link whose one
+    /// target is such a count needs the header's absence when its
+    /// comparison holds for no count from 1 on (`&REQUEST_HEADERS:Host "@eq
+    /// 0"`). Only a link reached without any effect on the way counts:
+    /// `eval_links` runs a matching link's effects before it tries the next
+    /// one, so the links before it must have none (no `setvar`, `ctl` or
+    /// the like, no `capture`) and an operator that cannot fail (a failure
+    /// is an engine error, see `FailMode`). What else a partial match
+    /// leaves (`MATCHED_VAR*`) is cleared when the next rule starts.
+    pub(crate) fn needed_by(&mut self, rule: &Rule) -> Option<HeaderNeeds> {
         if rule.is_action {
             return None;
         }
-        let mut masks = [0u64; 2];
+        let mut needs = HeaderNeeds::default();
         let mut found = 0;
         for link in rule.links() {
-            if let Some(mask) = self.needed_by_link(link) {
-                if let Some(slot) = masks.get_mut(found) {
-                    *slot = mask;
-                    found += 1;
-                }
+            let (any_of, none_of) = self.needed_by_link(link);
+            if let (Some(mask), Some(slot)) = (any_of, needs.any_of.get_mut(found)) {
+                *slot = mask;
+                found += 1;
             }
+            needs.none_of |= none_of;
             if !is_silent(link) {
                 break;
             }
         }
-        (found > 0).then_some(masks)
+        (needs != HeaderNeeds::default()).then_some(needs)
     }
 
-    /// The mask of the headers `link` cannot match without (see
-    /// [`HeaderWatch::needed_by`]).
-    fn needed_by_link(&mut self, link: &Rule) -> Option<u64> {
+    /// The mask of the headers one of which `link` cannot match without,
+    /// and the header whose presence rules it out (0: none); see
+    /// [`HeaderWatch::needed_by`].
+    fn needed_by_link(&mut self, link: &Rule) -> (Option<u64>, u64) {
         if link.is_action || link.targets.is_empty() {
-            return None;
+            return (None, 0);
         }
-        let mut mask = 0;
+        let counts = count_misses(link);
+        let mut any_of = Some(0);
+        let mut none_of = 0;
         for target in &link.targets {
             let Selector::Key(name) = &target.selector else {
-                return None;
+                return (None, 0);
             };
             let side = match target.variable {
                 Variable::RequestHeaders => HeaderSide::Request,
                 Variable::ResponseHeaders => HeaderSide::Response,
-                _ => return None,
+                _ => return (None, 0),
             };
-            if target.count && !count_of_none_misses(link) {
-                return None;
+            let Some(bit) = self.bit(side, name) else {
+                return (None, 0);
+            };
+            let (misses_none, misses_some) = match (target.count, counts) {
+                (false, _) => (true, false),
+                (true, Some(misses)) => misses,
+                (true, None) => return (None, 0),
+            };
+            any_of = any_of.filter(|_| misses_none).map(|mask| mask | bit);
+            if misses_some && link.targets.len() == 1 {
+                none_of = bit;
             }
-            mask |= self.bit(side, name)?;
         }
-        Some(mask)
+        (any_of, none_of)
     }
 }
 
-/// Whether `link`'s operator, a numeric comparison with a literal, does
-/// not match a count of 0 (what `&REQUEST_HEADERS:x` is without `x`).
-/// False for any other operator, or when transformations would first
-/// change the count's text.
-fn count_of_none_misses(link: &Rule) -> bool {
-    let Some((comparison, argument)) = Comparison::of(&link.operator.kind) else {
-        return false;
-    };
-    let Some(argument) = argument.as_literal() else {
-        return false;
-    };
-    link.transforms.is_empty()
-        && comparison.holds(0, atoi(argument.as_bytes())) == link.operator.negated
+/// What a rule needs of the watched headers to match at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HeaderNeeds {
+    /// For each nonzero mask, one of its headers must be there.
+    pub(crate) any_of: [u64; 2],
+    /// None of these headers may be there.
+    pub(crate) none_of: u64,
+}
+
+impl HeaderNeeds {
+    /// Whether what the exchange is known to have rules the rule out.
+    #[inline]
+    pub(crate) fn ruled_out(&self, p: HeaderPresence) -> bool {
+        let lacks = |m: u64| m != 0 && m & !p.known == 0 && m & p.present == 0;
+        self.any_of.iter().any(|&m| lacks(m)) || self.none_of & p.known & p.present != 0
+    }
+}
+
+/// For `link`'s operator, a numeric comparison with a literal applied to
+/// a header's count: whether it misses a count of 0 (no such header), and
+/// whether it misses every count from 1 on (the header there, once or
+/// more). `None` for any other operator, or when transformations would
+/// first change the count's text.
+fn count_misses(link: &Rule) -> Option<(bool, bool)> {
+    let (comparison, argument) = Comparison::of(&link.operator.kind)?;
+    let argument = atoi(argument.as_literal()?.as_bytes());
+    if !link.transforms.is_empty() {
+        return None;
+    }
+    let matches = |n: i32| comparison.holds(n, argument) != link.operator.negated;
+    // Each comparison either grows or shrinks with the count, or holds
+    // (or fails) at one count only: these counts tell whether it holds
+    // for some count from 1 on.
+    let candidates = [
+        1,
+        argument.saturating_sub(1),
+        argument,
+        argument.saturating_add(1),
+        i32::MAX,
+    ];
+    let some = candidates.iter().any(|&n| n >= 1 && matches(n));
+    Some((!matches(0), !some))
 }
 
 /// Whether a match of `link` leaves nothing behind once its rule is done:
@@ -210,16 +250,20 @@ mod tests {
     use super::{HeaderPresence, HeaderSide, HeaderWatch};
     use crate::variables::Pair;
 
+    /// What a rule needs, with names for bits: one of the names of each
+    /// of the first two lists, none of the third.
+    type Needs = Option<[Vec<String>; 3]>;
+
     /// What `needed_by` says of each rule of `text` (phases 1 and 4), by
-    /// id, with the watched names each mask stands for (a response
-    /// header's name after `response:`).
-    fn needs(text: &str) -> Vec<(u32, Option<[Vec<String>; 2]>)> {
+    /// id, with the watched names for the bits (a response header's name
+    /// after `response:`).
+    fn needs(text: &str) -> Vec<(u32, Needs)> {
         let rules = crs_compiler::Compiler::new()
             .add_str("inline.conf", text)
             .compile()
             .unwrap_or_else(|e| panic!("{e}"));
         let mut watch = HeaderWatch::default();
-        let found: Vec<_> = [Phase::RequestHeaders, Phase::ResponseBody]
+        let mut found: Vec<_> = [Phase::RequestHeaders, Phase::ResponseBody]
             .into_iter()
             .flat_map(|p| rules.phase(p).entries.iter())
             .filter_map(|e| match e {
@@ -227,6 +271,7 @@ mod tests {
                 _ => None,
             })
             .collect();
+        found.sort_by_key(|(id, _)| *id);
         let names = |mask: u64| -> Vec<String> {
             let mut names: Vec<String> = watch
                 .names
@@ -245,13 +290,23 @@ mod tests {
         };
         found
             .into_iter()
-            .map(|(id, masks)| (id, masks.map(|[a, b]| [names(a), names(b)])))
+            .map(|(id, needs)| {
+                let named = needs.map(|n| {
+                    let [a, b] = n.any_of;
+                    [names(a), names(b), names(n.none_of)]
+                });
+                (id, named)
+            })
             .collect()
     }
 
-    fn some(a: &[&str], b: &[&str]) -> Option<[Vec<String>; 2]> {
+    fn some(a: &[&str], b: &[&str]) -> Needs {
+        absent(a, b, &[])
+    }
+
+    fn absent(a: &[&str], b: &[&str], none: &[&str]) -> Needs {
         let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect();
-        Some([v(a), v(b)])
+        Some([v(a), v(b), v(none)])
     }
 
     #[test]
@@ -284,6 +339,16 @@ SecAction "id:17,phase:1,pass,setvar:tx.c=1"
 SecRule RESPONSE_HEADERS:Content-Encoding "@pm gzip br" "id:18,phase:4,pass"
 SecRule RESPONSE_HEADERS:Range|REQUEST_HEADERS:Range "@rx x" "id:19,phase:4,pass"
 SecRule RESPONSE_HEADERS "@rx x" "id:20,phase:4,pass"
+SecRule REQUEST_METHOD "@streq POST" "id:21,phase:1,pass,chain"
+    SecRule &REQUEST_HEADERS:Content-Length "@eq 0" "chain"
+    SecRule &REQUEST_HEADERS:Transfer-Encoding "@eq 0"
+SecRule &REQUEST_HEADERS:A|&REQUEST_HEADERS:B "@eq 0" "id:22,phase:1,pass"
+SecRule &REQUEST_HEADERS:Range "!@gt 0" "id:23,phase:1,pass"
+SecRule &REQUEST_HEADERS:Range "@eq 1" "id:24,phase:1,pass"
+SecRule &REQUEST_HEADERS:Range "!@eq 1" "id:25,phase:1,pass"
+SecRule &REQUEST_HEADERS:Range "@lt 2" "id:26,phase:1,pass"
+SecRule &REQUEST_HEADERS:Range "!@ge 1" "id:27,phase:1,pass,setvar:tx.d=1,chain"
+    SecRule &REQUEST_HEADERS:Host "@eq 0"
 "#,
         );
         let cl: &[&str] = &["content-length"];
@@ -297,9 +362,10 @@ SecRule RESPONSE_HEADERS "@rx x" "id:20,phase:4,pass"
             (5, None),
             // `!@eq 0` fails on a count of 0, for both links.
             (6, some(&["transfer-encoding"], cl)),
-            // Each of these may match (or does) without the header.
-            (7, None),
-            (8, None),
+            // These match without the header, and not with it.
+            (7, absent(&[], &[], cl)),
+            (8, absent(&[], &[], cl)),
+            // A transformation, another operator or a macro: not known.
             (9, None),
             (10, None),
             (11, None),
@@ -313,6 +379,20 @@ SecRule RESPONSE_HEADERS "@rx x" "id:20,phase:4,pass"
             (18, some(&["response:content-encoding"], &[])),
             (19, some(&["range", "response:range"], &[])),
             (20, None),
+            // 920180's shape: a POST without a length.
+            (
+                21,
+                absent(&[], &[], &["content-length", "transfer-encoding"]),
+            ),
+            // Either count may be 0 with the other header there.
+            (22, None),
+            (23, absent(&[], &[], &["range"])),
+            (24, some(&["range"], &[])),
+            // Holds for 0 and for 2 Range headers.
+            (25, None),
+            (26, None),
+            // The head needs no Range; its effect stops the search there.
+            (27, absent(&[], &[], &["range"])),
         ];
         assert_eq!(found, expected);
     }

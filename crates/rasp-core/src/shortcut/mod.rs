@@ -23,7 +23,7 @@ use crs_compiler::ir::variable::{Selector, Variable};
 use crs_compiler::program::{GatePlan, GateRef};
 use crs_compiler::CompiledRuleset;
 
-pub(crate) use headers::{HeaderPresence, HeaderSide, HeaderWatch};
+pub(crate) use headers::{HeaderNeeds, HeaderPresence, HeaderSide, HeaderWatch};
 pub(crate) use unread::{prefix_read, stored_prefixes, UnreadStores};
 
 use crate::operator::numeric::{atoi, Comparison};
@@ -89,9 +89,9 @@ enum Shortcut {
         /// See [`Decision::StoresEach`].
         unread: Option<u32>,
     },
-    /// No match unless the exchange has, for each nonzero mask, one of
-    /// its watched headers (see [`HeaderWatch::needed_by`]).
-    NeedsHeaders([u64; 2]),
+    /// No match unless the exchange has the watched headers it needs (see
+    /// [`HeaderWatch::needed_by`]).
+    NeedsHeaders(HeaderNeeds),
 }
 
 /// A member key in [`Shortcuts::keys`]; `slot` numbers the distinct keys
@@ -436,13 +436,7 @@ impl Shortcuts {
     ) -> Decision {
         match self.entry(phase, entry) {
             Some(Shortcut::Gate(gate)) if !may_match(*gate) => Decision::NoMatch,
-            Some(Shortcut::NeedsHeaders(masks))
-                if masks
-                    .iter()
-                    .any(|&m| m != 0 && m & !headers.known == 0 && m & headers.present == 0) =>
-            {
-                Decision::NoMatch
-            }
+            Some(Shortcut::NeedsHeaders(needs)) if needs.ruled_out(headers) => Decision::NoMatch,
             Some(Shortcut::TxNumber(t)) => self.decide_tx(t, tx, &mut positions.borrow_mut()),
             Some(Shortcut::StoresEach { unread }) => Decision::StoresEach { unread: *unread },
             _ => Decision::Evaluate,
