@@ -1697,3 +1697,42 @@ SecRule &REQUEST_HEADERS:X-A "!@eq 1" "id:6,phase:2,pass,log"
         }
     }
 }
+
+#[test]
+fn rules_on_empty_multipart_lists_agree_with_full_evaluation() {
+    // The multipart lists have no member outside a multipart body, and
+    // none before phase 2 parses it: the rules that need one are decided
+    // from the same mask as the headers (`shortcut/headers.rs`).
+    let gated = engine(
+        r#"
+SecRequestBodyAccess On
+SecRule FILES "@rx ." "id:6,phase:1,pass,log"
+SecRule FILES|FILES_NAMES "!@rx ^zzz$" "id:1,phase:2,pass,log"
+SecRule &MULTIPART_PART_HEADERS "!@eq 0" "id:2,phase:2,pass,log"
+SecRule MULTIPART_NAME "@rx ." "id:3,phase:2,pass,log"
+SecRule FILES_NAMES|REQUEST_HEADERS:X-Filename "@rx ." "id:4,phase:2,pass,log"
+SecRule &FILES "@eq 0" "id:5,phase:2,pass,log"
+"#,
+    );
+    let plain = per_rule(&gated);
+    let multipart: &[(&[u8], &[u8])] = &[(b"Content-Type", b"multipart/form-data; boundary=b")];
+    let file = b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n";
+    let field = b"--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nhello\r\n--b--\r\n";
+    // Request headers, body, the ids expected.
+    type Case<'a> = (Headers<'a>, Option<&'a [u8]>, &'a [u32]);
+    let cases: &[Case<'_>] = &[
+        (&[], None, &[5]),
+        (&[(b"X-Filename", b"a.php")], None, &[4, 5]),
+        // Rule 1 hits FILES and FILES_NAMES: two records.
+        (multipart, Some(file), &[1, 1, 2, 3, 4]),
+        (multipart, Some(field), &[2, 3, 5]),
+    ];
+    for (headers, body, expected) in cases {
+        for e in [&gated, &plain] {
+            for _ in 0..2 {
+                let found = ids(&request(e, b"/upload", headers, *body));
+                assert_eq!(found, *expected, "{headers:?} {body:?}");
+            }
+        }
+    }
+}

@@ -11,14 +11,17 @@
 //! rule spread over the heap (its targets, its chain) to find that there
 //! is no value. Which of the watched headers a request has is worked out
 //! once, when phase 1 starts, and which a response has when phase 3
-//! starts; the rule loop then decides these rules from one mask.
+//! starts; the rule loop then decides these rules from one mask. The same
+//! mask says which of the multipart body's lists have members (`FILES`,
+//! `MULTIPART_PART_HEADERS`: 920120, 922100 and 922140 read them on every
+//! request), worked out when each phase starts.
 
 use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::Rule;
 use crs_compiler::ir::variable::{Selector, Variable};
 
 use crate::operator::numeric::{atoi, Comparison};
-use crate::variables::Pair;
+use crate::variables::{ExchangeData, Pair};
 
 /// The longest header name watched: longer ones are left to the rules.
 const LONGEST_NAME: usize = 40;
@@ -34,7 +37,8 @@ pub(crate) enum HeaderSide {
 
 /// The header names the shortcuts watch, lower-cased, grouped by length;
 /// the position of a name among them is its bit in a presence mask (so at
-/// most 64 are watched, request and response names together).
+/// most 64 are watched, request and response names and the multipart
+/// lists together).
 #[derive(Debug, Default)]
 pub(crate) struct HeaderWatch {
     /// Each name with its side and bit, ordered by length.
@@ -43,6 +47,24 @@ pub(crate) struct HeaderWatch {
     starts: Vec<usize>,
     /// The bits of the response headers' names.
     response_bits: u64,
+    /// Each watched multipart list with its bit.
+    lists: Vec<(Variable, u8)>,
+    /// Their bits.
+    list_bits: u64,
+}
+
+/// Whether `variable` is one of the multipart body's lists, which have no
+/// member before the body is parsed nor in other bodies.
+fn is_multipart_list(variable: Variable) -> bool {
+    matches!(
+        variable,
+        Variable::Files
+            | Variable::FilesNames
+            | Variable::FilesSizes
+            | Variable::MultipartPartHeaders
+            | Variable::MultipartFilename
+            | Variable::MultipartName
+    )
 }
 
 /// Which watched headers a transaction is known to have or lack: a bit of
@@ -71,7 +93,9 @@ impl HeaderWatch {
         if let Some((_, _, bit)) = known {
             return Some(1 << bit);
         }
-        let bit = u8::try_from(self.names.len()).ok().filter(|&b| b < 64)?;
+        let bit = u8::try_from(self.names.len() + self.lists.len())
+            .ok()
+            .filter(|&b| b < 64)?;
         let at = self
             .names
             .partition_point(|(n, _, _)| n.len() <= lower.len());
@@ -85,11 +109,47 @@ impl HeaderWatch {
         Some(1 << bit)
     }
 
+    /// The bit of multipart list `variable`, given one if new; `None`
+    /// when 64 bits are given out already.
+    fn list_bit(&mut self, variable: Variable) -> Option<u64> {
+        if let Some((_, bit)) = self.lists.iter().find(|(v, _)| *v == variable) {
+            return Some(1 << bit);
+        }
+        let bit = u8::try_from(self.names.len() + self.lists.len())
+            .ok()
+            .filter(|&b| b < 64)?;
+        self.lists.push((variable, bit));
+        self.list_bits |= 1 << bit;
+        Some(1 << bit)
+    }
+
     /// The bits of `side`'s names.
     pub(crate) fn side_bits(&self, side: HeaderSide) -> u64 {
         match side {
-            HeaderSide::Request => !self.response_bits,
+            HeaderSide::Request => !(self.response_bits | self.list_bits),
             HeaderSide::Response => self.response_bits,
+        }
+    }
+
+    /// `presence` with the watched multipart lists of `ex` worked out:
+    /// which have members now.
+    pub(crate) fn learn_lists(&self, ex: &ExchangeData, presence: &mut HeaderPresence) {
+        presence.known |= self.list_bits;
+        presence.present &= !self.list_bits;
+        for &(variable, bit) in &self.lists {
+            let members = match variable {
+                Variable::Files | Variable::FilesNames | Variable::FilesSizes => {
+                    !ex.files.is_empty()
+                }
+                Variable::MultipartPartHeaders => !ex.multipart_part_headers.is_empty(),
+                Variable::MultipartFilename => !ex.multipart_filenames.is_empty(),
+                Variable::MultipartName => !ex.multipart_names.is_empty(),
+                // Not watched: `is_multipart_list` admits no other.
+                _ => true,
+            };
+            if members {
+                presence.present |= 1 << bit;
+            }
         }
     }
 
@@ -165,15 +225,22 @@ impl HeaderWatch {
         let mut any_of = Some(0);
         let mut none_of = 0;
         for target in &link.targets {
-            let Selector::Key(name) = &target.selector else {
-                return (None, 0);
+            // A multipart list has no value while it is empty, whatever
+            // the selector; a header, without a header of that name.
+            let bit = if is_multipart_list(target.variable) {
+                self.list_bit(target.variable)
+            } else {
+                let Selector::Key(name) = &target.selector else {
+                    return (None, 0);
+                };
+                let side = match target.variable {
+                    Variable::RequestHeaders => HeaderSide::Request,
+                    Variable::ResponseHeaders => HeaderSide::Response,
+                    _ => return (None, 0),
+                };
+                self.bit(side, name)
             };
-            let side = match target.variable {
-                Variable::RequestHeaders => HeaderSide::Request,
-                Variable::ResponseHeaders => HeaderSide::Response,
-                _ => return (None, 0),
-            };
-            let Some(bit) = self.bit(side, name) else {
+            let Some(bit) = bit else {
                 return (None, 0);
             };
             let (misses_none, misses_some) = match (target.count, counts) {
@@ -182,7 +249,8 @@ impl HeaderWatch {
                 (true, None) => return (None, 0),
             };
             any_of = any_of.filter(|_| misses_none).map(|mask| mask | bit);
-            if misses_some && link.targets.len() == 1 {
+            // A list with members may still have none the selector takes.
+            if misses_some && link.targets.len() == 1 && !is_multipart_list(target.variable) {
                 none_of = bit;
             }
         }
@@ -284,6 +352,13 @@ mod tests {
                         HeaderSide::Response => format!("response:{n}"),
                     }
                 })
+                .chain(
+                    watch
+                        .lists
+                        .iter()
+                        .filter(|(_, bit)| mask & (1 << bit) != 0)
+                        .map(|(v, _)| format!("list:{}", v.name())),
+                )
                 .collect();
             names.sort();
             names
@@ -349,6 +424,11 @@ SecRule &REQUEST_HEADERS:Range "!@eq 1" "id:25,phase:1,pass"
 SecRule &REQUEST_HEADERS:Range "@lt 2" "id:26,phase:1,pass"
 SecRule &REQUEST_HEADERS:Range "!@ge 1" "id:27,phase:1,pass,setvar:tx.d=1,chain"
     SecRule &REQUEST_HEADERS:Host "@eq 0"
+SecRule FILES|FILES_NAMES "!@rx x" "id:28,phase:1,pass"
+SecRule &MULTIPART_PART_HEADERS:_charset_ "!@eq 0" "id:29,phase:1,pass"
+SecRule &MULTIPART_PART_HEADERS "@eq 0" "id:30,phase:1,pass"
+SecRule FILES:/x/|REQUEST_HEADERS:X-Filename "@rx a" "id:31,phase:1,pass"
+SecRule FILES|ARGS "@rx a" "id:32,phase:1,pass"
 "#,
         );
         let cl: &[&str] = &["content-length"];
@@ -393,6 +473,13 @@ SecRule &REQUEST_HEADERS:Range "!@ge 1" "id:27,phase:1,pass,setvar:tx.d=1,chain"
             (26, None),
             // The head needs no Range; its effect stops the search there.
             (27, absent(&[], &[], &["range"])),
+            // A multipart list: no value while empty, whatever the selector.
+            (28, some(&["list:FILES", "list:FILES_NAMES"], &[])),
+            (29, some(&["list:MULTIPART_PART_HEADERS"], &[])),
+            // Members there may all be other part headers than counted.
+            (30, None),
+            (31, some(&["list:FILES", "x-filename"], &[])),
+            (32, None),
         ];
         assert_eq!(found, expected);
     }

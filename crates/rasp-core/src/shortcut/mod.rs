@@ -211,6 +211,16 @@ impl Shortcuts {
         self.headers.learn(side, headers, presence);
     }
 
+    /// Works out which of the multipart lists the shortcuts watch have
+    /// members in `ex`, into `presence` (when each phase starts).
+    pub(crate) fn learn_lists(
+        &self,
+        ex: &crate::variables::ExchangeData,
+        presence: &mut HeaderPresence,
+    ) {
+        self.headers.learn_lists(ex, presence);
+    }
+
     /// Forgets what `presence` knows of the headers of `side` (one was
     /// added).
     pub(crate) fn forget_headers(&self, side: HeaderSide, presence: &mut HeaderPresence) {

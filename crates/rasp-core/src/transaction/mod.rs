@@ -385,6 +385,10 @@ impl Transaction {
             if self.intervention.is_some() && p != Phase::Logging {
                 continue;
             }
+            // The multipart lists are filled when phase 2 starts.
+            self.engine
+                .shortcuts
+                .learn_lists(&self.ex, &mut self.header_presence);
             self.run_phase(p);
             self.handle_eval_errors(p);
         }
