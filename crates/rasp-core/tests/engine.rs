@@ -7,7 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{assert_modes_agree, engine, exchange_ids, ids, per_rule, request, run, Headers};
+use common::{
+    assert_exchanges, assert_modes_agree, engine, exchange_ids, ids, per_rule, request, run,
+    ExchangeCase, Headers,
+};
 use rasp_core::{Engine, EngineConfig, Transaction, Verdict};
 
 #[test]
@@ -1632,8 +1635,7 @@ SecRule RESPONSE_STATUS "@rx ^200$" "id:2,phase:4,pass,log,chain"
 SecRule &RESPONSE_HEADERS:Content-Encoding "!@eq 0" "id:3,phase:4,pass,log"
 "#,
     );
-    let plain = per_rule(&gated);
-    let cases: &[(Headers<'_>, Headers<'_>, Headers<'_>, &[u32])] = &[
+    let cases: &[ExchangeCase<'_>] = &[
         (&[], &[], &[], &[]),
         (&[], &[(b"Content-Encoding", b"gzip")], &[], &[1, 3]),
         (&[], &[(b"content-encoding", b"identity")], &[], &[3]),
@@ -1644,14 +1646,7 @@ SecRule &RESPONSE_HEADERS:Content-Encoding "!@eq 0" "id:3,phase:4,pass,log"
         (&[], &[], &[(b"X-Late", b"1")], &[2]),
         (&[], &[], &[(b"Content-Encoding", b"br")], &[3]),
     ];
-    for (request, response, late, expected) in cases {
-        for e in [&gated, &plain] {
-            for _ in 0..2 {
-                let found = exchange_ids(e, request, response, late);
-                assert_eq!(found, *expected, "{request:?} {response:?} {late:?}");
-            }
-        }
-    }
+    assert_exchanges(&gated, cases);
 }
 
 #[test]
@@ -1671,8 +1666,7 @@ SecRule &RESPONSE_HEADERS:X-B "@eq 0" "id:5,phase:4,pass,log"
 SecRule &REQUEST_HEADERS:X-A "!@eq 1" "id:6,phase:2,pass,log"
 "#,
     );
-    let plain = per_rule(&gated);
-    let cases: &[(Headers<'_>, Headers<'_>, Headers<'_>, &[u32])] = &[
+    let cases: &[ExchangeCase<'_>] = &[
         (&[], &[], &[], &[1, 2, 3, 4, 6, 5]),
         (&[(b"Content-Length", b"5")], &[], &[], &[2, 3, 4, 6, 5]),
         (
@@ -1688,14 +1682,7 @@ SecRule &REQUEST_HEADERS:X-A "!@eq 1" "id:6,phase:2,pass,log"
         (&[], &[(b"X-B", b"1")], &[], &[1, 2, 3, 4, 6]),
         (&[], &[], &[(b"X-B", b"1")], &[1, 2, 3, 4, 6]),
     ];
-    for (request, response, late, expected) in cases {
-        for e in [&gated, &plain] {
-            for _ in 0..2 {
-                let found = exchange_ids(e, request, response, late);
-                assert_eq!(found, *expected, "{request:?} {response:?} {late:?}");
-            }
-        }
-    }
+    assert_exchanges(&gated, cases);
 }
 
 #[test]

@@ -101,6 +101,24 @@ pub fn exchange_ids(
     ids(&tx)
 }
 
+/// An exchange as [`exchange_ids`] runs it (request, response and late
+/// response headers) and the ids expected of it.
+pub type ExchangeCase<'a> = (Headers<'a>, Headers<'a>, Headers<'a>, &'a [u32]);
+
+/// Asserts that `gated` and its per-rule twin log the expected ids for
+/// each case, twice each (the second time with the thread's memory warm).
+pub fn assert_exchanges(gated: &Engine, cases: &[ExchangeCase<'_>]) {
+    let plain = per_rule(gated);
+    for (request, response, late, expected) in cases {
+        for e in [gated, &plain] {
+            for _ in 0..2 {
+                let found = exchange_ids(e, request, response, late);
+                assert_eq!(found, *expected, "{request:?} {response:?} {late:?}");
+            }
+        }
+    }
+}
+
 /// Runs a GET (and optional form body) through phases 1–2 and 5.
 pub fn run(engine: &Engine, uri: &str, body: Option<&str>) -> Transaction {
     let form: &[(&[u8], &[u8])] = &[(b"Content-Type", b"application/x-www-form-urlencoded")];
