@@ -18,7 +18,7 @@
 
 use crs_compiler::ir::operator::OperatorKind;
 use crs_compiler::ir::rule::Rule;
-use crs_compiler::ir::variable::{Selector, Variable};
+use crs_compiler::ir::variable::{Selector, Target, Variable};
 
 use crate::operator::numeric::{atoi, Comparison};
 use crate::variables::{ExchangeData, Pair};
@@ -33,6 +33,31 @@ pub(crate) enum HeaderSide {
     Request,
     /// `RESPONSE_HEADERS`.
     Response,
+}
+
+/// What a target reads that the mask can watch.
+enum Watched<'r> {
+    /// A named header.
+    Header(HeaderSide, &'r str),
+    /// A multipart list (see [`is_multipart_list`]), whatever the selector.
+    List(Variable),
+}
+
+impl<'r> Watched<'r> {
+    /// What `target` reads, when the mask can watch it.
+    fn of(target: &'r Target) -> Option<Watched<'r>> {
+        if is_multipart_list(target.variable) {
+            return Some(Watched::List(target.variable));
+        }
+        let Selector::Key(name) = &target.selector else {
+            return None;
+        };
+        match target.variable {
+            Variable::RequestHeaders => Some(Watched::Header(HeaderSide::Request, name)),
+            Variable::ResponseHeaders => Some(Watched::Header(HeaderSide::Response, name)),
+            _ => None,
+        }
+    }
 }
 
 /// The header names the shortcuts watch, lower-cased, grouped by length;
@@ -79,6 +104,21 @@ pub(crate) struct HeaderPresence {
 }
 
 impl HeaderWatch {
+    /// The bit the next watched name or list gets; `None` once 64 are.
+    fn next_bit(&self) -> Option<u8> {
+        u8::try_from(self.names.len() + self.lists.len())
+            .ok()
+            .filter(|&b| b < 64)
+    }
+
+    /// The bit of what `watched` reads, given one if new.
+    fn bit_of(&mut self, watched: &Watched<'_>) -> Option<u64> {
+        match *watched {
+            Watched::Header(side, name) => self.bit(side, name),
+            Watched::List(variable) => self.list_bit(variable),
+        }
+    }
+
     /// The bit of `name` on `side`, given one if new; `None` when 64
     /// names are watched already or it is longer than `LONGEST_NAME`.
     fn bit(&mut self, side: HeaderSide, name: &str) -> Option<u64> {
@@ -93,9 +133,7 @@ impl HeaderWatch {
         if let Some((_, _, bit)) = known {
             return Some(1 << bit);
         }
-        let bit = u8::try_from(self.names.len() + self.lists.len())
-            .ok()
-            .filter(|&b| b < 64)?;
+        let bit = self.next_bit()?;
         let at = self
             .names
             .partition_point(|(n, _, _)| n.len() <= lower.len());
@@ -115,16 +153,20 @@ impl HeaderWatch {
         if let Some((_, bit)) = self.lists.iter().find(|(v, _)| *v == variable) {
             return Some(1 << bit);
         }
-        let bit = u8::try_from(self.names.len() + self.lists.len())
-            .ok()
-            .filter(|&b| b < 64)?;
+        let bit = self.next_bit()?;
         self.lists.push((variable, bit));
         self.list_bits |= 1 << bit;
         Some(1 << bit)
     }
 
+    /// Forgets what `presence` knows of the headers of `side` (one was
+    /// added).
+    pub(crate) fn forget(&self, side: HeaderSide, presence: &mut HeaderPresence) {
+        presence.known &= !self.side_bits(side);
+    }
+
     /// The bits of `side`'s names.
-    pub(crate) fn side_bits(&self, side: HeaderSide) -> u64 {
+    fn side_bits(&self, side: HeaderSide) -> u64 {
         match side {
             HeaderSide::Request => !(self.response_bits | self.list_bits),
             HeaderSide::Response => self.response_bits,
@@ -221,36 +263,32 @@ impl HeaderWatch {
         if link.is_action || link.targets.is_empty() {
             return (None, 0);
         }
+        // Every target first, so that a link that says nothing takes no
+        // bit: a multipart list has no value while it is empty, whatever
+        // the selector; a header, without a header of that name.
         let counts = count_misses(link);
-        let mut any_of = Some(0);
-        let mut none_of = 0;
+        let mut watched = Vec::with_capacity(link.targets.len());
         for target in &link.targets {
-            // A multipart list has no value while it is empty, whatever
-            // the selector; a header, without a header of that name.
-            let bit = if is_multipart_list(target.variable) {
-                self.list_bit(target.variable)
-            } else {
-                let Selector::Key(name) = &target.selector else {
-                    return (None, 0);
-                };
-                let side = match target.variable {
-                    Variable::RequestHeaders => HeaderSide::Request,
-                    Variable::ResponseHeaders => HeaderSide::Response,
-                    _ => return (None, 0),
-                };
-                self.bit(side, name)
-            };
-            let Some(bit) = bit else {
+            let Some(w) = Watched::of(target) else {
                 return (None, 0);
             };
-            let (misses_none, misses_some) = match (target.count, counts) {
+            let misses = match (target.count, counts) {
                 (false, _) => (true, false),
                 (true, Some(misses)) => misses,
                 (true, None) => return (None, 0),
             };
-            any_of = any_of.filter(|_| misses_none).map(|mask| mask | bit);
+            watched.push((w, misses));
+        }
+        let mut any_of = Some(0);
+        let mut none_of = 0;
+        for (w, (misses_none, misses_some)) in &watched {
+            let Some(bit) = self.bit_of(w) else {
+                return (None, 0);
+            };
+            any_of = any_of.filter(|_| *misses_none).map(|mask| mask | bit);
             // A list with members may still have none the selector takes.
-            if misses_some && link.targets.len() == 1 && !is_multipart_list(target.variable) {
+            let header = matches!(w, Watched::Header(..));
+            if *misses_some && header && watched.len() == 1 {
                 none_of = bit;
             }
         }

@@ -199,32 +199,11 @@ impl Shortcuts {
         self.unread.get(index as usize)
     }
 
-    /// Works out which of the headers of `side` the shortcuts watch
-    /// `headers` has, into `presence` (when phase 1 starts for the
-    /// request's, phase 3 for the response's).
-    pub(crate) fn learn_headers(
-        &self,
-        side: HeaderSide,
-        headers: &[crate::variables::Pair],
-        presence: &mut HeaderPresence,
-    ) {
-        self.headers.learn(side, headers, presence);
-    }
-
-    /// Works out which of the multipart lists the shortcuts watch have
-    /// members in `ex`, into `presence` (when each phase starts).
-    pub(crate) fn learn_lists(
-        &self,
-        ex: &crate::variables::ExchangeData,
-        presence: &mut HeaderPresence,
-    ) {
-        self.headers.learn_lists(ex, presence);
-    }
-
-    /// Forgets what `presence` knows of the headers of `side` (one was
-    /// added).
-    pub(crate) fn forget_headers(&self, side: HeaderSide, presence: &mut HeaderPresence) {
-        presence.known &= !self.headers.side_bits(side);
+    /// The headers (and multipart lists) the shortcuts watch: a
+    /// transaction works out which it has with these (see
+    /// [`HeaderWatch::learn`]).
+    pub(crate) fn header_watch(&self) -> &HeaderWatch {
+        &self.headers
     }
 
     /// The shortcuts of `rules` under `plan`'s gates.
@@ -424,7 +403,7 @@ impl Shortcuts {
 
     /// What the shortcut of entry `entry` of phase `phase` (0–4) decides,
     /// given the transaction's TX collection and which watched headers
-    /// it is known to have (`headers`, see [`Shortcuts::learn_headers`]);
+    /// it is known to have (`headers`, see [`Shortcuts::header_watch`]);
     /// `may_match` answers for a gated rule whether its pattern hit a
     /// value this phase.
     ///

@@ -24,6 +24,7 @@ use crs_compiler::ir::rule::{Phase, Rule};
 
 use crate::engine::Engine;
 use crate::record::{Intervention, InterventionKind, MatchRecord, Verdict};
+use crate::shortcut::{HeaderPresence, HeaderSide};
 use crate::variables::{now_us, Collections, ExchangeData, MatchedState, Pair};
 
 use gate::GateCache;
@@ -96,7 +97,7 @@ pub struct Transaction {
     /// has (see `shortcut::HeaderWatch`): the request's from when phase 1
     /// starts, the response's from when phase 3 starts, until a header of
     /// that side is added.
-    header_presence: crate::shortcut::HeaderPresence,
+    header_presence: HeaderPresence,
     /// Rules that could not be evaluated this phase (operator errors).
     eval_errors: std::cell::RefCell<Vec<String>>,
     /// Every evaluation error of the transaction, for the audit record.
@@ -169,7 +170,7 @@ impl Transaction {
             request_body_over_limit: false,
             response_body_over_limit: false,
             body_error_log: None,
-            header_presence: crate::shortcut::HeaderPresence::default(),
+            header_presence: HeaderPresence::default(),
             eval_errors: std::cell::RefCell::default(),
             errors: Vec::new(),
         }
@@ -209,10 +210,8 @@ impl Transaction {
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
         let pair = self.pair(name, value);
         self.ex.request_headers.push(pair);
-        let side = crate::shortcut::HeaderSide::Request;
-        self.engine
-            .shortcuts
-            .forget_headers(side, &mut self.header_presence);
+        let watch = self.engine.shortcuts.header_watch();
+        watch.forget(HeaderSide::Request, &mut self.header_presence);
     }
 
     /// Phase 1: request line and headers.
@@ -241,10 +240,8 @@ impl Transaction {
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
         let pair = self.pair(name, value);
         self.ex.response_headers.push(pair);
-        let side = crate::shortcut::HeaderSide::Response;
-        self.engine
-            .shortcuts
-            .forget_headers(side, &mut self.header_presence);
+        let watch = self.engine.shortcuts.header_watch();
+        watch.forget(HeaderSide::Response, &mut self.header_presence);
     }
 
     /// Phase 3: response status and headers.
@@ -363,6 +360,9 @@ impl Transaction {
             self.phase_done = p.number();
             if p == Phase::RequestHeaders {
                 request::prepare_request(self);
+                let watch = self.engine.shortcuts.header_watch();
+                let headers = &self.ex.request_headers;
+                watch.learn(HeaderSide::Request, headers, &mut self.header_presence);
             }
             if p == Phase::RequestBody {
                 let decoded = path::apache_decoded_path(&self.ex.path);
@@ -372,11 +372,9 @@ impl Transaction {
                 }
             }
             if p == Phase::ResponseHeaders {
-                let side = crate::shortcut::HeaderSide::Response;
+                let watch = self.engine.shortcuts.header_watch();
                 let headers = &self.ex.response_headers;
-                self.engine
-                    .shortcuts
-                    .learn_headers(side, headers, &mut self.header_presence);
+                watch.learn(HeaderSide::Response, headers, &mut self.header_presence);
             }
             if p == Phase::ResponseBody {
                 body::finish_response(self);
@@ -386,9 +384,8 @@ impl Transaction {
                 continue;
             }
             // The multipart lists are filled when phase 2 starts.
-            self.engine
-                .shortcuts
-                .learn_lists(&self.ex, &mut self.header_presence);
+            let watch = self.engine.shortcuts.header_watch();
+            watch.learn_lists(&self.ex, &mut self.header_presence);
             self.run_phase(p);
             self.handle_eval_errors(p);
         }

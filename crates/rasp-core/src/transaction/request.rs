@@ -141,9 +141,4 @@ pub(super) fn prepare_request(tx: &mut Transaction) {
         };
     }
     tx.ex.reqbody_processor = tx.state.body_processor;
-    let side = crate::shortcut::HeaderSide::Request;
-    let headers = &tx.ex.request_headers;
-    tx.engine
-        .shortcuts
-        .learn_headers(side, headers, &mut tx.header_presence);
 }
